@@ -1,0 +1,15 @@
+//! Plugboard: one base URL for every LLM subscription.
+//!
+//! The host owns HTTP serving, credentials and routing; every provider translator and
+//! request fixup is a sandboxed WebAssembly component (see `wit/`). Read
+//! [`pipeline`] first: it is the phase order of one request, top to bottom.
+
+pub mod config;
+pub mod credentials;
+pub mod ir;
+pub mod pipeline;
+pub mod routing;
+pub mod runtime;
+pub mod server;
+pub mod surfaces;
+pub mod upstream;
