@@ -1,0 +1,216 @@
+"""A scripted upstream on 127.0.0.1 that answers like the real Anthropic Messages API
+(`POST /v1/messages`) and the real OpenAI Chat Completions API
+(`POST /v1/chat/completions`).
+
+Tests queue the replies they want (`mock.queue(text("hi"), tool_call(...))`); with the
+queue empty the mock echoes the last user text (`echo: …`). Every request is recorded
+(headers with lower-case names, parsed JSON body, arrival time) for assertions. A body
+that is not valid for the endpoint's dialect gets the real API's 400, so a broken
+translation cannot pass by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import anthropic_wire
+import openai_wire
+from replies import ErrorReply, Reply, text
+
+ANTHROPIC_KEY = anthropic_wire.API_KEY
+OPENAI_KEY = openai_wire.API_KEY
+
+
+@dataclass
+class Received:
+    """One request as the upstream saw it."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict
+    body: object
+    raw: bytes
+    at: float = field(default_factory=time.monotonic)
+    # The status the mock answered with.
+    status: int = 0
+
+    @property
+    def dialect(self) -> str:
+        return "anthropic" if self.path == "/v1/messages" else "openai" if self.path == "/v1/chat/completions" else "unknown"
+
+
+class MockUpstream:
+    """The scripted upstream. Start with `MockUpstream()`, stop with `close()`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._replies: deque = deque()
+        self._received: list[Received] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.mock = self
+        self._thread = threading.Thread(target=self._server.serve_forever, name="mock-upstream", daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT` (Anthropic base URL; OpenAI's adds `/v1`)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def queue(self, *replies: Reply | ErrorReply) -> None:
+        """Answer the next requests with these replies, in order."""
+        with self._lock:
+            self._replies.extend(replies)
+
+    def reset(self) -> None:
+        """Forget queued replies and recorded requests."""
+        with self._lock:
+            self._replies.clear()
+            self._received.clear()
+
+    @property
+    def received(self) -> list[Received]:
+        """Every request so far, oldest first (a copy)."""
+        with self._lock:
+            return list(self._received)
+
+    def last(self) -> Received:
+        """The most recent request; fails the test if there was none."""
+        received = self.received
+        assert received, "the upstream received no request"
+        return received[-1]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next_reply(self, echo: str) -> Reply | ErrorReply:
+        with self._lock:
+            if self._replies:
+                return self._replies.popleft()
+        return text(f"echo: {echo}")
+
+    def _record(self, received: Received) -> None:
+        with self._lock:
+            self._received.append(received)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1 keep-alive: every answer has Content-Length or is chunked.
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's name
+        pass  # keep pytest output clean; requests are recorded instead
+
+    @property
+    def mock(self) -> MockUpstream:
+        return self.server.mock
+
+    def do_POST(self):
+        url = urlsplit(self.path)
+        raw = self._read_body()
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        received = Received("POST", url.path, url.query, headers, body, raw)
+        self.mock._record(received)
+        if url.path == "/v1/messages":
+            received.status = self._anthropic(headers, raw, body)
+        elif url.path == "/v1/chat/completions":
+            received.status = self._openai(headers, raw, body)
+        else:
+            received.status = self._send(404, {"content-type": "application/json"}, b'{"error":"not found"}')
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        self.mock._record(Received("GET", url.path, url.query, {k.lower(): v for k, v in self.headers.items()}, None, b""))
+        self._send(404, {"content-type": "application/json"}, b'{"error":"not found"}')
+
+    def _anthropic(self, headers: dict, raw: bytes, body) -> int:
+        refused = anthropic_wire.check_auth(headers)
+        if refused:
+            return self._send(*anthropic_wire.error_body(refused))
+        try:
+            if body is None:
+                raise anthropic_wire.Invalid("There was an error parsing the body of your request as JSON.")
+            anthropic_wire.validate(body)
+        except anthropic_wire.Invalid as e:
+            return self._send(*anthropic_wire.error_body(ErrorReply(400, "invalid_request", str(e))))
+        reply = self.mock._next_reply(anthropic_wire.last_user_text(body))
+        if isinstance(reply, ErrorReply):
+            return self._send(*anthropic_wire.error_body(reply))
+        if body.get("stream"):
+            return self._stream(anthropic_wire.sse_events(reply, body["model"]), reply.pace)
+        return self._send(200, {"content-type": "application/json"}, anthropic_wire.message_json(reply, body["model"]))
+
+    def _openai(self, headers: dict, raw: bytes, body) -> int:
+        refused = openai_wire.check_auth(headers)
+        if refused:
+            return self._send(*openai_wire.error_body(refused))
+        try:
+            if body is None:
+                raise openai_wire.Invalid("We could not parse the JSON body of your request.")
+            openai_wire.validate(body)
+        except openai_wire.Invalid as e:
+            return self._send(*openai_wire.error_body(ErrorReply(400, "invalid_request", str(e)), e.param))
+        reply = self.mock._next_reply(openai_wire.last_user_text(body))
+        if isinstance(reply, ErrorReply):
+            return self._send(*openai_wire.error_body(reply))
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return self._stream(openai_wire.sse_events(reply, body["model"], include_usage), reply.pace)
+        return self._send(200, {"content-type": "application/json"}, openai_wire.completion_json(reply, body["model"]))
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            data = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return data
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("content-length") or 0))
+
+    def _send(self, status: int, headers: dict, body: bytes) -> int:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+        return status
+
+    def _stream(self, frames, pace: float) -> int:
+        """SSE over chunked transfer encoding, one flush per frame."""
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        try:
+            for frame in frames:
+                self.wfile.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")
+                self.wfile.flush()
+                if pace:
+                    time.sleep(pace)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client went away mid-stream
+        return 200

@@ -1,0 +1,131 @@
+"""Starts a real `plugboard serve` for a test: writes its config, waits for `/healthz`,
+keeps its log, and stops it. Builds nothing: `just test` builds the binary and the
+components first."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from mock_upstream import ANTHROPIC_KEY, OPENAI_KEY, MockUpstream
+
+REPO = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+BINARY = Path(os.environ.get("PLUGBOARD_BIN", TARGET / "debug" / "plugboard"))
+ADAPTERS = TARGET / "adapters"
+TEST_ADAPTERS = TARGET / "test-adapters"
+
+CLIENT_KEY = "sk-plugboard-e2e"
+SECOND_CLIENT_KEY = "sk-plugboard-e2e-second"
+
+# Servers alive right now, so a failing test can show their logs.
+LIVE: list["Plugboard"] = []
+
+
+def built(path: Path) -> Path:
+    """`path`, which `just test` should have built; a clear failure when it did not."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `just test` (it builds the host and the components first)")
+    return path
+
+
+def provider(name: str, adapter: str, mock: MockUpstream, models: list, fixups: list | None = None, **extra) -> dict:
+    """A provider entry pointing at the mock upstream in the adapter's dialect."""
+    speaks_anthropic = adapter == "anthropic"
+    entry = {
+        "name": name,
+        "adapter": adapter,
+        "base-url": mock.base_url if speaks_anthropic else mock.base_url + "/v1",
+        "api-keys": [ANTHROPIC_KEY if speaks_anthropic else OPENAI_KEY],
+        "models": models,
+        "allow-hosts": ["127.0.0.1"],
+    }
+    if fixups is not None:
+        entry["fixups"] = fixups
+    entry.update(extra)
+    return entry
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Plugboard:
+    """One running `plugboard serve`."""
+
+    def __init__(self, workdir: Path, providers: list, adapters_dir: Path = ADAPTERS, **settings) -> None:
+        self.workdir = workdir
+        self.adapters_dir = adapters_dir
+        self.port = free_port()
+        self.config = {
+            "listen": f"127.0.0.1:{self.port}",
+            "api-keys": [CLIENT_KEY, SECOND_CLIENT_KEY],
+            "adapters-dir": str(adapters_dir),
+            "cache-dir": str(workdir / "cache"),
+            "providers": providers,
+            **settings,
+        }
+        self.config_path = workdir / "config.yaml"
+        self.log_path = workdir / "plugboard.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_key(self) -> str:
+        return CLIENT_KEY
+
+    def start(self, ready_within: float = 60.0) -> "Plugboard":
+        built(BINARY)
+        # JSON is YAML: no YAML writer needed, and the file stays exact.
+        self.config_path.write_text(json.dumps(self.config, indent=2))
+        log = open(self.log_path, "wb")
+        env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info"), "NO_COLOR": "1"}
+        self.proc = subprocess.Popen(
+            [str(BINARY), "serve", "--config", str(self.config_path)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=self.workdir,
+        )
+        LIVE.append(self)
+        deadline = time.monotonic() + ready_within
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"plugboard exited with {self.proc.returncode} before it was ready:\n{self.log_text()}")
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"plugboard was not ready within {ready_within}s:\n{self.log_text()}")
+
+    def health(self) -> dict:
+        return httpx.get(self.base_url + "/healthz", timeout=5.0).json()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """Run the `plugboard` binary with these arguments (e.g. `adapters list`)."""
+        return subprocess.run([str(BINARY), *args], capture_output=True, text=True, timeout=120, cwd=self.workdir)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self in LIVE:
+            LIVE.remove(self)
