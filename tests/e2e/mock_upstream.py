@@ -46,6 +46,13 @@ class Received:
         return "anthropic" if self.path == "/v1/messages" else "openai" if self.path == "/v1/chat/completions" else "unknown"
 
 
+def joined_text(content) -> str:
+    """Text of a recorded message content in either dialect: a string or a list of blocks."""
+    if isinstance(content, str):
+        return content
+    return "".join(block.get("text", "") for block in content or [] if isinstance(block, dict))
+
+
 class MockUpstream:
     """The scripted upstream. Start with `MockUpstream()`, stop with `close()`."""
 

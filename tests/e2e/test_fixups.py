@@ -1,0 +1,57 @@
+"""Stories of request fixups: small components that repair a conversation before the
+provider encodes it. The "Kiro case": some upstreams refuse a conversation whose first
+turn is the assistant's; `first-user-turn` makes it start with the user, and a provider
+without the fixup sends the conversation exactly as the client wrote it."""
+
+from conftest import WITH_FIRST_USER_TURN, WITH_MERGE_TURNS, WITHOUT_FIXUPS
+from mock_upstream import joined_text
+
+GREETING = "Hi! I'm your coding assistant. What shall we build?"
+CONVERSATION_OPENED_BY_THE_ASSISTANT = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "assistant", "content": GREETING},
+    {"role": "user", "content": "A tiny web server, please."},
+]
+
+
+def turns(received) -> list[tuple[str, str]]:
+    """(role, text) of every message the upstream received."""
+    return [(m["role"], joined_text(m.get("content"))) for m in received.body["messages"]]
+
+
+def test_first_user_turn_makes_the_upstream_conversation_start_with_the_user(client, mock):
+    answer = client.chat.completions.create(model=WITH_FIRST_USER_TURN, messages=CONVERSATION_OPENED_BY_THE_ASSISTANT)
+    assert answer.choices[0].message.content == "echo: A tiny web server, please."
+
+    sent = turns(mock.last())
+    conversation = [turn for turn in sent if turn[0] != "system"]
+    assert conversation[0][0] == "user", f"the upstream conversation must open with a user turn: {sent}"
+    # Nothing the client said was lost, and the order is kept.
+    assert ("assistant", GREETING) in conversation
+    assert conversation[-1] == ("user", "A tiny web server, please.")
+    assert sent[0] == ("system", "You are a helpful assistant.")
+
+
+def test_without_the_fixup_the_conversation_reaches_the_upstream_unchanged(client, mock):
+    client.chat.completions.create(model=WITHOUT_FIXUPS, messages=CONVERSATION_OPENED_BY_THE_ASSISTANT)
+
+    assert turns(mock.last()) == [(m["role"], m["content"]) for m in CONVERSATION_OPENED_BY_THE_ASSISTANT]
+
+
+def test_merge_turns_joins_consecutive_turns_of_the_same_role(client, mock):
+    client.chat.completions.create(
+        model=WITH_MERGE_TURNS,
+        messages=[
+            {"role": "user", "content": "Here is my file:"},
+            {"role": "user", "content": "def add(a, b): return a - b"},
+            {"role": "assistant", "content": "I see it."},
+            {"role": "user", "content": "Find the bug."},
+        ],
+    )
+
+    sent = turns(mock.last())
+    assert [role for role, _ in sent] == ["user", "assistant", "user"]
+    merged = sent[0][1]
+    assert "Here is my file:" in merged and "def add(a, b): return a - b" in merged
+    assert merged.index("Here is my file:") < merged.index("def add")
+    assert sent[1:] == [("assistant", "I see it."), ("user", "Find the bug.")]
