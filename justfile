@@ -1,0 +1,55 @@
+# Plugboard's tasks. `just` alone lists them. Every recipe shares one target/ dir.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# The config `just run` serves; override with `CONFIG=path just run`.
+config := env("CONFIG", "config.yaml")
+
+# List the recipes.
+default:
+    @just --list
+
+# Build the release host and every adapter component (target/adapters/*.wasm).
+build: adapters
+    cargo build --release -p plugboard
+
+# Build only the adapter and fixup components into target/adapters/.
+adapters:
+    rustup target add wasm32-wasip2
+    adapters/build.sh
+
+# Build, then serve CONFIG (default config.yaml, created from config.example.yaml on first run).
+run: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ ! -f "{{config}}" ]; then
+        if [ "{{config}}" != "config.yaml" ]; then
+            echo "error: {{config}} does not exist" >&2; exit 1
+        fi
+        cp config.example.yaml config.yaml
+        echo "created config.yaml from config.example.yaml: put your own keys in it (it is yours to edit)" >&2
+    fi
+    exec target/release/plugboard serve --config "{{config}}"
+
+# The whole suite: components, Rust tests (host, sdk, adapters), then the end-to-end stories.
+test: _e2e-venv
+    rustup target add wasm32-wasip2
+    adapters/build.sh --tests
+    cargo nextest run --workspace
+    cargo build -p plugboard
+    .venv/bin/pytest tests/e2e -q
+
+# Scaffold a new adapter or fixup crate from the template.
+new-adapter NAME:
+    adapters/new-adapter.sh {{NAME}}
+
+# Create .venv for the e2e suite, or refresh it when tests/requirements.txt changed.
+_e2e-venv:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    want="$(sha256sum tests/requirements.txt | cut -d' ' -f1)"
+    if [ ! -x .venv/bin/pytest ] || [ "$(cat .venv/requirements.sha256 2>/dev/null)" != "$want" ]; then
+        python3 -m venv .venv
+        .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+        echo "$want" > .venv/requirements.sha256
+    fi
