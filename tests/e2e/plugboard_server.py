@@ -45,7 +45,6 @@ def provider(name: str, adapter: str, mock: MockUpstream, models: list, fixups: 
         "base-url": mock.base_url if speaks_anthropic else mock.base_url + "/v1",
         "api-keys": [ANTHROPIC_KEY if speaks_anthropic else OPENAI_KEY],
         "models": models,
-        "allow-hosts": ["127.0.0.1"],
     }
     if fixups is not None:
         entry["fixups"] = fixups

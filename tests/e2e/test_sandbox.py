@@ -42,6 +42,8 @@ def sandboxed(upstream, tmp_path_factory) -> Plugboard:
         ],
         adapters_dir=adapters,
         limits={"guest-call-timeout-ms": GUEST_CALL_TIMEOUT_MS, "guest-memory-mb": 64},
+        # One attempt: the bound below is for one guest call, not for retries of it.
+        retry={"max-attempts": 1},
     )
     server.start()
     yield server
