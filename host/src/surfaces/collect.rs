@@ -102,7 +102,11 @@ impl Collector {
                     reasoning.text.push_str(delta);
                 }
             }
-            StreamEvent::ReasoningEnd { id, signature, redacted } => {
+            StreamEvent::ReasoningEnd {
+                id,
+                signature,
+                redacted,
+            } => {
                 // A redacted block may come as a lone end event, with no start or text.
                 let index = self.block(BlockKind::Reasoning, id);
                 if let Part::Reasoning(reasoning) = &mut self.collected.parts[index] {
@@ -122,7 +126,8 @@ impl Collector {
                     arguments: String::new(),
                     options: None,
                 };
-                self.tool_calls.push((id.clone(), self.collected.parts.len()));
+                self.tool_calls
+                    .push((id.clone(), self.collected.parts.len()));
                 self.collected.parts.push(Part::ToolCall(call));
             }
             StreamEvent::ToolInputDelta { id, delta } => {
@@ -136,7 +141,8 @@ impl Collector {
             StreamEvent::ToolCall(call) => match self.tool_call_index(&call.id) {
                 Some(index) => self.collected.parts[index] = Part::ToolCall(call.clone()),
                 None => {
-                    self.tool_calls.push((call.id.clone(), self.collected.parts.len()));
+                    self.tool_calls
+                        .push((call.id.clone(), self.collected.parts.len()));
                     self.collected.parts.push(Part::ToolCall(call.clone()));
                 }
             },
@@ -182,18 +188,28 @@ impl Collector {
 
     /// The open block `id`, opened now if the adapter skipped its start event.
     fn block(&mut self, kind: BlockKind, id: &str) -> usize {
-        match self.open_blocks.iter().rev().find(|(k, open, _)| *k == kind && open == id) {
+        match self
+            .open_blocks
+            .iter()
+            .rev()
+            .find(|(k, open, _)| *k == kind && open == id)
+        {
             Some(&(_, _, index)) => index,
             None => self.open(kind, id),
         }
     }
 
     fn close(&mut self, kind: BlockKind, id: &str) {
-        self.open_blocks.retain(|(k, open, _)| !(*k == kind && open == id));
+        self.open_blocks
+            .retain(|(k, open, _)| !(*k == kind && open == id));
     }
 
     fn tool_call_index(&self, id: &str) -> Option<usize> {
-        self.tool_calls.iter().rev().find(|(call, _)| call == id).map(|&(_, index)| index)
+        self.tool_calls
+            .iter()
+            .rev()
+            .find(|(call, _)| call == id)
+            .map(|&(_, index)| index)
     }
 }
 
@@ -203,7 +219,10 @@ mod tests {
     use crate::ir::{ErrorKind, FinishReason, Usage};
 
     fn text_delta(id: &str, delta: &str) -> StreamEvent {
-        StreamEvent::TextDelta { id: id.into(), delta: delta.into() }
+        StreamEvent::TextDelta {
+            id: id.into(),
+            delta: delta.into(),
+        }
     }
 
     fn collect(events: &[StreamEvent]) -> Collected {
@@ -223,16 +242,35 @@ mod tests {
                 created: None,
             }),
             StreamEvent::ReasoningStart("0".into()),
-            StreamEvent::ReasoningDelta { id: "0".into(), delta: "The user wants ".into() },
-            StreamEvent::ReasoningDelta { id: "0".into(), delta: "a listing.".into() },
-            StreamEvent::ReasoningEnd { id: "0".into(), signature: Some("sig".into()), redacted: None },
+            StreamEvent::ReasoningDelta {
+                id: "0".into(),
+                delta: "The user wants ".into(),
+            },
+            StreamEvent::ReasoningDelta {
+                id: "0".into(),
+                delta: "a listing.".into(),
+            },
+            StreamEvent::ReasoningEnd {
+                id: "0".into(),
+                signature: Some("sig".into()),
+                redacted: None,
+            },
             StreamEvent::TextStart("1".into()),
             text_delta("1", "Let me "),
             text_delta("1", "look."),
             StreamEvent::TextEnd("1".into()),
-            StreamEvent::ToolInputStart { id: "call_1".into(), name: "bash".into() },
-            StreamEvent::ToolInputDelta { id: "call_1".into(), delta: "{\"cmd\":".into() },
-            StreamEvent::ToolInputDelta { id: "call_1".into(), delta: "\"ls\"}".into() },
+            StreamEvent::ToolInputStart {
+                id: "call_1".into(),
+                name: "bash".into(),
+            },
+            StreamEvent::ToolInputDelta {
+                id: "call_1".into(),
+                delta: "{\"cmd\":".into(),
+            },
+            StreamEvent::ToolInputDelta {
+                id: "call_1".into(),
+                delta: "\"ls\"}".into(),
+            },
             StreamEvent::ToolInputEnd("call_1".into()),
             StreamEvent::ToolCall(ToolCallPart {
                 id: "call_1".into(),
@@ -244,7 +282,11 @@ mod tests {
             StreamEvent::Finish(Finish {
                 reason: FinishReason::ToolCalls,
                 raw_reason: Some("tool_use".into()),
-                usage: Usage { input_tokens: Some(10), output_tokens: Some(5), ..Default::default() },
+                usage: Usage {
+                    input_tokens: Some(10),
+                    output_tokens: Some(5),
+                    ..Default::default()
+                },
                 options: None,
             }),
         ]);
@@ -259,7 +301,13 @@ mod tests {
                 ..Default::default()
             })
         );
-        assert_eq!(collected.parts[1], Part::Text(TextPart { text: "Let me look.".into(), options: None }));
+        assert_eq!(
+            collected.parts[1],
+            Part::Text(TextPart {
+                text: "Let me look.".into(),
+                options: None
+            })
+        );
         let calls: Vec<_> = collected.tool_calls().collect();
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].arguments, "{\"cmd\":\"ls\"}");
@@ -270,8 +318,14 @@ mod tests {
     #[test]
     fn the_complete_tool_call_is_authoritative_over_streamed_fragments() {
         let collected = collect(&[
-            StreamEvent::ToolInputStart { id: "a".into(), name: "read".into() },
-            StreamEvent::ToolInputDelta { id: "a".into(), delta: "{\"path\":\"x".into() },
+            StreamEvent::ToolInputStart {
+                id: "a".into(),
+                name: "read".into(),
+            },
+            StreamEvent::ToolInputDelta {
+                id: "a".into(),
+                delta: "{\"path\":\"x".into(),
+            },
             StreamEvent::ToolCall(ToolCallPart {
                 id: "a".into(),
                 name: "read".into(),
@@ -280,7 +334,10 @@ mod tests {
             }),
         ]);
         assert_eq!(collected.parts.len(), 1);
-        assert_eq!(collected.tool_calls().next().unwrap().arguments, "{\"path\":\"x.rs\"}");
+        assert_eq!(
+            collected.tool_calls().next().unwrap().arguments,
+            "{\"path\":\"x.rs\"}"
+        );
     }
 
     #[test]
@@ -306,7 +363,10 @@ mod tests {
             StreamEvent::TextStart("t0".into()),
             text_delta("t0", "again"),
             StreamEvent::ReasoningStart("t0".into()),
-            StreamEvent::ReasoningDelta { id: "t0".into(), delta: "hmm".into() },
+            StreamEvent::ReasoningDelta {
+                id: "t0".into(),
+                delta: "hmm".into(),
+            },
         ]);
         let texts: Vec<_> = collected
             .parts
@@ -323,11 +383,23 @@ mod tests {
     #[test]
     fn a_lone_redacted_reasoning_end_becomes_a_part_and_the_first_error_is_kept() {
         let collected = collect(&[
-            StreamEvent::ReasoningEnd { id: "r".into(), signature: None, redacted: Some("opaque".into()) },
-            StreamEvent::Error(AdapterError { kind: ErrorKind::Upstream, message: "overloaded".into() }),
-            StreamEvent::Error(AdapterError { kind: ErrorKind::Internal, message: "later".into() }),
+            StreamEvent::ReasoningEnd {
+                id: "r".into(),
+                signature: None,
+                redacted: Some("opaque".into()),
+            },
+            StreamEvent::Error(AdapterError {
+                kind: ErrorKind::Upstream,
+                message: "overloaded".into(),
+            }),
+            StreamEvent::Error(AdapterError {
+                kind: ErrorKind::Internal,
+                message: "later".into(),
+            }),
         ]);
-        assert!(matches!(&collected.parts[0], Part::Reasoning(r) if r.redacted.as_deref() == Some("opaque")));
+        assert!(
+            matches!(&collected.parts[0], Part::Reasoning(r) if r.redacted.as_deref() == Some("opaque"))
+        );
         assert_eq!(collected.error.unwrap().message, "overloaded");
         assert!(collected.finish.is_none());
     }
@@ -335,12 +407,24 @@ mod tests {
     #[test]
     fn later_metadata_fills_in_what_earlier_metadata_lacked() {
         let collected = collect(&[
-            StreamEvent::ResponseMetadata(ResponseMetadata { id: Some("r1".into()), model: None, created: None }),
-            StreamEvent::ResponseMetadata(ResponseMetadata { id: None, model: Some("m".into()), created: Some(7) }),
+            StreamEvent::ResponseMetadata(ResponseMetadata {
+                id: Some("r1".into()),
+                model: None,
+                created: None,
+            }),
+            StreamEvent::ResponseMetadata(ResponseMetadata {
+                id: None,
+                model: Some("m".into()),
+                created: Some(7),
+            }),
         ]);
         assert_eq!(
             collected.metadata,
-            ResponseMetadata { id: Some("r1".into()), model: Some("m".into()), created: Some(7) }
+            ResponseMetadata {
+                id: Some("r1".into()),
+                model: Some("m".into()),
+                created: Some(7)
+            }
         );
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::ir::{FinishReason, Part, Usage};
 use crate::surfaces::collect::Collected;
@@ -23,7 +23,9 @@ pub(super) fn completion_id(upstream: Option<&str>) -> String {
 /// Not a secret, so no CSPRNG is needed.
 fn unique_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
     let mixed = splitmix64(nanos ^ splitmix64(COUNTER.fetch_add(1, Ordering::Relaxed)));
     format!("{:016x}{:08x}", mixed, splitmix64(mixed) as u32)
 }
@@ -38,7 +40,9 @@ fn splitmix64(seed: u64) -> u64 {
 
 /// Unix seconds now, for responses whose upstream gave no `created`.
 pub(super) fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// OpenAI's `finish_reason`. A response that called tools reports `tool_calls` even when
@@ -48,7 +52,9 @@ pub(super) fn finish_reason(reason: FinishReason, called_tools: bool) -> &'stati
         FinishReason::Length => "length",
         FinishReason::ContentFilter => "content_filter",
         FinishReason::ToolCalls => "tool_calls",
-        FinishReason::Stop | FinishReason::Error | FinishReason::Other if called_tools => "tool_calls",
+        FinishReason::Stop | FinishReason::Error | FinishReason::Other if called_tools => {
+            "tool_calls"
+        }
         FinishReason::Stop | FinishReason::Error | FinishReason::Other => "stop",
     }
 }
@@ -86,7 +92,9 @@ pub fn response_json(collected: &Collected, model: &str) -> Vec<u8> {
         match part {
             Part::Text(text) => content.get_or_insert_with(String::new).push_str(&text.text),
             Part::Reasoning(part) if !part.text.is_empty() => {
-                reasoning.get_or_insert_with(String::new).push_str(&part.text);
+                reasoning
+                    .get_or_insert_with(String::new)
+                    .push_str(&part.text);
             }
             Part::ToolCall(call) => tool_calls.push(json!({
                 "id": call.id,
@@ -142,18 +150,34 @@ mod tests {
         assert_eq!(completion_id(Some("chatcmpl-abc")), "chatcmpl-abc");
         assert_eq!(completion_id(Some("msg_01XYZ")), "chatcmpl-msg_01XYZ");
         let fresh = completion_id(None);
-        assert!(fresh.starts_with("chatcmpl-") && fresh.len() == "chatcmpl-".len() + 24, "{fresh}");
+        assert!(
+            fresh.starts_with("chatcmpl-") && fresh.len() == "chatcmpl-".len() + 24,
+            "{fresh}"
+        );
         assert_ne!(completion_id(Some("")), fresh, "two fresh ids differ");
     }
 
     #[test]
     fn a_text_answer_becomes_a_chat_completion() {
         let collected = Collected {
-            metadata: ResponseMetadata { id: Some("chatcmpl-1".into()), model: Some("up".into()), created: Some(42) },
+            metadata: ResponseMetadata {
+                id: Some("chatcmpl-1".into()),
+                model: Some("up".into()),
+                created: Some(42),
+            },
             parts: vec![
-                Part::Reasoning(ReasoningPart { text: "think".into(), ..Default::default() }),
-                Part::Text(TextPart { text: "Hello, ".into(), options: None }),
-                Part::Text(TextPart { text: "world.".into(), options: None }),
+                Part::Reasoning(ReasoningPart {
+                    text: "think".into(),
+                    ..Default::default()
+                }),
+                Part::Text(TextPart {
+                    text: "Hello, ".into(),
+                    options: None,
+                }),
+                Part::Text(TextPart {
+                    text: "world.".into(),
+                    options: None,
+                }),
             ],
             finish: Some(Finish {
                 reason: FinishReason::Stop,
@@ -215,7 +239,12 @@ mod tests {
                 arguments: "{\"cmd\":\"echo hi\"}".into(),
                 options: None,
             })],
-            finish: Some(Finish { reason: FinishReason::Stop, raw_reason: None, usage: Usage::default(), options: None }),
+            finish: Some(Finish {
+                reason: FinishReason::Stop,
+                raw_reason: None,
+                usage: Usage::default(),
+                options: None,
+            }),
             ..Default::default()
         };
         let body: Value = serde_json::from_slice(&response_json(&collected, "m")).unwrap();
@@ -226,6 +255,9 @@ mod tests {
             choice["message"]["tool_calls"],
             json!([{"id": "call_9", "type": "function", "function": {"name": "bash", "arguments": "{\"cmd\":\"echo hi\"}"}}])
         );
-        assert!(body["created"].as_u64().unwrap() > 1_600_000_000, "created falls back to now");
+        assert!(
+            body["created"].as_u64().unwrap() > 1_600_000_000,
+            "created falls back to now"
+        );
     }
 }

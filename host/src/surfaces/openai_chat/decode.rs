@@ -8,13 +8,13 @@
 use serde_json::Value;
 
 use super::fields::{
-    invalid_value, missing, object, opt_array, opt_bool, opt_f32, opt_i64, opt_object, opt_string,
-    opt_u32, openai_options, string, wrong_type, Object,
+    Object, invalid_value, missing, object, openai_options, opt_array, opt_bool, opt_f32, opt_i64,
+    opt_object, opt_string, opt_u32, string, wrong_type,
 };
 use super::messages::decode_messages;
 use crate::ir::{
-    ChatRequest, Dialect, GenerationParams, JsonSchemaFormat, ReasoningConfig, ResponseFormat, Tool,
-    ToolChoice,
+    ChatRequest, Dialect, GenerationParams, JsonSchemaFormat, ReasoningConfig, ResponseFormat,
+    Tool, ToolChoice,
 };
 use crate::surfaces::{ClientError, Decoded, ErrorKind};
 
@@ -25,8 +25,11 @@ const EMPTY_PARAMETERS: &str = r#"{"type":"object","properties":{}}"#;
 /// Decodes a `POST /v1/chat/completions` body.
 pub fn decode(body: &[u8]) -> Result<Decoded, ClientError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ClientError::new(ErrorKind::InvalidRequest, format!("could not parse the JSON body: {e}"))
-            .code("invalid_json")
+        ClientError::new(
+            ErrorKind::InvalidRequest,
+            format!("could not parse the JSON body: {e}"),
+        )
+        .code("invalid_json")
     })?;
     let Value::Object(mut body) = value else {
         return Err(ClientError::new(
@@ -37,7 +40,8 @@ pub fn decode(body: &[u8]) -> Result<Decoded, ClientError> {
     };
 
     let model = string(body.remove("model"), "model")?;
-    let items = opt_array(body.remove("messages"), "messages")?.ok_or_else(|| missing("messages"))?;
+    let items =
+        opt_array(body.remove("messages"), "messages")?.ok_or_else(|| missing("messages"))?;
     if items.is_empty() {
         return Err(invalid_value("messages", "expected a non-empty array").code("empty_array"));
     }
@@ -69,7 +73,13 @@ pub fn decode(body: &[u8]) -> Result<Decoded, ClientError> {
         stream,
         options: openai_options(body),
     };
-    Ok(Decoded { dialect: Dialect::OpenaiChat, model, stream, include_usage, request })
+    Ok(Decoded {
+        dialect: Dialect::OpenaiChat,
+        model,
+        stream,
+        include_usage,
+        request,
+    })
 }
 
 /// `stream_options.include_usage`; any other stream option stays in the body's leftovers.
@@ -77,8 +87,11 @@ fn stream_options(body: &mut Object) -> Result<bool, ClientError> {
     let Some(mut options) = opt_object(body.remove("stream_options"), "stream_options")? else {
         return Ok(false);
     };
-    let include_usage =
-        opt_bool(options.remove("include_usage"), "stream_options.include_usage")?.unwrap_or(false);
+    let include_usage = opt_bool(
+        options.remove("include_usage"),
+        "stream_options.include_usage",
+    )?
+    .unwrap_or(false);
     if !options.is_empty() {
         body.insert("stream_options".to_owned(), Value::Object(options));
     }
@@ -89,7 +102,10 @@ fn stream_options(body: &mut Object) -> Result<bool, ClientError> {
 fn decode_params(body: &mut Object) -> Result<GenerationParams, ClientError> {
     // `max_completion_tokens` replaced `max_tokens`; when both come, the newer one wins.
     let max_tokens = opt_u32(body.remove("max_tokens"), "max_tokens")?;
-    let max_completion_tokens = opt_u32(body.remove("max_completion_tokens"), "max_completion_tokens")?;
+    let max_completion_tokens = opt_u32(
+        body.remove("max_completion_tokens"),
+        "max_completion_tokens",
+    )?;
     let effort = opt_string(body.remove("reasoning_effort"), "reasoning_effort")?;
     Ok(GenerationParams {
         max_tokens: max_completion_tokens.or(max_tokens),
@@ -100,7 +116,10 @@ fn decode_params(body: &mut Object) -> Result<GenerationParams, ClientError> {
         seed: opt_i64(body.remove("seed"), "seed")?,
         presence_penalty: opt_f32(body.remove("presence_penalty"), "presence_penalty")?,
         frequency_penalty: opt_f32(body.remove("frequency_penalty"), "frequency_penalty")?,
-        reasoning: effort.map(|effort| ReasoningConfig { effort: Some(effort), budget_tokens: None }),
+        reasoning: effort.map(|effort| ReasoningConfig {
+            effort: Some(effort),
+            budget_tokens: None,
+        }),
         response_format: decode_response_format(body.remove("response_format"))?,
         parallel_tool_calls: opt_bool(body.remove("parallel_tool_calls"), "parallel_tool_calls")?,
     })
@@ -119,7 +138,11 @@ fn decode_stop(value: Option<Value>) -> Result<Vec<String>, ClientError> {
                 other => Err(wrong_type(&format!("stop[{index}]"), "a string", &other)),
             })
             .collect(),
-        Some(other) => Err(wrong_type("stop", "a string or an array of strings", &other)),
+        Some(other) => Err(wrong_type(
+            "stop",
+            "a string or an array of strings",
+            &other,
+        )),
     }
 }
 
@@ -134,37 +157,53 @@ fn decode_tools(value: Option<Value>) -> Result<Vec<Tool>, ClientError> {
         if kind != "function" {
             return Err(invalid_value(
                 &format!("{path}.type"),
-                format!("unsupported tool type '{kind}'; only 'function' tools can be routed to every provider"),
+                format!(
+                    "unsupported tool type '{kind}'; only 'function' tools can be routed to every provider"
+                ),
             ));
         }
         let mut function = object(fields.remove("function"), &format!("{path}.function"))?;
         let name = string(function.remove("name"), &format!("{path}.function.name"))?;
-        let description = opt_string(function.remove("description"), &format!("{path}.function.description"))?;
+        let description = opt_string(
+            function.remove("description"),
+            &format!("{path}.function.description"),
+        )?;
         let input_schema = match function.remove("parameters") {
             None | Some(Value::Null) => EMPTY_PARAMETERS.to_owned(),
             Some(schema @ Value::Object(_)) => schema.to_string(),
             Some(other) => {
-                return Err(wrong_type(&format!("{path}.function.parameters"), "an object", &other));
+                return Err(wrong_type(
+                    &format!("{path}.function.parameters"),
+                    "an object",
+                    &other,
+                ));
             }
         };
         function.extend(fields);
         function.retain(|_, value| !value.is_null());
-        tools.push(Tool { name, description, input_schema, options: openai_options(function) });
+        tools.push(Tool {
+            name,
+            description,
+            input_schema,
+            options: openai_options(function),
+        });
     }
     Ok(tools)
 }
 
 /// `tool_choice`: `"auto" | "none" | "required"` or `{"type":"function","function":{"name"}}`.
 fn decode_tool_choice(value: Option<Value>) -> Result<Option<ToolChoice>, ClientError> {
-    const EXPECTED: &str =
-        "expected 'auto', 'none', 'required' or {\"type\":\"function\",\"function\":{\"name\":...}}";
+    const EXPECTED: &str = "expected 'auto', 'none', 'required' or {\"type\":\"function\",\"function\":{\"name\":...}}";
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(choice)) => match choice.as_str() {
             "auto" => Ok(Some(ToolChoice::Auto)),
             "none" => Ok(Some(ToolChoice::None)),
             "required" => Ok(Some(ToolChoice::Required)),
-            other => Err(invalid_value("tool_choice", format!("'{other}' is not a choice; {EXPECTED}"))),
+            other => Err(invalid_value(
+                "tool_choice",
+                format!("'{other}' is not a choice; {EXPECTED}"),
+            )),
         },
         Some(Value::Object(mut fields)) => {
             let kind = opt_string(fields.remove("type"), "tool_choice.type")?;
@@ -195,7 +234,11 @@ fn decode_response_format(value: Option<Value>) -> Result<Option<ResponseFormat>
                 None | Some(Value::Null) => "{}".to_owned(),
                 Some(schema @ Value::Object(_)) => schema.to_string(),
                 Some(other) => {
-                    return Err(wrong_type("response_format.json_schema.schema", "an object", &other));
+                    return Err(wrong_type(
+                        "response_format.json_schema.schema",
+                        "an object",
+                        &other,
+                    ));
                 }
             };
             Ok(Some(ResponseFormat::JsonSchema(JsonSchemaFormat {
@@ -203,7 +246,10 @@ fn decode_response_format(value: Option<Value>) -> Result<Option<ResponseFormat>
                 schema,
                 strict: opt_bool(spec.remove("strict"), "response_format.json_schema.strict")?
                     .unwrap_or(false),
-                description: opt_string(spec.remove("description"), "response_format.json_schema.description")?,
+                description: opt_string(
+                    spec.remove("description"),
+                    "response_format.json_schema.description",
+                )?,
             })))
         }
         other => Err(invalid_value(

@@ -14,16 +14,22 @@ pub(super) type Object = Map<String, Value>;
 
 /// `Missing required parameter: 'model'.`
 pub(super) fn missing(param: &str) -> ClientError {
-    ClientError::new(ErrorKind::InvalidRequest, format!("Missing required parameter: '{param}'."))
-        .code("missing_required_parameter")
-        .param(param)
+    ClientError::new(
+        ErrorKind::InvalidRequest,
+        format!("Missing required parameter: '{param}'."),
+    )
+    .code("missing_required_parameter")
+    .param(param)
 }
 
 /// `Invalid type for 'temperature': expected a number, but got a string instead.`
 pub(super) fn wrong_type(param: &str, expected: &str, got: &Value) -> ClientError {
     ClientError::new(
         ErrorKind::InvalidRequest,
-        format!("Invalid type for '{param}': expected {expected}, but got {} instead.", type_name(got)),
+        format!(
+            "Invalid type for '{param}': expected {expected}, but got {} instead.",
+            type_name(got)
+        ),
     )
     .code("invalid_type")
     .param(param)
@@ -31,9 +37,12 @@ pub(super) fn wrong_type(param: &str, expected: &str, got: &Value) -> ClientErro
 
 /// `Invalid value for 'tool_choice': <why>.`
 pub(super) fn invalid_value(param: &str, why: impl std::fmt::Display) -> ClientError {
-    ClientError::new(ErrorKind::InvalidRequest, format!("Invalid value for '{param}': {why}."))
-        .code("invalid_value")
-        .param(param)
+    ClientError::new(
+        ErrorKind::InvalidRequest,
+        format!("Invalid value for '{param}': {why}."),
+    )
+    .code("invalid_value")
+    .param(param)
 }
 
 /// How a JSON value's type reads in an error message.
@@ -87,7 +96,10 @@ pub(super) fn opt_u32(value: Option<Value>, param: &str) -> Result<Option<u32>, 
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_u64().map(u32::try_from) {
             Some(Ok(v)) => Ok(Some(v)),
-            _ => Err(invalid_value(param, format!("expected a non-negative integer, got {n}"))),
+            _ => Err(invalid_value(
+                param,
+                format!("expected a non-negative integer, got {n}"),
+            )),
         },
         Some(other) => Err(wrong_type(param, "an integer", &other)),
     }
@@ -99,7 +111,10 @@ pub(super) fn opt_i64(value: Option<Value>, param: &str) -> Result<Option<i64>, 
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_i64() {
             Some(v) => Ok(Some(v)),
-            None => Err(invalid_value(param, format!("expected an integer, got {n}"))),
+            None => Err(invalid_value(
+                param,
+                format!("expected an integer, got {n}"),
+            )),
         },
         Some(other) => Err(wrong_type(param, "an integer", &other)),
     }
@@ -120,7 +135,10 @@ pub(super) fn object(value: Option<Value>, param: &str) -> Result<Object, Client
 }
 
 /// An array, or `None` when absent or null.
-pub(super) fn opt_array(value: Option<Value>, param: &str) -> Result<Option<Vec<Value>>, ClientError> {
+pub(super) fn opt_array(
+    value: Option<Value>,
+    param: &str,
+) -> Result<Option<Vec<Value>>, ClientError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => Ok(Some(items)),
@@ -162,7 +180,10 @@ mod tests {
 
     #[test]
     fn token_counts_must_be_non_negative_and_fit_u32() {
-        assert_eq!(opt_u32(Some(json!(4096)), "max_tokens").unwrap(), Some(4096));
+        assert_eq!(
+            opt_u32(Some(json!(4096)), "max_tokens").unwrap(),
+            Some(4096)
+        );
         assert!(opt_u32(Some(json!(-1)), "max_tokens").is_err());
         assert!(opt_u32(Some(json!(1.5)), "max_tokens").is_err());
         assert!(opt_u32(Some(json!(u64::MAX)), "max_tokens").is_err());
@@ -172,7 +193,10 @@ mod tests {
     fn leftovers_are_keyed_by_openai() {
         let mut rest = Object::new();
         rest.insert("user".into(), json!("u-1"));
-        assert_eq!(openai_options(rest), Some(json!({"openai": {"user": "u-1"}})));
+        assert_eq!(
+            openai_options(rest),
+            Some(json!({"openai": {"user": "u-1"}}))
+        );
         assert_eq!(openai_options(Object::new()), None);
     }
 }

@@ -8,7 +8,8 @@
 use serde_json::Value;
 
 use super::fields::{
-    missing, object, opt_array, opt_string, string, invalid_value, openai_options, wrong_type, Object,
+    Object, invalid_value, missing, object, openai_options, opt_array, opt_string, string,
+    wrong_type,
 };
 use crate::ir::{
     FileData, FilePart, Message, Part, ReasoningPart, Role, TextPart, ToolCallPart, ToolOutput,
@@ -44,21 +45,31 @@ pub(super) fn decode_messages(items: Vec<Value>) -> Result<Conversation, ClientE
                 }
                 if leading {
                     let extras = without_nulls(fields);
-                    conversation.system.extend(parts.into_iter().map(|part| match part {
-                        Part::Text(mut text) => {
-                            text.options = merged(text.options, &extras);
-                            text
-                        }
-                        _ => unreachable!("content_parts(text_only) yields text"),
-                    }));
+                    conversation
+                        .system
+                        .extend(parts.into_iter().map(|part| match part {
+                            Part::Text(mut text) => {
+                                text.options = merged(text.options, &extras);
+                                text
+                            }
+                            _ => unreachable!("content_parts(text_only) yields text"),
+                        }));
                     continue;
                 }
-                Message { role: Role::System, parts, options: None }
+                Message {
+                    role: Role::System,
+                    parts,
+                    options: None,
+                }
             }
             "user" => {
                 let content = content.ok_or_else(|| missing(&format!("{path}.content")))?;
                 let parts = content_parts(Some(content), &format!("{path}.content"), false)?;
-                Message { role: Role::User, parts, options: None }
+                Message {
+                    role: Role::User,
+                    parts,
+                    options: None,
+                }
             }
             "assistant" => assistant(&mut fields, content, &path, &mut call_names)?,
             "tool" => tool_result(&mut fields, content, &path, &call_names)?,
@@ -87,19 +98,29 @@ fn assistant(
     call_names: &mut Vec<(String, String)>,
 ) -> Result<Message, ClientError> {
     let mut parts = Vec::new();
-    if let Some(text) = opt_string(fields.remove("reasoning_content"), &format!("{path}.reasoning_content"))?
-        && !text.is_empty()
+    if let Some(text) = opt_string(
+        fields.remove("reasoning_content"),
+        &format!("{path}.reasoning_content"),
+    )? && !text.is_empty()
     {
-        parts.push(Part::Reasoning(ReasoningPart { text, ..Default::default() }));
+        parts.push(Part::Reasoning(ReasoningPart {
+            text,
+            ..Default::default()
+        }));
     }
     parts.extend(content_parts(content, &format!("{path}.content"), false)?);
-    let calls = opt_array(fields.remove("tool_calls"), &format!("{path}.tool_calls"))?.unwrap_or_default();
+    let calls =
+        opt_array(fields.remove("tool_calls"), &format!("{path}.tool_calls"))?.unwrap_or_default();
     for (index, call) in calls.into_iter().enumerate() {
         let call = tool_call(call, &format!("{path}.tool_calls[{index}]"))?;
         call_names.push((call.id.clone(), call.name.clone()));
         parts.push(Part::ToolCall(call));
     }
-    Ok(Message { role: Role::Assistant, parts, options: None })
+    Ok(Message {
+        role: Role::Assistant,
+        parts,
+        options: None,
+    })
 }
 
 /// One `tool_calls[]` entry: `{id, type: "function", function: {name, arguments}}`.
@@ -122,12 +143,25 @@ fn tool_call(value: Value, path: &str) -> Result<ToolCallPart, ClientError> {
         Some(Value::String(s)) => s,
         Some(object @ Value::Object(_)) => object.to_string(),
         Some(other) => {
-            return Err(wrong_type(&format!("{path}.function.arguments"), "a string", &other));
+            return Err(wrong_type(
+                &format!("{path}.function.arguments"),
+                "a string",
+                &other,
+            ));
         }
     };
-    let arguments = if arguments.trim().is_empty() { "{}".to_owned() } else { arguments };
+    let arguments = if arguments.trim().is_empty() {
+        "{}".to_owned()
+    } else {
+        arguments
+    };
     fields.extend(function);
-    Ok(ToolCallPart { id, name, arguments, options: openai_options(without_nulls(fields)) })
+    Ok(ToolCallPart {
+        id,
+        name,
+        arguments,
+        options: openai_options(without_nulls(fields)),
+    })
 }
 
 /// A `tool` message: one tool result answering `tool_call_id`.
@@ -137,7 +171,10 @@ fn tool_result(
     path: &str,
     call_names: &[(String, String)],
 ) -> Result<Message, ClientError> {
-    let call_id = string(fields.remove("tool_call_id"), &format!("{path}.tool_call_id"))?;
+    let call_id = string(
+        fields.remove("tool_call_id"),
+        &format!("{path}.tool_call_id"),
+    )?;
     let content_path = format!("{path}.content");
     let content = content.ok_or_else(|| missing(&content_path))?;
     let output = content_parts(Some(content), &content_path, false)?
@@ -145,36 +182,67 @@ fn tool_result(
         .map(|part| match part {
             Part::Text(text) => Ok(ToolOutput::Text(text.text)),
             Part::File(file) => Ok(ToolOutput::File(file)),
-            _ => Err(invalid_value(&content_path, "a tool result holds only text or files")),
+            _ => Err(invalid_value(
+                &content_path,
+                "a tool result holds only text or files",
+            )),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let name = match opt_string(fields.remove("name"), &format!("{path}.name"))? {
         Some(name) => Some(name),
-        None => call_names.iter().rev().find(|(id, _)| *id == call_id).map(|(_, name)| name.clone()),
+        None => call_names
+            .iter()
+            .rev()
+            .find(|(id, _)| *id == call_id)
+            .map(|(_, name)| name.clone()),
     };
-    let result = ToolResultPart { call_id, name, output, is_error: false, options: None };
-    Ok(Message { role: Role::Tool, parts: vec![Part::ToolResult(result)], options: None })
+    let result = ToolResultPart {
+        call_id,
+        name,
+        output,
+        is_error: false,
+        options: None,
+    };
+    Ok(Message {
+        role: Role::Tool,
+        parts: vec![Part::ToolResult(result)],
+        options: None,
+    })
 }
 
 /// `content`: a string, or an array of typed parts. An empty string yields no part
 /// (assistant tool turns send `content: ""`).
-fn content_parts(value: Option<Value>, path: &str, text_only: bool) -> Result<Vec<Part>, ClientError> {
+fn content_parts(
+    value: Option<Value>,
+    path: &str,
+    text_only: bool,
+) -> Result<Vec<Part>, ClientError> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(text)) if text.is_empty() => Ok(Vec::new()),
-        Some(Value::String(text)) => Ok(vec![Part::Text(TextPart { text, options: None })]),
+        Some(Value::String(text)) => Ok(vec![Part::Text(TextPart {
+            text,
+            options: None,
+        })]),
         Some(Value::Array(items)) => {
             let mut parts = Vec::with_capacity(items.len());
             for (index, item) in items.into_iter().enumerate() {
                 let part = content_part(item, &format!("{path}[{index}]"))?;
                 if text_only && !matches!(part, Part::Text(_)) {
-                    return Err(invalid_value(&format!("{path}[{index}]"), "only text parts are allowed here"));
+                    return Err(invalid_value(
+                        &format!("{path}[{index}]"),
+                        "only text parts are allowed here",
+                    ));
                 }
                 parts.push(part);
             }
             Ok(parts)
         }
-        Some(other) => Err(wrong_type(path, "a string or an array of content parts", &other)),
+        Some(other) => Err(wrong_type(
+            path,
+            "a string or an array of content parts",
+            &other,
+        )),
     }
 }
 
@@ -185,12 +253,18 @@ fn content_part(value: Value, path: &str) -> Result<Part, ClientError> {
     let part = match kind.as_str() {
         "text" => {
             let text = string(fields.remove("text"), &format!("{path}.text"))?;
-            Part::Text(TextPart { text, options: None })
+            Part::Text(TextPart {
+                text,
+                options: None,
+            })
         }
         "refusal" => {
             let text = string(fields.remove("refusal"), &format!("{path}.refusal"))?;
             fields.insert("type".to_owned(), Value::String(kind));
-            Part::Text(TextPart { text, options: None })
+            Part::Text(TextPart {
+                text,
+                options: None,
+            })
         }
         "image_url" => Part::File(image(fields.remove("image_url"), &mut fields, path)?),
         "input_audio" => Part::File(audio(fields.remove("input_audio"), path)?),
@@ -206,8 +280,14 @@ fn content_part(value: Value, path: &str) -> Result<Part, ClientError> {
     };
     let extras = without_nulls(fields);
     Ok(match part {
-        Part::Text(text) => Part::Text(TextPart { options: openai_options(extras), ..text }),
-        Part::File(file) => Part::File(FilePart { options: merged(file.options, &extras), ..file }),
+        Part::Text(text) => Part::Text(TextPart {
+            options: openai_options(extras),
+            ..text
+        }),
+        Part::File(file) => Part::File(FilePart {
+            options: merged(file.options, &extras),
+            ..file
+        }),
         other => other,
     })
 }
@@ -227,11 +307,20 @@ fn image(value: Option<Value>, extras: &mut Object, path: &str) -> Result<FilePa
     };
     if url.starts_with("data:") {
         let (media_type, data) = data_url(&url).ok_or_else(|| {
-            invalid_value(&format!("{path}.url"), "a data URL must look like data:<media type>;base64,<data>")
+            invalid_value(
+                &format!("{path}.url"),
+                "a data URL must look like data:<media type>;base64,<data>",
+            )
         })?;
-        return Ok(file_part(media_type.to_owned(), FileData::Base64(data.to_owned()), None));
+        return Ok(file_part(
+            media_type.to_owned(),
+            FileData::Base64(data.to_owned()),
+            None,
+        ));
     }
-    let media_type = media_type_from_name(&url).filter(|m| m.starts_with("image/")).unwrap_or("image/*");
+    let media_type = media_type_from_name(&url)
+        .filter(|m| m.starts_with("image/"))
+        .unwrap_or("image/*");
     Ok(file_part(media_type.to_owned(), FileData::Url(url), None))
 }
 
@@ -254,7 +343,8 @@ fn file(value: Option<Value>, extras: &mut Object, path: &str) -> Result<FilePar
     let path = format!("{path}.file");
     let mut fields = object(value, &path)?;
     let filename = opt_string(fields.remove("filename"), &format!("{path}.filename"))?;
-    let Some(file_data) = opt_string(fields.remove("file_data"), &format!("{path}.file_data"))? else {
+    let Some(file_data) = opt_string(fields.remove("file_data"), &format!("{path}.file_data"))?
+    else {
         let why = if fields.contains_key("file_id") {
             "file_id references are not supported by this proxy; send the content inline as file_data"
         } else {
@@ -273,14 +363,22 @@ fn file(value: Option<Value>, extras: &mut Object, path: &str) -> Result<FilePar
         }
         None => {
             let guessed = filename.as_deref().and_then(media_type_from_name);
-            (guessed.unwrap_or("application/octet-stream").to_owned(), file_data)
+            (
+                guessed.unwrap_or("application/octet-stream").to_owned(),
+                file_data,
+            )
         }
     };
     Ok(file_part(media_type, FileData::Base64(data), filename))
 }
 
 fn file_part(media_type: String, data: FileData, filename: Option<String>) -> FilePart {
-    FilePart { media_type, data, filename, options: None }
+    FilePart {
+        media_type,
+        data,
+        filename,
+        options: None,
+    }
 }
 
 /// Splits `data:<media type>[;params];base64,<data>` into media type and data.
@@ -325,7 +423,9 @@ fn merged(options: Option<Value>, extras: &Object) -> Option<Value> {
     }
     let mut options = options.unwrap_or_else(|| Value::Object(Object::new()));
     if let Some(map) = options.as_object_mut() {
-        let openai = map.entry("openai").or_insert_with(|| Value::Object(Object::new()));
+        let openai = map
+            .entry("openai")
+            .or_insert_with(|| Value::Object(Object::new()));
         if let Some(openai) = openai.as_object_mut() {
             openai.extend(extras.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
@@ -339,15 +439,28 @@ mod tests {
 
     #[test]
     fn data_urls_split_into_media_type_and_base64() {
-        assert_eq!(data_url("data:image/png;base64,iVBORw0"), Some(("image/png", "iVBORw0")));
-        assert_eq!(data_url("data:text/plain;charset=utf-8;base64,aGk="), Some(("text/plain", "aGk=")));
-        assert_eq!(data_url("data:image/png,rawbytes"), None, "only base64 data URLs carry bytes we can pass on");
+        assert_eq!(
+            data_url("data:image/png;base64,iVBORw0"),
+            Some(("image/png", "iVBORw0"))
+        );
+        assert_eq!(
+            data_url("data:text/plain;charset=utf-8;base64,aGk="),
+            Some(("text/plain", "aGk="))
+        );
+        assert_eq!(
+            data_url("data:image/png,rawbytes"),
+            None,
+            "only base64 data URLs carry bytes we can pass on"
+        );
         assert_eq!(data_url("data:;base64,AAAA"), None);
     }
 
     #[test]
     fn media_types_come_from_the_extension_before_any_query() {
-        assert_eq!(media_type_from_name("https://x.test/cat.JPG?size=2#top"), Some("image/jpeg"));
+        assert_eq!(
+            media_type_from_name("https://x.test/cat.JPG?size=2#top"),
+            Some("image/jpeg")
+        );
         assert_eq!(media_type_from_name("report.pdf"), Some("application/pdf"));
         assert_eq!(media_type_from_name("https://x.test/image"), None);
     }

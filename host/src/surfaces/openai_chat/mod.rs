@@ -72,7 +72,8 @@ pub fn models_body(models: &[ListedModel]) -> Vec<u8> {
         .iter()
         .map(|model| json!({"id": model.id, "object": "model", "created": 0, "owned_by": model.owned_by}))
         .collect();
-    serde_json::to_vec(&json!({"object": "list", "data": data})).expect("a JSON value always serialises")
+    serde_json::to_vec(&json!({"object": "list", "data": data}))
+        .expect("a JSON value always serialises")
 }
 
 #[cfg(test)]
@@ -106,12 +107,18 @@ mod tests {
 
     #[test]
     fn bad_keys_and_rate_limits_get_openai_codes_by_default() {
-        let auth = parsed(error_body(&ClientError::new(ErrorKind::Authentication, "Incorrect API key provided.")));
+        let auth = parsed(error_body(&ClientError::new(
+            ErrorKind::Authentication,
+            "Incorrect API key provided.",
+        )));
         assert_eq!(auth["error"]["type"], "invalid_request_error");
         assert_eq!(auth["error"]["code"], "invalid_api_key");
         assert_eq!(auth["error"]["param"], Value::Null);
 
-        let limited = parsed(error_body(&ClientError::new(ErrorKind::RateLimited, "slow down")));
+        let limited = parsed(error_body(&ClientError::new(
+            ErrorKind::RateLimited,
+            "slow down",
+        )));
         assert_eq!(limited["error"]["type"], "requests");
         assert_eq!(limited["error"]["code"], "rate_limit_exceeded");
 
@@ -123,7 +130,12 @@ mod tests {
 
     #[test]
     fn our_own_and_upstream_failures_are_server_errors() {
-        for kind in [ErrorKind::Internal, ErrorKind::Upstream, ErrorKind::Overloaded, ErrorKind::Timeout] {
+        for kind in [
+            ErrorKind::Internal,
+            ErrorKind::Upstream,
+            ErrorKind::Overloaded,
+            ErrorKind::Timeout,
+        ] {
             let body = parsed(error_body(&ClientError::new(kind, "boom")));
             assert_eq!(body["error"]["type"], "server_error", "{kind:?}");
             assert_eq!(body["error"]["code"], Value::Null);
@@ -133,8 +145,14 @@ mod tests {
     #[test]
     fn the_model_list_has_openai_s_shape() {
         let models = [
-            ListedModel { id: "sonnet".into(), owned_by: "anthropic-main".into() },
-            ListedModel { id: "gpt-5".into(), owned_by: "openai".into() },
+            ListedModel {
+                id: "sonnet".into(),
+                owned_by: "anthropic-main".into(),
+            },
+            ListedModel {
+                id: "gpt-5".into(),
+                owned_by: "openai".into(),
+            },
         ];
         assert_eq!(
             parsed(models_body(&models)),

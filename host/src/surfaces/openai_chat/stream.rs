@@ -132,7 +132,13 @@ impl ChatStreamEncoder {
     }
 
     /// A `tool_calls` delta: the opening one carries id, type and name.
-    fn tool_delta(&mut self, index: usize, opening: Option<(&str, &str)>, arguments: &str, out: &mut Vec<u8>) {
+    fn tool_delta(
+        &mut self,
+        index: usize,
+        opening: Option<(&str, &str)>,
+        arguments: &str,
+        out: &mut Vec<u8>,
+    ) {
         self.open_choice(out);
         out.extend_from_slice(b"\"tool_calls\":[{\"index\":");
         out.extend_from_slice(index.to_string().as_bytes());
@@ -156,7 +162,10 @@ impl ChatStreamEncoder {
 
     fn tool_input_start(&mut self, id: &str, name: &str, out: &mut Vec<u8>) -> usize {
         let index = self.tool_calls.len();
-        self.tool_calls.push(ToolSlot { id: id.to_owned(), arguments_sent: false });
+        self.tool_calls.push(ToolSlot {
+            id: id.to_owned(),
+            arguments_sent: false,
+        });
         self.tool_delta(index, Some((id, name)), "", out);
         index
     }
@@ -187,7 +196,10 @@ impl ChatStreamEncoder {
             Some(_) => {}
             None => {
                 let index = self.tool_calls.len();
-                self.tool_calls.push(ToolSlot { id: call.id.clone(), arguments_sent: true });
+                self.tool_calls.push(ToolSlot {
+                    id: call.id.clone(),
+                    arguments_sent: true,
+                });
                 self.tool_delta(index, Some((&call.id, &call.name)), &call.arguments, out);
             }
         }
@@ -212,7 +224,9 @@ impl StreamEncoder for ChatStreamEncoder {
                 self.send_role(out);
             }
             StreamEvent::TextDelta { delta, .. } => self.string_delta("content", delta, out),
-            StreamEvent::ReasoningDelta { delta, .. } => self.string_delta("reasoning_content", delta, out),
+            StreamEvent::ReasoningDelta { delta, .. } => {
+                self.string_delta("reasoning_content", delta, out)
+            }
             StreamEvent::ToolInputStart { id, name } => {
                 if self.tool_index(id).is_none() {
                     self.tool_input_start(id, name, out);
@@ -255,7 +269,11 @@ impl StreamEncoder for ChatStreamEncoder {
         }
         if !self.finished {
             // The upstream ended without saying why; clients still need a finish_reason.
-            let reason = if self.tool_calls.is_empty() { "stop" } else { "tool_calls" };
+            let reason = if self.tool_calls.is_empty() {
+                "stop"
+            } else {
+                "tool_calls"
+            };
             self.finish_chunk(reason, out);
         }
         self.ended = true;
@@ -263,7 +281,8 @@ impl StreamEncoder for ChatStreamEncoder {
             self.ensure_envelope(None);
             out.extend_from_slice(&self.envelope);
             out.extend_from_slice(b"],\"usage\":");
-            serde_json::to_writer(&mut *out, &usage_json(&self.usage)).expect("writing to a Vec cannot fail");
+            serde_json::to_writer(&mut *out, &usage_json(&self.usage))
+                .expect("writing to a Vec cannot fail");
             out.extend_from_slice(b"}\n\n");
         }
         out.extend_from_slice(b"data: [DONE]\n\n");
