@@ -204,7 +204,12 @@ impl Collector {
             .retain(|(k, open, _)| !(*k == kind && open == id));
     }
 
+    /// The part index of call `id`; an empty id (a contract breach) never matches, so
+    /// two such calls are both kept.
     fn tool_call_index(&self, id: &str) -> Option<usize> {
+        if id.is_empty() {
+            return None;
+        }
         self.tool_calls
             .iter()
             .rev()
@@ -353,6 +358,20 @@ mod tests {
         let collected = collect(&[call("c1"), call("c2"), call("c3")]);
         let ids: Vec<_> = collected.tool_calls().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["c1", "c2", "c3"]);
+    }
+
+    #[test]
+    fn calls_that_break_the_contract_with_empty_ids_are_not_merged() {
+        let call = |args: &str| {
+            StreamEvent::ToolCall(ToolCallPart {
+                id: String::new(),
+                name: "f".into(),
+                arguments: args.into(),
+                options: None,
+            })
+        };
+        let collected = collect(&[call("{\"a\":1}"), call("{\"a\":2}")]);
+        assert_eq!(collected.tool_calls().count(), 2);
     }
 
     #[test]

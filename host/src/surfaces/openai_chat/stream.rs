@@ -6,6 +6,8 @@
 //! buffer: the chunk envelope (id, created, model) is rendered once and reused, and only
 //! strings go through the JSON escaper.
 
+use std::io::Write as _;
+
 use crate::ir::{ResponseMetadata, StreamEvent, ToolCallPart, Usage};
 use crate::surfaces::collect::adapter_client_error;
 use crate::surfaces::{ClientError, StreamEncoder};
@@ -71,7 +73,7 @@ impl ChatStreamEncoder {
         out.extend_from_slice(b"data: {\"id\":");
         push_json_string(out, &id);
         out.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
-        out.extend_from_slice(created.to_string().as_bytes());
+        write!(out, "{created}").expect("writing to a Vec cannot fail");
         out.extend_from_slice(b",\"model\":");
         push_json_string(out, &self.model);
         out.extend_from_slice(b",\"system_fingerprint\":null,\"choices\":[");
@@ -141,7 +143,7 @@ impl ChatStreamEncoder {
     ) {
         self.open_choice(out);
         out.extend_from_slice(b"\"tool_calls\":[{\"index\":");
-        out.extend_from_slice(index.to_string().as_bytes());
+        write!(out, "{index}").expect("writing to a Vec cannot fail");
         if let Some((id, name)) = opening {
             out.extend_from_slice(b",\"id\":");
             push_json_string(out, id);
@@ -156,7 +158,12 @@ impl ChatStreamEncoder {
         self.close_choice(out, None);
     }
 
+    /// The index of call `id`; an empty id (a contract breach) never matches, so two
+    /// such calls are not merged into one.
     fn tool_index(&self, id: &str) -> Option<usize> {
+        if id.is_empty() {
+            return None;
+        }
         self.tool_calls.iter().position(|slot| slot.id == id)
     }
 
