@@ -1,1 +1,281 @@
-//! config (being written).
+//! The config file: YAML with kebab-case keys, strict about unknown keys, every key
+//! documented with its default in `config.example.yaml` at the repository root.
+//!
+//! Defaults live here and only here (one owner per fact). String values may use
+//! `${ENV_VAR}` (see [`env`]).
+
+pub mod env;
+mod model_entry;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::credentials::Secret;
+use crate::runtime::RuntimeSettings;
+
+pub use model_entry::ModelEntry;
+pub use validate::{Warning, check_against_registry};
+
+/// The whole config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Address to listen on (`host:port`).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Client keys the proxy accepts.
+    #[serde(default)]
+    pub api_keys: Vec<Secret>,
+    /// Serve without client keys. Must be said explicitly: an empty `api-keys`
+    /// without it refuses to start.
+    #[serde(default)]
+    pub allow_unauthenticated: bool,
+    /// Directory of adapter and fixup `.wasm` files (watched for hot swap).
+    #[serde(default = "default_adapters_dir")]
+    pub adapters_dir: PathBuf,
+    /// Compiled-component cache; `<adapters-dir>/.cache` when unset.
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
+    /// Log filter (`info`, `debug`, `plugboard=debug,info`...); `RUST_LOG` overrides it.
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+    /// Resource limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Retry, cooldown and failover.
+    #[serde(default)]
+    pub retry: RetrySettings,
+    /// Provider entries, in routing preference order.
+    #[serde(default)]
+    pub providers: Vec<ProviderEntry>,
+}
+
+/// Resource limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Limits {
+    /// Largest client request body, bytes.
+    pub max_body_bytes: usize,
+    /// Most linear memory one guest may use, MiB.
+    pub guest_memory_mb: usize,
+    /// Longest one guest call may run, milliseconds.
+    pub guest_call_timeout_ms: u64,
+    /// Longest wait for a TCP/TLS connection to an upstream, milliseconds.
+    pub upstream_connect_timeout_ms: u64,
+    /// Longest wait for an upstream's response head (first byte), seconds.
+    pub upstream_timeout_s: u64,
+    /// Most guest instances alive at once.
+    pub max_instances: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let runtime = RuntimeSettings::default();
+        Self {
+            max_body_bytes: 32 << 20,
+            guest_memory_mb: runtime.guest_memory_bytes >> 20,
+            guest_call_timeout_ms: runtime.guest_call_timeout.as_millis() as u64,
+            upstream_connect_timeout_ms: 10_000,
+            upstream_timeout_s: 600,
+            max_instances: runtime.max_instances,
+        }
+    }
+}
+
+/// Retry, cooldown and failover.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct RetrySettings {
+    /// Most upstream attempts per client request (accounts and providers together).
+    pub max_attempts: u32,
+    /// Cooldown for a rate-limited account when the upstream gave no Retry-After, seconds.
+    pub cooldown_s: u64,
+    /// Cooldown for an account whose quota is exhausted, without Retry-After, seconds.
+    pub quota_cooldown_s: u64,
+    /// Cooldown for an overloaded upstream, without Retry-After, seconds.
+    pub overloaded_cooldown_s: u64,
+    /// How long an account whose credential was rejected stays disabled, seconds.
+    pub auth_disable_s: u64,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            cooldown_s: 60,
+            quota_cooldown_s: 3600,
+            overloaded_cooldown_s: 5,
+            auth_disable_s: 300,
+        }
+    }
+}
+
+/// One provider entry: an adapter, where it sends requests and with which keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ProviderEntry {
+    /// Unique name; clients may address `name/model`.
+    pub name: String,
+    /// Adapter id, as the component's `info()` names itself.
+    pub adapter: String,
+    /// Upstream base URL; the adapter's `default-base-url` when unset.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Account keys; one account per key, rotated round-robin.
+    #[serde(default)]
+    pub api_keys: Vec<Secret>,
+    /// Models served; the adapter's own list when empty.
+    #[serde(default)]
+    pub models: Vec<ModelEntry>,
+    /// Fixup ids applied after the adapter's default fixups, in order.
+    #[serde(default)]
+    pub fixups: Vec<String>,
+    /// Hosts granted to the adapter besides the base URL's host (exact or `*.suffix`);
+    /// only those the adapter also declares are reachable.
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
+    /// Free-form, non-secret settings handed to the adapter as JSON.
+    #[serde(default)]
+    pub config: Option<serde_json::Value>,
+}
+
+impl ProviderEntry {
+    /// The `config:` block as JSON object text (`{}` when unset), for the sandbox.
+    pub fn config_json(&self) -> String {
+        match &self.config {
+            Some(value) => value.to_string(),
+            None => "{}".to_owned(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8317".to_owned()
+}
+
+fn default_adapters_dir() -> PathBuf {
+    PathBuf::from("adapters")
+}
+
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+
+impl Config {
+    /// Read, parse, expand `${ENV}` and validate the file at `path`. Errors name the
+    /// file, and for syntax or unknown keys, the line.
+    pub fn load(path: &Path) -> anyhow::Result<(Config, Vec<Warning>)> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    /// Parse, expand and validate config text.
+    pub fn parse(text: &str) -> anyhow::Result<(Config, Vec<Warning>)> {
+        // An empty file is a valid (all-defaults) config; serde_yaml_ng sees it as null.
+        let mut config: Config = if text.trim().is_empty() {
+            serde_yaml_ng::from_str("{}")?
+        } else {
+            serde_yaml_ng::from_str(text)?
+        };
+        config.expand_env()?;
+        let warnings = validate::validate(&config)?;
+        Ok((config, warnings))
+    }
+
+    /// The listen address, parsed.
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listen
+            .parse()
+            .with_context(|| format!("`listen: {}` is not a host:port address", self.listen))
+    }
+
+    /// Where compiled components are cached.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache_dir.clone().unwrap_or_else(|| self.adapters_dir.join(".cache"))
+    }
+
+    /// Runtime knobs derived from `limits` and `cache-dir`.
+    pub fn runtime_settings(&self) -> RuntimeSettings {
+        RuntimeSettings {
+            cache_dir: Some(self.cache_dir()),
+            guest_memory_bytes: self.limits.guest_memory_mb << 20,
+            guest_call_timeout: Duration::from_millis(self.limits.guest_call_timeout_ms),
+            max_instances: self.limits.max_instances,
+        }
+    }
+
+    /// Replace `${ENV}` references in every string value.
+    fn expand_env(&mut self) -> anyhow::Result<()> {
+        self.listen = env::expand(&self.listen, "listen")?;
+        expand_secrets(&mut self.api_keys, "api-keys")?;
+        expand_path(&mut self.adapters_dir, "adapters-dir")?;
+        if let Some(dir) = &mut self.cache_dir {
+            expand_path(dir, "cache-dir")?;
+        }
+        self.log_level = env::expand(&self.log_level, "log-level")?;
+        for (i, provider) in self.providers.iter_mut().enumerate() {
+            let at = format!("providers[{i}]");
+            provider.name = env::expand(&provider.name, &format!("{at}.name"))?;
+            provider.adapter = env::expand(&provider.adapter, &format!("{at}.adapter"))?;
+            if let Some(url) = &mut provider.base_url {
+                *url = env::expand(url, &format!("{at}.base-url"))?;
+            }
+            expand_secrets(&mut provider.api_keys, &format!("{at}.api-keys"))?;
+            for model in &mut provider.models {
+                model.name = env::expand(&model.name, &format!("{at}.models"))?;
+                if let Some(alias) = &mut model.alias {
+                    *alias = env::expand(alias, &format!("{at}.models"))?;
+                }
+            }
+            for host in &mut provider.allow_hosts {
+                *host = env::expand(host, &format!("{at}.allow-hosts"))?;
+            }
+            if let Some(block) = &mut provider.config {
+                expand_json(block, &format!("{at}.config"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn expand_secrets(keys: &mut [Secret], key: &str) -> anyhow::Result<()> {
+    for secret in keys {
+        let expanded = env::expand(secret.expose(), key)?;
+        *secret.expose_mut() = expanded;
+    }
+    Ok(())
+}
+
+fn expand_path(path: &mut PathBuf, key: &str) -> anyhow::Result<()> {
+    if let Some(text) = path.to_str() {
+        *path = PathBuf::from(env::expand(text, key)?);
+    }
+    Ok(())
+}
+
+fn expand_json(value: &mut serde_json::Value, key: &str) -> anyhow::Result<()> {
+    match value {
+        serde_json::Value::String(text) => *text = env::expand(text, key)?,
+        serde_json::Value::Array(items) => {
+            for item in items {
+                expand_json(item, key)?;
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (name, item) in map.iter_mut() {
+                expand_json(item, &format!("{key}.{name}"))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

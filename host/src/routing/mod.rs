@@ -1,1 +1,229 @@
-//! routing (being written).
+//! Routing: model name -> ordered candidates (provider entry, account), account
+//! rotation and cooldown, and the retry/failover decision after a failure.
+//!
+//! The pipeline asks for a [`Plan`] per request and pulls [`Attempt`]s from it until
+//! one succeeds, a verdict says to answer, or the plan runs dry.
+
+pub mod accounts;
+pub mod cooldown;
+pub mod failover;
+pub mod model_table;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::{Config, RetrySettings};
+use crate::ir::ClassifiedError;
+use crate::runtime::Registry;
+use crate::surfaces::{ClientError, ErrorKind, ListedModel};
+
+pub use accounts::{AccountSlot, Pick};
+pub use cooldown::{CooldownBook, CooldownReason};
+pub use failover::{TransportFailure, Verdict};
+pub use model_table::{Candidate, ModelTable};
+
+/// Model table, account pools and cooldowns for the whole config.
+#[derive(Debug)]
+pub struct Router {
+    table: ModelTable,
+    pools: Vec<accounts::AccountPool>,
+    names: Vec<String>,
+    book: CooldownBook,
+    retry: RetrySettings,
+}
+
+impl Router {
+    /// Build from config (provider order is preference order).
+    pub fn new(config: &Config) -> Self {
+        Self {
+            table: ModelTable::new(&config.providers),
+            pools: config.providers.iter().map(|p| accounts::AccountPool::new(&p.name, &p.api_keys)).collect(),
+            names: config.providers.iter().map(|p| p.name.clone()).collect(),
+            book: CooldownBook::new(),
+            retry: config.retry.clone(),
+        }
+    }
+
+    /// The models clients may ask for.
+    pub fn list_models(&self, registry: &Registry) -> Vec<ListedModel> {
+        self.table.list(registry)
+    }
+
+    /// The attempts that may serve `requested`, or 404 `model_not_found`.
+    pub fn plan(&self, requested: &str, registry: &Registry) -> Result<Plan<'_>, ClientError> {
+        let candidates = self.table.resolve(requested, registry);
+        if candidates.is_empty() {
+            return Err(ClientError::new(
+                ErrorKind::NotFound,
+                format!("The model `{requested}` does not exist or is not served here; GET /v1/models lists the models"),
+            )
+            .code("model_not_found")
+            .param("model"));
+        }
+        Ok(Plan {
+            router: self,
+            requested: requested.to_owned(),
+            candidates,
+            current: 0,
+            tried: HashSet::new(),
+            attempts: 0,
+            resting: None,
+        })
+    }
+
+    /// Judge a classified upstream failure of `attempt` (rests the account as needed).
+    pub fn judge_upstream(&self, attempt: &Attempt, status: u16, error: &ClassifiedError) -> Verdict {
+        failover::judge_upstream(
+            status,
+            error,
+            &self.names[attempt.candidate.provider],
+            &attempt.account.id,
+            &self.retry,
+            &self.book,
+            Instant::now(),
+        )
+    }
+
+    /// The cooldown book (for health and tests).
+    pub fn cooldowns(&self) -> &CooldownBook {
+        &self.book
+    }
+}
+
+/// One try: a provider entry, the upstream model, an account.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// Which entry and model.
+    pub candidate: Candidate,
+    /// Which account.
+    pub account: Arc<AccountSlot>,
+    /// 1 for the first attempt of the request.
+    pub number: u32,
+}
+
+/// The remaining attempts of one request.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    router: &'a Router,
+    requested: String,
+    candidates: Vec<Candidate>,
+    current: usize,
+    tried: HashSet<String>,
+    attempts: u32,
+    resting: Option<(usize, Duration, CooldownReason)>,
+}
+
+impl Plan<'_> {
+    /// The next attempt: the next free account of the current entry, then the next
+    /// entry; `None` when entries or `retry.max-attempts` run out.
+    pub fn next_attempt(&mut self) -> Option<Attempt> {
+        if self.attempts >= self.router.retry.max_attempts {
+            return None;
+        }
+        let now = Instant::now();
+        while let Some(candidate) = self.candidates.get(self.current) {
+            match self.router.pools[candidate.provider].pick(&self.router.book, &self.tried, now) {
+                Pick::Account(account) => {
+                    self.tried.insert(account.id.clone());
+                    self.attempts += 1;
+                    return Some(Attempt { candidate: candidate.clone(), account, number: self.attempts });
+                }
+                Pick::AllResting { soonest, reason } => {
+                    if self.resting.is_none_or(|(_, s, _)| soonest < s) {
+                        self.resting = Some((candidate.provider, soonest, reason.reason));
+                    }
+                    self.current += 1;
+                }
+                Pick::Exhausted => self.current += 1,
+            }
+        }
+        None
+    }
+
+    /// Attempts made so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The error when no attempt could even start (every account resting).
+    pub fn nothing_available(&self) -> ClientError {
+        match self.resting {
+            Some((provider, soonest, reason)) => {
+                let kind = match reason {
+                    CooldownReason::RateLimited | CooldownReason::QuotaExhausted => ErrorKind::RateLimited,
+                    CooldownReason::Overloaded | CooldownReason::AuthRejected => ErrorKind::Overloaded,
+                };
+                ClientError::new(
+                    kind,
+                    format!(
+                        "every account serving `{}` is resting (provider `{}`: {}); retry in {} s",
+                        self.requested,
+                        self.router.names[provider],
+                        reason.describe(),
+                        soonest.as_secs().max(1)
+                    ),
+                )
+                .code("rate_limit_exceeded")
+            }
+            None => ClientError::new(ErrorKind::Overloaded, format!("no account can serve `{}`", self.requested)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::ErrorClass;
+
+    fn router(retry: &str) -> Router {
+        let text = format!(
+            "api-keys: [k]\nretry: {retry}\nproviders:\n  - {{name: a, adapter: x, api-keys: [k1, k2], models: [m]}}\n  - {{name: b, adapter: x, api-keys: [k3], models: [m]}}\n"
+        );
+        Router::new(&Config::parse(&text).unwrap().0)
+    }
+
+    fn rate_limited() -> ClassifiedError {
+        ClassifiedError { class: ErrorClass::RateLimited { retry_after_ms: Some(30_000) }, message: "slow down".into() }
+    }
+
+    #[test]
+    fn a_rate_limited_account_fails_over_to_the_next_account_then_the_next_entry() {
+        let router = router("{max-attempts: 5}");
+        let registry = Registry::default();
+        let mut plan = router.plan("m", &registry).unwrap();
+        let mut seen = Vec::new();
+        while let Some(attempt) = plan.next_attempt() {
+            seen.push(attempt.account.id.clone());
+            assert!(matches!(router.judge_upstream(&attempt, 429, &rate_limited()), Verdict::TryNext(_)));
+        }
+        assert_eq!(seen, ["a#1", "a#2", "b#1"]);
+
+        // The next request finds everyone resting and says so without calling upstream.
+        let mut plan = router.plan("m", &registry).unwrap();
+        assert!(plan.next_attempt().is_none());
+        let error = plan.nothing_available();
+        assert_eq!(error.kind.status(), 429);
+        assert!(error.message.contains("retry in"), "{}", error.message);
+    }
+
+    #[test]
+    fn attempts_stop_at_max_attempts() {
+        let router = router("{max-attempts: 2}");
+        let registry = Registry::default();
+        let mut plan = router.plan("m", &registry).unwrap();
+        assert!(plan.next_attempt().is_some());
+        assert!(plan.next_attempt().is_some());
+        assert!(plan.next_attempt().is_none());
+        assert_eq!(plan.attempts(), 2);
+    }
+
+    #[test]
+    fn an_unknown_model_is_a_404_naming_only_the_model() {
+        let error = router("{}").plan("nope", &Registry::default()).unwrap_err();
+        assert_eq!(error.kind.status(), 404);
+        assert_eq!(error.code.as_deref(), Some("model_not_found"));
+        assert!(error.message.contains("`nope`"));
+        assert!(!error.message.contains("k1"));
+    }
+}

@@ -1,0 +1,122 @@
+//! Config stories: the documented shape loads, mistakes are named precisely.
+
+use super::*;
+
+const EXAMPLE: &str = r#"
+listen: 127.0.0.1:8317
+api-keys: [sk-local-example]
+adapters-dir: target/adapters
+providers:
+  - name: claude-main          # unique
+    adapter: anthropic         # the id from the component's info()
+    base-url: https://api.anthropic.com
+    api-keys: [sk-ant-xxx]
+    models: [claude-sonnet-4-5, {name: claude-opus-4-1, alias: opus}]
+    fixups: [first-user-turn]  # applied in order
+    allow-hosts: [api.anthropic.com]   # the egress grant; the base URL's host is granted implicitly
+"#;
+
+#[test]
+fn the_documented_shape_loads_with_defaults_filled_in() {
+    let (config, warnings) = Config::parse(EXAMPLE).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(config.listen_addr().unwrap().port(), 8317);
+    assert_eq!(config.adapters_dir, PathBuf::from("target/adapters"));
+    assert_eq!(config.cache_dir(), PathBuf::from("target/adapters/.cache"));
+    assert_eq!(config.limits.max_body_bytes, 32 << 20);
+    assert_eq!(config.retry.max_attempts, 3);
+    assert_eq!(config.retry.cooldown_s, 60);
+    let claude = &config.providers[0];
+    assert_eq!(claude.adapter, "anthropic");
+    assert_eq!(claude.api_keys[0].expose(), "sk-ant-xxx");
+    assert_eq!(
+        claude.models,
+        vec![
+            ModelEntry { name: "claude-sonnet-4-5".into(), alias: None },
+            ModelEntry { name: "claude-opus-4-1".into(), alias: Some("opus".into()) },
+        ]
+    );
+    assert_eq!(claude.fixups, vec!["first-user-turn"]);
+    assert_eq!(claude.config_json(), "{}");
+    let settings = config.runtime_settings();
+    assert_eq!(settings.guest_memory_bytes, 128 << 20);
+    assert_eq!(settings.guest_call_timeout, Duration::from_millis(2000));
+}
+
+#[test]
+fn the_example_file_at_the_repo_root_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config.example.yaml");
+    let (config, _) = Config::load(&path).unwrap();
+    assert!(!config.providers.is_empty());
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_line() {
+    let text = "api-keys: [k]\nproviders:\n  - name: a\n    adapter: openai\n    base-ulr: http://x\n";
+    let err = format!("{:#}", Config::parse(text).unwrap_err());
+    assert!(err.contains("base-ulr"), "{err}");
+    assert!(err.contains("line 5"), "{err}");
+}
+
+#[test]
+fn a_bad_model_entry_names_the_key() {
+    let text = "api-keys: [k]\nproviders:\n  - name: a\n    adapter: openai\n    models: [{name: m, alais: x}]\n";
+    let err = format!("{:#}", Config::parse(text).unwrap_err());
+    assert!(err.contains("alais"), "{err}");
+}
+
+#[test]
+fn no_client_keys_refuses_to_start_unless_said_explicitly() {
+    let err = format!("{:#}", Config::parse("providers: []").unwrap_err());
+    assert!(err.contains("allow-unauthenticated"), "{err}");
+    let (config, _) = Config::parse("allow-unauthenticated: true").unwrap();
+    assert!(config.api_keys.is_empty());
+}
+
+#[test]
+fn provider_names_must_be_unique() {
+    let text = "api-keys: [k]\nproviders:\n  - {name: a, adapter: openai}\n  - {name: a, adapter: anthropic}\n";
+    let err = format!("{:#}", Config::parse(text).unwrap_err());
+    assert!(err.contains("`a` is used twice"), "{err}");
+}
+
+#[test]
+fn keys_and_config_values_expand_from_the_environment() {
+    // SAFETY: this test is the only user of this variable name.
+    unsafe { std::env::set_var("PLUGBOARD_TEST_CONFIG_KEY", "sk-from-env") };
+    let text = "api-keys: ['${PLUGBOARD_TEST_CONFIG_KEY}']\nproviders:\n  - name: a\n    adapter: openai\n    api-keys: ['${PLUGBOARD_TEST_CONFIG_KEY}']\n    config: {region: '${PLUGBOARD_TEST_CONFIG_REGION:-eu}', n: 3}\n";
+    let (config, _) = Config::parse(text).unwrap();
+    assert_eq!(config.api_keys[0].expose(), "sk-from-env");
+    assert_eq!(config.providers[0].api_keys[0].expose(), "sk-from-env");
+    assert_eq!(config.providers[0].config_json(), r#"{"region":"eu","n":3}"#);
+}
+
+#[test]
+fn an_unset_variable_names_the_variable_and_the_key() {
+    let text = "api-keys: ['${PLUGBOARD_TEST_SURELY_UNSET}']";
+    let err = format!("{:#}", Config::parse(text).unwrap_err());
+    assert!(err.contains("PLUGBOARD_TEST_SURELY_UNSET"), "{err}");
+    assert!(err.contains("api-keys"), "{err}");
+}
+
+#[test]
+fn corrupt_yaml_is_reported_with_the_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.yaml");
+    std::fs::write(&path, "listen: [unclosed\n").unwrap();
+    let err = format!("{:#}", Config::load(&path).unwrap_err());
+    assert!(err.contains("broken.yaml"), "{err}");
+    assert!(err.contains("line"), "{err}");
+}
+
+#[test]
+fn limits_and_retry_can_be_tuned() {
+    let text = "api-keys: [k]\nlimits: {max-body-bytes: 1024, upstream-timeout-s: 5}\nretry: {max-attempts: 5, cooldown-s: 7}\n";
+    let (config, _) = Config::parse(text).unwrap();
+    assert_eq!(config.limits.max_body_bytes, 1024);
+    assert_eq!(config.limits.upstream_timeout_s, 5);
+    assert_eq!(config.limits.guest_call_timeout_ms, 2000);
+    assert_eq!(config.retry.max_attempts, 5);
+    assert_eq!(config.retry.cooldown_s, 7);
+    assert_eq!(config.retry.quota_cooldown_s, 3600);
+}

@@ -1,0 +1,139 @@
+//! Checks that need the whole config (uniqueness, cross-key rules) and, once the
+//! adapters are loaded, checks against the registry.
+//!
+//! Hard errors stop the start; warnings are things that may fix themselves (an adapter
+//! that arrives later by hot swap) and are logged.
+
+use std::collections::HashSet;
+
+use anyhow::bail;
+
+use super::Config;
+use crate::runtime::Registry;
+
+/// Something odd but not fatal in the config, to log at startup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning(pub String);
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Validate a parsed, expanded config.
+pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
+    let mut warnings = Vec::new();
+    config.listen_addr()?;
+    if config.api_keys.is_empty() && !config.allow_unauthenticated {
+        bail!(
+            "`api-keys` is empty: clients could not authenticate. Add at least one key, \
+             or set `allow-unauthenticated: true` to serve without keys"
+        );
+    }
+    if config.api_keys.iter().any(|key| key.is_empty()) {
+        bail!("`api-keys` has an empty key (is its ${{ENV_VAR}} set?)");
+    }
+    if config.allow_unauthenticated && !config.api_keys.is_empty() {
+        warnings.push(Warning(
+            "`allow-unauthenticated: true` is ignored because `api-keys` is set".into(),
+        ));
+    }
+    if config.retry.max_attempts == 0 {
+        bail!("`retry.max-attempts` must be at least 1");
+    }
+    if config.limits.max_body_bytes == 0 {
+        bail!("`limits.max-body-bytes` must be positive");
+    }
+
+    let mut names = HashSet::new();
+    for provider in &config.providers {
+        let name = &provider.name;
+        if name.is_empty() || name.contains('/') || name.chars().any(char::is_whitespace) {
+            bail!("provider name `{name}` must be non-empty, without `/` or spaces");
+        }
+        if !names.insert(name.as_str()) {
+            bail!("provider name `{name}` is used twice; names must be unique");
+        }
+        if provider.adapter.is_empty() {
+            bail!("provider `{name}`: `adapter` is empty");
+        }
+        if let Some(url) = &provider.base_url {
+            check_base_url(name, url)?;
+        }
+        if provider.api_keys.iter().any(|key| key.is_empty()) {
+            bail!("provider `{name}`: `api-keys` has an empty key (is its ${{ENV_VAR}} set?)");
+        }
+        if let Some(block) = &provider.config
+            && !block.is_object()
+        {
+            bail!("provider `{name}`: `config` must be a map");
+        }
+        for pattern in &provider.allow_hosts {
+            if pattern.is_empty() || pattern == "*" || pattern.contains('/') {
+                bail!("provider `{name}`: allow-hosts entry `{pattern}` must be a host or `*.suffix`");
+            }
+        }
+        let mut served = HashSet::new();
+        for model in &provider.models {
+            for client_name in std::iter::once(&model.name).chain(model.alias.iter()) {
+                if !served.insert(client_name.as_str()) {
+                    warnings.push(Warning(format!(
+                        "provider `{name}` lists model name `{client_name}` twice; the first wins"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(warnings)
+}
+
+fn check_base_url(provider: &str, url: &str) -> anyhow::Result<()> {
+    let parsed = match reqwest::Url::parse(url) {
+        Ok(parsed) => parsed,
+        Err(err) => bail!("provider `{provider}`: base-url `{url}` is not a URL: {err}"),
+    };
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        bail!("provider `{provider}`: base-url `{url}` must be an http(s) URL with a host");
+    }
+    Ok(())
+}
+
+/// Adapter and fixup ids the config names but the registry lacks. They may still
+/// arrive by hot swap; requests that need them get a clear error meanwhile.
+pub fn check_against_registry(config: &Config, registry: &Registry) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    for provider in &config.providers {
+        match registry.provider(&provider.adapter) {
+            None => warnings.push(Warning(format!(
+                "provider `{}`: adapter `{}` is not loaded (yet); its requests fail until it is",
+                provider.name, provider.adapter
+            ))),
+            Some(component) => {
+                if provider.base_url.is_none() && component.info.default_base_url.is_none() {
+                    warnings.push(Warning(format!(
+                        "provider `{}`: no base-url, and adapter `{}` has no default",
+                        provider.name, provider.adapter
+                    )));
+                }
+                for fixup in component.info.default_fixups.iter() {
+                    if registry.fixup(fixup).is_none() {
+                        warnings.push(Warning(format!(
+                            "provider `{}`: adapter `{}` wants default fixup `{fixup}`, which is not loaded",
+                            provider.name, provider.adapter
+                        )));
+                    }
+                }
+            }
+        }
+        for fixup in &provider.fixups {
+            if registry.fixup(fixup).is_none() {
+                warnings.push(Warning(format!(
+                    "provider `{}`: fixup `{fixup}` is not loaded (yet)",
+                    provider.name
+                )));
+            }
+        }
+    }
+    warnings
+}

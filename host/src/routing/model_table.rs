@@ -1,0 +1,183 @@
+//! Which provider entries serve a model name, in config order.
+//!
+//! A provider entry serves each of its models by upstream id, by alias, and as
+//! `<entry-name>/<id or alias>`. An entry that lists no models serves the models its
+//! adapter's `info()` lists, and (since the operator named the entry explicitly)
+//! any `<entry-name>/<model>`: adapters know only a default list, upstreams add models
+//! faster than adapters ship.
+
+use crate::config::{ModelEntry, ProviderEntry};
+use crate::runtime::Registry;
+use crate::surfaces::ListedModel;
+
+/// One provider entry that can serve a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// Index of the entry in `config.providers`.
+    pub provider: usize,
+    /// The upstream model id to ask for.
+    pub upstream_model: String,
+}
+
+/// The models of every provider entry.
+#[derive(Debug, Clone)]
+pub struct ModelTable {
+    entries: Vec<TableEntry>,
+}
+
+#[derive(Debug, Clone)]
+struct TableEntry {
+    name: String,
+    adapter: String,
+    models: Vec<ModelEntry>,
+}
+
+impl ModelTable {
+    /// Build from the config's provider entries.
+    pub fn new(providers: &[ProviderEntry]) -> Self {
+        let entries = providers
+            .iter()
+            .map(|p| TableEntry { name: p.name.clone(), adapter: p.adapter.clone(), models: p.models.clone() })
+            .collect();
+        Self { entries }
+    }
+
+    /// Every entry that serves `requested`, in config order, at most once each.
+    /// `registry` supplies the adapter model lists of entries that list none.
+    pub fn resolve(&self, requested: &str, registry: &Registry) -> Vec<Candidate> {
+        let mut candidates = Vec::new();
+        for (index, entry) in self.entries.iter().enumerate() {
+            let models = entry.models_with(registry);
+            let direct = find(&models, requested);
+            let prefixed = requested
+                .strip_prefix(entry.name.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+                .map(|rest| match find(&models, rest) {
+                    Some(id) => Some(id),
+                    None if entry.models.is_empty() && !rest.is_empty() => Some(rest.to_owned()),
+                    None => None,
+                });
+            if let Some(upstream_model) = direct.or(prefixed.flatten()) {
+                candidates.push(Candidate { provider: index, upstream_model });
+            }
+        }
+        candidates
+    }
+
+    /// The models clients may ask for (alias when there is one, else the id), each
+    /// name once, first entry wins.
+    pub fn list(&self, registry: &Registry) -> Vec<ListedModel> {
+        let mut listed: Vec<ListedModel> = Vec::new();
+        for entry in &self.entries {
+            for model in entry.models_with(registry) {
+                let id = model.alias.unwrap_or(model.name);
+                if !listed.iter().any(|m| m.id == id) {
+                    listed.push(ListedModel { id, owned_by: entry.name.clone() });
+                }
+            }
+        }
+        listed
+    }
+}
+
+impl TableEntry {
+    fn models_with(&self, registry: &Registry) -> Vec<ModelEntry> {
+        if !self.models.is_empty() {
+            return self.models.clone();
+        }
+        registry
+            .provider(&self.adapter)
+            .map(|component| {
+                component
+                    .info
+                    .models
+                    .iter()
+                    .map(|m| ModelEntry { name: m.id.clone(), alias: None })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The upstream id for a client name (alias first, then id).
+fn find(models: &[ModelEntry], name: &str) -> Option<String> {
+    models
+        .iter()
+        .find(|m| m.alias.as_deref() == Some(name))
+        .or_else(|| models.iter().find(|m| m.name == name))
+        .map(|m| m.name.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn table() -> ModelTable {
+        let text = r#"
+api-keys: [k]
+providers:
+  - name: claude-main
+    adapter: anthropic
+    models: [claude-sonnet-4-5, {name: claude-opus-4-1, alias: opus}]
+  - name: claude-backup
+    adapter: anthropic
+    models: [claude-sonnet-4-5]
+  - name: gpt
+    adapter: openai
+"#;
+        ModelTable::new(&Config::parse(text).unwrap().0.providers)
+    }
+
+    fn cand(provider: usize, model: &str) -> Candidate {
+        Candidate { provider, upstream_model: model.into() }
+    }
+
+    #[test]
+    fn a_model_served_twice_resolves_to_both_entries_in_config_order() {
+        let candidates = table().resolve("claude-sonnet-4-5", &Registry::default());
+        assert_eq!(candidates, vec![cand(0, "claude-sonnet-4-5"), cand(1, "claude-sonnet-4-5")]);
+    }
+
+    #[test]
+    fn an_alias_resolves_to_the_upstream_id() {
+        assert_eq!(table().resolve("opus", &Registry::default()), vec![cand(0, "claude-opus-4-1")]);
+        assert_eq!(table().resolve("claude-opus-4-1", &Registry::default()), vec![cand(0, "claude-opus-4-1")]);
+    }
+
+    #[test]
+    fn an_entry_name_prefix_picks_that_entry_only() {
+        let table = table();
+        assert_eq!(
+            table.resolve("claude-backup/claude-sonnet-4-5", &Registry::default()),
+            vec![cand(1, "claude-sonnet-4-5")]
+        );
+        assert_eq!(table.resolve("claude-main/opus", &Registry::default()), vec![cand(0, "claude-opus-4-1")]);
+        assert!(table.resolve("claude-backup/opus", &Registry::default()).is_empty());
+    }
+
+    #[test]
+    fn an_entry_without_models_serves_any_model_by_prefix() {
+        let table = table();
+        assert_eq!(table.resolve("gpt/gpt-5", &Registry::default()), vec![cand(2, "gpt-5")]);
+        assert!(table.resolve("gpt-5", &Registry::default()).is_empty(), "unprefixed needs the adapter's list");
+        assert!(table.resolve("gpt/", &Registry::default()).is_empty());
+    }
+
+    #[test]
+    fn unknown_models_resolve_to_nothing() {
+        assert!(table().resolve("llama-3", &Registry::default()).is_empty());
+    }
+
+    #[test]
+    fn the_listing_shows_each_client_name_once() {
+        let ids: Vec<_> = table().list(&Registry::default()).into_iter().map(|m| (m.id, m.owned_by)).collect();
+        assert_eq!(
+            ids,
+            vec![
+                ("claude-sonnet-4-5".to_owned(), "claude-main".to_owned()),
+                ("opus".to_owned(), "claude-main".to_owned()),
+            ]
+        );
+    }
+}
