@@ -1,0 +1,58 @@
+//! Write Plugboard provider adapters and fixups.
+//!
+//! A provider crate implements [`Provider`] (plus a [`Decoder`]) and calls
+//! [`export_provider!`]; a fixup crate implements [`Fixup`] (plus a [`Filter`]) and
+//! calls [`export_fixup!`]. Both are `cdylib` crates built for `wasm32-wasip2`, whose
+//! output is already a component. Everything else here helps keep translation short and
+//! testable on the native target: IR types with constructors ([`types`]), an incremental
+//! SSE parser and writer ([`sse`]), JSON helpers ([`json`]), `Retry-After` parsing
+//! ([`retry`]) and the host's log and config ([`host`]).
+//!
+//! ```ignore
+//! use plugboard_sdk::prelude::*;
+//!
+//! struct Echo;
+//! impl Fixup for Echo {
+//!     type Filter = Echo;
+//!     fn info() -> FixupInfo { FixupInfo::new("echo", "1.0.0", "does nothing", Hooks::empty()) }
+//!     fn filter(_: FixupContext) -> Echo { Echo }
+//! }
+//! impl Filter for Echo {}
+//! export_fixup!(Echo);
+//! ```
+//!
+//! The generated bindings are hidden: they are an implementation detail that changes
+//! with wit-bindgen, while the traits here change only with the contract.
+
+// The generated export macros name this crate by path; this makes that path resolve
+// inside the crate too.
+extern crate self as plugboard_sdk;
+
+#[doc(hidden)]
+pub use wit_bindgen as __wit_bindgen;
+
+#[doc(hidden)]
+#[path = "bindings.rs"]
+pub mod __bindings;
+
+pub mod fixup;
+pub mod host;
+pub mod json;
+pub mod provider;
+pub mod retry;
+pub mod sse;
+pub mod types;
+
+pub use fixup::{Filter, Fixup};
+pub use provider::{Decoder, Provider, classify_by_status};
+/// Re-exported so adapters use the same JSON crate (with `preserve_order`) as the SDK.
+pub use serde_json;
+
+/// Everything an adapter usually needs, in one import.
+pub mod prelude {
+    pub use crate::json::{JsonBody, parse_client_json, parse_ir_json, parse_upstream_json, provider_options, to_json_bytes};
+    pub use crate::sse::{SseEvent, SseParser, sse_frame};
+    pub use crate::types::*;
+    pub use crate::{Decoder, Filter, Fixup, Provider, classify_by_status, export_fixup, export_provider, host};
+    pub use serde_json::{Value, json};
+}
