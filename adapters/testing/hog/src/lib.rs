@@ -1,0 +1,37 @@
+//! Test provider `test-hog`: `encode-request` allocates without end (1 MiB at a time,
+//! every page touched, toward 1 GiB and beyond), so the host's memory cap must stop it.
+
+#[path = "../../trivial_provider.rs"]
+mod trivial_provider;
+
+use plugboard_sdk::prelude::*;
+use trivial_provider::{FinishOnly, test_info};
+
+/// The component.
+pub struct Hog;
+
+impl Provider for Hog {
+    type Decoder = FinishOnly;
+
+    fn info() -> AdapterInfo {
+        test_info("test-hog", "encode-request allocates without end")
+    }
+
+    fn encode_request(_request: ChatRequest, _ctx: EncodeContext) -> Result<HttpRequest, AdapterError> {
+        let mut hoard: Vec<Vec<u8>> = Vec::new();
+        loop {
+            hoard.push(vec![0xA5; 1 << 20]);
+            std::hint::black_box(&hoard);
+            if hoard.len() > 4096 {
+                // 4 GiB held and still running: no cap is in force; say so plainly.
+                return Err(AdapterError::internal(format!("test-hog: allocated {} MiB without being stopped", hoard.len())));
+            }
+        }
+    }
+
+    fn decoder(_ctx: DecodeContext) -> FinishOnly {
+        FinishOnly
+    }
+}
+
+export_provider!(Hog);
