@@ -38,6 +38,7 @@ pub mod __bindings;
 pub mod fixup;
 pub mod host;
 pub mod json;
+pub mod json_edit;
 pub mod provider;
 pub mod retry;
 pub mod sse;
