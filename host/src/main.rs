@@ -1,1 +1,210 @@
-fn main() {}
+//! The `plugboard` command: `serve` runs the proxy, `adapters list` shows what a
+//! directory of components would load.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use plugboard::config::{Config, check_against_registry};
+use plugboard::pipeline::Gateway;
+use plugboard::routing::Router;
+use plugboard::runtime::{ComponentKind, Runtime, RuntimeSettings};
+use plugboard::upstream::UpstreamClient;
+
+/// One base URL for every LLM subscription.
+#[derive(Parser)]
+#[command(name = "plugboard", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the proxy.
+    Serve {
+        /// The config file (see config.example.yaml).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Adapters directory; overrides the config's `adapters-dir`.
+        #[arg(long)]
+        adapters: Option<PathBuf>,
+    },
+    /// Inspect adapter components.
+    Adapters {
+        #[command(subcommand)]
+        command: AdaptersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdaptersCommand {
+    /// Load a directory and print each component (and each refused file, with why).
+    List {
+        /// Take the directory (and cache) from this config file.
+        #[arg(long, short, conflicts_with = "adapters")]
+        config: Option<PathBuf>,
+        /// The directory to load.
+        #[arg(long)]
+        adapters: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("plugboard: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve { config, adapters } => serve(&config, adapters).await,
+            Command::Adapters { command: AdaptersCommand::List { config, adapters } } => {
+                list_adapters(config.as_deref(), adapters).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("plugboard: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` wins over the config's `log-level`.
+fn init_logging(default_filter: &str) -> anyhow::Result<()> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(value) if !value.is_empty() => EnvFilter::try_new(&value).context("RUST_LOG is not a valid log filter")?,
+        _ => EnvFilter::try_new(default_filter)
+            .with_context(|| format!("`log-level: {default_filter}` is not a valid log filter"))?,
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    Ok(())
+}
+
+async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<()> {
+    let (mut config, warnings) = Config::load(config_path)?;
+    if let Some(dir) = adapters {
+        config.adapters_dir = dir;
+    }
+    init_logging(&config.log_level)?;
+    for warning in warnings {
+        tracing::warn!("config: {warning}");
+    }
+    let listen = config.listen_addr()?;
+
+    let runtime = Runtime::new(config.runtime_settings()).context("cannot start the wasm runtime")?;
+    let refused = runtime
+        .load_dir(&config.adapters_dir)
+        .await
+        .with_context(|| format!("cannot load adapters from {}", config.adapters_dir.display()))?;
+    for failure in &refused {
+        tracing::warn!(path = %failure.path.display(), reason = %failure.reason, "component refused");
+    }
+    for warning in check_against_registry(&config, &runtime.registry()) {
+        tracing::warn!("config: {warning}");
+    }
+    let _watch = runtime
+        .watch(config.adapters_dir.clone())
+        .with_context(|| format!("cannot watch {}", config.adapters_dir.display()))?;
+
+    let upstream = UpstreamClient::new(
+        Duration::from_millis(config.limits.upstream_connect_timeout_ms),
+        Duration::from_secs(config.limits.upstream_timeout_s),
+    )
+    .context("cannot build the upstream HTTP client")?;
+    let config = Arc::new(config);
+    let gateway = Arc::new(Gateway {
+        router: Router::new(&config),
+        config: config.clone(),
+        runtime: runtime.clone(),
+        upstream,
+    });
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let bound = listener.local_addr()?;
+    let loaded: Vec<String> = runtime
+        .list()
+        .iter()
+        .map(|c| format!("{}@{}", c.id, c.version))
+        .collect();
+    let loaded = if loaded.is_empty() { "none".to_owned() } else { loaded.join(", ") };
+    println!("plugboard listening on http://{bound} (components: {loaded})");
+    tracing::info!(%bound, components = %loaded, "serving");
+
+    plugboard::server::serve(listener, gateway, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn list_adapters(config_path: Option<&Path>, adapters: Option<PathBuf>) -> anyhow::Result<()> {
+    let (dir, settings, log_level) = match (config_path, adapters) {
+        (Some(path), _) => {
+            let (config, _) = Config::load(path)?;
+            (config.adapters_dir.clone(), config.runtime_settings(), "warn".to_owned())
+        }
+        (None, Some(dir)) => (dir, RuntimeSettings::default(), "warn".to_owned()),
+        (None, None) => anyhow::bail!("say which directory: --adapters DIR or --config FILE"),
+    };
+    init_logging(&log_level)?;
+    let runtime = Runtime::new(settings).context("cannot start the wasm runtime")?;
+    let refused = runtime
+        .load_dir(&dir)
+        .await
+        .with_context(|| format!("cannot load adapters from {}", dir.display()))?;
+    let components = runtime.list();
+    println!("{}: {} component(s), {} refused", dir.display(), components.len(), refused.len());
+    for c in components {
+        let kind = match c.kind {
+            ComponentKind::Provider => "provider",
+            ComponentKind::Fixup => "fixup",
+        };
+        println!(
+            "{kind:<9} {:<20} {:<10} contract {:<7} sha256:{}  {}",
+            c.id,
+            c.version,
+            c.contract_version,
+            c.hash,
+            c.path.display()
+        );
+    }
+    for failure in refused {
+        println!("refused   {}: {}", failure.path.display(), failure.reason);
+    }
+    Ok(())
+}

@@ -1,1 +1,243 @@
-//! The phase order of one request (being written).
+//! The phase order of one request, top to bottom.
+//!
+//! ```text
+//! surface decode -> route -> for each attempt:
+//!     registry snapshot -> sandbox -> on_request -> encode_request   (or encode_native)
+//!     -> on_upstream_request -> egress check + credential -> send
+//!     -> non-2xx: classify_error -> routing verdict (answer, or rest and try the next)
+//!     -> start_decoder -> push chunks / finish -> surface encode (stream or one body)
+//! ```
+//!
+//! Everything before the first byte reaches the client may still fail over to the
+//! next account or provider; after it, a failure becomes an in-stream error frame.
+
+mod client_dialect;
+mod guest_errors;
+mod relay;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::response::Response;
+use bytes::Bytes;
+
+use crate::config::{Config, ProviderEntry};
+use crate::routing::{Attempt, Router, TransportFailure, Verdict};
+use crate::runtime::{Account, DecodeContext, EncodeContext, FixupComponent, Registry, Runtime, SandboxContext};
+use crate::surfaces::{ClientError, Decoded, ErrorKind};
+use crate::upstream::{EgressPolicy, PrepareError, SendError, UpstreamClient};
+
+pub use client_dialect::ClientDialect;
+use guest_errors::GuestErrors;
+
+/// Everything a request needs, shared by all requests.
+pub struct Gateway {
+    /// The config in force.
+    pub config: Arc<Config>,
+    /// The wasm runtime (registry, sandboxes).
+    pub runtime: Arc<Runtime>,
+    /// Model table, accounts, cooldowns.
+    pub router: Router,
+    /// The one upstream HTTP client.
+    pub upstream: UpstreamClient,
+}
+
+/// What the per-request log line reports.
+#[derive(Debug, Default)]
+struct RequestRecord {
+    model: String,
+    provider: Option<String>,
+    account: Option<String>,
+    attempts: u32,
+}
+
+/// Serve one chat request in `dialect` whose raw body is `body`.
+pub async fn serve_chat(gateway: Arc<Gateway>, dialect: ClientDialect, path: &str, body: Bytes) -> Response {
+    let started = Instant::now();
+    let mut record = RequestRecord::default();
+    let response = match run(&gateway, dialect, body, &mut record).await {
+        Ok(response) => response,
+        Err(error) => dialect.error_response(&error),
+    };
+    tracing::info!(
+        method = "POST",
+        path,
+        model = %record.model,
+        provider = record.provider.as_deref().unwrap_or("-"),
+        account = record.account.as_deref().unwrap_or("-"),
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        attempts = record.attempts,
+        "request"
+    );
+    response
+}
+
+async fn run(
+    gateway: &Arc<Gateway>,
+    dialect: ClientDialect,
+    body: Bytes,
+    record: &mut RequestRecord,
+) -> Result<Response, ClientError> {
+    // 1. Surface decode: the client's dialect into the IR.
+    let decoded = dialect.decode(&body)?;
+    record.model = decoded.model.clone();
+
+    // 2. Route: the model name to ordered candidates (provider entry, account).
+    let mut plan = gateway.router.plan(&decoded.model, &gateway.runtime.registry())?;
+
+    // 3. Attempts, until one answers or a verdict says to stop.
+    let mut fallback: Option<ClientError> = None;
+    while let Some(attempt) = plan.next_attempt() {
+        let entry = &gateway.config.providers[attempt.candidate.provider];
+        record.provider = Some(entry.name.clone());
+        record.account = Some(attempt.account.id.clone());
+        record.attempts = attempt.number;
+        match try_attempt(gateway, dialect, &decoded, &body, entry, &attempt).await {
+            Ok(response) => return Ok(response),
+            Err(Verdict::Answer(error)) => return Err(error),
+            Err(Verdict::TryNext(error)) => {
+                tracing::info!(provider = %entry.name, account = %attempt.account.id, attempt = attempt.number,
+                    reason = %error.message, "attempt failed; trying the next account or provider");
+                fallback = Some(error);
+            }
+        }
+    }
+    Err(fallback.unwrap_or_else(|| plan.nothing_available()))
+}
+
+/// One attempt on one account. `Err` carries routing's verdict.
+async fn try_attempt(
+    gateway: &Arc<Gateway>,
+    dialect: ClientDialect,
+    decoded: &Decoded,
+    raw_body: &Bytes,
+    entry: &ProviderEntry,
+    attempt: &Attempt,
+) -> Result<Response, Verdict> {
+    // Registry snapshot: this attempt runs on the components in force now, even if a
+    // hot swap happens meanwhile.
+    let registry = gateway.runtime.registry();
+    let Some(provider) = registry.provider(&entry.adapter).cloned() else {
+        return Err(Verdict::TryNext(ClientError::new(
+            ErrorKind::Overloaded,
+            format!("provider `{}`: adapter `{}` is not loaded", entry.name, entry.adapter),
+        )));
+    };
+    let fixups = fixup_chain(&registry, &provider.info.default_fixups, entry)?;
+    let Some(base_url) = entry.base_url.clone().or_else(|| provider.info.default_base_url.clone()) else {
+        return Err(Verdict::TryNext(ClientError::new(
+            ErrorKind::Overloaded,
+            format!("provider `{}` has no base-url and adapter `{}` has no default", entry.name, entry.adapter),
+        )));
+    };
+    let errors = GuestErrors::new(&provider.info, gateway.config.limits.guest_call_timeout_ms);
+    let upstream_model = attempt.candidate.upstream_model.clone();
+
+    // Sandbox: one store for this request's whole guest chain.
+    let context = SandboxContext {
+        provider_config: entry.config_json(),
+        provider_name: entry.name.clone(),
+        model: upstream_model.clone(),
+        client_dialect: dialect.dialect(),
+    };
+    let mut sandbox = gateway.runtime.sandbox(&provider, &fixups, context).await.map_err(|e| errors.verdict(e))?;
+    let encode_context = EncodeContext {
+        account: Account {
+            id: attempt.account.id.clone(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            attributes: Vec::new(),
+        },
+        model: upstream_model.clone(),
+    };
+
+    // Encode: native passthrough when the upstream speaks the client's dialect and no
+    // fixup wants to edit the IR request; otherwise IR -> fixups -> provider encoder.
+    let passthrough = provider.info.native_dialects.contains(&dialect.dialect())
+        && !fixups.iter().any(|fixup| fixup.info.hooks.request);
+    let request = if passthrough {
+        sandbox.encode_native(dialect.dialect(), raw_body, &encode_context).await
+    } else {
+        let mut request = decoded.request.clone();
+        request.model = upstream_model;
+        match sandbox.on_request(request).await {
+            Ok(request) => sandbox.encode_request(&request, &encode_context).await,
+            Err(error) => Err(error),
+        }
+    }
+    .map_err(|e| errors.verdict(e))?;
+    let request = sandbox.on_upstream_request(request).await.map_err(|e| errors.verdict(e))?;
+
+    // Egress check and credential: after every guest hook, so no guest sees the key.
+    let policy = EgressPolicy::new(&base_url, &provider.info.hosts, &entry.allow_hosts);
+    let outgoing = crate::upstream::prepare(request, &provider.info.auth, attempt.account.secret.as_ref(), &policy)
+        .map_err(|error| match error {
+            PrepareError::Egress(refused) => {
+                tracing::warn!(adapter = %errors.component(), provider = %entry.name,
+                    destination = %refused.destination, "egress refused");
+                Verdict::Answer(ClientError::new(
+                    ErrorKind::Permission,
+                    format!(
+                        "adapter {} tried to reach `{}`, which provider `{}` does not grant",
+                        errors.component(), refused.destination, entry.name
+                    ),
+                ).code("egress_refused"))
+            }
+            PrepareError::Invalid(message) => Verdict::Answer(ClientError::new(
+                ErrorKind::Internal,
+                format!("adapter {}: {message}", errors.component()),
+            )),
+        })?;
+
+    // Send, and wait for the response head.
+    let response = gateway.upstream.send(outgoing).await.map_err(|error| match error {
+        SendError::Timeout(_) => crate::routing::failover::judge_transport(TransportFailure::Timeout, &entry.name, ""),
+        SendError::Connect(detail) => {
+            crate::routing::failover::judge_transport(TransportFailure::Connect, &entry.name, &detail)
+        }
+    })?;
+
+    // A failure: the adapter classifies it, routing decides.
+    if !response.is_success() {
+        let head = response.head.clone();
+        let body = response.read_error_body().await;
+        let classified = sandbox.classify_error(&head, &body).await.map_err(|e| errors.verdict(e))?;
+        tracing::info!(provider = %entry.name, account = %attempt.account.id, status = head.status,
+            class = ?classified.class, "upstream refused");
+        return Err(gateway.router.judge_upstream(attempt, head.status, &classified));
+    }
+
+    // Decode the body into events and encode them for the client.
+    let decode_context = DecodeContext {
+        head: response.head.clone(),
+        streaming: response.is_streaming(),
+        passthrough: passthrough.then_some(dialect.dialect()),
+    };
+    sandbox.start_decoder(decode_context).await.map_err(|e| errors.verdict(e))?;
+    let relay = relay::Relay { sandbox, response, errors, provider_name: entry.name.clone(), passthrough, dialect };
+    if decoded.stream {
+        relay.stream(dialect.stream_encoder(&decoded.model, decoded.include_usage)).await
+    } else {
+        relay.collect(&decoded.model).await
+    }
+}
+
+/// The adapter's default fixups, then the entry's, resolved in the registry snapshot.
+fn fixup_chain(
+    registry: &Registry,
+    defaults: &[String],
+    entry: &ProviderEntry,
+) -> Result<Vec<Arc<FixupComponent>>, Verdict> {
+    defaults
+        .iter()
+        .chain(entry.fixups.iter())
+        .map(|id| {
+            registry.fixup(id).cloned().ok_or_else(|| {
+                Verdict::TryNext(ClientError::new(
+                    ErrorKind::Internal,
+                    format!("provider `{}`: fixup `{id}` is not loaded", entry.name),
+                ))
+            })
+        })
+        .collect()
+}
