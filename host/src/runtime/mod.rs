@@ -2,7 +2,29 @@
 //! an atomically swapped registry, and one sandbox (store) per request.
 //!
 //! API CONTRACT (consumed by `pipeline`, `server`, `main`): the signatures below are
-//! fixed; the bodies are being implemented in `runtime/*` submodules.
+//! fixed; the bodies live in the submodules:
+//!
+//! - [`engine`]: THE engine configuration, the linkers, the epoch ticker;
+//! - [`bindings`] and [`dispatch`]: generated bindings per contract version, and the
+//!   one enum per world that a new contract version adds a variant to;
+//! - [`convert`]: host IR <-> WIT types, per contract version;
+//! - [`loader`]: read, hash, compile (with the on-disk cache), find the world, validate;
+//! - [`registry`]: the registry in force and the validate-then-swap rescan;
+//! - [`watcher`]: directory events -> debounced rescans;
+//! - [`sandbox`] and [`request`]: the per-request store, its limits, deadlines and
+//!   trap mapping, and the calls of one request.
+
+pub mod bindings;
+pub mod convert;
+pub mod dispatch;
+pub mod engine;
+pub mod loader;
+pub mod registry;
+pub mod request;
+pub mod sandbox;
+pub mod watcher;
+
+pub use registry::summary_table;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -129,13 +151,38 @@ pub struct LoadFailure {
 pub struct ProviderComponent {
     pub info: ProviderInfo,
     pub hash: String,
-    // implementation: InstancePre etc.
+    /// The file it was loaded from.
+    pub(crate) path: PathBuf,
+    /// `id@version`, the name every error and log line uses.
+    pub(crate) label: Arc<str>,
+    /// Linked and type-checked, ready to instantiate per request.
+    pub(crate) pre: dispatch::ProviderPre,
 }
 
 /// A loaded, validated fixup component.
 pub struct FixupComponent {
     pub info: FixupInfo,
     pub hash: String,
+    /// The file it was loaded from.
+    pub(crate) path: PathBuf,
+    /// `id@version`.
+    pub(crate) label: Arc<str>,
+    /// Linked and type-checked, ready to instantiate per request.
+    pub(crate) pre: dispatch::FixupPre,
+}
+
+impl ProviderComponent {
+    /// `id@version`.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+}
+
+impl FixupComponent {
+    /// `id@version`.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
 }
 
 /// The set of components in force at one moment. Requests hold an `Arc` to the
@@ -222,96 +269,112 @@ pub enum GuestError {
 
 /// The runtime: engine, loader, registry, watcher.
 pub struct Runtime {
-    _private: (),
+    tools: Arc<loader::Toolchain>,
+    registry: registry::RegistryCell,
+    /// One permit per pool slot: requests wait for a slot instead of failing.
+    instance_pool: Arc<tokio::sync::Semaphore>,
+    _ticker: engine::EpochTicker,
 }
 
 impl Runtime {
     /// Build the engine (see `runtime::engine`).
-    pub fn new(_settings: RuntimeSettings) -> anyhow::Result<Arc<Runtime>> {
-        todo!("runtime::new")
+    pub fn new(settings: RuntimeSettings) -> anyhow::Result<Arc<Runtime>> {
+        let engine = engine::build_engine(&settings).map_err(|e| anyhow::anyhow!("cannot build the wasm engine: {e:#}"))?;
+        let ticker = engine::EpochTicker::start(engine.clone())?;
+        let slots = settings.max_instances.max(1) as usize;
+        let tools = loader::Toolchain::new(engine, settings).map_err(|e| anyhow::anyhow!("cannot link the host interfaces: {e:#}"))?;
+        Ok(Arc::new(Runtime {
+            tools: Arc::new(tools),
+            registry: registry::RegistryCell::default(),
+            instance_pool: Arc::new(tokio::sync::Semaphore::new(slots)),
+            _ticker: ticker,
+        }))
     }
 
     /// Load every `.wasm` in `dir` (refusing bad files with a logged reason) and make
     /// the result the registry in force. Returns what was refused.
-    pub async fn load_dir(&self, _dir: &Path) -> anyhow::Result<Vec<LoadFailure>> {
-        todo!("runtime::load_dir")
+    pub async fn load_dir(&self, dir: &Path) -> anyhow::Result<Vec<LoadFailure>> {
+        self.registry.rescan(&self.tools, dir).await
     }
 
     /// Watch `dir`; validate-then-swap on add, change and removal. Runs until the
     /// returned guard is dropped.
-    pub fn watch(self: &Arc<Self>, _dir: PathBuf) -> anyhow::Result<WatchGuard> {
-        todo!("runtime::watch")
+    pub fn watch(self: &Arc<Self>, dir: PathBuf) -> anyhow::Result<WatchGuard> {
+        Ok(WatchGuard { _watch: watcher::watch(Arc::downgrade(self), dir)? })
     }
 
     /// The registry in force now.
     pub fn registry(&self) -> Arc<Registry> {
-        todo!("runtime::registry")
+        self.registry.current()
     }
 
     /// Every loaded component, sorted by kind then id.
     pub fn list(&self) -> Vec<ComponentSummary> {
-        todo!("runtime::list")
+        registry::summaries(&self.registry())
     }
 
     /// Files refused since start (latest per path).
     pub fn failures(&self) -> Vec<LoadFailure> {
-        todo!("runtime::failures")
+        self.registry.failures()
     }
 
     /// One request's sandbox: a fresh store holding the provider and the fixups (in
     /// order). Instances are created lazily, so a chain of no-op hooks costs nothing.
     pub async fn sandbox(
         &self,
-        _provider: &Arc<ProviderComponent>,
-        _fixups: &[Arc<FixupComponent>],
-        _ctx: SandboxContext,
+        provider: &Arc<ProviderComponent>,
+        fixups: &[Arc<FixupComponent>],
+        ctx: SandboxContext,
     ) -> Result<RequestSandbox, GuestError> {
-        todo!("runtime::sandbox")
+        let settings = &self.tools.settings;
+        let permits = request::InstancePermits::new(self.instance_pool.clone(), settings.guest_call_timeout);
+        let inner = request::Sandbox::new(&self.tools.engine, settings, provider, fixups, ctx, permits);
+        Ok(RequestSandbox { inner })
     }
 }
 
 /// Keeps the directory watcher alive.
 pub struct WatchGuard {
-    _private: (),
+    _watch: watcher::DirectoryWatch,
 }
 
 /// One request's guests. Every call is bounded in time and memory; a trap becomes
 /// `GuestError::Trap` naming the component.
 pub struct RequestSandbox {
-    _private: (),
+    inner: request::Sandbox,
 }
 
 impl RequestSandbox {
     /// Fixups' `on-request`, in order.
-    pub async fn on_request(&mut self, _req: ChatRequest) -> Result<ChatRequest, GuestError> {
-        todo!()
+    pub async fn on_request(&mut self, req: ChatRequest) -> Result<ChatRequest, GuestError> {
+        self.inner.on_request(req).await
     }
     /// Provider `encode-request`.
-    pub async fn encode_request(&mut self, _req: &ChatRequest, _ctx: &EncodeContext) -> Result<HttpRequest, GuestError> {
-        todo!()
+    pub async fn encode_request(&mut self, req: &ChatRequest, ctx: &EncodeContext) -> Result<HttpRequest, GuestError> {
+        self.inner.encode_request(req, ctx).await
     }
     /// Provider `encode-native` (passthrough).
-    pub async fn encode_native(&mut self, _dialect: Dialect, _body: &[u8], _ctx: &EncodeContext) -> Result<HttpRequest, GuestError> {
-        todo!()
+    pub async fn encode_native(&mut self, dialect: Dialect, body: &[u8], ctx: &EncodeContext) -> Result<HttpRequest, GuestError> {
+        self.inner.encode_native(dialect, body, ctx).await
     }
     /// Fixups' `on-upstream-request`, in order.
-    pub async fn on_upstream_request(&mut self, _req: HttpRequest) -> Result<HttpRequest, GuestError> {
-        todo!()
+    pub async fn on_upstream_request(&mut self, req: HttpRequest) -> Result<HttpRequest, GuestError> {
+        self.inner.on_upstream_request(req).await
     }
     /// Construct the provider's stream decoder for this response.
-    pub async fn start_decoder(&mut self, _ctx: DecodeContext) -> Result<(), GuestError> {
-        todo!()
+    pub async fn start_decoder(&mut self, ctx: DecodeContext) -> Result<(), GuestError> {
+        self.inner.start_decoder(ctx).await
     }
     /// Decoder `push`, then fixups' `on-events` (in order) over the batch.
-    pub async fn push(&mut self, _chunk: &[u8]) -> Result<Vec<StreamEvent>, GuestError> {
-        todo!()
+    pub async fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, GuestError> {
+        self.inner.push(chunk).await
     }
     /// Decoder `finish`, then fixups' `on-events`.
     pub async fn finish(&mut self) -> Result<Vec<StreamEvent>, GuestError> {
-        todo!()
+        self.inner.finish().await
     }
     /// Provider `classify-error`.
-    pub async fn classify_error(&mut self, _head: &ResponseHead, _body: &[u8]) -> Result<ClassifiedError, GuestError> {
-        todo!()
+    pub async fn classify_error(&mut self, head: &ResponseHead, body: &[u8]) -> Result<ClassifiedError, GuestError> {
+        self.inner.classify_error(head, body).await
     }
 }

@@ -1,0 +1,36 @@
+//! Generated bindings, one module per supported contract version.
+//!
+//! Each released WIT folder gets its own module here and one variant in the
+//! dispatch enums of `runtime::instance` (Zed's extension-host pattern): adding
+//! contract 0.2.0 means a `v0_2` module, a variant, and one more arm per call.
+
+/// Contract `plugboard:adapter@0.1.0`.
+pub mod v0_1 {
+    /// The `provider` world: exports `translator`, imports `host`.
+    pub mod provider {
+        wasmtime::component::bindgen!({
+            world: "provider",
+            path: "../wit/plugboard-adapter@0.1.0",
+            // Guest calls run on async stores so an endless loop can yield to tokio at
+            // every epoch tick instead of pinning a worker thread until its deadline.
+            exports: { default: async },
+        });
+    }
+
+    /// The `fixup` world: exports `filter`, imports `host`. Shares the `types` and
+    /// `host` bindings with the provider world so one conversion serves both.
+    pub mod fixup {
+        wasmtime::component::bindgen!({
+            world: "fixup",
+            path: "../wit/plugboard-adapter@0.1.0",
+            exports: { default: async },
+            with: {
+                "plugboard:adapter/types": super::provider::plugboard::adapter::types,
+                "plugboard:adapter/host": super::provider::plugboard::adapter::host,
+            },
+        });
+    }
+
+    pub use provider::plugboard::adapter::host::{self as host_api, LogLevel};
+    pub use provider::plugboard::adapter::types;
+}

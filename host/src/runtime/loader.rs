@@ -1,0 +1,244 @@
+//! Loading one `.wasm` file: read, hash, compile (or reuse the on-disk cache),
+//! find its world, instantiate once and check what `info()` says.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use super::dispatch::{FixupPre, ProviderPre};
+use super::sandbox::{self, GuestState};
+use super::{ComponentKind, FixupComponent, ProviderComponent, RuntimeSettings};
+
+/// Contract versions this host serves, as export-name prefixes. A minor version of
+/// the contract is additive, so any `0.1.x` component binds to the 0.1 bindings.
+const TRANSLATOR_V0_1: &str = "plugboard:adapter/translator@0.1.";
+const FILTER_V0_1: &str = "plugboard:adapter/filter@0.1.";
+
+/// The engine and linkers every load and every sandbox uses.
+pub struct Toolchain {
+    /// The one engine.
+    pub engine: Engine,
+    /// Linker for the `provider` world.
+    pub provider_linker: Linker<GuestState>,
+    /// Linker for the `fixup` world.
+    pub fixup_linker: Linker<GuestState>,
+    /// The runtime's settings.
+    pub settings: RuntimeSettings,
+    /// File-name part identifying compiled artifacts this engine can run.
+    pub cache_tag: String,
+}
+
+impl Toolchain {
+    /// Build linkers and the cache tag for `engine`.
+    pub fn new(engine: Engine, settings: RuntimeSettings) -> wasmtime::Result<Self> {
+        let provider_linker = super::engine::build_linker(&engine, ComponentKind::Provider)?;
+        let fixup_linker = super::engine::build_linker(&engine, ComponentKind::Fixup)?;
+        let cache_tag = cache_tag(&engine);
+        Ok(Self { engine, provider_linker, fixup_linker, settings, cache_tag })
+    }
+}
+
+/// A hex tag of everything that makes a compiled artifact usable by this engine
+/// (wasmtime version, target, compiler settings). `DefaultHasher::new()` has fixed
+/// keys, so the tag is stable across runs of the same binary.
+fn cache_tag(engine: &Engine) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+/// A validated component, ready for a registry.
+pub enum Loaded {
+    /// World `provider`.
+    Provider(ProviderComponent),
+    /// World `fixup`.
+    Fixup(FixupComponent),
+}
+
+/// The `.wasm` files at the top level of `dir`, sorted by file name (so which of
+/// two files claiming the same id wins is deterministic). Subdirectories, such as
+/// a cache directory kept inside, and other files are ignored.
+pub fn wasm_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if path.extension().is_some_and(|ext| ext == "wasm") && entry.file_type()?.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(files)
+}
+
+/// sha256 of `bytes`, lower-case hex.
+pub fn content_hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Compile, find the world, instantiate once and validate `info()`. The error is a
+/// reason fit for logs and the management API.
+pub async fn load(tools: &Arc<Toolchain>, path: &Path, bytes: Vec<u8>, hash: String) -> Result<Loaded, String> {
+    let component = {
+        let tools = tools.clone();
+        let hash = hash.clone();
+        // Compiling takes ~150 ms of CPU: keep it off the async workers.
+        tokio::task::spawn_blocking(move || compile_or_reuse(&tools, &bytes, &hash))
+            .await
+            .map_err(|error| format!("compile task failed: {error}"))??
+    };
+    match world_of(&component, &tools.engine)? {
+        ComponentKind::Provider => {
+            let pre = tools
+                .provider_linker
+                .instantiate_pre(&component)
+                .and_then(ProviderPre::v0_1)
+                .map_err(|error| format!("cannot link as a provider: {error:#}"))?;
+            let info = validation_call(tools, path, async |store| pre.instantiate(store).await?.info(store).await).await?;
+            check_identity(&info.id, &info.contract_version)?;
+            let label = Arc::from(format!("{}@{}", info.id, info.version));
+            Ok(Loaded::Provider(ProviderComponent { info, hash, path: path.to_owned(), label, pre }))
+        }
+        ComponentKind::Fixup => {
+            let pre = tools
+                .fixup_linker
+                .instantiate_pre(&component)
+                .and_then(FixupPre::v0_1)
+                .map_err(|error| format!("cannot link as a fixup: {error:#}"))?;
+            let info = validation_call(tools, path, async |store| pre.info(store).await).await?;
+            check_identity(&info.id, &info.contract_version)?;
+            let label = Arc::from(format!("{}@{}", info.id, info.version));
+            Ok(Loaded::Fixup(FixupComponent { info, hash, path: path.to_owned(), label, pre }))
+        }
+    }
+}
+
+/// Run the load-time `info()` call in a throwaway store, bounded like any call.
+async fn validation_call<T>(
+    tools: &Toolchain,
+    path: &Path,
+    call: impl AsyncFnOnce(&mut wasmtime::Store<GuestState>) -> wasmtime::Result<T>,
+) -> Result<T, String> {
+    let settings = &tools.settings;
+    let mut store = sandbox::new_store(&tools.engine, settings.guest_memory_bytes, settings.guest_call_timeout, Arc::from("{}"));
+    let caller: Arc<str> = Arc::from(path.display().to_string());
+    sandbox::guarded(&mut store, &caller, call)
+        .await
+        .map_err(|failure| match failure {
+            sandbox::Failure::Trap(reason) => format!("info() failed: {reason:?}"),
+            sandbox::Failure::Host(message) => message,
+        })
+}
+
+fn check_identity(id: &str, contract_version: &str) -> Result<(), String> {
+    if id.trim().is_empty() {
+        return Err("info() returned an empty id".into());
+    }
+    if !supported_contract(contract_version) {
+        return Err(format!("contract version {contract_version:?} is not supported (this host serves 0.1.x)"));
+    }
+    Ok(())
+}
+
+/// `0.1.x` with a numeric patch.
+fn supported_contract(version: &str) -> bool {
+    version.strip_prefix("0.1.").is_some_and(|patch| !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Which world a component implements, from what it exports.
+fn world_of(component: &Component, engine: &Engine) -> Result<ComponentKind, String> {
+    let component_type = component.component_type();
+    let exports: Vec<&str> = component_type.exports(engine).map(|(name, _)| name).collect();
+    if exports.iter().any(|name| name.starts_with(TRANSLATOR_V0_1)) {
+        return Ok(ComponentKind::Provider);
+    }
+    if exports.iter().any(|name| name.starts_with(FILTER_V0_1)) {
+        return Ok(ComponentKind::Fixup);
+    }
+    let listed = if exports.is_empty() { "nothing".to_owned() } else { exports.join(", ") };
+    Err(format!(
+        "not a Plugboard adapter: exports {listed} (expected {TRANSLATOR_V0_1}x or {FILTER_V0_1}x)"
+    ))
+}
+
+/// The compiled component: from `cache_dir/<sha256>-<tag>.cwasm` when present and
+/// readable, else compiled now and written there atomically (temp file + rename).
+fn compile_or_reuse(tools: &Toolchain, bytes: &[u8], hash: &str) -> Result<Component, String> {
+    let Some(cache_dir) = &tools.settings.cache_dir else {
+        return compile(&tools.engine, bytes);
+    };
+    let cached = cache_dir.join(format!("{hash}-{}.cwasm", tools.cache_tag));
+    if cached.is_file() {
+        // SAFETY: `deserialize_file` trusts the artifact to be one wasmtime wrote:
+        // the cache directory belongs to the operator like the binary itself, and
+        // its name binds the artifact to the source hash and to this engine.
+        match unsafe { Component::deserialize_file(&tools.engine, &cached) } {
+            Ok(component) => return Ok(component),
+            Err(error) => {
+                tracing::warn!(path = %cached.display(), error = %format!("{error:#}"), "corrupt compile cache entry; recompiling");
+                let _ = std::fs::remove_file(&cached);
+            }
+        }
+    }
+    let component = compile(&tools.engine, bytes)?;
+    if let Err(error) = write_cache_entry(&component, cache_dir, &cached) {
+        tracing::warn!(path = %cached.display(), %error, "could not write compile cache entry");
+    }
+    Ok(component)
+}
+
+fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, String> {
+    Component::new(engine, bytes).map_err(|error| format!("not a valid component: {error:#}"))
+}
+
+fn write_cache_entry(component: &Component, cache_dir: &Path, target: &Path) -> anyhow::Result<()> {
+    let artifact = component.serialize().map_err(|error| anyhow::anyhow!("{error:#}"))?;
+    std::fs::create_dir_all(cache_dir)?;
+    let mut temp = tempfile_in(cache_dir)?;
+    std::io::Write::write_all(&mut temp.1, &artifact)?;
+    temp.1.sync_all()?;
+    std::fs::rename(&temp.0, target)?;
+    Ok(())
+}
+
+/// A uniquely named temp file in `dir` (same file system, so `rename` is atomic).
+fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = format!(".tmp-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+    let path = dir.join(name);
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+    Ok((path, file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_0_1_patch_versions_are_served() {
+        assert!(supported_contract("0.1.0"));
+        assert!(supported_contract("0.1.12"));
+        assert!(!supported_contract("0.2.0"));
+        assert!(!supported_contract("0.1"));
+        assert!(!supported_contract("0.1.x"));
+        assert!(!supported_contract("1.0.0"));
+    }
+
+    #[test]
+    fn only_top_level_wasm_files_are_listed_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.wasm"), b"").unwrap();
+        std::fs::write(dir.path().join("a.wasm"), b"").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"").unwrap();
+        std::fs::create_dir(dir.path().join("cache.wasm")).unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/c.wasm"), b"").unwrap();
+        let names: Vec<_> = wasm_files(dir.path()).unwrap().iter().map(|p| p.file_name().unwrap().to_owned()).collect();
+        assert_eq!(names, ["a.wasm", "b.wasm"]);
+    }
+}

@@ -1,0 +1,304 @@
+//! The per-request store: what a guest may touch (nothing but `host.log`,
+//! `host.config` and a WASI context that grants nothing), how much memory it may
+//! use, how long each call may run, and how a trap becomes a [`TrapReason`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, PoolConcurrencyLimitError, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::TrapReason;
+use super::bindings::v0_1::{LogLevel, host_api, types as wit_types};
+
+/// Bytes of guest stderr kept per request: enough for a panic message and its
+/// location. A guest that writes more sees its stderr closed, not the host's memory grow.
+const STDERR_CAPACITY: usize = 64 << 10;
+
+/// Longest guest log line passed to tracing; the rest is cut so a guest cannot
+/// flood the host's log with one call.
+const LOG_LINE_LIMIT: usize = 4 << 10;
+
+/// Slack on top of `guest_call_timeout` before the tokio timer gives up on a call.
+/// The epoch deadline fires first for wasm code; the timer catches a guest parked in
+/// a WASI wait (e.g. a clock subscription), which epochs cannot interrupt.
+const HOST_TIMER_SLACK: Duration = Duration::from_millis(250);
+
+/// Everything a guest's store holds for one request.
+pub struct GuestState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: MemoryCap,
+    stderr: MemoryOutputPipe,
+    /// The provider entry's `config:` block, served by `host.config`.
+    provider_config: Arc<str>,
+    /// `id@version` of the component being called, so `host.log` can tag its lines.
+    caller: Arc<str>,
+    /// When the current guest call started, and how long it may run.
+    call_started: Instant,
+    call_budget: Duration,
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl wit_types::Host for GuestState {}
+
+impl host_api::Host for GuestState {
+    fn log(&mut self, level: LogLevel, message: String) {
+        let message = cut_at_char_boundary(&message, LOG_LINE_LIMIT);
+        let adapter = &*self.caller;
+        match level {
+            LogLevel::Trace => tracing::trace!(target: "plugboard::adapter", adapter, "{message}"),
+            LogLevel::Debug => tracing::debug!(target: "plugboard::adapter", adapter, "{message}"),
+            LogLevel::Info => tracing::info!(target: "plugboard::adapter", adapter, "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "plugboard::adapter", adapter, "{message}"),
+            LogLevel::Error => tracing::error!(target: "plugboard::adapter", adapter, "{message}"),
+        }
+    }
+
+    fn config(&mut self) -> String {
+        self.provider_config.to_string()
+    }
+}
+
+fn cut_at_char_boundary(text: &str, limit: usize) -> &str {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The memory cap: `StoreLimits` does the accounting; this wrapper turns its
+/// refusal into a typed error so a trap can be reported as `OutOfMemory` without
+/// matching on message text.
+struct MemoryCap(StoreLimits);
+
+/// A guest tried to grow a memory or table past its cap.
+#[derive(Debug, thiserror::Error)]
+#[error("guest memory cap exceeded")]
+struct MemoryCapExceeded;
+
+/// A guest call ran past its deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("guest call ran past its deadline")]
+struct DeadlineExceeded;
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.0
+            .memory_growing(current, desired, maximum)
+            .map_err(|_| wasmtime::Error::new(MemoryCapExceeded))
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.0.memory_grow_failed(error).map_err(|_| wasmtime::Error::new(MemoryCapExceeded))
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.0
+            .table_growing(current, desired, maximum)
+            .map_err(|_| wasmtime::Error::new(MemoryCapExceeded))
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.0.table_grow_failed(error).map_err(|_| wasmtime::Error::new(MemoryCapExceeded))
+    }
+
+    fn instances(&self) -> usize {
+        self.0.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.0.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.0.memories()
+    }
+}
+
+/// A fresh store for one request (or one load-time validation).
+///
+/// The WASI context grants nothing: no preopened directories, no environment, no
+/// arguments, no sockets or name lookups, empty stdin, discarded stdout. Clocks and
+/// random stay (a Rust guest needs them for hash maps and ids). Stderr goes to a
+/// bounded in-memory pipe so a panic message can be reported.
+pub fn new_store(engine: &Engine, guest_memory_bytes: usize, call_budget: Duration, provider_config: Arc<str>) -> Store<GuestState> {
+    let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+    let wasi = WasiCtxBuilder::new()
+        .stderr(stderr.clone())
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .build();
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(guest_memory_bytes)
+        .trap_on_grow_failure(true)
+        .build();
+    let state = GuestState {
+        wasi,
+        table: ResourceTable::new(),
+        limits: MemoryCap(limits),
+        stderr,
+        provider_config,
+        caller: Arc::from(""),
+        call_started: Instant::now(),
+        call_budget,
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limits);
+    // At every epoch tick inside guest code: yield to tokio (so a runaway guest
+    // never pins a worker for more than one tick) until the call's budget is spent,
+    // then trap with a typed error.
+    store.epoch_deadline_callback(|context| {
+        let state = context.data();
+        if state.call_started.elapsed() >= state.call_budget {
+            Err(wasmtime::Error::new(DeadlineExceeded))
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+    // With epoch interruption on, a store without a deadline traps at once.
+    store.set_epoch_deadline(1);
+    store
+}
+
+/// Where a guest call's stderr output starts, so a panic message is read from the
+/// bytes that call wrote and not from an earlier one.
+#[derive(Clone, Copy)]
+pub struct CallMark {
+    stderr_len: usize,
+}
+
+/// Prepare the store for one guest call by `caller`: start its clock and deadline.
+pub fn arm(store: &mut Store<GuestState>, caller: &Arc<str>) -> CallMark {
+    let state = store.data_mut();
+    if !Arc::ptr_eq(&state.caller, caller) {
+        state.caller = caller.clone();
+    }
+    state.call_started = Instant::now();
+    let mark = CallMark { stderr_len: state.stderr.contents().len() };
+    store.set_epoch_deadline(1);
+    mark
+}
+
+/// The longest the host waits for one call, epochs or not.
+pub fn host_timer(store: &Store<GuestState>) -> Duration {
+    store.data().call_budget + HOST_TIMER_SLACK
+}
+
+/// Why a guarded call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The guest trapped (its instance must not be entered again).
+    Trap(TrapReason),
+    /// The host could not provide what the call needed (e.g. a pool slot).
+    Host(String),
+}
+
+/// Run one guest call under both deadlines (epoch inside wasm, tokio timer around
+/// it) and name the cause if it fails.
+pub async fn guarded<T>(
+    store: &mut Store<GuestState>,
+    caller: &Arc<str>,
+    call: impl AsyncFnOnce(&mut Store<GuestState>) -> wasmtime::Result<T>,
+) -> Result<T, Failure> {
+    let mark = arm(store, caller);
+    let limit = host_timer(store);
+    match tokio::time::timeout(limit, call(store)).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) if error.is::<PoolConcurrencyLimitError>() => {
+            Err(Failure::Host(format!("instance pool exhausted ({error}); raise runtime.max_instances")))
+        }
+        Ok(Err(error)) => Err(Failure::Trap(classify_trap(&error, &stderr_since(store, mark)))),
+        Err(_elapsed) => Err(Failure::Trap(TrapReason::Timeout)),
+    }
+}
+
+fn stderr_since(store: &Store<GuestState>, mark: CallMark) -> String {
+    let contents = store.data().stderr.contents();
+    let start = mark.stderr_len.min(contents.len());
+    String::from_utf8_lossy(&contents[start..]).into_owned()
+}
+
+/// Name the cause of a failed guest call.
+///
+/// A Rust guest's panic aborts with `unreachable` after printing
+/// `panicked at <file>:<line>:<col>:\n<message>` to stderr; an allocation failure
+/// prints `memory allocation of N bytes failed` and aborts the same way.
+pub fn classify_trap(error: &wasmtime::Error, stderr: &str) -> TrapReason {
+    if error.is::<DeadlineExceeded>() {
+        return TrapReason::Timeout;
+    }
+    if error.is::<MemoryCapExceeded>() {
+        return TrapReason::OutOfMemory;
+    }
+    if let Some(message) = panic_message(stderr) {
+        return TrapReason::Panic(message);
+    }
+    if stderr.contains("memory allocation of") {
+        return TrapReason::OutOfMemory;
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => TrapReason::Timeout,
+        Some(Trap::UnreachableCodeReached) if !stderr.trim().is_empty() => {
+            TrapReason::Other(format!("aborted: {}", stderr.trim()))
+        }
+        _ => TrapReason::Other(format!("{error:#}")),
+    }
+}
+
+/// The message of a Rust panic from the guest's stderr, without the location line
+/// and the `RUST_BACKTRACE` note.
+fn panic_message(stderr: &str) -> Option<String> {
+    let after = &stderr[stderr.find("panicked at ")?..];
+    // Since Rust 1.73 the message follows the location line; before, it was quoted
+    // on the same line (`panicked at 'msg', src/lib.rs:1:1`).
+    let (location_line, rest) = after.split_once('\n').unwrap_or((after, ""));
+    let message: Vec<&str> = rest.lines().take_while(|line| !line.starts_with("note: ")).collect();
+    let message = message.join("\n");
+    let message = message.trim();
+    Some(if message.is_empty() { location_line.trim().to_owned() } else { message.to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_modern_panic_message_is_read_without_location_or_note() {
+        let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:12:9:\ndeliberate panic in on-request\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(panic_message(stderr).as_deref(), Some("deliberate panic in on-request"));
+    }
+
+    #[test]
+    fn typed_errors_win_over_stderr_text() {
+        let timeout = wasmtime::Error::new(DeadlineExceeded).context("wasm backtrace");
+        assert_eq!(classify_trap(&timeout, ""), TrapReason::Timeout);
+        let oom = wasmtime::Error::new(MemoryCapExceeded);
+        assert_eq!(classify_trap(&oom, ""), TrapReason::OutOfMemory);
+    }
+
+    #[test]
+    fn an_unknown_trap_keeps_its_text() {
+        let error = wasmtime::Error::new(Trap::IntegerDivisionByZero);
+        assert!(matches!(classify_trap(&error, ""), TrapReason::Other(text) if text.contains("divide by zero")));
+    }
+
+    #[test]
+    fn long_log_lines_are_cut_on_a_char_boundary() {
+        let line = "é".repeat(3000);
+        let cut = cut_at_char_boundary(&line, LOG_LINE_LIMIT);
+        assert!(cut.len() <= LOG_LINE_LIMIT && cut.len() >= LOG_LINE_LIMIT - 1);
+    }
+}
