@@ -176,12 +176,20 @@ impl ProviderComponent {
     pub fn label(&self) -> &str {
         &self.label
     }
+    /// The file it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 impl FixupComponent {
     /// `id@version`.
     pub fn label(&self) -> &str {
         &self.label
+    }
+    /// The file it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 

@@ -1,0 +1,77 @@
+//! What the runtime tests share: the real components built by
+//! `adapters/build.sh --tests`, copied into a fresh adapters directory per test.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use plugboard::ir::{ChatRequest, Dialect, Message, Part, Role, TextPart};
+use plugboard::runtime::{Account, EncodeContext, Runtime, RuntimeSettings, SandboxContext};
+
+/// A component built by `adapters/build.sh --tests`, e.g. `adapters/merge-turns.wasm`
+/// or `test-adapters/test-spin.wasm` (relative to `target/`).
+pub fn built(relative: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target").join(relative);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `adapters/build.sh --tests` before these tests",
+        path.display()
+    );
+    path
+}
+
+/// A fresh adapters directory holding copies of `components` (paths as for [`built`]).
+pub fn adapters_dir(components: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for component in components {
+        let source = built(component);
+        std::fs::copy(&source, dir.path().join(source.file_name().unwrap())).expect("copy component");
+    }
+    dir
+}
+
+/// Settings small enough for a test: a short deadline so runaway guests end fast,
+/// a 64 MiB memory cap, and a small pool (each test binary builds its own engine).
+pub fn test_settings(cache_dir: Option<PathBuf>) -> RuntimeSettings {
+    RuntimeSettings {
+        cache_dir,
+        guest_memory_bytes: 64 << 20,
+        guest_call_timeout: Duration::from_millis(500),
+        max_instances: 64,
+    }
+}
+
+/// A runtime with [`test_settings`] and no disk cache.
+pub fn runtime() -> Arc<Runtime> {
+    Runtime::new(test_settings(None)).expect("runtime")
+}
+
+/// The per-request facts every test sandbox uses.
+pub fn sandbox_context() -> SandboxContext {
+    SandboxContext {
+        provider_config: "{}".into(),
+        provider_name: "test".into(),
+        model: "test-model".into(),
+        client_dialect: Dialect::OpenaiChat,
+    }
+}
+
+/// An account for encode calls.
+pub fn encode_context() -> EncodeContext {
+    EncodeContext {
+        account: Account { id: "acct".into(), base_url: "http://127.0.0.1:9".into(), attributes: vec![] },
+        model: "test-model".into(),
+    }
+}
+
+/// A message of one text part.
+pub fn text_message(role: Role, text: &str) -> Message {
+    Message { role, parts: vec![Part::Text(TextPart { text: text.into(), options: None })], options: None }
+}
+
+/// A request with these messages.
+pub fn request_with(messages: Vec<Message>) -> ChatRequest {
+    ChatRequest { model: "test-model".into(), messages, ..Default::default() }
+}
