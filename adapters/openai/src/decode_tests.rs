@@ -1,0 +1,197 @@
+//! Decoder stories: real-shaped Chat Completions transcripts, fed whole and split at
+//! every byte boundary, must give the same IR events.
+
+use super::*;
+
+/// A streamed answer with reasoning, text, two parallel tool calls and usage last.
+const TOOL_STREAM: &str = concat!(
+    "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o-2024\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n",
+    "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"Need ls.\"},\"finish_reason\":null}]}\n\n",
+    "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Running é✓\"},\"finish_reason\":null}]}\n\n",
+    "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"bash\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n",
+    "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"cmd\\\":\"}}]},\"finish_reason\":null}]}\n\n",
+    "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"ls\\\"}\"}}]},\"finish_reason\":null}]}\n\n",
+    "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"pwd\",\"arguments\":\"{}\"}}]},\"finish_reason\":null}]}\n\n",
+    "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+    "data: {\"id\":\"chatcmpl-1\",\"choices\":[],\"usage\":{\"prompt_tokens\":120,\"completion_tokens\":30,\"total_tokens\":150,\"prompt_tokens_details\":{\"cached_tokens\":100},\"completion_tokens_details\":{\"reasoning_tokens\":8}}}\n\n",
+    "data: [DONE]\n\n",
+);
+
+fn usage() -> Usage {
+    Usage {
+        input_tokens: Some(120),
+        output_tokens: Some(30),
+        cache_read_tokens: Some(100),
+        cache_write_tokens: None,
+        reasoning_tokens: Some(8),
+    }
+}
+
+fn expected_tool_stream_events() -> Vec<StreamEvent> {
+    vec![
+        StreamEvent::ResponseMetadata(ResponseMetadata {
+            id: Some("chatcmpl-1".into()),
+            model: Some("gpt-4o-2024".into()),
+            created: Some(1_700_000_000),
+        }),
+        StreamEvent::ReasoningStart("reasoning-0".into()),
+        StreamEvent::reasoning_delta("reasoning-0", "Need ls."),
+        StreamEvent::ReasoningEnd(ReasoningEnd { id: "reasoning-0".into(), signature: None, redacted: None }),
+        StreamEvent::TextStart("text-1".into()),
+        StreamEvent::text_delta("text-1", "Running é✓"),
+        StreamEvent::tool_input_start("call_a", "bash"),
+        StreamEvent::tool_input_delta("call_a", "{\"cmd\":"),
+        StreamEvent::tool_input_delta("call_a", "\"ls\"}"),
+        StreamEvent::tool_input_start("call_b", "pwd"),
+        StreamEvent::tool_input_delta("call_b", "{}"),
+        StreamEvent::TextEnd("text-1".into()),
+        StreamEvent::ToolInputEnd("call_a".into()),
+        StreamEvent::ToolCall(ToolCallPart::new("call_a", "bash", "{\"cmd\":\"ls\"}")),
+        StreamEvent::ToolInputEnd("call_b".into()),
+        StreamEvent::ToolCall(ToolCallPart::new("call_b", "pwd", "{}")),
+        StreamEvent::finish(FinishReason::ToolCalls, Some("tool_calls".into()), usage()),
+    ]
+}
+
+fn decode(ctx: DecodeContext, pieces: &[&[u8]]) -> Vec<StreamEvent> {
+    let mut decoder = ChatDecoder::new(&ctx);
+    let mut events = Vec::new();
+    for piece in pieces {
+        events.extend(decoder.push(piece).unwrap());
+    }
+    events.extend(decoder.finish().unwrap());
+    events
+}
+
+#[test]
+fn a_streamed_tool_call_answer_decodes_to_the_full_event_sequence() {
+    assert_eq!(decode(DecodeContext::ok(true), &[TOOL_STREAM.as_bytes()]), expected_tool_stream_events());
+}
+
+#[test]
+fn splitting_the_stream_at_every_byte_gives_the_same_events() {
+    let bytes = TOOL_STREAM.as_bytes();
+    for cut in 0..=bytes.len() {
+        let (head, tail) = bytes.split_at(cut);
+        assert_eq!(decode(DecodeContext::ok(true), &[head, tail]), expected_tool_stream_events(), "cut at {cut}");
+    }
+}
+
+#[test]
+fn byte_by_byte_feeding_still_decodes_every_event() {
+    let pieces: Vec<&[u8]> = TOOL_STREAM.as_bytes().chunks(1).collect();
+    assert_eq!(decode(DecodeContext::ok(true), &pieces), expected_tool_stream_events());
+}
+
+#[test]
+fn a_chat_completion_document_decodes_through_the_same_events() {
+    let document = br#"{"id":"chatcmpl-2","object":"chat.completion","created":1700000001,"model":"gpt-4o",
+      "choices":[{"index":0,"message":{"role":"assistant","content":"Hello!","tool_calls":[
+        {"id":"call_x","type":"function","function":{"name":"bash","arguments":"{\"cmd\":\"ls\"}"}}]},
+        "finish_reason":"tool_calls"}],
+      "usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}"#;
+    let pieces: Vec<&[u8]> = document.chunks(7).collect();
+    assert_eq!(
+        decode(DecodeContext::ok(false), &pieces),
+        vec![
+            StreamEvent::ResponseMetadata(ResponseMetadata { id: Some("chatcmpl-2".into()), model: Some("gpt-4o".into()), created: Some(1_700_000_001) }),
+            StreamEvent::TextStart("text-0".into()),
+            StreamEvent::text_delta("text-0", "Hello!"),
+            StreamEvent::tool_input_start("call_x", "bash"),
+            StreamEvent::tool_input_delta("call_x", "{\"cmd\":\"ls\"}"),
+            StreamEvent::TextEnd("text-0".into()),
+            StreamEvent::ToolInputEnd("call_x".into()),
+            StreamEvent::ToolCall(ToolCallPart::new("call_x", "bash", "{\"cmd\":\"ls\"}")),
+            StreamEvent::finish(
+                FinishReason::ToolCalls,
+                Some("tool_calls".into()),
+                Usage { input_tokens: Some(10), output_tokens: Some(5), ..Usage::default() }
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_body_that_streams_although_json_was_expected_is_read_as_a_stream() {
+    assert_eq!(decode(DecodeContext::ok(false), &[TOOL_STREAM.as_bytes()]), expected_tool_stream_events());
+}
+
+#[test]
+fn finish_reasons_map_to_the_unified_ones() {
+    for (raw, unified) in [("stop", FinishReason::Stop), ("length", FinishReason::Length), ("content_filter", FinishReason::ContentFilter), ("weird", FinishReason::Other)] {
+        let stream = format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"x\"}},\"finish_reason\":\"{raw}\"}}]}}\n\ndata: [DONE]\n\n");
+        let events = decode(DecodeContext::ok(true), &[stream.as_bytes()]);
+        assert_eq!(events.last(), Some(&StreamEvent::finish(unified, Some(raw.into()), Usage::default())), "{raw}");
+    }
+}
+
+#[test]
+fn a_stream_without_done_or_usage_still_finishes() {
+    let stream = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"hmm\"}}]}\n\n";
+    let events = decode(DecodeContext::ok(true), &[stream]);
+    assert_eq!(
+        events,
+        vec![
+            StreamEvent::ReasoningStart("reasoning-0".into()),
+            StreamEvent::reasoning_delta("reasoning-0", "hmm"),
+            StreamEvent::ReasoningEnd(ReasoningEnd { id: "reasoning-0".into(), signature: None, redacted: None }),
+            StreamEvent::finish(FinishReason::Other, None, Usage::default()),
+        ]
+    );
+}
+
+#[test]
+fn an_error_chunk_mid_stream_becomes_an_error_event_and_an_error_finish() {
+    let stream = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"par\"}}]}\n\ndata: {\"error\":{\"message\":\"upstream overloaded\",\"code\":502}}\n\n";
+    let events = decode(DecodeContext::ok(true), &[stream]);
+    assert!(events.contains(&StreamEvent::Error(AdapterError::upstream("upstream overloaded"))), "{events:?}");
+    assert_eq!(events.last(), Some(&StreamEvent::finish(FinishReason::Error, None, Usage::default())));
+}
+
+#[test]
+fn garbage_in_a_stream_is_an_upstream_error() {
+    let mut decoder = ChatDecoder::new(&DecodeContext::ok(true));
+    assert_eq!(decoder.push(b"data: {not json\n\n").unwrap_err().kind, ErrorKind::Upstream);
+}
+
+#[test]
+fn passthrough_forwards_bytes_unchanged_and_ends_with_usage() {
+    let mut ctx = DecodeContext::ok(true);
+    ctx.passthrough = Some(Dialect::OpenaiChat);
+    let bytes = TOOL_STREAM.as_bytes();
+    for cut in [0, 1, 37, bytes.len() / 2, bytes.len() - 3, bytes.len()] {
+        let (head, tail) = bytes.split_at(cut);
+        let events = decode(ctx.clone(), &[head, tail]);
+        let (finish, raws) = events.split_last().unwrap();
+        let forwarded: Vec<u8> = raws
+            .iter()
+            .flat_map(|event| match event {
+                StreamEvent::Raw(bytes) => bytes.clone(),
+                other => panic!("passthrough emitted {other:?}"),
+            })
+            .collect();
+        assert_eq!(forwarded, bytes, "cut at {cut}");
+        assert_eq!(finish, &StreamEvent::finish(FinishReason::ToolCalls, Some("tool_calls".into()), usage()));
+    }
+}
+
+#[test]
+fn passthrough_of_a_document_reports_its_usage() {
+    let mut ctx = DecodeContext::ok(false);
+    ctx.passthrough = Some(Dialect::OpenaiChat);
+    let document = br#"{"id":"c","choices":[{"index":0,"message":{"content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#;
+    let events = decode(ctx, &[document]);
+    assert_eq!(events[0], StreamEvent::Raw(document.to_vec()));
+    assert_eq!(
+        events[1],
+        StreamEvent::finish(FinishReason::Stop, Some("stop".into()), Usage { input_tokens: Some(3), output_tokens: Some(1), ..Usage::default() })
+    );
+    assert_eq!(events.len(), 2);
+}
+
+#[test]
+fn only_chunks_that_can_carry_accounting_are_parsed_in_passthrough() {
+    assert!(!matters_for_accounting(r#"{"choices":[{"delta":{"content":"x"},"finish_reason":null}]}"#));
+    assert!(matters_for_accounting(r#"{"choices":[{"delta":{},"finish_reason": "stop"}]}"#));
+    assert!(matters_for_accounting(r#"{"choices":[],"usage":{"prompt_tokens":1}}"#));
+}
