@@ -1,6 +1,7 @@
 //! The `plugboard` command: `serve` runs the proxy, `adapters list` shows what a
 //! directory of components would load.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -88,7 +89,9 @@ fn init_logging(default_filter: &str) -> anyhow::Result<()> {
         _ => EnvFilter::try_new(default_filter)
             .with_context(|| format!("`log-level: {default_filter}` is not a valid log filter"))?,
     };
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Colours only for a person at a terminal; log files and pipes get plain text.
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
     Ok(())
 }
 

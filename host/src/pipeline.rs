@@ -122,7 +122,8 @@ async fn try_attempt(
         return Err(Verdict::TryNext(ClientError::new(
             ErrorKind::Overloaded,
             format!("provider `{}`: adapter `{}` is not loaded", entry.name, entry.adapter),
-        )));
+        )
+        .code("adapter_not_loaded")));
     };
     let fixups = fixup_chain(&registry, &provider.info.default_fixups, entry)?;
     let Some(base_url) = entry.base_url.clone().or_else(|| provider.info.default_base_url.clone()) else {
@@ -236,7 +237,8 @@ fn fixup_chain(
                 Verdict::TryNext(ClientError::new(
                     ErrorKind::Internal,
                     format!("provider `{}`: fixup `{id}` is not loaded", entry.name),
-                ))
+                )
+                .code("fixup_not_loaded"))
             })
         })
         .collect()

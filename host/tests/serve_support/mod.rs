@@ -1,0 +1,303 @@
+//! Shared by the `serve_*` stories: a scripted upstream on loopback, and a real
+//! `plugboard serve` process started with a config of the story's own.
+
+#![allow(dead_code)] // each story file uses its own subset
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+/// The client keys every story's Plugboard accepts.
+pub const CLIENT_KEY: &str = "sk-plugboard-story";
+/// A second accepted client key.
+pub const SECOND_CLIENT_KEY: &str = "sk-plugboard-story-2";
+
+/// Where cargo puts build output (adapters are built into `<target>/adapters`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// The real adapters directory, once `ids` are all built there. Waits a while (another
+/// build may be writing them), then fails saying how to build them.
+pub fn adapters_with(ids: &[&str]) -> PathBuf {
+    wait_for_components(&target_dir().join("adapters"), ids, "adapters/build.sh")
+}
+
+/// The test components directory (`adapters/build.sh --tests`), once `ids` are there.
+pub fn test_adapters_with(ids: &[&str]) -> PathBuf {
+    wait_for_components(&target_dir().join("test-adapters"), ids, "adapters/build.sh --tests")
+}
+
+fn wait_for_components(dir: &Path, ids: &[&str], build: &str) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let missing: Vec<_> = ids.iter().filter(|id| !dir.join(format!("{id}.wasm")).exists()).collect();
+        if missing.is_empty() {
+            return dir.to_path_buf();
+        }
+        if Instant::now() > deadline {
+            panic!("{} lacks {missing:?}.wasm: build the components first with `{build}`", dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// One scripted reply.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// Body chunks, sent with a short pause between them.
+    pub chunks: Vec<Vec<u8>>,
+}
+
+impl Reply {
+    /// A JSON reply.
+    pub fn json(status: u16, body: serde_json::Value) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            chunks: vec![body.to_string().into_bytes()],
+        }
+    }
+
+    /// An SSE reply, one chunk per frame.
+    pub fn sse(frames: &[&str]) -> Self {
+        Self {
+            status: 200,
+            headers: vec![("content-type".into(), "text/event-stream".into())],
+            chunks: frames.iter().map(|f| f.as_bytes().to_vec()).collect(),
+        }
+    }
+
+    /// With one more header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// A request the upstream received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Received {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("the upstream received JSON")
+    }
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Default)]
+struct Script {
+    replies: VecDeque<Reply>,
+    received: Vec<Received>,
+}
+
+/// A scripted upstream on loopback: answers queued replies in order (a 500 saying so
+/// when none is left) and records every request.
+pub struct ScriptedUpstream {
+    pub base_url: String,
+    script: Arc<Mutex<Script>>,
+}
+
+impl ScriptedUpstream {
+    /// Start on a free port.
+    pub async fn start() -> Self {
+        let script = Arc::new(Mutex::new(Script::default()));
+        let app = axum::Router::new().fallback(answer).with_state(script.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { base_url, script }
+    }
+
+    /// Queue a reply.
+    pub fn reply(&self, reply: Reply) -> &Self {
+        self.script.lock().unwrap().replies.push_back(reply);
+        self
+    }
+
+    /// Everything received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.script.lock().unwrap().received.clone()
+    }
+}
+
+async fn answer(State(script): State<Arc<Mutex<Script>>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let reply = {
+        let mut script = script.lock().unwrap();
+        script.received.push(Received {
+            method: parts.method.to_string(),
+            target: parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+            headers: parts.headers,
+            body,
+        });
+        script.replies.pop_front()
+    };
+    let reply = reply.unwrap_or_else(|| Reply::json(500, serde_json::json!({"error": {"message": "no scripted reply left"}})));
+    let chunks = reply.chunks.clone();
+    let stream = futures_util::stream::unfold(chunks.into_iter(), |mut chunks| async move {
+        let chunk = chunks.next()?;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        Some((Ok::<_, std::convert::Infallible>(Bytes::from(chunk)), chunks))
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap();
+    for (name, value) in &reply.headers {
+        response.headers_mut().append(
+            axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+    }
+    response
+}
+
+/// A running `plugboard serve`; stopped (SIGTERM, then kill) when dropped.
+pub struct Plugboard {
+    pub base_url: String,
+    child: Child,
+    pub log_path: PathBuf,
+    _workdir: tempfile::TempDir,
+}
+
+impl Plugboard {
+    /// Start with `extra` YAML appended to a config that listens on a free port, accepts
+    /// [`CLIENT_KEY`] and [`SECOND_CLIENT_KEY`], and loads `adapters_dir`.
+    pub fn start(adapters_dir: &Path, extra: &str) -> Self {
+        let workdir = tempfile::tempdir().unwrap();
+        let config = format!(
+            "listen: 127.0.0.1:0\napi-keys: [{CLIENT_KEY}, {SECOND_CLIENT_KEY}]\nadapters-dir: {}\ncache-dir: {}\n{extra}",
+            adapters_dir.display(),
+            workdir.path().join("cache").display(),
+        );
+        let config_path = workdir.path().join("config.yaml");
+        std::fs::write(&config_path, config).unwrap();
+        let log_path = workdir.path().join("plugboard.log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+            .args(["serve", "--config"])
+            .arg(&config_path)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .expect("the plugboard binary starts");
+
+        // The startup line names the bound address (we asked for port 0).
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let line = receiver.recv_timeout(Duration::from_secs(90)).unwrap_or_default();
+        let Some(address) = line.split_whitespace().find(|w| w.starts_with("http://")) else {
+            let _ = child.kill();
+            panic!("plugboard did not start: {line:?}\n{}", std::fs::read_to_string(&log_path).unwrap_or_default());
+        };
+        Self { base_url: address.to_owned(), child, log_path, _workdir: workdir }
+    }
+
+    /// `base_url` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Stop with SIGTERM and wait; returns whether it exited successfully in time.
+    pub fn terminate(&mut self) -> bool {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+impl Drop for Plugboard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Run `plugboard` with `args`; returns (success, stdout, stderr).
+pub fn run_cli(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_plugboard")).args(args).output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// An HTTP client for stories (no proxy from the environment).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+/// A JSON POST with the first client key as a bearer token.
+pub fn post_json(client: &reqwest::Client, url: &str, body: &serde_json::Value) -> reqwest::RequestBuilder {
+    client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {CLIENT_KEY}"))
+        .body(body.to_string())
+}
+
+/// The response body as JSON.
+pub async fn json_body(response: reqwest::Response) -> serde_json::Value {
+    let bytes = response.bytes().await.expect("a body");
+    serde_json::from_slice(&bytes).unwrap_or_else(|err| panic!("not JSON ({err}): {}", String::from_utf8_lossy(&bytes)))
+}
+
+/// A minimal chat request for `model`.
+pub fn hello(model: &str) -> serde_json::Value {
+    serde_json::json!({"model": model, "messages": [{"role": "user", "content": "hello"}]})
+}
+
+/// Assert an OpenAI-shaped error with `status`; returns the `error` object.
+pub async fn openai_error(response: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status);
+    let body = json_body(response).await;
+    let error = body["error"].clone();
+    for field in ["message", "type", "param", "code"] {
+        assert!(error.get(field).is_some(), "error lacks `{field}`: {body}");
+    }
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+    error
+}
