@@ -159,13 +159,15 @@ pub fn new_store(engine: &Engine, guest_memory_bytes: usize, call_budget: Durati
     store.limiter(|state| &mut state.limits);
     // At every epoch tick inside guest code: yield to tokio (so a runaway guest
     // never pins a worker for more than one tick) until the call's budget is spent,
-    // then trap with a typed error.
+    // then trap with a typed error. `tokio::task::yield_now` rather than a plain
+    // yield: tokio defers its wake-up until the scheduler has polled its timer and
+    // I/O drivers, so timers keep firing even on a single busy worker.
     store.epoch_deadline_callback(|context| {
         let state = context.data();
         if state.call_started.elapsed() >= state.call_budget {
             Err(wasmtime::Error::new(DeadlineExceeded))
         } else {
-            Ok(UpdateDeadline::Yield(1))
+            Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
         }
     });
     // With epoch interruption on, a store without a deadline traps at once.
