@@ -59,6 +59,8 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// Body chunks, sent with a short pause between them.
     pub chunks: Vec<Vec<u8>>,
+    /// Break the connection after the chunks instead of ending the body.
+    pub broken: bool,
 }
 
 impl Reply {
@@ -68,6 +70,7 @@ impl Reply {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             chunks: vec![body.to_string().into_bytes()],
+            broken: false,
         }
     }
 
@@ -77,7 +80,14 @@ impl Reply {
             status: 200,
             headers: vec![("content-type".into(), "text/event-stream".into())],
             chunks: frames.iter().map(|f| f.as_bytes().to_vec()).collect(),
+            broken: false,
         }
+    }
+
+    /// The connection breaks after the chunks (an upstream dying mid-stream).
+    pub fn then_break(mut self) -> Self {
+        self.broken = true;
+        self
     }
 
     /// With one more header.
@@ -158,11 +168,14 @@ async fn answer(State(script): State<Arc<Mutex<Script>>>, request: Request) -> R
         script.replies.pop_front()
     };
     let reply = reply.unwrap_or_else(|| Reply::json(500, serde_json::json!({"error": {"message": "no scripted reply left"}})));
-    let chunks = reply.chunks.clone();
-    let stream = futures_util::stream::unfold(chunks.into_iter(), |mut chunks| async move {
-        let chunk = chunks.next()?;
+    let mut items: Vec<Result<Bytes, std::io::Error>> = reply.chunks.iter().cloned().map(|c| Ok(Bytes::from(c))).collect();
+    if reply.broken {
+        items.push(Err(std::io::Error::other("scripted connection break")));
+    }
+    let stream = futures_util::stream::unfold(items.into_iter(), |mut items| async move {
+        let item = items.next()?;
         tokio::time::sleep(Duration::from_millis(5)).await;
-        Some((Ok::<_, std::convert::Infallible>(Bytes::from(chunk)), chunks))
+        Some((item, items))
     });
     let mut response = Response::new(Body::from_stream(stream));
     *response.status_mut() = StatusCode::from_u16(reply.status).unwrap();
