@@ -132,21 +132,22 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        received = Received("POST", url.path, url.query, headers, body, raw)
-        self.mock._record(received)
+        self._received = Received("POST", url.path, url.query, headers, body, raw)
+        self.mock._record(self._received)
         if url.path == "/v1/messages":
-            received.status = self._anthropic(headers, raw, body)
+            self._anthropic(headers, body)
         elif url.path == "/v1/chat/completions":
-            received.status = self._openai(headers, raw, body)
+            self._openai(headers, body)
         else:
-            received.status = self._send(404, {"content-type": "application/json"}, b'{"error":"not found"}')
+            self._send(404, {"content-type": "application/json"}, b'{"error":"not found"}')
 
     def do_GET(self):
         url = urlsplit(self.path)
-        self.mock._record(Received("GET", url.path, url.query, {k.lower(): v for k, v in self.headers.items()}, None, b""))
+        self._received = Received("GET", url.path, url.query, {k.lower(): v for k, v in self.headers.items()}, None, b"")
+        self.mock._record(self._received)
         self._send(404, {"content-type": "application/json"}, b'{"error":"not found"}')
 
-    def _anthropic(self, headers: dict, raw: bytes, body) -> int:
+    def _anthropic(self, headers: dict, body) -> None:
         refused = anthropic_wire.check_auth(headers)
         if refused:
             return self._send(*anthropic_wire.error_body(refused))
@@ -163,7 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._stream(anthropic_wire.sse_events(reply, body["model"]), reply.pace)
         return self._send(200, {"content-type": "application/json"}, anthropic_wire.message_json(reply, body["model"]))
 
-    def _openai(self, headers: dict, raw: bytes, body) -> int:
+    def _openai(self, headers: dict, body) -> None:
         refused = openai_wire.check_auth(headers)
         if refused:
             return self._send(*openai_wire.error_body(refused))
@@ -193,7 +194,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("content-length") or 0))
 
-    def _send(self, status: int, headers: dict, body: bytes) -> int:
+    def _send(self, status: int, headers: dict, body: bytes) -> None:
+        # Recorded before answering: a test reads it as soon as its client has the answer.
+        self._received.status = status
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -201,10 +204,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
         self.wfile.flush()
-        return status
 
-    def _stream(self, frames, pace: float) -> int:
+    def _stream(self, frames, pace: float) -> None:
         """SSE over chunked transfer encoding, one flush per frame."""
+        self._received.status = 200
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
@@ -220,4 +223,3 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away mid-stream
-        return 200
