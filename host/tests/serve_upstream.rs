@@ -183,3 +183,24 @@ async fn an_unreachable_upstream_is_a_502_naming_the_provider() {
     assert!(error["message"].as_str().unwrap().contains("dead"), "{error}");
     assert!(upstream.received().is_empty());
 }
+
+#[tokio::test]
+async fn a_native_passthrough_stream_reaches_the_client_byte_for_byte() {
+    let upstream = ScriptedUpstream::start().await;
+    // No fixup edits the IR request, and the adapter speaks OpenAI Chat natively.
+    let plugboard = gateway(&upstream, &["sk-upstream-1"], "", "");
+    let frames = [
+        chunk(json!({"role": "assistant", "content": "", "x_vendor_field": 7}), None),
+        chunk(json!({"content": "raw"}), Some("stop")),
+        "data: [DONE]\n\n".to_owned(),
+    ];
+    upstream.reply(Reply::sse(&frames.iter().map(String::as_str).collect::<Vec<_>>()));
+    let mut body = hello("gpt-up");
+    body["stream"] = json!(true);
+    body["x_client_extension"] = json!({"kept": true});
+    let response = post_json(&client(), &plugboard.url("/v1/chat/completions"), &body).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = String::from_utf8(response.bytes().await.unwrap().to_vec()).unwrap();
+    assert_eq!(text, frames.concat(), "unknown fields survive both ways");
+    assert_eq!(upstream.received()[0].json()["x_client_extension"], json!({"kept": true}));
+}
