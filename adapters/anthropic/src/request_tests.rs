@@ -1,0 +1,184 @@
+//! Golden checks: IR requests and the exact Messages bodies they become.
+
+use super::*;
+
+fn reasoning(text: &str, signature: Option<&str>, redacted: Option<&str>) -> Part {
+    Part::Reasoning(ReasoningPart {
+        text: text.into(),
+        signature: signature.map(str::to_string),
+        redacted: redacted.map(str::to_string),
+        options: None,
+    })
+}
+
+#[test]
+fn a_tool_round_trip_with_thinking_becomes_alternating_messages() {
+    let mut cached = TextPart::new("You are Claude Code.");
+    cached.options = Some(r#"{"anthropic":{"cache_control":{"type":"ephemeral"}}}"#.into());
+    let request = ChatRequest {
+        system: vec![cached, TextPart::new("Be brief.")],
+        ..ChatRequest::new("alias")
+    }
+    .with_message(Message::user_text("list files"))
+    .with_message(Message::new(
+        Role::Assistant,
+        vec![
+            reasoning("I should run ls.", Some("sig-1"), None),
+            reasoning("", None, Some("opaque")),
+            reasoning("foreign thoughts", None, None),
+            Part::text("Running it."),
+            Part::tool_call("toolu_1", "bash", r#"{"cmd":"ls"}"#),
+            Part::tool_call("toolu_2", "pwd", ""),
+        ],
+    ))
+    .with_message(Message::new(Role::Tool, vec![Part::tool_result_text("toolu_1", "a.txt")]))
+    .with_message(Message::new(
+        Role::Tool,
+        vec![Part::ToolResult(ToolResultPart {
+            call_id: "toolu_2".into(),
+            name: Some("pwd".into()),
+            output: vec![ToolOutput::Text("denied".into())],
+            is_error: true,
+            options: None,
+        })],
+    ))
+    .with_message(Message::user_text("thanks"))
+    .with_tool(Tool::new("bash", r#"{"type":"object"}"#).described("Run"));
+    let body = encode_body(&request, "claude-sonnet-4-5").unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "model": "claude-sonnet-4-5",
+            "system": [
+                {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}},
+                {"type": "text", "text": "Be brief."},
+            ],
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "list files"}]},
+                {"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": "I should run ls.", "signature": "sig-1"},
+                    {"type": "redacted_thinking", "data": "opaque"},
+                    {"type": "text", "text": "Running it."},
+                    {"type": "tool_use", "id": "toolu_1", "name": "bash", "input": {"cmd": "ls"}},
+                    {"type": "tool_use", "id": "toolu_2", "name": "pwd", "input": {}},
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": "a.txt"},
+                    {"type": "tool_result", "tool_use_id": "toolu_2", "content": "denied", "is_error": true},
+                    {"type": "text", "text": "thanks"},
+                ]},
+            ],
+            "tools": [{"name": "bash", "description": "Run", "input_schema": {"type": "object"}}],
+            "max_tokens": 8192,
+        })
+    );
+}
+
+#[test]
+fn tool_results_lead_a_user_turn_and_system_turns_join_the_system_prompt() {
+    let request = ChatRequest::new("m")
+        .with_message(Message::system_text("Mid-conversation rule."))
+        .with_message(Message::new(Role::User, vec![Part::text("here:"), Part::tool_result_text("t1", "ok")]))
+        .with_message(Message::new(Role::User, vec![Part::text("")]));
+    let body = encode_body(&request, "m").unwrap();
+    assert_eq!(body["system"], json!([{"type": "text", "text": "Mid-conversation rule."}]));
+    assert_eq!(
+        body["messages"],
+        json!([{"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "t1", "content": "ok"},
+            {"type": "text", "text": "here:"},
+        ]}])
+    );
+}
+
+#[test]
+fn images_and_pdfs_become_source_blocks() {
+    let png = FilePart { media_type: "image/png".into(), data: FileData::Base64("iVBO".into()), filename: None, options: None };
+    let url = FilePart { media_type: "image/jpeg".into(), data: FileData::Url("https://x.test/a.jpg".into()), filename: None, options: None };
+    let pdf = FilePart { media_type: "application/pdf".into(), data: FileData::Base64("JVBE".into()), filename: Some("spec.pdf".into()), options: None };
+    let request = ChatRequest::new("m").with_message(Message::new(Role::User, vec![Part::File(png), Part::File(url), Part::File(pdf)]));
+    assert_eq!(
+        encode_body(&request, "m").unwrap()["messages"][0]["content"],
+        json!([
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"}},
+            {"type": "image", "source": {"type": "url", "url": "https://x.test/a.jpg"}},
+            {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}, "title": "spec.pdf"},
+        ])
+    );
+    let zip = FilePart { media_type: "application/zip".into(), data: FileData::Base64("UEs=".into()), filename: None, options: None };
+    let request = ChatRequest::new("m").with_message(Message::new(Role::User, vec![Part::File(zip)]));
+    assert_eq!(encode_body(&request, "m").unwrap_err().kind, ErrorKind::Unsupported);
+}
+
+#[test]
+fn tool_choice_variants_and_parallel_calls() {
+    let mut request = ChatRequest::new("m").with_message(Message::user_text("x"));
+    for (choice, expected) in [
+        (ToolChoice::Auto, json!({"type": "auto"})),
+        (ToolChoice::Required, json!({"type": "any"})),
+        (ToolChoice::None, json!({"type": "none"})),
+        (ToolChoice::Tool("bash".into()), json!({"type": "tool", "name": "bash"})),
+    ] {
+        request.tool_choice = Some(choice);
+        assert_eq!(encode_body(&request, "m").unwrap()["tool_choice"], expected);
+    }
+    request.tool_choice = None;
+    request.params.parallel_tool_calls = Some(false);
+    assert_eq!(encode_body(&request, "m").unwrap()["tool_choice"], json!({"type": "auto", "disable_parallel_tool_use": true}));
+}
+
+#[test]
+fn sampling_params_and_stream_flag() {
+    let mut request = ChatRequest::new("m").with_message(Message::user_text("x")).streaming(true);
+    request.params = GenerationParams {
+        max_tokens: Some(1000),
+        temperature: Some(0.3),
+        top_p: Some(0.95),
+        top_k: Some(5),
+        stop: vec!["###".into()],
+        ..GenerationParams::default()
+    };
+    request.options = Some(r#"{"anthropic":{"metadata":{"user_id":"u"}}}"#.into());
+    let body = encode_body(&request, "m").unwrap();
+    assert_eq!(body["max_tokens"], 1000);
+    assert_eq!(body["temperature"], json!(0.3));
+    assert_eq!(body["top_p"], json!(0.95));
+    assert_eq!(body["top_k"], 5);
+    assert_eq!(body["stop_sequences"], json!(["###"]));
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["metadata"], json!({"user_id": "u"}));
+}
+
+#[test]
+fn reasoning_effort_becomes_a_thinking_budget_and_drops_temperature() {
+    let mut request = ChatRequest::new("m").with_message(Message::user_text("x"));
+    request.params.temperature = Some(0.2);
+    request.params.reasoning = Some(ReasoningConfig { effort: Some("high".into()), budget_tokens: None });
+    let body = encode_body(&request, "m").unwrap();
+    assert_eq!(body["thinking"], json!({"type": "enabled", "budget_tokens": 16384}));
+    assert_eq!(body["max_tokens"], 16384 + 8192, "max_tokens grows past the budget when the client set none");
+    assert_eq!(body.get("temperature"), None);
+
+    request.params.max_tokens = Some(4000);
+    request.params.reasoning = Some(ReasoningConfig { effort: None, budget_tokens: Some(10_000) });
+    let body = encode_body(&request, "m").unwrap();
+    assert_eq!(body["max_tokens"], 4000, "the client's cap wins");
+    assert_eq!(body["thinking"]["budget_tokens"], 3999);
+
+    request.params.reasoning = Some(ReasoningConfig { effort: Some("low".into()), budget_tokens: None });
+    assert_eq!(encode_body(&request, "m").unwrap()["thinking"]["budget_tokens"], 1024);
+}
+
+#[test]
+fn a_json_schema_format_becomes_a_system_instruction() {
+    let mut request = ChatRequest::new("m").with_message(Message::user_text("x"));
+    request.params.response_format = Some(ResponseFormat::JsonSchema(JsonSchemaFormat {
+        name: "a".into(),
+        schema: r#"{"type":"object"}"#.into(),
+        strict: true,
+        description: None,
+    }));
+    let body = encode_body(&request, "m").unwrap();
+    let instruction = body["system"][0]["text"].as_str().unwrap();
+    assert!(instruction.contains(r#"{"type":"object"}"#), "{instruction}");
+}
