@@ -204,3 +204,16 @@ async fn a_native_passthrough_stream_reaches_the_client_byte_for_byte() {
     assert_eq!(text, frames.concat(), "unknown fields survive both ways");
     assert_eq!(upstream.received()[0].json()["x_client_extension"], json!({"kept": true}));
 }
+
+#[tokio::test]
+async fn a_redirect_to_another_host_is_not_followed() {
+    let upstream = ScriptedUpstream::start().await;
+    let elsewhere = ScriptedUpstream::start().await;
+    let plugboard = gateway(&upstream, &["sk-upstream-1"], "", "");
+    // `localhost` is another host name than the granted `127.0.0.1`.
+    let location = elsewhere.base_url.replace("127.0.0.1", "localhost") + "/v1/chat/completions";
+    upstream.reply(Reply::json(307, json!({})).header("location", &location));
+    let response = post_json(&client(), &plugboard.url("/v1/chat/completions"), &hello("gpt-up")).send().await.unwrap();
+    assert!(response.status().as_u16() >= 500, "{}", response.status());
+    assert!(elsewhere.received().is_empty(), "the credential never followed the redirect");
+}
