@@ -58,7 +58,10 @@ enum AdaptersCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("plugboard: cannot start the async runtime: {err}");
@@ -68,9 +71,9 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve { config, adapters } => serve(&config, adapters).await,
-            Command::Adapters { command: AdaptersCommand::List { config, adapters } } => {
-                list_adapters(config.as_deref(), adapters).await
-            }
+            Command::Adapters {
+                command: AdaptersCommand::List { config, adapters },
+            } => list_adapters(config.as_deref(), adapters).await,
         }
     });
     match result {
@@ -85,13 +88,19 @@ fn main() -> ExitCode {
 /// Logs to stderr; `RUST_LOG` wins over the config's `log-level`.
 fn init_logging(default_filter: &str) -> anyhow::Result<()> {
     let filter = match std::env::var("RUST_LOG") {
-        Ok(value) if !value.is_empty() => EnvFilter::try_new(&value).context("RUST_LOG is not a valid log filter")?,
+        Ok(value) if !value.is_empty() => {
+            EnvFilter::try_new(&value).context("RUST_LOG is not a valid log filter")?
+        }
         _ => EnvFilter::try_new(default_filter)
             .with_context(|| format!("`log-level: {default_filter}` is not a valid log filter"))?,
     };
     // Colours only for a person at a terminal; log files and pipes get plain text.
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .init();
     Ok(())
 }
 
@@ -106,11 +115,17 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
     }
     let listen = config.listen_addr()?;
 
-    let runtime = Runtime::new(config.runtime_settings()).context("cannot start the wasm runtime")?;
+    let runtime =
+        Runtime::new(config.runtime_settings()).context("cannot start the wasm runtime")?;
     let refused = runtime
         .load_dir(&config.adapters_dir)
         .await
-        .with_context(|| format!("cannot load adapters from {}", config.adapters_dir.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot load adapters from {}",
+                config.adapters_dir.display()
+            )
+        })?;
     for failure in &refused {
         tracing::warn!(path = %failure.path.display(), reason = %failure.reason, "component refused");
     }
@@ -143,7 +158,11 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
         .iter()
         .map(|c| format!("{}@{}", c.id, c.version))
         .collect();
-    let loaded = if loaded.is_empty() { "none".to_owned() } else { loaded.join(", ") };
+    let loaded = if loaded.is_empty() {
+        "none".to_owned()
+    } else {
+        loaded.join(", ")
+    };
     println!("plugboard listening on http://{bound} (components: {loaded})");
     tracing::info!(%bound, components = %loaded, "serving");
 
@@ -175,11 +194,18 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-async fn list_adapters(config_path: Option<&Path>, adapters: Option<PathBuf>) -> anyhow::Result<()> {
+async fn list_adapters(
+    config_path: Option<&Path>,
+    adapters: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let (dir, settings, log_level) = match (config_path, adapters) {
         (Some(path), _) => {
             let (config, _) = Config::load(path)?;
-            (config.adapters_dir.clone(), config.runtime_settings(), "warn".to_owned())
+            (
+                config.adapters_dir.clone(),
+                config.runtime_settings(),
+                "warn".to_owned(),
+            )
         }
         (None, Some(dir)) => (dir, RuntimeSettings::default(), "warn".to_owned()),
         (None, None) => anyhow::bail!("say which directory: --adapters DIR or --config FILE"),
@@ -191,7 +217,12 @@ async fn list_adapters(config_path: Option<&Path>, adapters: Option<PathBuf>) ->
         .await
         .with_context(|| format!("cannot load adapters from {}", dir.display()))?;
     let components = runtime.list();
-    println!("{}: {} component(s), {} refused", dir.display(), components.len(), refused.len());
+    println!(
+        "{}: {} component(s), {} refused",
+        dir.display(),
+        components.len(),
+        refused.len()
+    );
     for c in components {
         let kind = match c.kind {
             ComponentKind::Provider => "provider",

@@ -23,7 +23,9 @@ use bytes::Bytes;
 
 use crate::config::{Config, ProviderEntry};
 use crate::routing::{Attempt, Router, TransportFailure, Verdict};
-use crate::runtime::{Account, DecodeContext, EncodeContext, FixupComponent, Registry, Runtime, SandboxContext};
+use crate::runtime::{
+    Account, DecodeContext, EncodeContext, FixupComponent, Registry, Runtime, SandboxContext,
+};
 use crate::surfaces::{ClientError, Decoded, ErrorKind};
 use crate::upstream::{EgressPolicy, PrepareError, SendError, UpstreamClient};
 
@@ -52,7 +54,12 @@ struct RequestRecord {
 }
 
 /// Serve one chat request in `dialect` whose raw body is `body`.
-pub async fn serve_chat(gateway: Arc<Gateway>, dialect: ClientDialect, path: &str, body: Bytes) -> Response {
+pub async fn serve_chat(
+    gateway: Arc<Gateway>,
+    dialect: ClientDialect,
+    path: &str,
+    body: Bytes,
+) -> Response {
     let started = Instant::now();
     let mut record = RequestRecord::default();
     let response = match run(&gateway, dialect, body, &mut record).await {
@@ -84,7 +91,9 @@ async fn run(
     record.model = decoded.model.clone();
 
     // 2. Route: the model name to ordered candidates (provider entry, account).
-    let mut plan = gateway.router.plan(&decoded.model, &gateway.runtime.registry())?;
+    let mut plan = gateway
+        .router
+        .plan(&decoded.model, &gateway.runtime.registry())?;
 
     // 3. Attempts, until one answers or a verdict says to stop.
     let mut fallback: Option<ClientError> = None;
@@ -119,17 +128,29 @@ async fn try_attempt(
     // hot swap happens meanwhile.
     let registry = gateway.runtime.registry();
     let Some(provider) = registry.provider(&entry.adapter).cloned() else {
-        return Err(Verdict::TryNext(ClientError::new(
-            ErrorKind::Overloaded,
-            format!("provider `{}`: adapter `{}` is not loaded", entry.name, entry.adapter),
-        )
-        .code("adapter_not_loaded")));
+        return Err(Verdict::TryNext(
+            ClientError::new(
+                ErrorKind::Overloaded,
+                format!(
+                    "provider `{}`: adapter `{}` is not loaded",
+                    entry.name, entry.adapter
+                ),
+            )
+            .code("adapter_not_loaded"),
+        ));
     };
     let fixups = fixup_chain(&registry, &provider.info.default_fixups, entry)?;
-    let Some(base_url) = entry.base_url.clone().or_else(|| provider.info.default_base_url.clone()) else {
+    let Some(base_url) = entry
+        .base_url
+        .clone()
+        .or_else(|| provider.info.default_base_url.clone())
+    else {
         return Err(Verdict::TryNext(ClientError::new(
             ErrorKind::Overloaded,
-            format!("provider `{}` has no base-url and adapter `{}` has no default", entry.name, entry.adapter),
+            format!(
+                "provider `{}` has no base-url and adapter `{}` has no default",
+                entry.name, entry.adapter
+            ),
         )));
     };
     let errors = GuestErrors::new(&provider.info, gateway.config.limits.guest_call_timeout_ms);
@@ -142,7 +163,11 @@ async fn try_attempt(
         model: upstream_model.clone(),
         client_dialect: dialect.dialect(),
     };
-    let mut sandbox = gateway.runtime.sandbox(&provider, &fixups, context).await.map_err(|e| errors.verdict(e))?;
+    let mut sandbox = gateway
+        .runtime
+        .sandbox(&provider, &fixups, context)
+        .await
+        .map_err(|e| errors.verdict(e))?;
     let encode_context = EncodeContext {
         account: Account {
             id: attempt.account.id.clone(),
@@ -157,7 +182,9 @@ async fn try_attempt(
     let passthrough = provider.info.native_dialects.contains(&dialect.dialect())
         && !fixups.iter().any(|fixup| fixup.info.hooks.request);
     let request = if passthrough {
-        sandbox.encode_native(dialect.dialect(), raw_body, &encode_context).await
+        sandbox
+            .encode_native(dialect.dialect(), raw_body, &encode_context)
+            .await
     } else {
         let mut request = decoded.request.clone();
         request.model = upstream_model;
@@ -167,45 +194,73 @@ async fn try_attempt(
         }
     }
     .map_err(|e| errors.verdict(e))?;
-    let request = sandbox.on_upstream_request(request).await.map_err(|e| errors.verdict(e))?;
+    let request = sandbox
+        .on_upstream_request(request)
+        .await
+        .map_err(|e| errors.verdict(e))?;
 
     // Egress check and credential: after every guest hook, so no guest sees the key.
     let policy = EgressPolicy::new(&base_url, &provider.info.hosts, &entry.allow_hosts);
-    let outgoing = crate::upstream::prepare(request, &provider.info.auth, attempt.account.secret.as_ref(), &policy)
-        .map_err(|error| match error {
-            PrepareError::Egress(refused) => {
-                tracing::warn!(adapter = %errors.component(), provider = %entry.name,
+    let outgoing = crate::upstream::prepare(
+        request,
+        &provider.info.auth,
+        attempt.account.secret.as_ref(),
+        &policy,
+    )
+    .map_err(|error| match error {
+        PrepareError::Egress(refused) => {
+            tracing::warn!(adapter = %errors.component(), provider = %entry.name,
                     destination = %refused.destination, "egress refused");
-                Verdict::Answer(ClientError::new(
+            Verdict::Answer(
+                ClientError::new(
                     ErrorKind::Permission,
                     format!(
                         "adapter {} tried to reach `{}`, which provider `{}` does not grant",
-                        errors.component(), refused.destination, entry.name
+                        errors.component(),
+                        refused.destination,
+                        entry.name
                     ),
-                ).code("egress_refused"))
-            }
-            PrepareError::Invalid(message) => Verdict::Answer(ClientError::new(
-                ErrorKind::Internal,
-                format!("adapter {}: {message}", errors.component()),
-            )),
-        })?;
+                )
+                .code("egress_refused"),
+            )
+        }
+        PrepareError::Invalid(message) => Verdict::Answer(ClientError::new(
+            ErrorKind::Internal,
+            format!("adapter {}: {message}", errors.component()),
+        )),
+    })?;
 
     // Send, and wait for the response head.
-    let response = gateway.upstream.send(outgoing).await.map_err(|error| match error {
-        SendError::Timeout(_) => crate::routing::failover::judge_transport(TransportFailure::Timeout, &entry.name, ""),
-        SendError::Connect(detail) => {
-            crate::routing::failover::judge_transport(TransportFailure::Connect, &entry.name, &detail)
-        }
-    })?;
+    let response = gateway
+        .upstream
+        .send(outgoing)
+        .await
+        .map_err(|error| match error {
+            SendError::Timeout(_) => crate::routing::failover::judge_transport(
+                TransportFailure::Timeout,
+                &entry.name,
+                "",
+            ),
+            SendError::Connect(detail) => crate::routing::failover::judge_transport(
+                TransportFailure::Connect,
+                &entry.name,
+                &detail,
+            ),
+        })?;
 
     // A failure: the adapter classifies it, routing decides.
     if !response.is_success() {
         let head = response.head.clone();
         let body = response.read_error_body().await;
-        let classified = sandbox.classify_error(&head, &body).await.map_err(|e| errors.verdict(e))?;
+        let classified = sandbox
+            .classify_error(&head, &body)
+            .await
+            .map_err(|e| errors.verdict(e))?;
         tracing::info!(provider = %entry.name, account = %attempt.account.id, status = head.status,
             class = ?classified.class, "upstream refused");
-        return Err(gateway.router.judge_upstream(attempt, head.status, &classified));
+        return Err(gateway
+            .router
+            .judge_upstream(attempt, head.status, &classified));
     }
 
     // Decode the body into events and encode them for the client.
@@ -214,10 +269,22 @@ async fn try_attempt(
         streaming: response.is_streaming(),
         passthrough: passthrough.then_some(dialect.dialect()),
     };
-    sandbox.start_decoder(decode_context).await.map_err(|e| errors.verdict(e))?;
-    let relay = relay::Relay { sandbox, response, errors, provider_name: entry.name.clone(), passthrough, dialect };
+    sandbox
+        .start_decoder(decode_context)
+        .await
+        .map_err(|e| errors.verdict(e))?;
+    let relay = relay::Relay {
+        sandbox,
+        response,
+        errors,
+        provider_name: entry.name.clone(),
+        passthrough,
+        dialect,
+    };
     if decoded.stream {
-        relay.stream(dialect.stream_encoder(&decoded.model, decoded.include_usage)).await
+        relay
+            .stream(dialect.stream_encoder(&decoded.model, decoded.include_usage))
+            .await
     } else {
         relay.collect(&decoded.model).await
     }
@@ -234,11 +301,13 @@ fn fixup_chain(
         .chain(entry.fixups.iter())
         .map(|id| {
             registry.fixup(id).cloned().ok_or_else(|| {
-                Verdict::TryNext(ClientError::new(
-                    ErrorKind::Internal,
-                    format!("provider `{}`: fixup `{id}` is not loaded", entry.name),
+                Verdict::TryNext(
+                    ClientError::new(
+                        ErrorKind::Internal,
+                        format!("provider `{}`: fixup `{id}` is not loaded", entry.name),
+                    )
+                    .code("fixup_not_loaded"),
                 )
-                .code("fixup_not_loaded"))
             })
         })
         .collect()

@@ -20,16 +20,33 @@ async fn an_adapter_that_never_returns_is_stopped_and_named() {
     let client = client();
     let url = plugboard.url("/v1/chat/completions");
     let started = std::time::Instant::now();
-    let error = openai_error(post_json(&client, &url, &hello("spin")).send().await.unwrap(), 500).await;
+    let error = openai_error(
+        post_json(&client, &url, &hello("spin"))
+            .send()
+            .await
+            .unwrap(),
+        500,
+    )
+    .await;
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     let message = error["message"].as_str().unwrap();
     assert!(message.starts_with("adapter test-spin@"), "{message}");
-    assert!(message.ends_with("exceeded its 300 ms time limit"), "{message}");
+    assert!(
+        message.ends_with("exceeded its 300 ms time limit"),
+        "{message}"
+    );
 
     // The host goes on serving.
     let health = client.get(plugboard.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    let error = openai_error(post_json(&client, &url, &hello("spin")).send().await.unwrap(), 500).await;
+    let error = openai_error(
+        post_json(&client, &url, &hello("spin"))
+            .send()
+            .await
+            .unwrap(),
+        500,
+    )
+    .await;
     assert!(error["message"].as_str().unwrap().contains("test-spin"));
 }
 
@@ -38,8 +55,21 @@ async fn an_adapter_that_panics_fails_only_its_request() {
     let plugboard = gateway();
     let url = plugboard.url("/v1/chat/completions");
     for _ in 0..3 {
-        let error = openai_error(post_json(&client(), &url, &hello("panic")).send().await.unwrap(), 500).await;
-        assert!(error["message"].as_str().unwrap().starts_with("adapter test-panic@"), "{error}");
+        let error = openai_error(
+            post_json(&client(), &url, &hello("panic"))
+                .send()
+                .await
+                .unwrap(),
+            500,
+        )
+        .await;
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("adapter test-panic@"),
+            "{error}"
+        );
     }
 }
 
@@ -48,12 +78,26 @@ fn adapters_list_shows_each_component_and_each_refused_file() {
     let dir = test_adapters_with(&["test-spin", "test-stamp", "test-wrong-world"]);
     let (ok, stdout, stderr) = run_cli(&["adapters", "list", "--adapters", dir.to_str().unwrap()]);
     assert!(ok, "{stderr}");
-    let spin = stdout.lines().find(|l| l.contains("test-spin")).unwrap_or_else(|| panic!("{stdout}"));
+    let spin = stdout
+        .lines()
+        .find(|l| l.contains("test-spin"))
+        .unwrap_or_else(|| panic!("{stdout}"));
     assert!(spin.starts_with("provider"), "{spin}");
-    assert!(spin.contains("contract 0.1.0") && spin.contains("sha256:"), "{spin}");
-    let stamp = stdout.lines().find(|l| l.contains(" test-stamp ")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        spin.contains("contract 0.1.0") && spin.contains("sha256:"),
+        "{spin}"
+    );
+    let stamp = stdout
+        .lines()
+        .find(|l| l.contains(" test-stamp "))
+        .unwrap_or_else(|| panic!("{stdout}"));
     assert!(stamp.starts_with("fixup"), "{stamp}");
-    assert!(stdout.lines().any(|l| l.starts_with("refused") && l.contains("test-wrong-world")), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("refused") && l.contains("test-wrong-world")),
+        "{stdout}"
+    );
 }
 
 #[test]

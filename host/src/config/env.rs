@@ -37,7 +37,10 @@ pub fn expand_with(value: &str, lookup: impl Fn(&str) -> Option<String>) -> anyh
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 bail!("`${{{expr}}}` is not a valid environment variable reference");
             }
-            match (lookup(name).filter(|v| !v.is_empty() || fallback.is_none()), fallback) {
+            match (
+                lookup(name).filter(|v| !v.is_empty() || fallback.is_none()),
+                fallback,
+            ) {
                 (Some(found), _) => out.push_str(&found),
                 (None, Some(fallback)) => out.push_str(fallback),
                 (None, None) => bail!("environment variable `{name}` is not set"),
@@ -67,7 +70,10 @@ mod tests {
     #[test]
     fn a_key_can_come_from_the_environment() {
         assert_eq!(expand_with("${ANTHROPIC_KEY}", env).unwrap(), "sk-ant-123");
-        assert_eq!(expand_with("Bearer ${ANTHROPIC_KEY}!", env).unwrap(), "Bearer sk-ant-123!");
+        assert_eq!(
+            expand_with("Bearer ${ANTHROPIC_KEY}!", env).unwrap(),
+            "Bearer sk-ant-123!"
+        );
     }
 
     #[test]
@@ -75,7 +81,10 @@ mod tests {
         assert_eq!(expand_with("${MISSING:-none}", env).unwrap(), "none");
         assert_eq!(expand_with("${EMPTY:-dflt}", env).unwrap(), "dflt");
         assert_eq!(expand_with("${EMPTY}", env).unwrap(), "");
-        assert_eq!(expand_with("$${ANTHROPIC_KEY}", env).unwrap(), "${ANTHROPIC_KEY}");
+        assert_eq!(
+            expand_with("$${ANTHROPIC_KEY}", env).unwrap(),
+            "${ANTHROPIC_KEY}"
+        );
         assert_eq!(expand_with("costs $5", env).unwrap(), "costs $5");
     }
 

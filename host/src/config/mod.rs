@@ -197,7 +197,9 @@ impl Config {
 
     /// Where compiled components are cached.
     pub fn cache_dir(&self) -> PathBuf {
-        self.cache_dir.clone().unwrap_or_else(|| self.adapters_dir.join(".cache"))
+        self.cache_dir
+            .clone()
+            .unwrap_or_else(|| self.adapters_dir.join(".cache"))
     }
 
     /// Runtime knobs derived from `limits` and `cache-dir`.

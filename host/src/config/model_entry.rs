@@ -1,8 +1,8 @@
 //! One entry of a provider's `models:` list: either a bare upstream id or
 //! `{name: <upstream id>, alias: <client name>}`.
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use std::fmt;
 
 /// A model a provider entry serves.
@@ -32,7 +32,10 @@ impl<'de> Visitor<'de> for ModelEntryVisitor {
     }
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<ModelEntry, E> {
-        Ok(ModelEntry { name: value.to_owned(), alias: None })
+        Ok(ModelEntry {
+            name: value.to_owned(),
+            alias: None,
+        })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ModelEntry, A::Error> {

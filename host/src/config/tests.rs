@@ -32,8 +32,14 @@ fn the_documented_shape_loads_with_defaults_filled_in() {
     assert_eq!(
         claude.models,
         vec![
-            ModelEntry { name: "claude-sonnet-4-5".into(), alias: None },
-            ModelEntry { name: "claude-opus-4-1".into(), alias: Some("opus".into()) },
+            ModelEntry {
+                name: "claude-sonnet-4-5".into(),
+                alias: None
+            },
+            ModelEntry {
+                name: "claude-opus-4-1".into(),
+                alias: Some("opus".into())
+            },
         ]
     );
     assert_eq!(claude.fixups, vec!["first-user-turn"]);
@@ -52,7 +58,8 @@ fn the_example_file_at_the_repo_root_is_valid() {
 
 #[test]
 fn an_unknown_key_is_named_with_its_line() {
-    let text = "api-keys: [k]\nproviders:\n  - name: a\n    adapter: openai\n    base-ulr: http://x\n";
+    let text =
+        "api-keys: [k]\nproviders:\n  - name: a\n    adapter: openai\n    base-ulr: http://x\n";
     let err = format!("{:#}", Config::parse(text).unwrap_err());
     assert!(err.contains("base-ulr"), "{err}");
     assert!(err.contains("line 5"), "{err}");
@@ -88,7 +95,10 @@ fn keys_and_config_values_expand_from_the_environment() {
     let (config, _) = Config::parse(text).unwrap();
     assert_eq!(config.api_keys[0].expose(), "sk-from-env");
     assert_eq!(config.providers[0].api_keys[0].expose(), "sk-from-env");
-    assert_eq!(config.providers[0].config_json(), r#"{"region":"eu","n":3}"#);
+    assert_eq!(
+        config.providers[0].config_json(),
+        r#"{"region":"eu","n":3}"#
+    );
 }
 
 #[test]

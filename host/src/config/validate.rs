@@ -71,7 +71,9 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
         }
         for pattern in &provider.allow_hosts {
             if pattern.is_empty() || pattern == "*" || pattern.contains('/') {
-                bail!("provider `{name}`: allow-hosts entry `{pattern}` must be a host or `*.suffix`");
+                bail!(
+                    "provider `{name}`: allow-hosts entry `{pattern}` must be a host or `*.suffix`"
+                );
             }
         }
         let mut served = HashSet::new();

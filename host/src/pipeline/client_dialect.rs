@@ -33,7 +33,9 @@ impl ClientDialect {
     /// A stream encoder that names `model` (the name the client asked for).
     pub fn stream_encoder(self, model: &str, include_usage: bool) -> Box<dyn StreamEncoder> {
         match self {
-            ClientDialect::OpenaiChat => Box::new(openai_chat::ChatStreamEncoder::new(model, include_usage)),
+            ClientDialect::OpenaiChat => {
+                Box::new(openai_chat::ChatStreamEncoder::new(model, include_usage))
+            }
         }
     }
 
@@ -49,7 +51,8 @@ impl ClientDialect {
         let body = match self {
             ClientDialect::OpenaiChat => openai_chat::error_body(error),
         };
-        let status = StatusCode::from_u16(error.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(error.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         json_response(status, body)
     }
 
@@ -64,5 +67,13 @@ impl ClientDialect {
 
 /// A JSON body with its content type.
 pub fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }

@@ -17,7 +17,10 @@ pub struct GuestErrors {
 impl GuestErrors {
     /// For an attempt served by the adapter described by `info`.
     pub fn new(info: &ProviderInfo, timeout_ms: u64) -> Self {
-        Self { adapter: format!("{}@{}", info.id, info.version), timeout_ms }
+        Self {
+            adapter: format!("{}@{}", info.id, info.version),
+            timeout_ms,
+        }
     }
 
     /// The provider adapter, `id@version`.
@@ -32,15 +35,22 @@ impl GuestErrors {
         match error {
             GuestError::Adapter { error, .. } => adapter_client_error(error),
             GuestError::Trap { component, reason } => {
-                let role = if *component == self.adapter { "adapter" } else { "fixup" };
+                let role = if *component == self.adapter {
+                    "adapter"
+                } else {
+                    "fixup"
+                };
                 let what = match reason {
-                    TrapReason::Timeout => format!("exceeded its {} ms time limit", self.timeout_ms),
+                    TrapReason::Timeout => {
+                        format!("exceeded its {} ms time limit", self.timeout_ms)
+                    }
                     TrapReason::OutOfMemory => "exceeded its memory limit".to_owned(),
                     TrapReason::Panic(message) if message.is_empty() => "panicked".to_owned(),
                     TrapReason::Panic(message) => format!("panicked: {message}"),
                     TrapReason::Other(message) => format!("trapped: {message}"),
                 };
-                ClientError::new(ErrorKind::Internal, format!("{role} {component} {what}")).code("adapter_trapped")
+                ClientError::new(ErrorKind::Internal, format!("{role} {component} {what}"))
+                    .code("adapter_trapped")
             }
             GuestError::Host { component, message } => {
                 ClientError::new(ErrorKind::Overloaded, format!("{component}: {message}"))
@@ -84,23 +94,38 @@ mod tests {
 
     #[test]
     fn a_timed_out_adapter_is_a_500_naming_it_and_the_limit() {
-        let error = GuestError::Trap { component: "test-spin@0.1.0".into(), reason: TrapReason::Timeout };
+        let error = GuestError::Trap {
+            component: "test-spin@0.1.0".into(),
+            reason: TrapReason::Timeout,
+        };
         let client = errors().client_error(&error);
         assert_eq!(client.kind.status(), 500);
-        assert_eq!(client.message, "adapter test-spin@0.1.0 exceeded its 2000 ms time limit");
+        assert_eq!(
+            client.message,
+            "adapter test-spin@0.1.0 exceeded its 2000 ms time limit"
+        );
     }
 
     #[test]
     fn a_panicking_fixup_is_named_as_a_fixup() {
-        let error = GuestError::Trap { component: "merge-turns@0.2.0".into(), reason: TrapReason::Panic("boom".into()) };
-        assert_eq!(errors().client_error(&error).message, "fixup merge-turns@0.2.0 panicked: boom");
+        let error = GuestError::Trap {
+            component: "merge-turns@0.2.0".into(),
+            reason: TrapReason::Panic("boom".into()),
+        };
+        assert_eq!(
+            errors().client_error(&error).message,
+            "fixup merge-turns@0.2.0 panicked: boom"
+        );
     }
 
     #[test]
     fn an_unsupported_request_is_the_clients_400_and_not_retried() {
         let error = GuestError::Adapter {
             component: "test-spin@0.1.0".into(),
-            error: AdapterError { kind: IrErrorKind::Unsupported, message: "no images".into() },
+            error: AdapterError {
+                kind: IrErrorKind::Unsupported,
+                message: "no images".into(),
+            },
         };
         match errors().verdict(error) {
             Verdict::Answer(client) => {
@@ -113,7 +138,10 @@ mod tests {
 
     #[test]
     fn a_sandbox_the_host_could_not_build_is_a_503() {
-        let error = GuestError::Host { component: "test-spin@0.1.0".into(), message: "pool exhausted".into() };
+        let error = GuestError::Host {
+            component: "test-spin@0.1.0".into(),
+            message: "pool exhausted".into(),
+        };
         assert_eq!(errors().client_error(&error).kind.status(), 503);
     }
 }

@@ -38,7 +38,11 @@ pub(super) struct Relay {
 /// An adapter-reported error before anything was sent: upstream trouble may fail
 /// over, anything else is the answer.
 fn verdict_for(error: ClientError) -> Verdict {
-    if error.kind == ErrorKind::Upstream { Verdict::TryNext(error) } else { Verdict::Answer(error) }
+    if error.kind == ErrorKind::Upstream {
+        Verdict::TryNext(error)
+    } else {
+        Verdict::Answer(error)
+    }
 }
 
 impl Relay {
@@ -69,13 +73,20 @@ impl Relay {
         if let Some(error) = &collected.error {
             return Err(verdict_for(adapter_client_error(error)));
         }
-        let body = if self.passthrough { raw } else { self.dialect.response_body(&collected, model) };
+        let body = if self.passthrough {
+            raw
+        } else {
+            self.dialect.response_body(&collected, model)
+        };
         Ok(json_response(StatusCode::OK, body))
     }
 
     /// Stream the answer. Reads until the client has its first bytes (failing over on
     /// trouble), then hands the rest to a task and returns the streaming response.
-    pub async fn stream(mut self, mut encoder: Box<dyn StreamEncoder>) -> Result<Response, Verdict> {
+    pub async fn stream(
+        mut self,
+        mut encoder: Box<dyn StreamEncoder>,
+    ) -> Result<Response, Verdict> {
         let mut first = Vec::new();
         let mut ended = false;
         while first.is_empty() && !ended {
@@ -86,7 +97,9 @@ impl Relay {
                 None => self.sandbox.finish().await,
             }
             .map_err(|error| self.errors.verdict(error))?;
-            if let Some(StreamEvent::Error(error)) = events.iter().find(|e| matches!(e, StreamEvent::Error(_))) {
+            if let Some(StreamEvent::Error(error)) =
+                events.iter().find(|e| matches!(e, StreamEvent::Error(_)))
+            {
                 return Err(verdict_for(adapter_client_error(error)));
             }
             self.encode(&events, encoder.as_mut(), &mut first);
@@ -96,14 +109,21 @@ impl Relay {
         }
 
         let (sender, mut receiver) = mpsc::channel::<Bytes>(16);
-        sender.try_send(Bytes::from(first)).expect("a fresh channel has room");
+        sender
+            .try_send(Bytes::from(first))
+            .expect("a fresh channel has room");
         if !ended {
             tokio::spawn(self.pump(encoder, sender));
         }
-        let body = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx).map(|b| b.map(Ok::<_, Infallible>)));
+        let body = futures_util::stream::poll_fn(move |cx| {
+            receiver.poll_recv(cx).map(|b| b.map(Ok::<_, Infallible>))
+        });
         let mut response = Response::new(Body::from_stream(body));
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         Ok(response)
     }
@@ -147,7 +167,10 @@ impl Relay {
                     tracing::warn!(provider = %self.provider_name, %detail, "upstream broke off mid-stream");
                     let error = ClientError::new(
                         ErrorKind::Upstream,
-                        format!("provider `{}` broke off its answer: {detail}", self.provider_name),
+                        format!(
+                            "provider `{}` broke off its answer: {detail}",
+                            self.provider_name
+                        ),
                     );
                     encoder.error(&error, &mut out);
                     true
@@ -163,7 +186,12 @@ impl Relay {
     }
 
     /// Encode `events` into `out`; true when an error event ended the stream.
-    fn encode(&self, events: &[StreamEvent], encoder: &mut dyn StreamEncoder, out: &mut Vec<u8>) -> bool {
+    fn encode(
+        &self,
+        events: &[StreamEvent],
+        encoder: &mut dyn StreamEncoder,
+        out: &mut Vec<u8>,
+    ) -> bool {
         let mut failed = false;
         for event in events {
             log_usage(event);

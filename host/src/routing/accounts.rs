@@ -39,14 +39,25 @@ impl AccountPool {
     /// One account per key; a single keyless account when there are none.
     pub fn new(entry_name: &str, keys: &[Secret]) -> Self {
         let accounts = if keys.is_empty() {
-            vec![Arc::new(AccountSlot { id: format!("{entry_name}#1"), secret: None })]
+            vec![Arc::new(AccountSlot {
+                id: format!("{entry_name}#1"),
+                secret: None,
+            })]
         } else {
             keys.iter()
                 .enumerate()
-                .map(|(i, key)| Arc::new(AccountSlot { id: format!("{entry_name}#{}", i + 1), secret: Some(key.clone()) }))
+                .map(|(i, key)| {
+                    Arc::new(AccountSlot {
+                        id: format!("{entry_name}#{}", i + 1),
+                        secret: Some(key.clone()),
+                    })
+                })
                 .collect()
         };
-        Self { accounts, cursor: AtomicUsize::new(0) }
+        Self {
+            accounts,
+            cursor: AtomicUsize::new(0),
+        }
     }
 
     /// How many accounts.
@@ -78,7 +89,10 @@ impl AccountPool {
             }
         }
         match soonest {
-            Some(reason) => Pick::AllResting { soonest: reason.until.saturating_duration_since(now), reason },
+            Some(reason) => Pick::AllResting {
+                soonest: reason.until.saturating_duration_since(now),
+                reason,
+            },
             None => Pick::Exhausted,
         }
     }
@@ -104,14 +118,21 @@ mod tests {
     fn accounts_take_turns() {
         let (pool, book, now) = (pool(), CooldownBook::new(), Instant::now());
         let none = HashSet::new();
-        let order: Vec<_> = (0..4).map(|_| picked(pool.pick(&book, &none, now))).collect();
+        let order: Vec<_> = (0..4)
+            .map(|_| picked(pool.pick(&book, &none, now)))
+            .collect();
         assert_eq!(order, ["p#1", "p#2", "p#3", "p#1"]);
     }
 
     #[test]
     fn resting_and_tried_accounts_are_skipped() {
         let (pool, book, now) = (pool(), CooldownBook::new(), Instant::now());
-        book.rest("p#1", Duration::from_secs(60), CooldownReason::RateLimited, now);
+        book.rest(
+            "p#1",
+            Duration::from_secs(60),
+            CooldownReason::RateLimited,
+            now,
+        );
         let tried: HashSet<String> = ["p#2".to_owned()].into();
         assert_eq!(picked(pool.pick(&book, &tried, now)), "p#3");
         assert_eq!(picked(pool.pick(&book, &tried, now)), "p#3");
@@ -121,14 +142,22 @@ mod tests {
     fn when_all_rest_the_pool_says_how_long() {
         let (pool, book, now) = (pool(), CooldownBook::new(), Instant::now());
         for (id, secs) in [("p#1", 60), ("p#2", 20), ("p#3", 40)] {
-            book.rest(id, Duration::from_secs(secs), CooldownReason::RateLimited, now);
+            book.rest(
+                id,
+                Duration::from_secs(secs),
+                CooldownReason::RateLimited,
+                now,
+            );
         }
         match pool.pick(&book, &HashSet::new(), now) {
             Pick::AllResting { soonest, .. } => assert_eq!(soonest, Duration::from_secs(20)),
             other => panic!("{other:?}"),
         }
         let all: HashSet<String> = ["p#1", "p#2", "p#3"].map(String::from).into();
-        assert!(matches!(pool.pick(&CooldownBook::new(), &all, now), Pick::Exhausted));
+        assert!(matches!(
+            pool.pick(&CooldownBook::new(), &all, now),
+            Pick::Exhausted
+        ));
     }
 
     #[test]

@@ -58,7 +58,10 @@ impl CooldownBook {
     /// so a short "overloaded" never cuts a long "out of quota" short.
     pub fn rest(&self, account: &str, duration: Duration, reason: CooldownReason, now: Instant) {
         let until = now + duration;
-        let mut resting = self.resting.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut resting = self
+            .resting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         match resting.get(account) {
             Some(existing) if existing.until >= until => {}
             _ => {
@@ -69,7 +72,10 @@ impl CooldownBook {
 
     /// The cooldown in force for `account` at `now`, if any. Expired entries are dropped.
     pub fn current(&self, account: &str, now: Instant) -> Option<Cooldown> {
-        let mut resting = self.resting.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut resting = self
+            .resting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         match resting.get(account) {
             Some(cooldown) if cooldown.until > now => Some(*cooldown),
             Some(_) => {
@@ -89,10 +95,18 @@ mod tests {
     fn a_rested_account_comes_back_when_its_time_is_up() {
         let book = CooldownBook::new();
         let t0 = Instant::now();
-        book.rest("p#1", Duration::from_secs(30), CooldownReason::RateLimited, t0);
+        book.rest(
+            "p#1",
+            Duration::from_secs(30),
+            CooldownReason::RateLimited,
+            t0,
+        );
         let during = book.current("p#1", t0 + Duration::from_secs(10)).unwrap();
         assert_eq!(during.reason, CooldownReason::RateLimited);
-        assert!(book.current("p#2", t0).is_none(), "other accounts are unaffected");
+        assert!(
+            book.current("p#2", t0).is_none(),
+            "other accounts are unaffected"
+        );
         assert!(book.current("p#1", t0 + Duration::from_secs(31)).is_none());
     }
 
@@ -100,8 +114,18 @@ mod tests {
     fn a_short_rest_never_shortens_a_long_one() {
         let book = CooldownBook::new();
         let t0 = Instant::now();
-        book.rest("p#1", Duration::from_secs(3600), CooldownReason::QuotaExhausted, t0);
-        book.rest("p#1", Duration::from_secs(5), CooldownReason::Overloaded, t0);
+        book.rest(
+            "p#1",
+            Duration::from_secs(3600),
+            CooldownReason::QuotaExhausted,
+            t0,
+        );
+        book.rest(
+            "p#1",
+            Duration::from_secs(5),
+            CooldownReason::Overloaded,
+            t0,
+        );
         let cooldown = book.current("p#1", t0 + Duration::from_secs(60)).unwrap();
         assert_eq!(cooldown.reason, CooldownReason::QuotaExhausted);
     }

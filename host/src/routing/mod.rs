@@ -38,7 +38,11 @@ impl Router {
     pub fn new(config: &Config) -> Self {
         Self {
             table: ModelTable::new(&config.providers),
-            pools: config.providers.iter().map(|p| accounts::AccountPool::new(&p.name, &p.api_keys)).collect(),
+            pools: config
+                .providers
+                .iter()
+                .map(|p| accounts::AccountPool::new(&p.name, &p.api_keys))
+                .collect(),
             names: config.providers.iter().map(|p| p.name.clone()).collect(),
             book: CooldownBook::new(),
             retry: config.retry.clone(),
@@ -73,7 +77,12 @@ impl Router {
     }
 
     /// Judge a classified upstream failure of `attempt` (rests the account as needed).
-    pub fn judge_upstream(&self, attempt: &Attempt, status: u16, error: &ClassifiedError) -> Verdict {
+    pub fn judge_upstream(
+        &self,
+        attempt: &Attempt,
+        status: u16,
+        error: &ClassifiedError,
+    ) -> Verdict {
         failover::judge_upstream(
             status,
             error,
@@ -127,7 +136,11 @@ impl Plan<'_> {
                 Pick::Account(account) => {
                     self.tried.insert(account.id.clone());
                     self.attempts += 1;
-                    return Some(Attempt { candidate: candidate.clone(), account, number: self.attempts });
+                    return Some(Attempt {
+                        candidate: candidate.clone(),
+                        account,
+                        number: self.attempts,
+                    });
                 }
                 Pick::AllResting { soonest, reason } => {
                     if self.resting.is_none_or(|(_, s, _)| soonest < s) {
@@ -151,8 +164,12 @@ impl Plan<'_> {
         match self.resting {
             Some((provider, soonest, reason)) => {
                 let kind = match reason {
-                    CooldownReason::RateLimited | CooldownReason::QuotaExhausted => ErrorKind::RateLimited,
-                    CooldownReason::Overloaded | CooldownReason::AuthRejected => ErrorKind::Overloaded,
+                    CooldownReason::RateLimited | CooldownReason::QuotaExhausted => {
+                        ErrorKind::RateLimited
+                    }
+                    CooldownReason::Overloaded | CooldownReason::AuthRejected => {
+                        ErrorKind::Overloaded
+                    }
                 };
                 ClientError::new(
                     kind,
@@ -166,7 +183,10 @@ impl Plan<'_> {
                 )
                 .code("rate_limit_exceeded")
             }
-            None => ClientError::new(ErrorKind::Overloaded, format!("no account can serve `{}`", self.requested)),
+            None => ClientError::new(
+                ErrorKind::Overloaded,
+                format!("no account can serve `{}`", self.requested),
+            ),
         }
     }
 }
@@ -184,7 +204,12 @@ mod tests {
     }
 
     fn rate_limited() -> ClassifiedError {
-        ClassifiedError { class: ErrorClass::RateLimited { retry_after_ms: Some(30_000) }, message: "slow down".into() }
+        ClassifiedError {
+            class: ErrorClass::RateLimited {
+                retry_after_ms: Some(30_000),
+            },
+            message: "slow down".into(),
+        }
     }
 
     #[test]
@@ -195,7 +220,10 @@ mod tests {
         let mut seen = Vec::new();
         while let Some(attempt) = plan.next_attempt() {
             seen.push(attempt.account.id.clone());
-            assert!(matches!(router.judge_upstream(&attempt, 429, &rate_limited()), Verdict::TryNext(_)));
+            assert!(matches!(
+                router.judge_upstream(&attempt, 429, &rate_limited()),
+                Verdict::TryNext(_)
+            ));
         }
         assert_eq!(seen, ["a#1", "a#2", "b#1"]);
 

@@ -37,7 +37,11 @@ impl ModelTable {
     pub fn new(providers: &[ProviderEntry]) -> Self {
         let entries = providers
             .iter()
-            .map(|p| TableEntry { name: p.name.clone(), adapter: p.adapter.clone(), models: p.models.clone() })
+            .map(|p| TableEntry {
+                name: p.name.clone(),
+                adapter: p.adapter.clone(),
+                models: p.models.clone(),
+            })
             .collect();
         Self { entries }
     }
@@ -58,7 +62,10 @@ impl ModelTable {
                     None => None,
                 });
             if let Some(upstream_model) = direct.or(prefixed.flatten()) {
-                candidates.push(Candidate { provider: index, upstream_model });
+                candidates.push(Candidate {
+                    provider: index,
+                    upstream_model,
+                });
             }
         }
         candidates
@@ -72,7 +79,10 @@ impl ModelTable {
             for model in entry.models_with(registry) {
                 let id = model.alias.unwrap_or(model.name);
                 if !listed.iter().any(|m| m.id == id) {
-                    listed.push(ListedModel { id, owned_by: entry.name.clone() });
+                    listed.push(ListedModel {
+                        id,
+                        owned_by: entry.name.clone(),
+                    });
                 }
             }
         }
@@ -92,7 +102,10 @@ impl TableEntry {
                     .info
                     .models
                     .iter()
-                    .map(|m| ModelEntry { name: m.id.clone(), alias: None })
+                    .map(|m| ModelEntry {
+                        name: m.id.clone(),
+                        alias: None,
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -130,19 +143,31 @@ providers:
     }
 
     fn cand(provider: usize, model: &str) -> Candidate {
-        Candidate { provider, upstream_model: model.into() }
+        Candidate {
+            provider,
+            upstream_model: model.into(),
+        }
     }
 
     #[test]
     fn a_model_served_twice_resolves_to_both_entries_in_config_order() {
         let candidates = table().resolve("claude-sonnet-4-5", &Registry::default());
-        assert_eq!(candidates, vec![cand(0, "claude-sonnet-4-5"), cand(1, "claude-sonnet-4-5")]);
+        assert_eq!(
+            candidates,
+            vec![cand(0, "claude-sonnet-4-5"), cand(1, "claude-sonnet-4-5")]
+        );
     }
 
     #[test]
     fn an_alias_resolves_to_the_upstream_id() {
-        assert_eq!(table().resolve("opus", &Registry::default()), vec![cand(0, "claude-opus-4-1")]);
-        assert_eq!(table().resolve("claude-opus-4-1", &Registry::default()), vec![cand(0, "claude-opus-4-1")]);
+        assert_eq!(
+            table().resolve("opus", &Registry::default()),
+            vec![cand(0, "claude-opus-4-1")]
+        );
+        assert_eq!(
+            table().resolve("claude-opus-4-1", &Registry::default()),
+            vec![cand(0, "claude-opus-4-1")]
+        );
     }
 
     #[test]
@@ -152,15 +177,28 @@ providers:
             table.resolve("claude-backup/claude-sonnet-4-5", &Registry::default()),
             vec![cand(1, "claude-sonnet-4-5")]
         );
-        assert_eq!(table.resolve("claude-main/opus", &Registry::default()), vec![cand(0, "claude-opus-4-1")]);
-        assert!(table.resolve("claude-backup/opus", &Registry::default()).is_empty());
+        assert_eq!(
+            table.resolve("claude-main/opus", &Registry::default()),
+            vec![cand(0, "claude-opus-4-1")]
+        );
+        assert!(
+            table
+                .resolve("claude-backup/opus", &Registry::default())
+                .is_empty()
+        );
     }
 
     #[test]
     fn an_entry_without_models_serves_any_model_by_prefix() {
         let table = table();
-        assert_eq!(table.resolve("gpt/gpt-5", &Registry::default()), vec![cand(2, "gpt-5")]);
-        assert!(table.resolve("gpt-5", &Registry::default()).is_empty(), "unprefixed needs the adapter's list");
+        assert_eq!(
+            table.resolve("gpt/gpt-5", &Registry::default()),
+            vec![cand(2, "gpt-5")]
+        );
+        assert!(
+            table.resolve("gpt-5", &Registry::default()).is_empty(),
+            "unprefixed needs the adapter's list"
+        );
         assert!(table.resolve("gpt/", &Registry::default()).is_empty());
     }
 
@@ -171,7 +209,11 @@ providers:
 
     #[test]
     fn the_listing_shows_each_client_name_once() {
-        let ids: Vec<_> = table().list(&Registry::default()).into_iter().map(|m| (m.id, m.owned_by)).collect();
+        let ids: Vec<_> = table()
+            .list(&Registry::default())
+            .into_iter()
+            .map(|m| (m.id, m.owned_by))
+            .collect();
         assert_eq!(
             ids,
             vec![

@@ -33,21 +33,32 @@ pub fn presented_keys(headers: &HeaderMap, query: Option<&str>) -> Vec<String> {
         keys.extend(
             reqwest::Url::parse(&format!("http://q/?{query}"))
                 .into_iter()
-                .flat_map(|url| url.query_pairs().filter(|(k, _)| k == "key").map(|(_, v)| v.into_owned()).collect::<Vec<_>>()),
+                .flat_map(|url| {
+                    url.query_pairs()
+                        .filter(|(k, _)| k == "key")
+                        .map(|(_, v)| v.into_owned())
+                        .collect::<Vec<_>>()
+                }),
         );
     }
     keys
 }
 
 /// Middleware: 401 in the client's error shape unless a configured key is presented.
-pub async fn require_client_key(State(gateway): State<Arc<Gateway>>, request: Request, next: Next) -> Response {
+pub async fn require_client_key(
+    State(gateway): State<Arc<Gateway>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let keys = &gateway.config.api_keys;
     if keys.is_empty() && gateway.config.allow_unauthenticated {
         return next.run(request).await;
     }
     let presented = presented_keys(request.headers(), request.uri().query());
     // Check every presented key (no early exit), so timing says nothing about which matched.
-    let accepted = presented.iter().fold(false, |ok, key| any_key_matches(keys, key) | ok);
+    let accepted = presented
+        .iter()
+        .fold(false, |ok, key| any_key_matches(keys, key) | ok);
     if accepted {
         return next.run(request).await;
     }
@@ -57,8 +68,9 @@ pub async fn require_client_key(State(gateway): State<Arc<Gateway>>, request: Re
         "Incorrect API key provided"
     };
     tracing::info!(path = %request.uri().path(), status = 401, "request refused: no valid client key");
-    ClientDialect::OpenaiChat
-        .error_response(&ClientError::new(ErrorKind::Authentication, message).code("invalid_api_key"))
+    ClientDialect::OpenaiChat.error_response(
+        &ClientError::new(ErrorKind::Authentication, message).code("invalid_api_key"),
+    )
 }
 
 #[cfg(test)]
@@ -75,16 +87,33 @@ mod tests {
 
     #[test]
     fn each_key_style_real_clients_use_is_read() {
-        assert_eq!(presented_keys(&headers(&[("authorization", "Bearer sk-1")]), None), ["sk-1"]);
-        assert_eq!(presented_keys(&headers(&[("authorization", "bearer  sk-1 ")]), None), ["sk-1"]);
-        assert_eq!(presented_keys(&headers(&[("x-api-key", "sk-2")]), None), ["sk-2"]);
-        assert_eq!(presented_keys(&headers(&[("x-goog-api-key", "sk-3")]), None), ["sk-3"]);
-        assert_eq!(presented_keys(&HeaderMap::new(), Some("alt=sse&key=sk%2D4")), ["sk-4"]);
+        assert_eq!(
+            presented_keys(&headers(&[("authorization", "Bearer sk-1")]), None),
+            ["sk-1"]
+        );
+        assert_eq!(
+            presented_keys(&headers(&[("authorization", "bearer  sk-1 ")]), None),
+            ["sk-1"]
+        );
+        assert_eq!(
+            presented_keys(&headers(&[("x-api-key", "sk-2")]), None),
+            ["sk-2"]
+        );
+        assert_eq!(
+            presented_keys(&headers(&[("x-goog-api-key", "sk-3")]), None),
+            ["sk-3"]
+        );
+        assert_eq!(
+            presented_keys(&HeaderMap::new(), Some("alt=sse&key=sk%2D4")),
+            ["sk-4"]
+        );
     }
 
     #[test]
     fn other_authorization_schemes_are_not_keys() {
-        assert!(presented_keys(&headers(&[("authorization", "Basic dXNlcjpwYXNz")]), None).is_empty());
+        assert!(
+            presented_keys(&headers(&[("authorization", "Basic dXNlcjpwYXNz")]), None).is_empty()
+        );
         assert!(presented_keys(&headers(&[("authorization", "Bearer")]), None).is_empty());
     }
 }

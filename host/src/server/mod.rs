@@ -25,7 +25,10 @@ pub fn app(gateway: Arc<Gateway>) -> axum::Router {
     let authenticated = axum::Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/models", get(models))
-        .route_layer(axum::middleware::from_fn_with_state(gateway.clone(), auth::require_client_key));
+        .route_layer(axum::middleware::from_fn_with_state(
+            gateway.clone(),
+            auth::require_client_key,
+        ));
     axum::Router::new()
         .merge(authenticated)
         .route("/healthz", get(health))
@@ -43,7 +46,9 @@ pub async fn serve(
     gateway: Arc<Gateway>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, app(gateway)).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, app(gateway))
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }
 
@@ -54,17 +59,26 @@ async fn chat_completions(
     let dialect = ClientDialect::OpenaiChat;
     match body {
         Ok(body) => serve_chat(gateway, dialect, "/v1/chat/completions", body).await,
-        Err(rejection) => dialect.error_response(&body_error(&rejection, gateway.config.limits.max_body_bytes)),
+        Err(rejection) => dialect.error_response(&body_error(
+            &rejection,
+            gateway.config.limits.max_body_bytes,
+        )),
     }
 }
 
 /// The client error for a body that could not be read.
 fn body_error(rejection: &BytesRejection, limit: usize) -> ClientError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ClientError::new(ErrorKind::PayloadTooLarge, format!("The request body is larger than the limit of {limit} bytes"))
-            .code("request_too_large")
+        ClientError::new(
+            ErrorKind::PayloadTooLarge,
+            format!("The request body is larger than the limit of {limit} bytes"),
+        )
+        .code("request_too_large")
     } else {
-        ClientError::new(ErrorKind::InvalidRequest, format!("Could not read the request body: {}", rejection.body_text()))
+        ClientError::new(
+            ErrorKind::InvalidRequest,
+            format!("Could not read the request body: {}", rejection.body_text()),
+        )
     }
 }
 
@@ -95,7 +109,8 @@ async fn health(State(gateway): State<Arc<Gateway>>) -> Response {
         .into_iter()
         .map(|f| json!({"path": f.path.display().to_string(), "reason": f.reason}))
         .collect();
-    axum::Json(json!({"status": "ok", "components": components, "refused": refused})).into_response()
+    axum::Json(json!({"status": "ok", "components": components, "refused": refused}))
+        .into_response()
 }
 
 async fn root() -> &'static str {
@@ -103,13 +118,20 @@ async fn root() -> &'static str {
 }
 
 async fn not_found(uri: Uri) -> Response {
-    let error = ClientError::new(ErrorKind::NotFound, format!("Unknown route `{}`", uri.path())).code("unknown_route");
+    let error = ClientError::new(
+        ErrorKind::NotFound,
+        format!("Unknown route `{}`", uri.path()),
+    )
+    .code("unknown_route");
     ClientDialect::OpenaiChat.error_response(&error)
 }
 
 async fn method_not_allowed(uri: Uri) -> Response {
-    let error = ClientError::new(ErrorKind::InvalidRequest, format!("Method not allowed on `{}`", uri.path()))
-        .code("method_not_allowed");
+    let error = ClientError::new(
+        ErrorKind::InvalidRequest,
+        format!("Method not allowed on `{}`", uri.path()),
+    )
+    .code("method_not_allowed");
     let mut response = ClientDialect::OpenaiChat.error_response(&error);
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     response

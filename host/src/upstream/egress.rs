@@ -27,7 +27,7 @@ impl EgressPolicy {
     pub fn new(base_url: &str, declared: &[String], granted: &[String]) -> Self {
         let base_host = reqwest::Url::parse(base_url)
             .ok()
-            .and_then(|url| url.host_str().map(|host| normalise(host)));
+            .and_then(|url| url.host_str().map(normalise));
         Self {
             base_host,
             declared: declared.iter().map(|p| normalise(p)).collect(),
@@ -37,7 +37,9 @@ impl EgressPolicy {
 
     /// Allow `url` or say why not. Only `http` and `https` are ever allowed.
     pub fn check(&self, url: &reqwest::Url) -> Result<(), EgressRefused> {
-        let refused = || EgressRefused { destination: url.host_str().unwrap_or(url.as_str()).to_owned() };
+        let refused = || EgressRefused {
+            destination: url.host_str().unwrap_or(url.as_str()).to_owned(),
+        };
         if !matches!(url.scheme(), "http" | "https") {
             return Err(refused());
         }
@@ -47,13 +49,20 @@ impl EgressPolicy {
         }
         let declared = self.declared.iter().any(|p| host_matches(p, &host));
         let granted = self.granted.iter().any(|p| host_matches(p, &host));
-        if declared && granted { Ok(()) } else { Err(refused()) }
+        if declared && granted {
+            Ok(())
+        } else {
+            Err(refused())
+        }
     }
 }
 
 /// Lower-case, without a trailing dot or IPv6 brackets, so spellings compare equal.
 fn normalise(host: &str) -> String {
-    host.trim_end_matches('.').trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()
+    host.trim_end_matches('.')
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase()
 }
 
 /// Does `host` match `pattern` (exact, or `*.suffix` for strict subdomains)?
@@ -83,7 +92,11 @@ mod tests {
     #[test]
     fn the_base_url_host_is_always_granted() {
         let policy = EgressPolicy::new("https://api.anthropic.com", &[], &[]);
-        assert!(policy.check(&url("https://API.anthropic.com/v1/messages")).is_ok());
+        assert!(
+            policy
+                .check(&url("https://API.anthropic.com/v1/messages"))
+                .is_ok()
+        );
         assert!(policy.check(&url("http://127.0.0.1:9/x")).is_err());
     }
 
@@ -91,13 +104,29 @@ mod tests {
     fn other_hosts_need_both_the_adapter_declaration_and_the_operator_grant() {
         let declared = strings(&["*.googleapis.com", "oauth2.example.com"]);
         let only_declared = EgressPolicy::new("https://base.example", &declared, &[]);
-        assert!(only_declared.check(&url("https://us-aiplatform.googleapis.com/")).is_err());
+        assert!(
+            only_declared
+                .check(&url("https://us-aiplatform.googleapis.com/"))
+                .is_err()
+        );
 
         let granted = strings(&["us-aiplatform.googleapis.com", "evil.com"]);
         let policy = EgressPolicy::new("https://base.example", &declared, &granted);
-        assert!(policy.check(&url("https://us-aiplatform.googleapis.com/v1")).is_ok());
-        assert!(policy.check(&url("https://eu-aiplatform.googleapis.com/v1")).is_err(), "declared, not granted");
-        assert!(policy.check(&url("https://evil.com/")).is_err(), "granted, not declared");
+        assert!(
+            policy
+                .check(&url("https://us-aiplatform.googleapis.com/v1"))
+                .is_ok()
+        );
+        assert!(
+            policy
+                .check(&url("https://eu-aiplatform.googleapis.com/v1"))
+                .is_err(),
+            "declared, not granted"
+        );
+        assert!(
+            policy.check(&url("https://evil.com/")).is_err(),
+            "granted, not declared"
+        );
     }
 
     #[test]

@@ -49,10 +49,17 @@ impl UpstreamClient {
             .redirect(reqwest::redirect::Policy::custom(|attempt| {
                 let same_host = attempt.previous().first().map(|first| first.host_str())
                     == Some(attempt.url().host_str());
-                if same_host && attempt.previous().len() < 5 { attempt.follow() } else { attempt.stop() }
+                if same_host && attempt.previous().len() < 5 {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
             }))
             .build()?;
-        Ok(Self { client, first_byte_timeout })
+        Ok(Self {
+            client,
+            first_byte_timeout,
+        })
     }
 
     /// Send and wait for the response head.
@@ -65,7 +72,9 @@ impl UpstreamClient {
             .send();
         let response = match tokio::time::timeout(self.first_byte_timeout, pending).await {
             Err(_) => return Err(SendError::Timeout(self.first_byte_timeout)),
-            Ok(Err(err)) if err.is_timeout() => return Err(SendError::Timeout(self.first_byte_timeout)),
+            Ok(Err(err)) if err.is_timeout() => {
+                return Err(SendError::Timeout(self.first_byte_timeout));
+            }
             // `without_url`: the URL may carry a query-parameter credential.
             Ok(Err(err)) => return Err(SendError::Connect(describe(&err.without_url()))),
             Ok(Ok(response)) => response,
@@ -75,7 +84,12 @@ impl UpstreamClient {
             headers: response
                 .headers()
                 .iter()
-                .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+                .map(|(name, value)| {
+                    (
+                        name.as_str().to_owned(),
+                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                    )
+                })
                 .collect(),
         };
         Ok(UpstreamResponse { head, response })
@@ -100,14 +114,18 @@ impl UpstreamResponse {
         self.head.headers.iter().any(|(name, value)| {
             name == "content-type" && {
                 let value = value.to_ascii_lowercase();
-                value.starts_with("text/event-stream") || value.starts_with("application/vnd.amazon.eventstream")
+                value.starts_with("text/event-stream")
+                    || value.starts_with("application/vnd.amazon.eventstream")
             }
         })
     }
 
     /// The next body chunk, `None` at the end.
     pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, String> {
-        self.response.chunk().await.map_err(|err| describe(&err.without_url()))
+        self.response
+            .chunk()
+            .await
+            .map_err(|err| describe(&err.without_url()))
     }
 
     /// The whole body, up to 1 MiB (error bodies, for classification).

@@ -34,7 +34,14 @@ pub enum PrepareError {
 }
 
 /// Headers the HTTP client owns; a guest's values for them are dropped.
-const CLIENT_OWNED: &[&str] = &["host", "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade"];
+const CLIENT_OWNED: &[&str] = &[
+    "host",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "keep-alive",
+    "upgrade",
+];
 
 /// Check `request` against `policy` and add the account's credential per `scheme`.
 /// Any guest-supplied header (or query parameter) with the credential's name is
@@ -59,7 +66,9 @@ pub fn prepare(
     let mut headers = HeaderMap::with_capacity(request.headers.len() + 1);
     for (name, value) in request.headers {
         let lower = name.to_ascii_lowercase();
-        if CLIENT_OWNED.contains(&lower.as_str()) || credential_header.as_deref() == Some(lower.as_str()) {
+        if CLIENT_OWNED.contains(&lower.as_str())
+            || credential_header.as_deref() == Some(lower.as_str())
+        {
             continue;
         }
         let name = HeaderName::from_bytes(lower.as_bytes())
@@ -70,8 +79,11 @@ pub fn prepare(
     }
 
     if let AuthScheme::Query(param) = scheme {
-        let kept: Vec<(String, String)> =
-            url.query_pairs().filter(|(k, _)| k != param).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != param)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         url.set_query(None);
         if !kept.is_empty() || secret.is_some() {
             let mut pairs = url.query_pairs_mut();
@@ -84,17 +96,27 @@ pub fn prepare(
     if let (Some(name), Some(secret)) = (credential_header, secret) {
         let text = match scheme {
             AuthScheme::Bearer => format!("Bearer {}", secret.expose()),
-            AuthScheme::Header { prefix, .. } => format!("{}{}", prefix.as_deref().unwrap_or(""), secret.expose()),
-            AuthScheme::None | AuthScheme::Query(_) => unreachable!("no credential header for this scheme"),
+            AuthScheme::Header { prefix, .. } => {
+                format!("{}{}", prefix.as_deref().unwrap_or(""), secret.expose())
+            }
+            AuthScheme::None | AuthScheme::Query(_) => {
+                unreachable!("no credential header for this scheme")
+            }
         };
-        let mut value = HeaderValue::from_str(&text)
-            .map_err(|_| PrepareError::Invalid("the configured key is not a valid header value".into()))?;
+        let mut value = HeaderValue::from_str(&text).map_err(|_| {
+            PrepareError::Invalid("the configured key is not a valid header value".into())
+        })?;
         value.set_sensitive(true);
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| PrepareError::Invalid(format!("auth header name `{name}`")))?;
         headers.insert(name, value);
     }
-    Ok(OutgoingRequest { method, url, headers, body: request.body })
+    Ok(OutgoingRequest {
+        method,
+        url,
+        headers,
+        body: request.body,
+    })
 }
 
 #[cfg(test)]
@@ -105,7 +127,10 @@ mod tests {
         HttpRequest {
             method: "POST".into(),
             url: url.into(),
-            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             body: b"{}".to_vec(),
         }
     }
@@ -118,9 +143,18 @@ mod tests {
     fn a_bearer_credential_replaces_whatever_the_guest_put_there() {
         let req = guest_request(
             "https://api.example.com/v1/chat",
-            &[("Authorization", "Bearer guest-made-this-up"), ("content-type", "application/json")],
+            &[
+                ("Authorization", "Bearer guest-made-this-up"),
+                ("content-type", "application/json"),
+            ],
         );
-        let out = prepare(req, &AuthScheme::Bearer, Some(&Secret::new("sk-real")), &policy()).unwrap();
+        let out = prepare(
+            req,
+            &AuthScheme::Bearer,
+            Some(&Secret::new("sk-real")),
+            &policy(),
+        )
+        .unwrap();
         let auth: Vec<_> = out.headers.get_all("authorization").iter().collect();
         assert_eq!(auth.len(), 1);
         assert_eq!(auth[0], "Bearer sk-real");
@@ -130,7 +164,10 @@ mod tests {
 
     #[test]
     fn a_named_header_gets_its_prefix() {
-        let scheme = AuthScheme::Header { name: "X-Api-Key".into(), prefix: Some("Token ".into()) };
+        let scheme = AuthScheme::Header {
+            name: "X-Api-Key".into(),
+            prefix: Some("Token ".into()),
+        };
         let req = guest_request("https://api.example.com/v1", &[("x-api-key", "smuggled")]);
         let out = prepare(req, &scheme, Some(&Secret::new("abc")), &policy()).unwrap();
         let values: Vec<_> = out.headers.get_all("x-api-key").iter().collect();
@@ -139,21 +176,43 @@ mod tests {
 
     #[test]
     fn a_query_credential_replaces_a_guest_supplied_one() {
-        let req = guest_request("https://api.example.com/v1/models/m:generate?alt=sse&key=smuggled", &[]);
-        let out = prepare(req, &AuthScheme::Query("key".into()), Some(&Secret::new("AIza")), &policy()).unwrap();
+        let req = guest_request(
+            "https://api.example.com/v1/models/m:generate?alt=sse&key=smuggled",
+            &[],
+        );
+        let out = prepare(
+            req,
+            &AuthScheme::Query("key".into()),
+            Some(&Secret::new("AIza")),
+            &policy(),
+        )
+        .unwrap();
         assert_eq!(out.url.query(), Some("alt=sse&key=AIza"));
     }
 
     #[test]
     fn a_destination_outside_the_grant_is_refused_before_anything_else() {
         let req = guest_request("https://attacker.example.net/steal", &[]);
-        let err = prepare(req, &AuthScheme::Bearer, Some(&Secret::new("sk")), &policy()).err().unwrap();
-        assert!(matches!(err, PrepareError::Egress(ref e) if e.destination == "attacker.example.net"), "{err}");
+        let err = prepare(
+            req,
+            &AuthScheme::Bearer,
+            Some(&Secret::new("sk")),
+            &policy(),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            matches!(err, PrepareError::Egress(ref e) if e.destination == "attacker.example.net"),
+            "{err}"
+        );
     }
 
     #[test]
     fn client_owned_headers_from_the_guest_are_dropped() {
-        let req = guest_request("https://api.example.com/", &[("Host", "evil.com"), ("Content-Length", "1")]);
+        let req = guest_request(
+            "https://api.example.com/",
+            &[("Host", "evil.com"), ("Content-Length", "1")],
+        );
         let out = prepare(req, &AuthScheme::None, None, &policy()).unwrap();
         assert!(out.headers.get("host").is_none());
         assert!(out.headers.get("content-length").is_none());

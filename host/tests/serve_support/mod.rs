@@ -35,18 +35,28 @@ pub fn adapters_with(ids: &[&str]) -> PathBuf {
 
 /// The test components directory (`adapters/build.sh --tests`), once `ids` are there.
 pub fn test_adapters_with(ids: &[&str]) -> PathBuf {
-    wait_for_components(&target_dir().join("test-adapters"), ids, "adapters/build.sh --tests")
+    wait_for_components(
+        &target_dir().join("test-adapters"),
+        ids,
+        "adapters/build.sh --tests",
+    )
 }
 
 fn wait_for_components(dir: &Path, ids: &[&str], build: &str) -> PathBuf {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let missing: Vec<_> = ids.iter().filter(|id| !dir.join(format!("{id}.wasm")).exists()).collect();
+        let missing: Vec<_> = ids
+            .iter()
+            .filter(|id| !dir.join(format!("{id}.wasm")).exists())
+            .collect();
         if missing.is_empty() {
             return dir.to_path_buf();
         }
         if Instant::now() > deadline {
-            panic!("{} lacks {missing:?}.wasm: build the components first with `{build}`", dir.display());
+            panic!(
+                "{} lacks {missing:?}.wasm: build the components first with `{build}`",
+                dir.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -135,7 +145,9 @@ impl ScriptedUpstream {
     /// Start on a free port.
     pub async fn start() -> Self {
         let script = Arc::new(Mutex::new(Script::default()));
-        let app = axum::Router::new().fallback(answer).with_state(script.clone());
+        let app = axum::Router::new()
+            .fallback(answer)
+            .with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -156,19 +168,35 @@ impl ScriptedUpstream {
 
 async fn answer(State(script): State<Arc<Mutex<Script>>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     let reply = {
         let mut script = script.lock().unwrap();
         script.received.push(Received {
             method: parts.method.to_string(),
-            target: parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+            target: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
             headers: parts.headers,
             body,
         });
         script.replies.pop_front()
     };
-    let reply = reply.unwrap_or_else(|| Reply::json(500, serde_json::json!({"error": {"message": "no scripted reply left"}})));
-    let mut items: Vec<Result<Bytes, std::io::Error>> = reply.chunks.iter().cloned().map(|c| Ok(Bytes::from(c))).collect();
+    let reply = reply.unwrap_or_else(|| {
+        Reply::json(
+            500,
+            serde_json::json!({"error": {"message": "no scripted reply left"}}),
+        )
+    });
+    let mut items: Vec<Result<Bytes, std::io::Error>> = reply
+        .chunks
+        .iter()
+        .cloned()
+        .map(|c| Ok(Bytes::from(c)))
+        .collect();
     if reply.broken {
         items.push(Err(std::io::Error::other("scripted connection break")));
     }
@@ -227,12 +255,22 @@ impl Plugboard {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = sender.send(line);
         });
-        let line = receiver.recv_timeout(Duration::from_secs(90)).unwrap_or_default();
+        let line = receiver
+            .recv_timeout(Duration::from_secs(90))
+            .unwrap_or_default();
         let Some(address) = line.split_whitespace().find(|w| w.starts_with("http://")) else {
             let _ = child.kill();
-            panic!("plugboard did not start: {line:?}\n{}", std::fs::read_to_string(&log_path).unwrap_or_default());
+            panic!(
+                "plugboard did not start: {line:?}\n{}",
+                std::fs::read_to_string(&log_path).unwrap_or_default()
+            );
         };
-        Self { base_url: address.to_owned(), child, log_path, _workdir: workdir }
+        Self {
+            base_url: address.to_owned(),
+            child,
+            log_path,
+            _workdir: workdir,
+        }
     }
 
     /// `base_url` + `path`.
@@ -247,7 +285,9 @@ impl Plugboard {
 
     /// Stop with SIGTERM and wait; returns whether it exited successfully in time.
     pub fn terminate(&mut self) -> bool {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -270,7 +310,10 @@ impl Drop for Plugboard {
 
 /// Run `plugboard` with `args`; returns (success, stdout, stderr).
 pub fn run_cli(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_plugboard")).args(args).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(args)
+        .output()
+        .unwrap();
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -280,11 +323,19 @@ pub fn run_cli(args: &[&str]) -> (bool, String, String) {
 
 /// An HTTP client for stories (no proxy from the environment).
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().unwrap()
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 /// A JSON POST with the first client key as a bearer token.
-pub fn post_json(client: &reqwest::Client, url: &str, body: &serde_json::Value) -> reqwest::RequestBuilder {
+pub fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> reqwest::RequestBuilder {
     client
         .post(url)
         .header("content-type", "application/json")
@@ -295,7 +346,8 @@ pub fn post_json(client: &reqwest::Client, url: &str, body: &serde_json::Value) 
 /// The response body as JSON.
 pub async fn json_body(response: reqwest::Response) -> serde_json::Value {
     let bytes = response.bytes().await.expect("a body");
-    serde_json::from_slice(&bytes).unwrap_or_else(|err| panic!("not JSON ({err}): {}", String::from_utf8_lossy(&bytes)))
+    serde_json::from_slice(&bytes)
+        .unwrap_or_else(|err| panic!("not JSON ({err}): {}", String::from_utf8_lossy(&bytes)))
 }
 
 /// A minimal chat request for `model`.
