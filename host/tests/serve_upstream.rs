@@ -367,3 +367,48 @@ async fn a_redirect_to_another_host_is_not_followed() {
         "the credential never followed the redirect"
     );
 }
+
+#[tokio::test]
+async fn an_openai_client_is_served_by_an_anthropic_upstream_with_its_header_credential() {
+    let upstream = ScriptedUpstream::start().await;
+    let adapters = adapters_with(&["anthropic"]);
+    let plugboard = Plugboard::start(
+        &adapters,
+        &format!(
+            "providers:\n  - {{name: claude, adapter: anthropic, base-url: '{}', api-keys: [sk-ant-story], models: [{{name: claude-up, alias: sonnet}}]}}\n",
+            upstream.base_url
+        ),
+    );
+    upstream.reply(Reply::json(
+        200,
+        json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-up",
+            "content": [{"type": "text", "text": "hi from claude"}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 3, "output_tokens": 4}
+        }),
+    ));
+    let response = post_json(
+        &client(),
+        &plugboard.url("/v1/chat/completions"),
+        &hello("sonnet"),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    let body = json_body(response).await;
+    assert_eq!(
+        body["model"], "sonnet",
+        "the client sees the name it asked for"
+    );
+    assert_eq!(body["choices"][0]["message"]["content"], "hi from claude");
+    let received = &upstream.received()[0];
+    assert_eq!(received.target, "/v1/messages");
+    assert_eq!(received.header("x-api-key"), Some("sk-ant-story"));
+    assert!(
+        received.header("authorization").is_none(),
+        "the client's bearer key is not forwarded"
+    );
+    assert_eq!(received.json()["model"], "claude-up");
+}
