@@ -91,16 +91,32 @@ async fn measure_request_overhead() {
     let request = request_with(vec![text_message(Role::User, "hello there"), text_message(Role::Assistant, "hi"), text_message(Role::User, "list files")]);
     let chunk = b"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
     let mut samples = Vec::new();
+    let mut phases = [Duration::ZERO; 6];
     for _ in 0..300 {
         let started = Instant::now();
+        let mut lap = Instant::now();
+        let mut mark = |phase: usize| {
+            phases[phase] += lap.elapsed();
+            lap = Instant::now();
+        };
         let mut sandbox = runtime.sandbox(&openai, &fixups, sandbox_context()).await.unwrap();
+        mark(0);
         let fixed = sandbox.on_request(request.clone()).await.unwrap();
+        mark(1);
         sandbox.encode_request(&fixed, &encode_context()).await.unwrap();
+        mark(2);
         sandbox.start_decoder(DecodeContext { head: ResponseHead { status: 200, headers: vec![] }, streaming: true, passthrough: None }).await.unwrap();
+        mark(3);
         sandbox.push(chunk).await.unwrap();
         sandbox.finish().await.unwrap();
+        mark(4);
         drop(sandbox);
+        mark(5);
         samples.push(started.elapsed());
+    }
+    let names = ["new store", "2 fixups (2 instantiations)", "encode (1 instantiation)", "start decoder", "push + finish", "drop store"];
+    for (name, total) in names.iter().zip(phases) {
+        println!("  {name}: {:?} mean", total / 300);
     }
     samples.sort();
     let median = samples[samples.len() / 2];

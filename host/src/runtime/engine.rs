@@ -45,8 +45,8 @@ const MEMORY_GUARD_BYTES: u64 = 2 << 20;
 /// - **Memory reservation = `guest_memory_bytes`** (not wasmtime's 4 GiB default):
 ///   1000 slots x 2 memories x 4 GiB would reserve 8 TiB of address space; sized
 ///   to the cap it is `2 x max_instances x (cap + 2 MiB guard)`.
-/// - **Copy-on-write memory init and keep-resident pages**: a slot that is reused
-///   resets by `madvise` instead of re-copying data segments.
+/// - **Copy-on-write memory init**: a new instance maps its data segments from a
+///   shared image instead of copying them.
 /// - **Epoch interruption** (not fuel): nearly free at run time and needs no
 ///   special artifacts; [`EpochTicker`] advances it every [`EPOCH_TICK`].
 /// - **Async**: `wasmtime` 48 chooses sync/async per call; the runtime always
@@ -86,10 +86,9 @@ fn pooling_config(settings: &RuntimeSettings) -> PoolingAllocationConfig {
     // The pool's hard ceiling per memory; `StoreLimits` (sandbox) enforces the same
     // cap with a clean trap before the pool would refuse.
     pool.max_memory_size(settings.guest_memory_bytes);
-    // Keep up to 1 MiB of each reused memory resident: the hot pages of a small
-    // adapter are reset with memset instead of page faults on the next request.
-    pool.linear_memory_keep_resident(1 << 20);
-    pool.async_stack_keep_resident(64 << 10);
+    // `linear_memory_keep_resident` stays at wasmtime's default (0: reset by
+    // madvise). 1 MiB (reset by memset) showed no difference in debug-build runs on a
+    // noisy 2-core machine; revisit with the release benchmark.
     pool
 }
 
