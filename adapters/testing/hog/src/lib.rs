@@ -1,5 +1,7 @@
 //! Test provider `test-hog`: `encode-request` allocates without end (1 MiB at a time,
-//! every page touched, toward 1 GiB and beyond), so the host's memory cap must stop it.
+//! toward 1 GiB and beyond), so the host's memory cap must stop it. The blocks are
+//! zeroed, not filled: every allocation grows linear memory all the same, and skipping
+//! the fill keeps the guest fast, so only the cap (not the deadline) can stop it.
 
 #[path = "../../trivial_provider.rs"]
 mod trivial_provider;
@@ -20,7 +22,7 @@ impl Provider for Hog {
     fn encode_request(_request: ChatRequest, _ctx: EncodeContext) -> Result<HttpRequest, AdapterError> {
         let mut hoard: Vec<Vec<u8>> = Vec::new();
         loop {
-            hoard.push(vec![0xA5; 1 << 20]);
+            hoard.push(vec![0u8; 1 << 20]);
             std::hint::black_box(&hoard);
             if hoard.len() > 4096 {
                 // 4 GiB held and still running: no cap is in force; say so plainly.
