@@ -81,3 +81,9 @@ def test_models_are_listed_and_an_alias_routes_to_its_model(gateway, mock):
     answer = post(gateway, {**HELLO, "model": "claude"}, {"x-api-key": CLIENT_KEY})
     assert answer.status_code == 200, answer.text
     assert mock.last().body["model"] == CLAUDE_MODEL
+
+
+def test_a_model_can_be_pinned_to_one_provider_entry_by_name(gateway, mock):
+    answer = post(gateway, {**HELLO, "model": f"gpt-upstream/{GPT_MODEL}"}, {"x-api-key": CLIENT_KEY})
+    assert answer.status_code == 200, answer.text
+    assert (mock.last().dialect, mock.last().body["model"]) == ("openai", GPT_MODEL)
