@@ -12,12 +12,14 @@
 //! - [`registry`]: the registry in force and the validate-then-swap rescan;
 //! - [`watcher`]: directory events -> debounced rescans;
 //! - [`sandbox`] and [`request`]: the per-request store, its limits, deadlines and
-//!   trap mapping, and the calls of one request.
+//!   trap mapping, and the calls of one request; [`guest_stderr`]: where a panic
+//!   message is caught.
 
 pub mod bindings;
 pub mod convert;
 pub mod dispatch;
 pub mod engine;
+pub mod guest_stderr;
 pub mod loader;
 pub mod registry;
 pub mod request;

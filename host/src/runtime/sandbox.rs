@@ -7,15 +7,11 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, PoolConcurrencyLimitError, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::TrapReason;
+use super::guest_stderr::StderrTail;
 use super::bindings::v0_1::{LogLevel, host_api, types as wit_types};
-
-/// Bytes of guest stderr kept per request: enough for a panic message and its
-/// location. A guest that writes more sees its stderr closed, not the host's memory grow.
-const STDERR_CAPACITY: usize = 64 << 10;
 
 /// Longest guest log line passed to tracing; the rest is cut so a guest cannot
 /// flood the host's log with one call.
@@ -31,7 +27,7 @@ pub struct GuestState {
     wasi: WasiCtx,
     table: ResourceTable,
     limits: MemoryCap,
-    stderr: MemoryOutputPipe,
+    stderr: StderrTail,
     /// The provider entry's `config:` block, served by `host.config`.
     provider_config: Arc<str>,
     /// `id@version` of the component being called, so `host.log` can tag its lines.
@@ -131,10 +127,10 @@ impl ResourceLimiter for MemoryCap {
 ///
 /// The WASI context grants nothing: no preopened directories, no environment, no
 /// arguments, no sockets or name lookups, empty stdin, discarded stdout. Clocks and
-/// random stay (a Rust guest needs them for hash maps and ids). Stderr goes to a
-/// bounded in-memory pipe so a panic message can be reported.
+/// random stay (a Rust guest needs them for hash maps and ids). Stderr goes to an
+/// in-memory tail so a panic message can be reported.
 pub fn new_store(engine: &Engine, guest_memory_bytes: usize, call_budget: Duration, provider_config: Arc<str>) -> Store<GuestState> {
-    let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+    let stderr = StderrTail::default();
     let wasi = WasiCtxBuilder::new()
         .stderr(stderr.clone())
         .allow_tcp(false)
@@ -179,7 +175,7 @@ pub fn new_store(engine: &Engine, guest_memory_bytes: usize, call_budget: Durati
 /// bytes that call wrote and not from an earlier one.
 #[derive(Clone, Copy)]
 pub struct CallMark {
-    stderr_len: usize,
+    stderr_written: u64,
 }
 
 /// Prepare the store for one guest call by `caller`: start its clock and deadline.
@@ -189,7 +185,7 @@ pub fn arm(store: &mut Store<GuestState>, caller: &Arc<str>) -> CallMark {
         state.caller = caller.clone();
     }
     state.call_started = Instant::now();
-    let mark = CallMark { stderr_len: state.stderr.contents().len() };
+    let mark = CallMark { stderr_written: state.stderr.mark() };
     store.set_epoch_deadline(1);
     mark
 }
@@ -228,9 +224,7 @@ pub async fn guarded<T>(
 }
 
 fn stderr_since(store: &Store<GuestState>, mark: CallMark) -> String {
-    let contents = store.data().stderr.contents();
-    let start = mark.stderr_len.min(contents.len());
-    String::from_utf8_lossy(&contents[start..]).into_owned()
+    store.data().stderr.since(mark.stderr_written)
 }
 
 /// Name the cause of a failed guest call.
