@@ -130,3 +130,32 @@ async fn a_panic_is_reported_with_its_message() {
     assert!(matches!(again, GuestError::Trap { reason: TrapReason::Panic(_), .. }), "{again:?}");
     healthy_request_succeeds(&runtime, "test-panic").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exhausted_pool_is_a_host_error_and_frees_up_when_requests_end() {
+    let dir = adapters_dir(&["test-adapters/test-spin.wasm", "adapters/merge-turns.wasm", "adapters/first-user-turn.wasm"]);
+    let mut settings = test_settings(None);
+    settings.max_instances = 2;
+    let runtime = Runtime::new(settings).unwrap();
+    assert!(runtime.load_dir(dir.path()).await.unwrap().is_empty());
+    let registry = runtime.registry();
+    let fixups = [registry.fixup("first-user-turn").unwrap().clone(), registry.fixup("merge-turns").unwrap().clone()];
+    let spin = registry.provider("test-spin").unwrap();
+
+    // Two fixups take both slots; the provider needs a third.
+    let mut greedy = runtime.sandbox(spin, &fixups, sandbox_context()).await.unwrap();
+    greedy.on_request(request_with(vec![text_message(Role::User, "hi")])).await.unwrap();
+    let error = greedy
+        .start_decoder(DecodeContext { head: ResponseHead::default(), streaming: false, passthrough: None })
+        .await
+        .unwrap_err();
+
+    let GuestError::Host { component, message } = &error else { panic!("expected a host error, got {error:?}") };
+    assert!(component.starts_with("test-spin@"));
+    assert!(message.contains("instance pool exhausted"), "{message}");
+    drop(greedy);
+    let mut next = runtime.sandbox(spin, &[], sandbox_context()).await.unwrap();
+    next.start_decoder(DecodeContext { head: ResponseHead::default(), streaming: false, passthrough: None })
+        .await
+        .expect("slots came back when the greedy request ended");
+}

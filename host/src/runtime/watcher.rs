@@ -25,6 +25,9 @@ pub struct DirectoryWatch {
 /// rescans run on it (validation calls guests asynchronously).
 pub fn watch(runtime: Weak<Runtime>, dir: PathBuf) -> anyhow::Result<DirectoryWatch> {
     let tokio = tokio::runtime::Handle::try_current().context("Runtime::watch must be called inside a tokio runtime")?;
+    // Events name paths as the watch was given; one canonical form keeps the
+    // "top-level file of this directory" test exact.
+    let dir = dir.canonicalize().with_context(|| format!("cannot watch {}", dir.display()))?;
     let (events, received) = mpsc::channel::<()>();
     let watched_dir = dir.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<Event>| match event {
