@@ -20,6 +20,10 @@ impl Decoder for FinishOnly {
         Ok(Vec::new())
     }
     fn finish(&mut self) -> Result<Vec<StreamEvent>, AdapterError> {
-        Ok(vec![StreamEvent::finish(FinishReason::Stop, None, Usage::default())])
+        Ok(vec![StreamEvent::finish(
+            FinishReason::Stop,
+            None,
+            Usage::default(),
+        )])
     }
 }

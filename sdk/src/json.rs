@@ -17,7 +17,8 @@ pub fn parse_client_json(bytes: &[u8], what: &str) -> Result<Value, AdapterError
 
 /// Parse bytes into a JSON value; a failure becomes an error of `kind` naming `what`.
 pub fn parse_json_as(bytes: &[u8], kind: ErrorKind, what: &str) -> Result<Value, AdapterError> {
-    serde_json::from_slice(bytes).map_err(|error| AdapterError::new(kind, format!("{what} is not valid JSON: {error}")))
+    serde_json::from_slice(bytes)
+        .map_err(|error| AdapterError::new(kind, format!("{what} is not valid JSON: {error}")))
 }
 
 /// Parse a serialised IR JSON field (a schema, tool arguments); invalid text is an
@@ -104,7 +105,9 @@ impl JsonBody {
 /// Read a JSON number as `u64` (tolerating floats such as `12.0`).
 pub fn as_u64(value: Option<&Value>) -> Option<u64> {
     let value = value?;
-    value.as_u64().or_else(|| value.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+    value
+        .as_u64()
+        .or_else(|| value.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
 }
 
 #[cfg(test)]
@@ -113,7 +116,10 @@ mod tests {
 
     #[test]
     fn provider_options_pick_the_adapters_own_object() {
-        let options = Some(r#"{"openai":{"user":"u1"},"anthropic":{"cache_control":{"type":"ephemeral"}}}"#.to_string());
+        let options = Some(
+            r#"{"openai":{"user":"u1"},"anthropic":{"cache_control":{"type":"ephemeral"}}}"#
+                .to_string(),
+        );
         assert_eq!(provider_options(&options, "openai").unwrap()["user"], "u1");
         assert!(provider_options(&options, "gemini").is_none());
         assert!(provider_options(&Some("not json".into()), "openai").is_none());
@@ -124,7 +130,11 @@ mod tests {
     fn bad_upstream_json_becomes_an_upstream_error_naming_the_thing() {
         let error = parse_upstream_json(b"{oops", "the chunk").unwrap_err();
         assert_eq!(error.kind, ErrorKind::Upstream);
-        assert!(error.message.starts_with("the chunk is not valid JSON"), "{}", error.message);
+        assert!(
+            error.message.starts_with("the chunk is not valid JSON"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]
@@ -140,7 +150,10 @@ mod tests {
     fn error_messages_come_from_the_usual_places() {
         assert_eq!(error_message(400, br#"{"error":{"message":"bad"}}"#), "bad");
         assert_eq!(error_message(400, br#"{"message":"flat"}"#), "flat");
-        assert_eq!(error_message(400, br#"[{"error":{"message":"google"}}]"#), "google");
+        assert_eq!(
+            error_message(400, br#"[{"error":{"message":"google"}}]"#),
+            "google"
+        );
         assert_eq!(error_message(502, b"  gateway  "), "gateway");
         assert_eq!(error_message(503, b""), "HTTP 503");
     }

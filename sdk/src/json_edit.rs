@@ -15,7 +15,10 @@ pub fn set_top_level_string(body: &[u8], key: &str, value: &str) -> Result<Vec<u
     let not_object = || AdapterError::invalid_request("the request body is not a JSON object");
     let members = top_level_members(body).ok_or_else(not_object)?;
     let mut edited = Vec::with_capacity(body.len() + encoded.len());
-    match members.iter().find(|member| &body[member.key.clone()] == key.as_bytes()) {
+    match members
+        .iter()
+        .find(|member| &body[member.key.clone()] == key.as_bytes())
+    {
         Some(member) => {
             edited.extend_from_slice(&body[..member.value.start]);
             edited.extend_from_slice(encoded.as_bytes());
@@ -24,7 +27,11 @@ pub fn set_top_level_string(body: &[u8], key: &str, value: &str) -> Result<Vec<u
         None => {
             let open = skip_whitespace(body, 0);
             edited.extend_from_slice(&body[..=open]);
-            edited.extend_from_slice(serde_json::Value::String(key.to_string()).to_string().as_bytes());
+            edited.extend_from_slice(
+                serde_json::Value::String(key.to_string())
+                    .to_string()
+                    .as_bytes(),
+            );
             edited.push(b':');
             edited.extend_from_slice(encoded.as_bytes());
             if !members.is_empty() {
@@ -39,7 +46,9 @@ pub fn set_top_level_string(body: &[u8], key: &str, value: &str) -> Result<Vec<u
 /// The raw text of top-level `key`'s value, when present (e.g. to peek at `stream`).
 pub fn top_level_raw<'a>(body: &'a [u8], key: &str) -> Option<&'a [u8]> {
     let members = top_level_members(body)?;
-    let member = members.iter().find(|member| &body[member.key.clone()] == key.as_bytes())?;
+    let member = members
+        .iter()
+        .find(|member| &body[member.key.clone()] == key.as_bytes())?;
     Some(&body[member.value.clone()])
 }
 
@@ -71,7 +80,10 @@ fn top_level_members(body: &[u8]) -> Option<Vec<Member>> {
         }
         let value_start = skip_whitespace(body, at + 1);
         let value_end = skip_value(body, value_start)?;
-        members.push(Member { key, value: value_start..value_end });
+        members.push(Member {
+            key,
+            value: value_start..value_end,
+        });
         at = skip_whitespace(body, value_end);
         match body.get(at) {
             Some(b',') => at = skip_whitespace(body, at + 1),
@@ -146,19 +158,29 @@ mod tests {
         let body = br#"{ "messages": [{"role":"user","content":"say \"model\": {x}"}],
   "model" : "gpt-4o",  "zeta": {"model": "nested"}, "stream":true }"#;
         let edited = set_top_level_string(body, "model", "gpt-5").unwrap();
-        let expected = String::from_utf8_lossy(body).replace(r#""model" : "gpt-4o""#, r#""model" : "gpt-5""#);
+        let expected =
+            String::from_utf8_lossy(body).replace(r#""model" : "gpt-4o""#, r#""model" : "gpt-5""#);
         assert_eq!(String::from_utf8(edited).unwrap(), expected);
     }
 
     #[test]
     fn a_missing_model_is_inserted_first() {
-        assert_eq!(set_top_level_string(br#"{"a":1}"#, "model", "m").unwrap(), br#"{"model":"m","a":1}"#);
-        assert_eq!(set_top_level_string(b" {} ", "model", "m").unwrap(), br#" {"model":"m"} "#);
+        assert_eq!(
+            set_top_level_string(br#"{"a":1}"#, "model", "m").unwrap(),
+            br#"{"model":"m","a":1}"#
+        );
+        assert_eq!(
+            set_top_level_string(b" {} ", "model", "m").unwrap(),
+            br#" {"model":"m"} "#
+        );
     }
 
     #[test]
     fn values_are_escaped_and_non_objects_refused() {
-        assert_eq!(set_top_level_string(br#"{"model":1}"#, "model", "a\"b").unwrap(), br#"{"model":"a\"b"}"#);
+        assert_eq!(
+            set_top_level_string(br#"{"model":1}"#, "model", "a\"b").unwrap(),
+            br#"{"model":"a\"b"}"#
+        );
         assert!(set_top_level_string(b"[1,2]", "model", "m").is_err());
         assert!(set_top_level_string(br#"{"model": "unterminated}"#, "model", "m").is_err());
     }

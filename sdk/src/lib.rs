@@ -51,9 +51,14 @@ pub use serde_json;
 
 /// Everything an adapter usually needs, in one import.
 pub mod prelude {
-    pub use crate::json::{JsonBody, parse_client_json, parse_ir_json, parse_upstream_json, provider_options, to_json_bytes};
+    pub use crate::json::{
+        JsonBody, parse_client_json, parse_ir_json, parse_upstream_json, provider_options,
+        to_json_bytes,
+    };
     pub use crate::sse::{SseEvent, SseParser, sse_frame};
     pub use crate::types::*;
-    pub use crate::{Decoder, Filter, Fixup, Provider, classify_by_status, export_fixup, export_provider, host};
+    pub use crate::{
+        Decoder, Filter, Fixup, Provider, classify_by_status, export_fixup, export_provider, host,
+    };
     pub use serde_json::{Value, json};
 }

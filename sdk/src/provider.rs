@@ -21,13 +21,22 @@ pub trait Provider: 'static {
     fn info() -> AdapterInfo;
 
     /// Encode an IR request into the upstream's HTTP request (without credential).
-    fn encode_request(request: ChatRequest, ctx: EncodeContext) -> Result<HttpRequest, AdapterError>;
+    fn encode_request(
+        request: ChatRequest,
+        ctx: EncodeContext,
+    ) -> Result<HttpRequest, AdapterError>;
 
     /// Native passthrough for a dialect the adapter declared native. The default refuses:
     /// an adapter that declares native dialects must override it.
-    fn encode_native(dialect: Dialect, body: Vec<u8>, ctx: EncodeContext) -> Result<HttpRequest, AdapterError> {
+    fn encode_native(
+        dialect: Dialect,
+        body: Vec<u8>,
+        ctx: EncodeContext,
+    ) -> Result<HttpRequest, AdapterError> {
         let _ = (body, ctx);
-        Err(AdapterError::unsupported(format!("native passthrough of {dialect:?} is not supported by this adapter")))
+        Err(AdapterError::unsupported(format!(
+            "native passthrough of {dialect:?} is not supported by this adapter"
+        )))
     }
 
     /// Start decoding one response.
@@ -80,10 +89,17 @@ impl<P: Provider> translator::Guest for ProviderExport<P> {
     fn info() -> AdapterInfo {
         P::info()
     }
-    fn encode_request(request: ChatRequest, ctx: EncodeContext) -> Result<HttpRequest, AdapterError> {
+    fn encode_request(
+        request: ChatRequest,
+        ctx: EncodeContext,
+    ) -> Result<HttpRequest, AdapterError> {
         P::encode_request(request, ctx)
     }
-    fn encode_native(dialect: Dialect, body: Vec<u8>, ctx: EncodeContext) -> Result<HttpRequest, AdapterError> {
+    fn encode_native(
+        dialect: Dialect,
+        body: Vec<u8>,
+        ctx: EncodeContext,
+    ) -> Result<HttpRequest, AdapterError> {
         P::encode_native(dialect, body, ctx)
     }
     fn classify_error(head: ResponseHead, body: Vec<u8>) -> ClassifiedError {
@@ -129,23 +145,47 @@ mod tests {
     fn head(status: u16, headers: &[(&str, &str)]) -> ResponseHead {
         ResponseHead {
             status,
-            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
     #[test]
     fn a_429_with_retry_after_seconds_is_rate_limited_with_the_hint_in_ms() {
-        let classified = classify_by_status(&head(429, &[("retry-after", "7")]), br#"{"error":{"message":"slow down"}}"#);
-        assert_eq!(classified.class, ErrorClass::RateLimited(RetryAfter::ms(Some(7000))));
+        let classified = classify_by_status(
+            &head(429, &[("retry-after", "7")]),
+            br#"{"error":{"message":"slow down"}}"#,
+        );
+        assert_eq!(
+            classified.class,
+            ErrorClass::RateLimited(RetryAfter::ms(Some(7000)))
+        );
         assert_eq!(classified.message, "slow down");
     }
 
     #[test]
     fn statuses_map_to_routing_classes() {
-        assert_eq!(classify_by_status(&head(401, &[]), b"").class, ErrorClass::AuthExpired);
-        assert_eq!(classify_by_status(&head(422, &[]), b"").class, ErrorClass::BadRequest);
-        assert_eq!(classify_by_status(&head(529, &[]), b"").class, ErrorClass::Overloaded(RetryAfter::ms(None)));
-        assert_eq!(classify_by_status(&head(418, &[]), b"teapot").class, ErrorClass::Other);
-        assert_eq!(classify_by_status(&head(418, &[]), b"teapot").message, "teapot");
+        assert_eq!(
+            classify_by_status(&head(401, &[]), b"").class,
+            ErrorClass::AuthExpired
+        );
+        assert_eq!(
+            classify_by_status(&head(422, &[]), b"").class,
+            ErrorClass::BadRequest
+        );
+        assert_eq!(
+            classify_by_status(&head(529, &[]), b"").class,
+            ErrorClass::Overloaded(RetryAfter::ms(None))
+        );
+        assert_eq!(
+            classify_by_status(&head(418, &[]), b"teapot").class,
+            ErrorClass::Other
+        );
+        assert_eq!(
+            classify_by_status(&head(418, &[]), b"teapot").message,
+            "teapot"
+        );
     }
 }

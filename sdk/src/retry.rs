@@ -8,13 +8,18 @@ use crate::types::find_header;
 /// Milliseconds to wait according to the response headers, when they say.
 /// `retry-after-ms` wins because it is the more precise of the two.
 pub fn retry_after_ms(headers: &[(String, String)]) -> Option<u64> {
-    if let Some(ms) = find_header(headers, "retry-after-ms").and_then(|value| value.trim().parse::<f64>().ok()) {
-        if ms.is_finite() && ms >= 0.0 {
-            return Some(ms as u64);
-        }
+    if let Some(ms) =
+        find_header(headers, "retry-after-ms").and_then(|value| value.trim().parse::<f64>().ok())
+        && ms.is_finite()
+        && ms >= 0.0
+    {
+        return Some(ms as u64);
     }
     let value = find_header(headers, "retry-after")?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     parse_retry_after(value, now)
 }
 
@@ -23,7 +28,7 @@ pub fn retry_after_ms(headers: &[(String, String)]) -> Option<u64> {
 pub fn parse_retry_after(value: &str, now_unix_secs: u64) -> Option<u64> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| (seconds * 1000.0) as u64);
+        return (seconds.is_finite() && seconds >= 0.0).then_some((seconds * 1000.0) as u64);
     }
     let at = parse_http_date(value)?;
     Some(at.saturating_sub(now_unix_secs) * 1000)
@@ -32,22 +37,40 @@ pub fn parse_retry_after(value: &str, now_unix_secs: u64) -> Option<u64> {
 /// Parse an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix seconds; the
 /// obsolete forms are not accepted (no upstream of ours sends them).
 pub fn parse_http_date(value: &str) -> Option<u64> {
-    let rest = value.split_once(", ").map(|(_, rest)| rest).unwrap_or(value);
+    let rest = value
+        .split_once(", ")
+        .map(|(_, rest)| rest)
+        .unwrap_or(value);
     let mut fields = rest.split_whitespace();
     let day: u64 = fields.next()?.parse().ok()?;
     let month = match fields.next()? {
-        "Jan" => 1, "Feb" => 2, "Mar" => 3, "Apr" => 4, "May" => 5, "Jun" => 6,
-        "Jul" => 7, "Aug" => 8, "Sep" => 9, "Oct" => 10, "Nov" => 11, "Dec" => 12,
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
         _ => return None,
     };
     let year: i64 = fields.next()?.parse().ok()?;
-    let mut clock = fields.next()?.split(':').map(|part| part.parse::<u64>().ok());
+    let mut clock = fields
+        .next()?
+        .split(':')
+        .map(|part| part.parse::<u64>().ok());
     let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
     if fields.next()? != "GMT" || day == 0 || day > 31 || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     let days = days_from_civil(year, month, day as i64);
-    u64::try_from(days).ok().map(|days| days * 86_400 + hour * 3600 + minute * 60 + second)
+    u64::try_from(days)
+        .ok()
+        .map(|days| days * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -66,7 +89,10 @@ mod tests {
     use super::*;
 
     fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -80,15 +106,33 @@ mod tests {
     #[test]
     fn an_http_date_counts_from_now() {
         // 1994-11-06T08:49:37Z is Unix 784111777.
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_767), Some(10_000));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_999), Some(0));
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_767),
+            Some(10_000)
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_999),
+            Some(0)
+        );
     }
 
     #[test]
     fn retry_after_ms_header_wins_over_retry_after() {
-        assert_eq!(retry_after_ms(&headers(&[("Retry-After", "20"), ("retry-after-ms", "250")])), Some(250));
-        assert_eq!(retry_after_ms(&headers(&[("retry-after", "2")])), Some(2_000));
+        assert_eq!(
+            retry_after_ms(&headers(&[
+                ("Retry-After", "20"),
+                ("retry-after-ms", "250")
+            ])),
+            Some(250)
+        );
+        assert_eq!(
+            retry_after_ms(&headers(&[("retry-after", "2")])),
+            Some(2_000)
+        );
         assert_eq!(retry_after_ms(&headers(&[])), None);
     }
 }

@@ -55,7 +55,10 @@ impl SseParser {
                     continue;
                 }
             }
-            match bytes.iter().position(|&byte| byte == b'\n' || byte == b'\r') {
+            match bytes
+                .iter()
+                .position(|&byte| byte == b'\n' || byte == b'\r')
+            {
                 Some(end) => {
                     self.line.extend_from_slice(&bytes[..end]);
                     self.after_cr = bytes[end] == b'\r';
@@ -148,10 +151,26 @@ mod tests {
 
     fn expected() -> Vec<SseEvent> {
         vec![
-            SseEvent { event: Some("message_start".into()), data: "{\"a\":\"héllo ✓ 😀\"}".into(), id: None },
-            SseEvent { event: Some("delta".into()), data: "line one\nline two".into(), id: Some("7".into()) },
-            SseEvent { event: None, data: "plain".into(), id: None },
-            SseEvent { event: None, data: "[DONE]".into(), id: None },
+            SseEvent {
+                event: Some("message_start".into()),
+                data: "{\"a\":\"héllo ✓ 😀\"}".into(),
+                id: None,
+            },
+            SseEvent {
+                event: Some("delta".into()),
+                data: "line one\nline two".into(),
+                id: Some("7".into()),
+            },
+            SseEvent {
+                event: None,
+                data: "plain".into(),
+                id: None,
+            },
+            SseEvent {
+                event: None,
+                data: "[DONE]".into(),
+                id: None,
+            },
         ]
     }
 
@@ -175,7 +194,11 @@ mod tests {
         let bytes = TRANSCRIPT.as_bytes();
         for cut in 0..=bytes.len() {
             let (head, tail) = bytes.split_at(cut);
-            assert_eq!(parse_in_pieces(&[head, tail]), expected(), "split at byte {cut}");
+            assert_eq!(
+                parse_in_pieces(&[head, tail]),
+                expected(),
+                "split at byte {cut}"
+            );
         }
     }
 
@@ -191,7 +214,11 @@ mod tests {
         for first in 0..bytes.len() {
             for second in first..bytes.len().min(first + 4) {
                 let pieces = [&bytes[..first], &bytes[first..second], &bytes[second..]];
-                assert_eq!(parse_in_pieces(&pieces), expected(), "cuts at {first}, {second}");
+                assert_eq!(
+                    parse_in_pieces(&pieces),
+                    expected(),
+                    "cuts at {first}, {second}"
+                );
             }
         }
     }
@@ -200,7 +227,11 @@ mod tests {
     fn a_stream_closed_without_the_final_blank_line_still_dispatches() {
         assert_eq!(
             parse_in_pieces(&[b"data: {\"usage\":1}"]),
-            vec![SseEvent { event: None, data: "{\"usage\":1}".into(), id: None }]
+            vec![SseEvent {
+                event: None,
+                data: "{\"usage\":1}".into(),
+                id: None
+            }]
         );
     }
 
@@ -213,12 +244,23 @@ mod tests {
     fn frames_round_trip_through_the_parser() {
         let mut bytes = sse_frame(Some("ping"), "{}");
         bytes.extend(sse_frame(None, "a\nb"));
-        assert_eq!(String::from_utf8(sse_frame(Some("ping"), "{}")).unwrap(), "event: ping\ndata: {}\n\n");
+        assert_eq!(
+            String::from_utf8(sse_frame(Some("ping"), "{}")).unwrap(),
+            "event: ping\ndata: {}\n\n"
+        );
         assert_eq!(
             parse_in_pieces(&[&bytes]),
             vec![
-                SseEvent { event: Some("ping".into()), data: "{}".into(), id: None },
-                SseEvent { event: None, data: "a\nb".into(), id: None },
+                SseEvent {
+                    event: Some("ping".into()),
+                    data: "{}".into(),
+                    id: None
+                },
+                SseEvent {
+                    event: None,
+                    data: "a\nb".into(),
+                    id: None
+                },
             ]
         );
     }

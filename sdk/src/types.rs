@@ -12,15 +12,14 @@ pub use crate::__bindings::fixup::exports::plugboard::adapter::filter::{
 };
 pub use crate::__bindings::provider::plugboard::adapter::host::LogLevel;
 pub use translator::{
-    Account, AdapterInfo, AuthScheme, ClassifiedError, DecodeContext, EncodeContext,
-    ErrorClass, HeaderAuth, ModelInfo, RetryAfter,
+    Account, AdapterInfo, AuthScheme, ClassifiedError, DecodeContext, EncodeContext, ErrorClass,
+    HeaderAuth, ModelInfo, RetryAfter,
 };
 pub use types::{
-    AdapterError, ChatRequest, Delta, Dialect, ErrorKind, FileData, FilePart, Finish,
-    FinishReason, GenerationParams, HttpRequest, Json, JsonSchemaFormat, Message, Part,
-    ReasoningConfig, ReasoningEnd, ReasoningPart, ResponseFormat, ResponseHead,
-    ResponseMetadata, Role, StreamEvent, TextPart, Tool, ToolCallPart, ToolChoice,
-    ToolInputStart, ToolOutput, ToolResultPart, Usage,
+    AdapterError, ChatRequest, Delta, Dialect, ErrorKind, FileData, FilePart, Finish, FinishReason,
+    GenerationParams, HttpRequest, Json, JsonSchemaFormat, Message, Part, ReasoningConfig,
+    ReasoningEnd, ReasoningPart, ResponseFormat, ResponseHead, ResponseMetadata, Role, StreamEvent,
+    TextPart, Tool, ToolCallPart, ToolChoice, ToolInputStart, ToolOutput, ToolResultPart, Usage,
 };
 
 /// The contract version this SDK implements; `info()` reports it.
@@ -29,7 +28,10 @@ pub const CONTRACT_VERSION: &str = "0.1.0";
 impl AdapterError {
     /// An error of the given kind.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        AdapterError { kind, message: message.into() }
+        AdapterError {
+            kind,
+            message: message.into(),
+        }
     }
     /// The client's request cannot be served as sent.
     pub fn invalid_request(message: impl Into<String>) -> Self {
@@ -64,7 +66,10 @@ impl Role {
 impl TextPart {
     /// Text without options.
     pub fn new(text: impl Into<String>) -> Self {
-        TextPart { text: text.into(), options: None }
+        TextPart {
+            text: text.into(),
+            options: None,
+        }
     }
 }
 
@@ -74,7 +79,11 @@ impl Part {
         Part::Text(TextPart::new(text))
     }
     /// A tool call part.
-    pub fn tool_call(id: impl Into<String>, name: impl Into<String>, arguments: impl Into<String>) -> Self {
+    pub fn tool_call(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
         Part::ToolCall(ToolCallPart::new(id, name, arguments))
     }
     /// A successful tool result with one text output.
@@ -91,15 +100,28 @@ impl Part {
 
 impl ToolCallPart {
     /// A tool call without options; `arguments` is serialised JSON.
-    pub fn new(id: impl Into<String>, name: impl Into<String>, arguments: impl Into<String>) -> Self {
-        ToolCallPart { id: id.into(), name: name.into(), arguments: arguments.into(), options: None }
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        ToolCallPart {
+            id: id.into(),
+            name: name.into(),
+            arguments: arguments.into(),
+            options: None,
+        }
     }
 }
 
 impl Message {
     /// A message of the given role and parts.
     pub fn new(role: Role, parts: Vec<Part>) -> Self {
-        Message { role, parts, options: None }
+        Message {
+            role,
+            parts,
+            options: None,
+        }
     }
     /// A user turn with one text part.
     pub fn user_text(text: impl Into<String>) -> Self {
@@ -128,7 +150,12 @@ impl Message {
 impl Tool {
     /// A tool with a serialised JSON schema for its arguments.
     pub fn new(name: impl Into<String>, input_schema: impl Into<String>) -> Self {
-        Tool { name: name.into(), description: None, input_schema: input_schema.into(), options: None }
+        Tool {
+            name: name.into(),
+            description: None,
+            input_schema: input_schema.into(),
+            options: None,
+        }
     }
     /// The same tool with a description.
     pub fn described(mut self, description: impl Into<String>) -> Self {
@@ -212,26 +239,43 @@ pub fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'
 impl Finish {
     /// A finish with a reason, the upstream's raw word for it and usage.
     pub fn new(reason: FinishReason, raw_reason: Option<String>, usage: Usage) -> Self {
-        Finish { reason, raw_reason, usage, options: None }
+        Finish {
+            reason,
+            raw_reason,
+            usage,
+            options: None,
+        }
     }
 }
 
 impl StreamEvent {
     /// More text for block `id`.
     pub fn text_delta(id: impl Into<String>, delta: impl Into<String>) -> Self {
-        StreamEvent::TextDelta(Delta { id: id.into(), delta: delta.into() })
+        StreamEvent::TextDelta(Delta {
+            id: id.into(),
+            delta: delta.into(),
+        })
     }
     /// More reasoning for block `id`.
     pub fn reasoning_delta(id: impl Into<String>, delta: impl Into<String>) -> Self {
-        StreamEvent::ReasoningDelta(Delta { id: id.into(), delta: delta.into() })
+        StreamEvent::ReasoningDelta(Delta {
+            id: id.into(),
+            delta: delta.into(),
+        })
     }
     /// A fragment of tool call `id`'s arguments.
     pub fn tool_input_delta(id: impl Into<String>, delta: impl Into<String>) -> Self {
-        StreamEvent::ToolInputDelta(Delta { id: id.into(), delta: delta.into() })
+        StreamEvent::ToolInputDelta(Delta {
+            id: id.into(),
+            delta: delta.into(),
+        })
     }
     /// A tool call's arguments begin streaming.
     pub fn tool_input_start(id: impl Into<String>, name: impl Into<String>) -> Self {
-        StreamEvent::ToolInputStart(ToolInputStart { id: id.into(), name: name.into() })
+        StreamEvent::ToolInputStart(ToolInputStart {
+            id: id.into(),
+            name: name.into(),
+        })
     }
     /// The end of the response.
     pub fn finish(reason: FinishReason, raw_reason: Option<String>, usage: Usage) -> Self {
@@ -242,7 +286,12 @@ impl StreamEvent {
 impl ModelInfo {
     /// A model known only by id.
     pub fn new(id: impl Into<String>) -> Self {
-        ModelInfo { id: id.into(), display_name: None, context_window: None, max_output_tokens: None }
+        ModelInfo {
+            id: id.into(),
+            display_name: None,
+            context_window: None,
+            max_output_tokens: None,
+        }
     }
     /// The same model with its context window and output limit.
     pub fn limits(mut self, context_window: u32, max_output_tokens: u32) -> Self {
@@ -255,7 +304,11 @@ impl ModelInfo {
 impl AdapterInfo {
     /// Info with the SDK's contract version, bearer auth and no models, hosts,
     /// native dialects, base URL or default fixups; set those fields as needed.
-    pub fn new(id: impl Into<String>, version: impl Into<String>, description: impl Into<String>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        version: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
         AdapterInfo {
             id: id.into(),
             version: version.into(),
@@ -273,7 +326,12 @@ impl AdapterInfo {
 
 impl FixupInfo {
     /// Info with the SDK's contract version.
-    pub fn new(id: impl Into<String>, version: impl Into<String>, description: impl Into<String>, hooks: Hooks) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        version: impl Into<String>,
+        description: impl Into<String>,
+        hooks: Hooks,
+    ) -> Self {
         FixupInfo {
             id: id.into(),
             version: version.into(),
@@ -287,7 +345,10 @@ impl FixupInfo {
 impl ClassifiedError {
     /// A classified error with the upstream's message.
     pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
-        ClassifiedError { class, message: message.into() }
+        ClassifiedError {
+            class,
+            message: message.into(),
+        }
     }
 }
 
@@ -301,13 +362,21 @@ impl RetryAfter {
 impl EncodeContext {
     /// The account's base URL, or `default` when it is empty; never with a trailing slash.
     pub fn base_url_or<'a>(&'a self, default: &'a str) -> &'a str {
-        let base = if self.account.base_url.is_empty() { default } else { &self.account.base_url };
+        let base = if self.account.base_url.is_empty() {
+            default
+        } else {
+            &self.account.base_url
+        };
         base.trim_end_matches('/')
     }
     /// A context for tests and tools: account `test` with `base_url`.
     pub fn for_account(base_url: impl Into<String>, model: impl Into<String>) -> Self {
         EncodeContext {
-            account: Account { id: "test".into(), base_url: base_url.into(), attributes: Vec::new() },
+            account: Account {
+                id: "test".into(),
+                base_url: base_url.into(),
+                attributes: Vec::new(),
+            },
             model: model.into(),
         }
     }
@@ -317,7 +386,10 @@ impl DecodeContext {
     /// A context for a 200 response, streamed or not, outside passthrough.
     pub fn ok(streaming: bool) -> Self {
         DecodeContext {
-            head: ResponseHead { status: 200, headers: Vec::new() },
+            head: ResponseHead {
+                status: 200,
+                headers: Vec::new(),
+            },
             streaming,
             passthrough: None,
         }

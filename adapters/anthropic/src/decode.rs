@@ -22,11 +22,23 @@ enum Body {
 impl MessagesDecoder {
     /// A decoder for a response described by `ctx`.
     pub fn new(ctx: &DecodeContext) -> Self {
-        let body = if ctx.streaming { Body::Stream(SseParser::new()) } else { Body::Document(JsonBody::new()) };
-        MessagesDecoder { body, passthrough: ctx.passthrough.is_some(), state: MessageState::default() }
+        let body = if ctx.streaming {
+            Body::Stream(SseParser::new())
+        } else {
+            Body::Document(JsonBody::new())
+        };
+        MessagesDecoder {
+            body,
+            passthrough: ctx.passthrough.is_some(),
+            state: MessageState::default(),
+        }
     }
 
-    fn take_events(&mut self, events: Vec<SseEvent>, out: &mut Vec<StreamEvent>) -> Result<(), AdapterError> {
+    fn take_events(
+        &mut self,
+        events: Vec<SseEvent>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), AdapterError> {
         for event in events {
             if self.passthrough && !matters_for_accounting(&event) {
                 continue;
@@ -45,7 +57,9 @@ impl MessagesDecoder {
 fn matters_for_accounting(event: &SseEvent) -> bool {
     match event.event.as_deref() {
         Some(name) => matches!(name, "message_start" | "message_delta" | "error"),
-        None => ["\"message_start\"", "\"message_delta\"", "\"error\""].iter().any(|kind| event.data.contains(kind)),
+        None => ["\"message_start\"", "\"message_delta\"", "\"error\""]
+            .iter()
+            .any(|kind| event.data.contains(kind)),
     }
 }
 
@@ -98,10 +112,22 @@ impl Decoder for MessagesDecoder {
 
 /// An open content block, by the upstream's block index.
 enum Block {
-    Text { id: String },
-    Thinking { id: String, signature: Option<String> },
-    Redacted { id: String, data: String },
-    ToolUse { id: String, name: String, input: String },
+    Text {
+        id: String,
+    },
+    Thinking {
+        id: String,
+        signature: Option<String>,
+    },
+    Redacted {
+        id: String,
+        data: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: String,
+    },
     /// Server tools and anything newer: not the client's business.
     Ignored,
 }
@@ -138,7 +164,9 @@ impl RawUsage {
     fn to_ir(self) -> Usage {
         let input = match (self.input, self.cache_read, self.cache_write) {
             (None, None, None) => None,
-            (input, read, write) => Some(input.unwrap_or(0) + read.unwrap_or(0) + write.unwrap_or(0)),
+            (input, read, write) => {
+                Some(input.unwrap_or(0) + read.unwrap_or(0) + write.unwrap_or(0))
+            }
         };
         Usage {
             input_tokens: input,
@@ -183,7 +211,10 @@ impl MessageState {
             }
             "error" => {
                 self.saw_error = true;
-                let message = data.pointer("/error/message").and_then(Value::as_str).unwrap_or("upstream error");
+                let message = data
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("upstream error");
                 out.push(StreamEvent::Error(AdapterError::upstream(message)));
             }
             // message_stop, ping and event types added later carry nothing we need.
@@ -194,8 +225,14 @@ impl MessageState {
 
     fn take_message_head(&mut self, message: &Value, out: &mut Vec<StreamEvent>) {
         out.push(StreamEvent::ResponseMetadata(ResponseMetadata {
-            id: message.get("id").and_then(Value::as_str).map(str::to_string),
-            model: message.get("model").and_then(Value::as_str).map(str::to_string),
+            id: message
+                .get("id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            model: message
+                .get("model")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             created: None,
         }));
         if let Some(usage) = message.get("usage") {
@@ -213,12 +250,20 @@ impl MessageState {
     }
 
     /// A whole `message` document: the same events a stream of it would give.
-    fn take_document(&mut self, message: &Value, out: &mut Vec<StreamEvent>) -> Result<(), AdapterError> {
+    fn take_document(
+        &mut self,
+        message: &Value,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), AdapterError> {
         if message.get("type").and_then(Value::as_str) == Some("error") {
             return self.take_event(message, out);
         }
         self.take_message_head(message, out);
-        let blocks = message.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+        let blocks = message
+            .get("content")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         for (index, block) in blocks.iter().enumerate() {
             let index = index as u64;
             self.start_block(index, block, out)?;
@@ -226,7 +271,10 @@ impl MessageState {
                 let (_, mut block_state) = self.open.remove(position);
                 if let Block::ToolUse { id, input, .. } = &mut block_state {
                     // A document carries the input whole; it goes out as one fragment.
-                    let whole = block.get("input").map(Value::to_string).unwrap_or_else(|| "{}".into());
+                    let whole = block
+                        .get("input")
+                        .map(Value::to_string)
+                        .unwrap_or_else(|| "{}".into());
                     out.push(StreamEvent::tool_input_delta(id.clone(), whole.clone()));
                     *input = whole;
                 }
@@ -237,8 +285,19 @@ impl MessageState {
         Ok(())
     }
 
-    fn start_block(&mut self, index: u64, block: &Value, out: &mut Vec<StreamEvent>) -> Result<(), AdapterError> {
-        let text_of = |key: &str| block.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+    fn start_block(
+        &mut self,
+        index: u64,
+        block: &Value,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), AdapterError> {
+        let text_of = |key: &str| {
+            block
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         let state = match block.get("type").and_then(Value::as_str).unwrap_or("") {
             "text" => {
                 let id = format!("text-{index}");
@@ -256,19 +315,27 @@ impl MessageState {
                 if !thinking.is_empty() {
                     out.push(StreamEvent::reasoning_delta(id.clone(), thinking));
                 }
-                let signature = Some(text_of("signature")).filter(|signature| !signature.is_empty());
+                let signature =
+                    Some(text_of("signature")).filter(|signature| !signature.is_empty());
                 Block::Thinking { id, signature }
             }
             "redacted_thinking" => {
                 let id = format!("reasoning-{index}");
                 out.push(StreamEvent::ReasoningStart(id.clone()));
-                Block::Redacted { id, data: text_of("data") }
+                Block::Redacted {
+                    id,
+                    data: text_of("data"),
+                }
             }
             "tool_use" => {
                 let id = text_of("id");
                 let name = text_of("name");
                 out.push(StreamEvent::tool_input_start(id.clone(), name.clone()));
-                Block::ToolUse { id, name, input: String::new() }
+                Block::ToolUse {
+                    id,
+                    name,
+                    input: String::new(),
+                }
             }
             _ => Block::Ignored,
         };
@@ -277,16 +344,23 @@ impl MessageState {
     }
 
     fn take_delta(&mut self, index: u64, delta: &Value, out: &mut Vec<StreamEvent>) {
-        let Some((_, block)) = self.open.iter_mut().find(|(open, _)| *open == index) else { return };
+        let Some((_, block)) = self.open.iter_mut().find(|(open, _)| *open == index) else {
+            return;
+        };
         let text_of = |key: &str| delta.get(key).and_then(Value::as_str).unwrap_or("");
-        match (delta.get("type").and_then(Value::as_str).unwrap_or(""), block) {
-            ("text_delta", Block::Text { id }) => out.push(StreamEvent::text_delta(id.clone(), text_of("text"))),
-            ("thinking_delta", Block::Thinking { id, .. }) => {
-                out.push(StreamEvent::reasoning_delta(id.clone(), text_of("thinking")))
+        match (
+            delta.get("type").and_then(Value::as_str).unwrap_or(""),
+            block,
+        ) {
+            ("text_delta", Block::Text { id }) => {
+                out.push(StreamEvent::text_delta(id.clone(), text_of("text")))
             }
-            ("signature_delta", Block::Thinking { signature, .. }) => {
-                signature.get_or_insert_with(String::new).push_str(text_of("signature"))
-            }
+            ("thinking_delta", Block::Thinking { id, .. }) => out.push(
+                StreamEvent::reasoning_delta(id.clone(), text_of("thinking")),
+            ),
+            ("signature_delta", Block::Thinking { signature, .. }) => signature
+                .get_or_insert_with(String::new)
+                .push_str(text_of("signature")),
             ("input_json_delta", Block::ToolUse { id, input, .. }) => {
                 let fragment = text_of("partial_json");
                 if !fragment.is_empty() {
@@ -327,14 +401,26 @@ impl MessageState {
 fn close_block(block: Block, out: &mut Vec<StreamEvent>) {
     match block {
         Block::Text { id } => out.push(StreamEvent::TextEnd(id)),
-        Block::Thinking { id, signature } => out.push(StreamEvent::ReasoningEnd(ReasoningEnd { id, signature, redacted: None })),
-        Block::Redacted { id, data } => {
-            out.push(StreamEvent::ReasoningEnd(ReasoningEnd { id, signature: None, redacted: Some(data) }))
-        }
+        Block::Thinking { id, signature } => out.push(StreamEvent::ReasoningEnd(ReasoningEnd {
+            id,
+            signature,
+            redacted: None,
+        })),
+        Block::Redacted { id, data } => out.push(StreamEvent::ReasoningEnd(ReasoningEnd {
+            id,
+            signature: None,
+            redacted: Some(data),
+        })),
         Block::ToolUse { id, name, input } => {
             out.push(StreamEvent::ToolInputEnd(id.clone()));
-            let arguments = if input.trim().is_empty() { "{}".to_string() } else { input };
-            out.push(StreamEvent::ToolCall(ToolCallPart::new(id, name, arguments)));
+            let arguments = if input.trim().is_empty() {
+                "{}".to_string()
+            } else {
+                input
+            };
+            out.push(StreamEvent::ToolCall(ToolCallPart::new(
+                id, name, arguments,
+            )));
         }
         Block::Ignored => {}
     }

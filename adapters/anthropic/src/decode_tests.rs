@@ -53,12 +53,24 @@ fn usage() -> Usage {
 
 fn expected() -> Vec<StreamEvent> {
     vec![
-        StreamEvent::ResponseMetadata(ResponseMetadata { id: Some("msg_01".into()), model: Some("claude-sonnet-4-5".into()), created: None }),
+        StreamEvent::ResponseMetadata(ResponseMetadata {
+            id: Some("msg_01".into()),
+            model: Some("claude-sonnet-4-5".into()),
+            created: None,
+        }),
         StreamEvent::ReasoningStart("reasoning-0".into()),
         StreamEvent::reasoning_delta("reasoning-0", "List files → ls."),
-        StreamEvent::ReasoningEnd(ReasoningEnd { id: "reasoning-0".into(), signature: Some("EqQBCkYI".into()), redacted: None }),
+        StreamEvent::ReasoningEnd(ReasoningEnd {
+            id: "reasoning-0".into(),
+            signature: Some("EqQBCkYI".into()),
+            redacted: None,
+        }),
         StreamEvent::ReasoningStart("reasoning-1".into()),
-        StreamEvent::ReasoningEnd(ReasoningEnd { id: "reasoning-1".into(), signature: None, redacted: Some("EmwKAhgB".into()) }),
+        StreamEvent::ReasoningEnd(ReasoningEnd {
+            id: "reasoning-1".into(),
+            signature: None,
+            redacted: Some("EmwKAhgB".into()),
+        }),
         StreamEvent::TextStart("text-2".into()),
         StreamEvent::text_delta("text-2", "Sure — running ✓"),
         StreamEvent::TextEnd("text-2".into()),
@@ -66,7 +78,11 @@ fn expected() -> Vec<StreamEvent> {
         StreamEvent::tool_input_delta("toolu_01", "{\"command\": \"ls"),
         StreamEvent::tool_input_delta("toolu_01", "\"}"),
         StreamEvent::ToolInputEnd("toolu_01".into()),
-        StreamEvent::ToolCall(ToolCallPart::new("toolu_01", "Bash", "{\"command\": \"ls\"}")),
+        StreamEvent::ToolCall(ToolCallPart::new(
+            "toolu_01",
+            "Bash",
+            "{\"command\": \"ls\"}",
+        )),
         StreamEvent::finish(FinishReason::ToolCalls, Some("tool_use".into()), usage()),
     ]
 }
@@ -83,7 +99,10 @@ fn decode(ctx: DecodeContext, pieces: &[&[u8]]) -> Vec<StreamEvent> {
 
 #[test]
 fn a_streamed_answer_with_thinking_text_and_a_tool_call_decodes_in_order() {
-    assert_eq!(decode(DecodeContext::ok(true), &[STREAM.as_bytes()]), expected());
+    assert_eq!(
+        decode(DecodeContext::ok(true), &[STREAM.as_bytes()]),
+        expected()
+    );
 }
 
 #[test]
@@ -91,7 +110,11 @@ fn splitting_the_stream_at_every_byte_gives_the_same_events() {
     let bytes = STREAM.as_bytes();
     for cut in 0..=bytes.len() {
         let (head, tail) = bytes.split_at(cut);
-        assert_eq!(decode(DecodeContext::ok(true), &[head, tail]), expected(), "cut at {cut}");
+        assert_eq!(
+            decode(DecodeContext::ok(true), &[head, tail]),
+            expected(),
+            "cut at {cut}"
+        );
     }
     let pieces: Vec<&[u8]> = bytes.chunks(1).collect();
     assert_eq!(decode(DecodeContext::ok(true), &pieces), expected());
@@ -114,10 +137,18 @@ fn the_same_answer_as_one_message_document_gives_the_same_blocks() {
     assert_eq!(
         decode(DecodeContext::ok(false), &pieces),
         vec![
-            StreamEvent::ResponseMetadata(ResponseMetadata { id: Some("msg_02".into()), model: Some("claude-sonnet-4-5".into()), created: None }),
+            StreamEvent::ResponseMetadata(ResponseMetadata {
+                id: Some("msg_02".into()),
+                model: Some("claude-sonnet-4-5".into()),
+                created: None
+            }),
             StreamEvent::ReasoningStart("reasoning-0".into()),
             StreamEvent::reasoning_delta("reasoning-0", "hmm"),
-            StreamEvent::ReasoningEnd(ReasoningEnd { id: "reasoning-0".into(), signature: Some("sig".into()), redacted: None }),
+            StreamEvent::ReasoningEnd(ReasoningEnd {
+                id: "reasoning-0".into(),
+                signature: Some("sig".into()),
+                redacted: None
+            }),
             StreamEvent::TextStart("text-1".into()),
             StreamEvent::text_delta("text-1", "Hi"),
             StreamEvent::TextEnd("text-1".into()),
@@ -128,7 +159,11 @@ fn the_same_answer_as_one_message_document_gives_the_same_blocks() {
             StreamEvent::finish(
                 FinishReason::Stop,
                 Some("end_turn".into()),
-                Usage { input_tokens: Some(5), output_tokens: Some(7), ..Usage::default() }
+                Usage {
+                    input_tokens: Some(5),
+                    output_tokens: Some(7),
+                    ..Usage::default()
+                }
             ),
         ]
     );
@@ -144,14 +179,23 @@ fn stop_reasons_map_and_a_stop_sequence_rides_in_options() {
     ] {
         let stream = format!(
             "event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"{raw}\",\"stop_sequence\":{}}},\"usage\":{{\"output_tokens\":3}}}}\n\n",
-            if raw == "stop_sequence" { "\"STOP\"" } else { "null" }
+            if raw == "stop_sequence" {
+                "\"STOP\""
+            } else {
+                "null"
+            }
         );
         let events = decode(DecodeContext::ok(true), &[stream.as_bytes()]);
-        let Some(StreamEvent::Finish(finish)) = events.last() else { panic!("{events:?}") };
+        let Some(StreamEvent::Finish(finish)) = events.last() else {
+            panic!("{events:?}")
+        };
         assert_eq!(finish.reason, unified, "{raw}");
         assert_eq!(finish.raw_reason.as_deref(), Some(raw));
         if raw == "stop_sequence" {
-            assert_eq!(finish.options.as_deref(), Some(r#"{"anthropic":{"stop_sequence":"STOP"}}"#));
+            assert_eq!(
+                finish.options.as_deref(),
+                Some(r#"{"anthropic":{"stop_sequence":"STOP"}}"#)
+            );
         }
     }
 }
@@ -171,10 +215,21 @@ fn an_overloaded_error_mid_stream_becomes_an_error_event() {
 
 #[test]
 fn a_cut_stream_closes_its_open_blocks() {
-    let cut = STREAM.find("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}").unwrap();
+    let cut = STREAM
+        .find("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}")
+        .unwrap();
     let events = decode(DecodeContext::ok(true), &[&STREAM.as_bytes()[..cut]]);
-    assert_eq!(events[events.len() - 2], StreamEvent::TextEnd("text-2".into()));
-    assert!(matches!(events.last(), Some(StreamEvent::Finish(Finish { reason: FinishReason::Other, .. }))));
+    assert_eq!(
+        events[events.len() - 2],
+        StreamEvent::TextEnd("text-2".into())
+    );
+    assert!(matches!(
+        events.last(),
+        Some(StreamEvent::Finish(Finish {
+            reason: FinishReason::Other,
+            ..
+        }))
+    ));
 }
 
 #[test]
@@ -194,6 +249,9 @@ fn passthrough_forwards_every_byte_and_reports_usage_and_stop_reason() {
             })
             .collect();
         assert_eq!(forwarded, bytes);
-        assert_eq!(finish, &StreamEvent::finish(FinishReason::ToolCalls, Some("tool_use".into()), usage()));
+        assert_eq!(
+            finish,
+            &StreamEvent::finish(FinishReason::ToolCalls, Some("tool_use".into()), usage())
+        );
     }
 }

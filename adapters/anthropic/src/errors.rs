@@ -14,19 +14,36 @@ pub fn classify(head: &ResponseHead, body: &[u8]) -> ClassifiedError {
     let retry = RetryAfter::ms(retry_after_ms(&head.headers));
     let error_type = serde_json::from_slice::<Value>(body)
         .ok()
-        .and_then(|value| value.pointer("/error/type").and_then(Value::as_str).map(str::to_string))
+        .and_then(|value| {
+            value
+                .pointer("/error/type")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .unwrap_or_default();
     let lower = message.to_ascii_lowercase();
-    let class = if head.status == 402 || lower.contains("credit balance is too low") || error_type == "billing_error" {
+    let class = if head.status == 402
+        || lower.contains("credit balance is too low")
+        || error_type == "billing_error"
+    {
         ErrorClass::QuotaExhausted(retry)
-    } else if head.status == 413 || lower.contains("prompt is too long") || error_type == "request_too_large" {
+    } else if head.status == 413
+        || lower.contains("prompt is too long")
+        || error_type == "request_too_large"
+    {
         ErrorClass::ContextTooLong
     } else {
         match (head.status, error_type.as_str()) {
             (429, _) | (_, "rate_limit_error") => ErrorClass::RateLimited(retry),
-            (401 | 403, _) | (_, "authentication_error" | "permission_error") => ErrorClass::AuthExpired,
-            (500 | 502 | 503 | 504 | 529, _) | (_, "overloaded_error" | "api_error") => ErrorClass::Overloaded(retry),
-            (400 | 404 | 422, _) | (_, "invalid_request_error" | "not_found_error") => ErrorClass::BadRequest,
+            (401 | 403, _) | (_, "authentication_error" | "permission_error") => {
+                ErrorClass::AuthExpired
+            }
+            (500 | 502 | 503 | 504 | 529, _) | (_, "overloaded_error" | "api_error") => {
+                ErrorClass::Overloaded(retry)
+            }
+            (400 | 404 | 422, _) | (_, "invalid_request_error" | "not_found_error") => {
+                ErrorClass::BadRequest
+            }
             _ => ErrorClass::Other,
         }
     };
@@ -38,28 +55,66 @@ mod tests {
     use super::*;
 
     fn head(status: u16, headers: &[(&str, &str)]) -> ResponseHead {
-        ResponseHead { status, headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+        ResponseHead {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
     }
 
     fn body(kind: &str, message: &str) -> Vec<u8> {
-        json!({"type": "error", "error": {"type": kind, "message": message}}).to_string().into_bytes()
+        json!({"type": "error", "error": {"type": kind, "message": message}})
+            .to_string()
+            .into_bytes()
     }
 
     #[test]
     fn rate_limits_and_overload_carry_retry_hints() {
-        let limited = classify(&head(429, &[("retry-after", "12")]), &body("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"));
-        assert_eq!(limited.class, ErrorClass::RateLimited(RetryAfter::ms(Some(12_000))));
-        assert_eq!(limited.message, "Number of request tokens has exceeded your per-minute rate limit");
-        assert_eq!(classify(&head(529, &[]), &body("overloaded_error", "Overloaded")).class, ErrorClass::Overloaded(RetryAfter::ms(None)));
-        assert_eq!(classify(&head(500, &[]), &body("api_error", "Internal")).class, ErrorClass::Overloaded(RetryAfter::ms(None)));
-        assert_eq!(classify(&head(503, &[]), b"").class, ErrorClass::Overloaded(RetryAfter::ms(None)));
+        let limited = classify(
+            &head(429, &[("retry-after", "12")]),
+            &body(
+                "rate_limit_error",
+                "Number of request tokens has exceeded your per-minute rate limit",
+            ),
+        );
+        assert_eq!(
+            limited.class,
+            ErrorClass::RateLimited(RetryAfter::ms(Some(12_000)))
+        );
+        assert_eq!(
+            limited.message,
+            "Number of request tokens has exceeded your per-minute rate limit"
+        );
+        assert_eq!(
+            classify(&head(529, &[]), &body("overloaded_error", "Overloaded")).class,
+            ErrorClass::Overloaded(RetryAfter::ms(None))
+        );
+        assert_eq!(
+            classify(&head(500, &[]), &body("api_error", "Internal")).class,
+            ErrorClass::Overloaded(RetryAfter::ms(None))
+        );
+        assert_eq!(
+            classify(&head(503, &[]), b"").class,
+            ErrorClass::Overloaded(RetryAfter::ms(None))
+        );
     }
 
     #[test]
     fn a_too_long_prompt_is_not_an_ordinary_bad_request() {
-        let long = body("invalid_request_error", "prompt is too long: 215000 tokens > 200000 maximum");
-        assert_eq!(classify(&head(400, &[]), &long).class, ErrorClass::ContextTooLong);
-        let bad = body("invalid_request_error", "messages.1.content: Field required");
+        let long = body(
+            "invalid_request_error",
+            "prompt is too long: 215000 tokens > 200000 maximum",
+        );
+        assert_eq!(
+            classify(&head(400, &[]), &long).class,
+            ErrorClass::ContextTooLong
+        );
+        let bad = body(
+            "invalid_request_error",
+            "messages.1.content: Field required",
+        );
         let classified = classify(&head(400, &[]), &bad);
         assert_eq!(classified.class, ErrorClass::BadRequest);
         assert_eq!(classified.message, "messages.1.content: Field required");
@@ -67,9 +122,25 @@ mod tests {
 
     #[test]
     fn auth_and_billing() {
-        assert_eq!(classify(&head(401, &[]), &body("authentication_error", "invalid x-api-key")).class, ErrorClass::AuthExpired);
-        assert_eq!(classify(&head(403, &[]), &body("permission_error", "no")).class, ErrorClass::AuthExpired);
-        let broke = body("invalid_request_error", "Your credit balance is too low to access the Anthropic API.");
-        assert_eq!(classify(&head(400, &[]), &broke).class, ErrorClass::QuotaExhausted(RetryAfter::ms(None)));
+        assert_eq!(
+            classify(
+                &head(401, &[]),
+                &body("authentication_error", "invalid x-api-key")
+            )
+            .class,
+            ErrorClass::AuthExpired
+        );
+        assert_eq!(
+            classify(&head(403, &[]), &body("permission_error", "no")).class,
+            ErrorClass::AuthExpired
+        );
+        let broke = body(
+            "invalid_request_error",
+            "Your credit balance is too low to access the Anthropic API.",
+        );
+        assert_eq!(
+            classify(&head(400, &[]), &broke).class,
+            ErrorClass::QuotaExhausted(RetryAfter::ms(None))
+        );
     }
 }

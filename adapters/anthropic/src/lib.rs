@@ -26,9 +26,16 @@ impl Provider for Anthropic {
     type Decoder = decode::MessagesDecoder;
 
     fn info() -> AdapterInfo {
-        let mut info = AdapterInfo::new(ID, env!("CARGO_PKG_VERSION"), "Anthropic Messages API with an API key");
+        let mut info = AdapterInfo::new(
+            ID,
+            env!("CARGO_PKG_VERSION"),
+            "Anthropic Messages API with an API key",
+        );
         info.native_dialects = vec![Dialect::AnthropicMessages];
-        info.auth = AuthScheme::Header(HeaderAuth { name: "x-api-key".into(), prefix: None });
+        info.auth = AuthScheme::Header(HeaderAuth {
+            name: "x-api-key".into(),
+            prefix: None,
+        });
         info.hosts = vec!["api.anthropic.com".into()];
         info.default_base_url = Some(DEFAULT_BASE_URL.into());
         info.models = vec![
@@ -41,18 +48,35 @@ impl Provider for Anthropic {
         info
     }
 
-    fn encode_request(request: ChatRequest, ctx: EncodeContext) -> Result<HttpRequest, AdapterError> {
+    fn encode_request(
+        request: ChatRequest,
+        ctx: EncodeContext,
+    ) -> Result<HttpRequest, AdapterError> {
         let body = request::encode_body(&request, &ctx.model)?;
-        Ok(messages_request(ctx.base_url_or(DEFAULT_BASE_URL), to_json_bytes(&body), request.stream))
+        Ok(messages_request(
+            ctx.base_url_or(DEFAULT_BASE_URL),
+            to_json_bytes(&body),
+            request.stream,
+        ))
     }
 
-    fn encode_native(dialect: Dialect, body: Vec<u8>, ctx: EncodeContext) -> Result<HttpRequest, AdapterError> {
+    fn encode_native(
+        dialect: Dialect,
+        body: Vec<u8>,
+        ctx: EncodeContext,
+    ) -> Result<HttpRequest, AdapterError> {
         if dialect != Dialect::AnthropicMessages {
-            return Err(AdapterError::unsupported(format!("the anthropic adapter passes through Anthropic Messages only, not {dialect:?}")));
+            return Err(AdapterError::unsupported(format!(
+                "the anthropic adapter passes through Anthropic Messages only, not {dialect:?}"
+            )));
         }
         let streaming = top_level_raw(&body, "stream") == Some(b"true");
         let body = set_top_level_string(&body, "model", &ctx.model)?;
-        Ok(messages_request(ctx.base_url_or(DEFAULT_BASE_URL), body, streaming))
+        Ok(messages_request(
+            ctx.base_url_or(DEFAULT_BASE_URL),
+            body,
+            streaming,
+        ))
     }
 
     fn decoder(ctx: DecodeContext) -> decode::MessagesDecoder {
@@ -67,7 +91,8 @@ impl Provider for Anthropic {
 /// The `POST {base}/v1/messages` request, with the config's `extra-headers`
 /// (e.g. an `anthropic-beta` list).
 fn messages_request(base_url: &str, body: Vec<u8>, streaming: bool) -> HttpRequest {
-    let mut http = HttpRequest::post_json(format!("{base_url}/v1/messages"), body).with_header("anthropic-version", API_VERSION);
+    let mut http = HttpRequest::post_json(format!("{base_url}/v1/messages"), body)
+        .with_header("anthropic-version", API_VERSION);
     if streaming {
         http = http.with_header("accept", "text/event-stream");
     }
@@ -89,31 +114,59 @@ mod tests {
 
     #[test]
     fn requests_go_to_v1_messages_with_the_api_version() {
-        let request = ChatRequest::new("m").with_message(Message::user_text("hi")).streaming(true);
-        let http = Anthropic::encode_request(request, EncodeContext::for_account("", "claude-sonnet-4-5")).unwrap();
+        let request = ChatRequest::new("m")
+            .with_message(Message::user_text("hi"))
+            .streaming(true);
+        let http =
+            Anthropic::encode_request(request, EncodeContext::for_account("", "claude-sonnet-4-5"))
+                .unwrap();
         assert_eq!(http.url, "https://api.anthropic.com/v1/messages");
         assert_eq!(http.header("anthropic-version"), Some("2023-06-01"));
         assert_eq!(http.header("accept"), Some("text/event-stream"));
-        assert_eq!(Anthropic::info().auth, AuthScheme::Header(HeaderAuth { name: "x-api-key".into(), prefix: None }));
+        assert_eq!(
+            Anthropic::info().auth,
+            AuthScheme::Header(HeaderAuth {
+                name: "x-api-key".into(),
+                prefix: None
+            })
+        );
     }
 
     #[test]
     fn passthrough_swaps_only_the_model() {
         let body = br#"{"model":"claude-x","max_tokens":32000,"thinking":{"type":"adaptive"},"stream":true,"messages":[]}"#;
-        let http = Anthropic::encode_native(Dialect::AnthropicMessages, body.to_vec(), EncodeContext::for_account("https://proxy.test/", "claude-sonnet-4-5")).unwrap();
+        let http = Anthropic::encode_native(
+            Dialect::AnthropicMessages,
+            body.to_vec(),
+            EncodeContext::for_account("https://proxy.test/", "claude-sonnet-4-5"),
+        )
+        .unwrap();
         assert_eq!(http.url, "https://proxy.test/v1/messages");
         assert_eq!(
             String::from_utf8(http.body.clone()).unwrap(),
             r#"{"model":"claude-sonnet-4-5","max_tokens":32000,"thinking":{"type":"adaptive"},"stream":true,"messages":[]}"#
         );
         assert_eq!(http.header("accept"), Some("text/event-stream"));
-        assert!(Anthropic::encode_native(Dialect::OpenaiChat, body.to_vec(), EncodeContext::for_account("", "m")).is_err());
+        assert!(
+            Anthropic::encode_native(
+                Dialect::OpenaiChat,
+                body.to_vec(),
+                EncodeContext::for_account("", "m")
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn config_extra_headers_are_added() {
-        host::set_config_for_tests(json!({"extra-headers": {"anthropic-beta": "context-1m-2025-08-07"}}));
-        let http = Anthropic::encode_request(ChatRequest::new("m").with_message(Message::user_text("hi")), EncodeContext::for_account("", "m")).unwrap();
+        host::set_config_for_tests(
+            json!({"extra-headers": {"anthropic-beta": "context-1m-2025-08-07"}}),
+        );
+        let http = Anthropic::encode_request(
+            ChatRequest::new("m").with_message(Message::user_text("hi")),
+            EncodeContext::for_account("", "m"),
+        )
+        .unwrap();
         assert_eq!(http.header("anthropic-beta"), Some("context-1m-2025-08-07"));
     }
 }

@@ -29,10 +29,19 @@ pub fn encode_body(request: &ChatRequest, model: &str) -> Result<Value, AdapterE
     body.insert("model".into(), json!(model));
     let mut max_tokens = request.params.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
 
-    let mut system: Vec<Value> = request.system.iter().filter(|part| !part.text.is_empty()).map(encode_text).collect();
+    let mut system: Vec<Value> = request
+        .system
+        .iter()
+        .filter(|part| !part.text.is_empty())
+        .map(encode_text)
+        .collect();
     // The API has no system turns inside `messages`: their instructions join the system
     // prompt, in order, which is where the model reads instructions.
-    for message in request.messages.iter().filter(|message| message.role == Role::System) {
+    for message in request
+        .messages
+        .iter()
+        .filter(|message| message.role == Role::System)
+    {
         system.extend(message.parts.iter().filter_map(|part| match part {
             Part::Text(text) if !text.text.is_empty() => Some(encode_text(text)),
             _ => None,
@@ -44,34 +53,56 @@ pub fn encode_body(request: &ChatRequest, model: &str) -> Result<Value, AdapterE
     if !system.is_empty() {
         body.insert("system".into(), Value::Array(system));
     }
-    body.insert("messages".into(), Value::Array(encode_messages(&request.messages)?));
+    body.insert(
+        "messages".into(),
+        Value::Array(encode_messages(&request.messages)?),
+    );
 
     if !request.tools.is_empty() {
-        body.insert("tools".into(), Value::Array(request.tools.iter().map(encode_tool).collect::<Result<_, _>>()?));
+        body.insert(
+            "tools".into(),
+            Value::Array(
+                request
+                    .tools
+                    .iter()
+                    .map(encode_tool)
+                    .collect::<Result<_, _>>()?,
+            ),
+        );
     }
-    if let Some(choice) = encode_tool_choice(request.tool_choice.as_ref(), request.params.parallel_tool_calls) {
+    if let Some(choice) = encode_tool_choice(
+        request.tool_choice.as_ref(),
+        request.params.parallel_tool_calls,
+    ) {
         body.insert("tool_choice".into(), choice);
     }
 
     let params = &request.params;
     let thinking_budget = params.reasoning.as_ref().and_then(|reasoning| {
-        reasoning.budget_tokens.or_else(|| reasoning.effort.as_deref().map(budget_for_effort))
+        reasoning
+            .budget_tokens
+            .or_else(|| reasoning.effort.as_deref().map(budget_for_effort))
     });
     // The budget must stay below max_tokens; a client that capped max_tokens lower
     // than the budget meant the cap, so the budget shrinks (or thinking goes).
-    let thinking_budget = thinking_budget.map(|budget| budget.max(MIN_THINKING_BUDGET)).and_then(|budget| {
-        if budget < max_tokens {
-            Some(budget)
-        } else if params.max_tokens.is_none() {
-            max_tokens = budget + DEFAULT_MAX_TOKENS;
-            Some(budget)
-        } else {
-            (max_tokens > MIN_THINKING_BUDGET).then(|| max_tokens - 1)
-        }
-    });
+    let thinking_budget = thinking_budget
+        .map(|budget| budget.max(MIN_THINKING_BUDGET))
+        .and_then(|budget| {
+            if budget < max_tokens {
+                Some(budget)
+            } else if params.max_tokens.is_none() {
+                max_tokens = budget + DEFAULT_MAX_TOKENS;
+                Some(budget)
+            } else {
+                (max_tokens > MIN_THINKING_BUDGET).then(|| max_tokens - 1)
+            }
+        });
     body.insert("max_tokens".into(), json!(max_tokens));
     if let Some(budget) = thinking_budget {
-        body.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
+        body.insert(
+            "thinking".into(),
+            json!({"type": "enabled", "budget_tokens": budget}),
+        );
     }
     // With thinking on, the API refuses temperature other than 1 and any top_k.
     if thinking_budget.is_none() {
@@ -141,7 +172,11 @@ fn encode_part(part: &Part, role: &str) -> Result<Option<Value>, AdapterError> {
         Part::Reasoning(_) => None,
         Part::File(file) => Some(encode_file(file)?),
         Part::ToolCall(call) => {
-            let input = if call.arguments.trim().is_empty() { json!({}) } else { parse_ir_json(&call.arguments, "tool call arguments")? };
+            let input = if call.arguments.trim().is_empty() {
+                json!({})
+            } else {
+                parse_ir_json(&call.arguments, "tool call arguments")?
+            };
             let mut block = Map::new();
             block.insert("type".into(), json!("tool_use"));
             block.insert("id".into(), json!(call.id));
@@ -179,8 +214,12 @@ fn encode_part(part: &Part, role: &str) -> Result<Option<Value>, AdapterError> {
 /// another provider has none and is dropped rather than refused.
 fn encode_reasoning(reasoning: &ReasoningPart) -> Option<Value> {
     match (&reasoning.redacted, &reasoning.signature) {
-        (Some(data), _) if reasoning.text.is_empty() => Some(json!({"type": "redacted_thinking", "data": data})),
-        (_, Some(signature)) => Some(json!({"type": "thinking", "thinking": reasoning.text, "signature": signature})),
+        (Some(data), _) if reasoning.text.is_empty() => {
+            Some(json!({"type": "redacted_thinking", "data": data}))
+        }
+        (_, Some(signature)) => {
+            Some(json!({"type": "thinking", "thinking": reasoning.text, "signature": signature}))
+        }
         _ => None,
     }
 }
@@ -201,23 +240,28 @@ fn encode_file(file: &FilePart) -> Result<Value, AdapterError> {
     } else if file.media_type.starts_with("text/") {
         // Plain-text documents travel as text sources, which carry the text itself.
         if let FileData::Base64(_) = file.data {
-            return Err(AdapterError::unsupported("text documents must be sent as text, not base64"));
+            return Err(AdapterError::unsupported(
+                "text documents must be sent as text, not base64",
+            ));
         }
         "document"
     } else {
-        return Err(AdapterError::unsupported(format!("Anthropic does not accept {} files", file.media_type)));
+        return Err(AdapterError::unsupported(format!(
+            "Anthropic does not accept {} files",
+            file.media_type
+        )));
     };
     let source = match &file.data {
-        FileData::Base64(data) => json!({"type": "base64", "media_type": file.media_type, "data": data}),
+        FileData::Base64(data) => {
+            json!({"type": "base64", "media_type": file.media_type, "data": data})
+        }
         FileData::Url(url) => json!({"type": "url", "url": url}),
     };
     let mut block = Map::new();
     block.insert("type".into(), json!(kind));
     block.insert("source".into(), source);
-    if kind == "document" {
-        if let Some(name) = &file.filename {
-            block.insert("title".into(), json!(name));
-        }
+    if let (true, Some(name)) = (kind == "document", &file.filename) {
+        block.insert("title".into(), json!(name));
     }
     merge_options(&mut block, &file.options);
     Ok(Value::Object(block))
@@ -229,7 +273,10 @@ fn encode_tool(tool: &Tool) -> Result<Value, AdapterError> {
     if let Some(description) = &tool.description {
         block.insert("description".into(), json!(description));
     }
-    block.insert("input_schema".into(), parse_ir_json(&tool.input_schema, "a tool's input schema")?);
+    block.insert(
+        "input_schema".into(),
+        parse_ir_json(&tool.input_schema, "a tool's input schema")?,
+    );
     merge_options(&mut block, &tool.options);
     Ok(Value::Object(block))
 }
@@ -250,13 +297,19 @@ fn encode_tool_choice(choice: Option<&ToolChoice>, parallel: Option<bool>) -> Op
 }
 
 /// The API has no JSON mode; the instruction goes in the system prompt instead.
-fn json_format_instruction(format: &Option<ResponseFormat>) -> Result<Option<String>, AdapterError> {
+fn json_format_instruction(
+    format: &Option<ResponseFormat>,
+) -> Result<Option<String>, AdapterError> {
     Ok(match format {
         None | Some(ResponseFormat::Text) => None,
-        Some(ResponseFormat::JsonObject) => Some("Respond with a single JSON object and nothing else.".into()),
+        Some(ResponseFormat::JsonObject) => {
+            Some("Respond with a single JSON object and nothing else.".into())
+        }
         Some(ResponseFormat::JsonSchema(format)) => {
             let schema = parse_ir_json(&format.schema, "the response format schema")?;
-            Some(format!("Respond with a single JSON value that matches this JSON schema, and nothing else:\n{schema}"))
+            Some(format!(
+                "Respond with a single JSON value that matches this JSON schema, and nothing else:\n{schema}"
+            ))
         }
     })
 }
@@ -270,7 +323,11 @@ fn merge_options(block: &mut Map<String, Value>, options: &Option<Json>) {
 
 /// An `f32` as the decimal the client wrote: `0.7f32 as f64` would print 0.699999988.
 fn float(value: f32) -> Value {
-    value.to_string().parse::<f64>().map(|parsed| json!(parsed)).unwrap_or(Value::Null)
+    value
+        .to_string()
+        .parse::<f64>()
+        .map(|parsed| json!(parsed))
+        .unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

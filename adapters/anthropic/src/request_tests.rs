@@ -31,7 +31,10 @@ fn a_tool_round_trip_with_thinking_becomes_alternating_messages() {
             Part::tool_call("toolu_2", "pwd", ""),
         ],
     ))
-    .with_message(Message::new(Role::Tool, vec![Part::tool_result_text("toolu_1", "a.txt")]))
+    .with_message(Message::new(
+        Role::Tool,
+        vec![Part::tool_result_text("toolu_1", "a.txt")],
+    ))
     .with_message(Message::new(
         Role::Tool,
         vec![Part::ToolResult(ToolResultPart {
@@ -78,10 +81,16 @@ fn a_tool_round_trip_with_thinking_becomes_alternating_messages() {
 fn tool_results_lead_a_user_turn_and_system_turns_join_the_system_prompt() {
     let request = ChatRequest::new("m")
         .with_message(Message::system_text("Mid-conversation rule."))
-        .with_message(Message::new(Role::User, vec![Part::text("here:"), Part::tool_result_text("t1", "ok")]))
+        .with_message(Message::new(
+            Role::User,
+            vec![Part::text("here:"), Part::tool_result_text("t1", "ok")],
+        ))
         .with_message(Message::new(Role::User, vec![Part::text("")]));
     let body = encode_body(&request, "m").unwrap();
-    assert_eq!(body["system"], json!([{"type": "text", "text": "Mid-conversation rule."}]));
+    assert_eq!(
+        body["system"],
+        json!([{"type": "text", "text": "Mid-conversation rule."}])
+    );
     assert_eq!(
         body["messages"],
         json!([{"role": "user", "content": [
@@ -93,10 +102,28 @@ fn tool_results_lead_a_user_turn_and_system_turns_join_the_system_prompt() {
 
 #[test]
 fn images_and_pdfs_become_source_blocks() {
-    let png = FilePart { media_type: "image/png".into(), data: FileData::Base64("iVBO".into()), filename: None, options: None };
-    let url = FilePart { media_type: "image/jpeg".into(), data: FileData::Url("https://x.test/a.jpg".into()), filename: None, options: None };
-    let pdf = FilePart { media_type: "application/pdf".into(), data: FileData::Base64("JVBE".into()), filename: Some("spec.pdf".into()), options: None };
-    let request = ChatRequest::new("m").with_message(Message::new(Role::User, vec![Part::File(png), Part::File(url), Part::File(pdf)]));
+    let png = FilePart {
+        media_type: "image/png".into(),
+        data: FileData::Base64("iVBO".into()),
+        filename: None,
+        options: None,
+    };
+    let url = FilePart {
+        media_type: "image/jpeg".into(),
+        data: FileData::Url("https://x.test/a.jpg".into()),
+        filename: None,
+        options: None,
+    };
+    let pdf = FilePart {
+        media_type: "application/pdf".into(),
+        data: FileData::Base64("JVBE".into()),
+        filename: Some("spec.pdf".into()),
+        options: None,
+    };
+    let request = ChatRequest::new("m").with_message(Message::new(
+        Role::User,
+        vec![Part::File(png), Part::File(url), Part::File(pdf)],
+    ));
     assert_eq!(
         encode_body(&request, "m").unwrap()["messages"][0]["content"],
         json!([
@@ -105,9 +132,18 @@ fn images_and_pdfs_become_source_blocks() {
             {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}, "title": "spec.pdf"},
         ])
     );
-    let zip = FilePart { media_type: "application/zip".into(), data: FileData::Base64("UEs=".into()), filename: None, options: None };
-    let request = ChatRequest::new("m").with_message(Message::new(Role::User, vec![Part::File(zip)]));
-    assert_eq!(encode_body(&request, "m").unwrap_err().kind, ErrorKind::Unsupported);
+    let zip = FilePart {
+        media_type: "application/zip".into(),
+        data: FileData::Base64("UEs=".into()),
+        filename: None,
+        options: None,
+    };
+    let request =
+        ChatRequest::new("m").with_message(Message::new(Role::User, vec![Part::File(zip)]));
+    assert_eq!(
+        encode_body(&request, "m").unwrap_err().kind,
+        ErrorKind::Unsupported
+    );
 }
 
 #[test]
@@ -117,19 +153,27 @@ fn tool_choice_variants_and_parallel_calls() {
         (ToolChoice::Auto, json!({"type": "auto"})),
         (ToolChoice::Required, json!({"type": "any"})),
         (ToolChoice::None, json!({"type": "none"})),
-        (ToolChoice::Tool("bash".into()), json!({"type": "tool", "name": "bash"})),
+        (
+            ToolChoice::Tool("bash".into()),
+            json!({"type": "tool", "name": "bash"}),
+        ),
     ] {
         request.tool_choice = Some(choice);
         assert_eq!(encode_body(&request, "m").unwrap()["tool_choice"], expected);
     }
     request.tool_choice = None;
     request.params.parallel_tool_calls = Some(false);
-    assert_eq!(encode_body(&request, "m").unwrap()["tool_choice"], json!({"type": "auto", "disable_parallel_tool_use": true}));
+    assert_eq!(
+        encode_body(&request, "m").unwrap()["tool_choice"],
+        json!({"type": "auto", "disable_parallel_tool_use": true})
+    );
 }
 
 #[test]
 fn sampling_params_and_stream_flag() {
-    let mut request = ChatRequest::new("m").with_message(Message::user_text("x")).streaming(true);
+    let mut request = ChatRequest::new("m")
+        .with_message(Message::user_text("x"))
+        .streaming(true);
     request.params = GenerationParams {
         max_tokens: Some(1000),
         temperature: Some(0.3),
@@ -153,20 +197,39 @@ fn sampling_params_and_stream_flag() {
 fn reasoning_effort_becomes_a_thinking_budget_and_drops_temperature() {
     let mut request = ChatRequest::new("m").with_message(Message::user_text("x"));
     request.params.temperature = Some(0.2);
-    request.params.reasoning = Some(ReasoningConfig { effort: Some("high".into()), budget_tokens: None });
+    request.params.reasoning = Some(ReasoningConfig {
+        effort: Some("high".into()),
+        budget_tokens: None,
+    });
     let body = encode_body(&request, "m").unwrap();
-    assert_eq!(body["thinking"], json!({"type": "enabled", "budget_tokens": 16384}));
-    assert_eq!(body["max_tokens"], 16384 + 8192, "max_tokens grows past the budget when the client set none");
+    assert_eq!(
+        body["thinking"],
+        json!({"type": "enabled", "budget_tokens": 16384})
+    );
+    assert_eq!(
+        body["max_tokens"],
+        16384 + 8192,
+        "max_tokens grows past the budget when the client set none"
+    );
     assert_eq!(body.get("temperature"), None);
 
     request.params.max_tokens = Some(4000);
-    request.params.reasoning = Some(ReasoningConfig { effort: None, budget_tokens: Some(10_000) });
+    request.params.reasoning = Some(ReasoningConfig {
+        effort: None,
+        budget_tokens: Some(10_000),
+    });
     let body = encode_body(&request, "m").unwrap();
     assert_eq!(body["max_tokens"], 4000, "the client's cap wins");
     assert_eq!(body["thinking"]["budget_tokens"], 3999);
 
-    request.params.reasoning = Some(ReasoningConfig { effort: Some("low".into()), budget_tokens: None });
-    assert_eq!(encode_body(&request, "m").unwrap()["thinking"]["budget_tokens"], 1024);
+    request.params.reasoning = Some(ReasoningConfig {
+        effort: Some("low".into()),
+        budget_tokens: None,
+    });
+    assert_eq!(
+        encode_body(&request, "m").unwrap()["thinking"]["budget_tokens"],
+        1024
+    );
 }
 
 #[test]
@@ -180,5 +243,8 @@ fn a_json_schema_format_becomes_a_system_instruction() {
     }));
     let body = encode_body(&request, "m").unwrap();
     let instruction = body["system"][0]["text"].as_str().unwrap();
-    assert!(instruction.contains(r#"{"type":"object"}"#), "{instruction}");
+    assert!(
+        instruction.contains(r#"{"type":"object"}"#),
+        "{instruction}"
+    );
 }

@@ -23,14 +23,29 @@ enum Body {
 impl ChatDecoder {
     /// A decoder for a response described by `ctx`.
     pub fn new(ctx: &DecodeContext) -> Self {
-        let body = if ctx.streaming { Body::Stream(SseParser::new()) } else { Body::Document(JsonBody::new()) };
-        ChatDecoder { body, passthrough: ctx.passthrough.is_some(), state: ChatState::default() }
+        let body = if ctx.streaming {
+            Body::Stream(SseParser::new())
+        } else {
+            Body::Document(JsonBody::new())
+        };
+        ChatDecoder {
+            body,
+            passthrough: ctx.passthrough.is_some(),
+            state: ChatState::default(),
+        }
     }
 
-    fn take_events(&mut self, events: Vec<SseEvent>, out: &mut Vec<StreamEvent>) -> Result<(), AdapterError> {
+    fn take_events(
+        &mut self,
+        events: Vec<SseEvent>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), AdapterError> {
         for event in events {
             let data = event.data.trim();
-            if data.is_empty() || data == "[DONE]" || (self.passthrough && !matters_for_accounting(data)) {
+            if data.is_empty()
+                || data == "[DONE]"
+                || (self.passthrough && !matters_for_accounting(data))
+            {
                 continue;
             }
             let chunk = parse_upstream_json(data.as_bytes(), "a Chat Completions stream chunk")?;
@@ -65,7 +80,10 @@ impl Decoder for ChatDecoder {
             }
             Body::Document(document) => {
                 let bytes = document.bytes().trim_ascii_start().to_vec();
-                if bytes.starts_with(b"data:") || bytes.starts_with(b"event:") || bytes.starts_with(b":") {
+                if bytes.starts_with(b"data:")
+                    || bytes.starts_with(b"event:")
+                    || bytes.starts_with(b":")
+                {
                     // Streamed although nobody said so: read it as the stream it is.
                     let mut parser = SseParser::new();
                     let mut events = parser.push(&bytes);
@@ -94,7 +112,10 @@ fn matters_for_accounting(data: &str) -> bool {
         return true;
     }
     data.match_indices("\"finish_reason\"").any(|(at, key)| {
-        let rest = data[at + key.len()..].trim_start().trim_start_matches(':').trim_start();
+        let rest = data[at + key.len()..]
+            .trim_start()
+            .trim_start_matches(':')
+            .trim_start();
         rest.starts_with('"')
     })
 }
@@ -129,23 +150,36 @@ impl ChatState {
         if let Some(error) = chunk.get("error") {
             self.saw_error = true;
             let body = json!({"error": error}).to_string();
-            out.push(StreamEvent::Error(AdapterError::upstream(error_message(200, body.as_bytes()))));
+            out.push(StreamEvent::Error(AdapterError::upstream(error_message(
+                200,
+                body.as_bytes(),
+            ))));
             return;
         }
         if !self.metadata_sent && (chunk.get("id").is_some() || chunk.get("model").is_some()) {
             self.metadata_sent = true;
             out.push(StreamEvent::ResponseMetadata(ResponseMetadata {
                 id: chunk.get("id").and_then(Value::as_str).map(str::to_string),
-                model: chunk.get("model").and_then(Value::as_str).map(str::to_string),
+                model: chunk
+                    .get("model")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 created: as_u64(chunk.get("created")),
             }));
         }
         if let Some(usage) = chunk.get("usage").filter(|usage| usage.is_object()) {
             self.usage = read_usage(usage);
         }
-        let Some(choices) = chunk.get("choices").and_then(Value::as_array) else { return };
+        let Some(choices) = chunk.get("choices").and_then(Value::as_array) else {
+            return;
+        };
         // Only the first choice: the IR carries one answer (`n` > 1 is not requested).
-        let Some(choice) = choices.iter().find(|choice| as_u64(choice.get("index")).unwrap_or(0) == 0) else { return };
+        let Some(choice) = choices
+            .iter()
+            .find(|choice| as_u64(choice.get("index")).unwrap_or(0) == 0)
+        else {
+            return;
+        };
         if let Some(delta) = choice.get(delta_key) {
             self.take_delta(delta, out);
         }
@@ -157,7 +191,10 @@ impl ChatState {
 
     fn take_delta(&mut self, delta: &Value, out: &mut Vec<StreamEvent>) {
         // `reasoning_content` (DeepSeek, vLLM) or `reasoning` (OpenRouter, Ollama).
-        let reasoning = delta.get("reasoning_content").or_else(|| delta.get("reasoning")).and_then(Value::as_str);
+        let reasoning = delta
+            .get("reasoning_content")
+            .or_else(|| delta.get("reasoning"))
+            .and_then(Value::as_str);
         if let Some(reasoning) = reasoning.filter(|text| !text.is_empty()) {
             let id = match &self.reasoning {
                 Some(id) => id.clone(),
@@ -170,7 +207,11 @@ impl ChatState {
             };
             out.push(StreamEvent::reasoning_delta(id, reasoning));
         }
-        if let Some(text) = delta.get("content").and_then(Value::as_str).filter(|text| !text.is_empty()) {
+        if let Some(text) = delta
+            .get("content")
+            .and_then(Value::as_str)
+            .filter(|text| !text.is_empty())
+        {
             self.close_reasoning(out);
             let id = match &self.text {
                 Some(id) => id.clone(),
@@ -208,14 +249,25 @@ impl ChatState {
             }
         };
         let tool = &mut self.tools[slot];
-        if let Some(id) = call.get("id").and_then(Value::as_str).filter(|id| !id.is_empty()) {
+        if let Some(id) = call
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+        {
             tool.id = id.to_string();
         }
         let function = call.get("function");
-        if let Some(name) = function.and_then(|f| f.get("name")).and_then(Value::as_str).filter(|name| !name.is_empty()) {
+        if let Some(name) = function
+            .and_then(|f| f.get("name"))
+            .and_then(Value::as_str)
+            .filter(|name| !name.is_empty())
+        {
             tool.name = name.to_string();
         }
-        let fragment = function.and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or("");
+        let fragment = function
+            .and_then(|f| f.get("arguments"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
         tool.arguments.push_str(fragment);
         if !tool.started && !tool.name.is_empty() {
             // Start only once the name is known; fragments that came earlier go out now.
@@ -233,7 +285,11 @@ impl ChatState {
 
     fn close_reasoning(&mut self, out: &mut Vec<StreamEvent>) {
         if let Some(id) = self.reasoning.take() {
-            out.push(StreamEvent::ReasoningEnd(ReasoningEnd { id, signature: None, redacted: None }));
+            out.push(StreamEvent::ReasoningEnd(ReasoningEnd {
+                id,
+                signature: None,
+                redacted: None,
+            }));
         }
     }
 
@@ -249,8 +305,16 @@ impl ChatState {
             }
             tool.ended = true;
             out.push(StreamEvent::ToolInputEnd(tool.id.clone()));
-            let arguments = if tool.arguments.trim().is_empty() { "{}".to_string() } else { tool.arguments.clone() };
-            out.push(StreamEvent::ToolCall(ToolCallPart::new(tool.id.clone(), tool.name.clone(), arguments)));
+            let arguments = if tool.arguments.trim().is_empty() {
+                "{}".to_string()
+            } else {
+                tool.arguments.clone()
+            };
+            out.push(StreamEvent::ToolCall(ToolCallPart::new(
+                tool.id.clone(),
+                tool.name.clone(),
+                arguments,
+            )));
         }
     }
 
@@ -265,7 +329,7 @@ impl ChatState {
             None if !self.tools.is_empty() => FinishReason::ToolCalls,
             None => FinishReason::Other,
         };
-        StreamEvent::finish(reason, self.finish_reason.clone(), self.usage.clone())
+        StreamEvent::finish(reason, self.finish_reason.clone(), self.usage)
     }
 }
 
@@ -275,9 +339,15 @@ fn start_tool(tool: &mut ToolState, out: &mut Vec<StreamEvent>) {
         tool.id = format!("call_{}", tool.index);
     }
     tool.started = true;
-    out.push(StreamEvent::tool_input_start(tool.id.clone(), tool.name.clone()));
+    out.push(StreamEvent::tool_input_start(
+        tool.id.clone(),
+        tool.name.clone(),
+    ));
     if !tool.arguments.is_empty() {
-        out.push(StreamEvent::tool_input_delta(tool.id.clone(), tool.arguments.clone()));
+        out.push(StreamEvent::tool_input_delta(
+            tool.id.clone(),
+            tool.arguments.clone(),
+        ));
     }
 }
 

@@ -36,7 +36,11 @@ fn expected_tool_stream_events() -> Vec<StreamEvent> {
         }),
         StreamEvent::ReasoningStart("reasoning-0".into()),
         StreamEvent::reasoning_delta("reasoning-0", "Need ls."),
-        StreamEvent::ReasoningEnd(ReasoningEnd { id: "reasoning-0".into(), signature: None, redacted: None }),
+        StreamEvent::ReasoningEnd(ReasoningEnd {
+            id: "reasoning-0".into(),
+            signature: None,
+            redacted: None,
+        }),
         StreamEvent::TextStart("text-1".into()),
         StreamEvent::text_delta("text-1", "Running é✓"),
         StreamEvent::tool_input_start("call_a", "bash"),
@@ -65,7 +69,10 @@ fn decode(ctx: DecodeContext, pieces: &[&[u8]]) -> Vec<StreamEvent> {
 
 #[test]
 fn a_streamed_tool_call_answer_decodes_to_the_full_event_sequence() {
-    assert_eq!(decode(DecodeContext::ok(true), &[TOOL_STREAM.as_bytes()]), expected_tool_stream_events());
+    assert_eq!(
+        decode(DecodeContext::ok(true), &[TOOL_STREAM.as_bytes()]),
+        expected_tool_stream_events()
+    );
 }
 
 #[test]
@@ -73,14 +80,21 @@ fn splitting_the_stream_at_every_byte_gives_the_same_events() {
     let bytes = TOOL_STREAM.as_bytes();
     for cut in 0..=bytes.len() {
         let (head, tail) = bytes.split_at(cut);
-        assert_eq!(decode(DecodeContext::ok(true), &[head, tail]), expected_tool_stream_events(), "cut at {cut}");
+        assert_eq!(
+            decode(DecodeContext::ok(true), &[head, tail]),
+            expected_tool_stream_events(),
+            "cut at {cut}"
+        );
     }
 }
 
 #[test]
 fn byte_by_byte_feeding_still_decodes_every_event() {
     let pieces: Vec<&[u8]> = TOOL_STREAM.as_bytes().chunks(1).collect();
-    assert_eq!(decode(DecodeContext::ok(true), &pieces), expected_tool_stream_events());
+    assert_eq!(
+        decode(DecodeContext::ok(true), &pieces),
+        expected_tool_stream_events()
+    );
 }
 
 #[test]
@@ -94,7 +108,11 @@ fn a_chat_completion_document_decodes_through_the_same_events() {
     assert_eq!(
         decode(DecodeContext::ok(false), &pieces),
         vec![
-            StreamEvent::ResponseMetadata(ResponseMetadata { id: Some("chatcmpl-2".into()), model: Some("gpt-4o".into()), created: Some(1_700_000_001) }),
+            StreamEvent::ResponseMetadata(ResponseMetadata {
+                id: Some("chatcmpl-2".into()),
+                model: Some("gpt-4o".into()),
+                created: Some(1_700_000_001)
+            }),
             StreamEvent::TextStart("text-0".into()),
             StreamEvent::text_delta("text-0", "Hello!"),
             StreamEvent::tool_input_start("call_x", "bash"),
@@ -105,7 +123,11 @@ fn a_chat_completion_document_decodes_through_the_same_events() {
             StreamEvent::finish(
                 FinishReason::ToolCalls,
                 Some("tool_calls".into()),
-                Usage { input_tokens: Some(10), output_tokens: Some(5), ..Usage::default() }
+                Usage {
+                    input_tokens: Some(10),
+                    output_tokens: Some(5),
+                    ..Usage::default()
+                }
             ),
         ]
     );
@@ -113,15 +135,33 @@ fn a_chat_completion_document_decodes_through_the_same_events() {
 
 #[test]
 fn a_body_that_streams_although_json_was_expected_is_read_as_a_stream() {
-    assert_eq!(decode(DecodeContext::ok(false), &[TOOL_STREAM.as_bytes()]), expected_tool_stream_events());
+    assert_eq!(
+        decode(DecodeContext::ok(false), &[TOOL_STREAM.as_bytes()]),
+        expected_tool_stream_events()
+    );
 }
 
 #[test]
 fn finish_reasons_map_to_the_unified_ones() {
-    for (raw, unified) in [("stop", FinishReason::Stop), ("length", FinishReason::Length), ("content_filter", FinishReason::ContentFilter), ("weird", FinishReason::Other)] {
-        let stream = format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"x\"}},\"finish_reason\":\"{raw}\"}}]}}\n\ndata: [DONE]\n\n");
+    for (raw, unified) in [
+        ("stop", FinishReason::Stop),
+        ("length", FinishReason::Length),
+        ("content_filter", FinishReason::ContentFilter),
+        ("weird", FinishReason::Other),
+    ] {
+        let stream = format!(
+            "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"x\"}},\"finish_reason\":\"{raw}\"}}]}}\n\ndata: [DONE]\n\n"
+        );
         let events = decode(DecodeContext::ok(true), &[stream.as_bytes()]);
-        assert_eq!(events.last(), Some(&StreamEvent::finish(unified, Some(raw.into()), Usage::default())), "{raw}");
+        assert_eq!(
+            events.last(),
+            Some(&StreamEvent::finish(
+                unified,
+                Some(raw.into()),
+                Usage::default()
+            )),
+            "{raw}"
+        );
     }
 }
 
@@ -134,7 +174,11 @@ fn a_stream_without_done_or_usage_still_finishes() {
         vec![
             StreamEvent::ReasoningStart("reasoning-0".into()),
             StreamEvent::reasoning_delta("reasoning-0", "hmm"),
-            StreamEvent::ReasoningEnd(ReasoningEnd { id: "reasoning-0".into(), signature: None, redacted: None }),
+            StreamEvent::ReasoningEnd(ReasoningEnd {
+                id: "reasoning-0".into(),
+                signature: None,
+                redacted: None
+            }),
             StreamEvent::finish(FinishReason::Other, None, Usage::default()),
         ]
     );
@@ -144,14 +188,29 @@ fn a_stream_without_done_or_usage_still_finishes() {
 fn an_error_chunk_mid_stream_becomes_an_error_event_and_an_error_finish() {
     let stream = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"par\"}}]}\n\ndata: {\"error\":{\"message\":\"upstream overloaded\",\"code\":502}}\n\n";
     let events = decode(DecodeContext::ok(true), &[stream]);
-    assert!(events.contains(&StreamEvent::Error(AdapterError::upstream("upstream overloaded"))), "{events:?}");
-    assert_eq!(events.last(), Some(&StreamEvent::finish(FinishReason::Error, None, Usage::default())));
+    assert!(
+        events.contains(&StreamEvent::Error(AdapterError::upstream(
+            "upstream overloaded"
+        ))),
+        "{events:?}"
+    );
+    assert_eq!(
+        events.last(),
+        Some(&StreamEvent::finish(
+            FinishReason::Error,
+            None,
+            Usage::default()
+        ))
+    );
 }
 
 #[test]
 fn garbage_in_a_stream_is_an_upstream_error() {
     let mut decoder = ChatDecoder::new(&DecodeContext::ok(true));
-    assert_eq!(decoder.push(b"data: {not json\n\n").unwrap_err().kind, ErrorKind::Upstream);
+    assert_eq!(
+        decoder.push(b"data: {not json\n\n").unwrap_err().kind,
+        ErrorKind::Upstream
+    );
 }
 
 #[test]
@@ -171,7 +230,10 @@ fn passthrough_forwards_bytes_unchanged_and_ends_with_usage() {
             })
             .collect();
         assert_eq!(forwarded, bytes, "cut at {cut}");
-        assert_eq!(finish, &StreamEvent::finish(FinishReason::ToolCalls, Some("tool_calls".into()), usage()));
+        assert_eq!(
+            finish,
+            &StreamEvent::finish(FinishReason::ToolCalls, Some("tool_calls".into()), usage())
+        );
     }
 }
 
@@ -184,14 +246,28 @@ fn passthrough_of_a_document_reports_its_usage() {
     assert_eq!(events[0], StreamEvent::Raw(document.to_vec()));
     assert_eq!(
         events[1],
-        StreamEvent::finish(FinishReason::Stop, Some("stop".into()), Usage { input_tokens: Some(3), output_tokens: Some(1), ..Usage::default() })
+        StreamEvent::finish(
+            FinishReason::Stop,
+            Some("stop".into()),
+            Usage {
+                input_tokens: Some(3),
+                output_tokens: Some(1),
+                ..Usage::default()
+            }
+        )
     );
     assert_eq!(events.len(), 2);
 }
 
 #[test]
 fn only_chunks_that_can_carry_accounting_are_parsed_in_passthrough() {
-    assert!(!matters_for_accounting(r#"{"choices":[{"delta":{"content":"x"},"finish_reason":null}]}"#));
-    assert!(matters_for_accounting(r#"{"choices":[{"delta":{},"finish_reason": "stop"}]}"#));
-    assert!(matters_for_accounting(r#"{"choices":[],"usage":{"prompt_tokens":1}}"#));
+    assert!(!matters_for_accounting(
+        r#"{"choices":[{"delta":{"content":"x"},"finish_reason":null}]}"#
+    ));
+    assert!(matters_for_accounting(
+        r#"{"choices":[{"delta":{},"finish_reason": "stop"}]}"#
+    ));
+    assert!(matters_for_accounting(
+        r#"{"choices":[],"usage":{"prompt_tokens":1}}"#
+    ));
 }

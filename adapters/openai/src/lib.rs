@@ -24,7 +24,11 @@ impl Provider for OpenAi {
     type Decoder = decode::ChatDecoder;
 
     fn info() -> AdapterInfo {
-        let mut info = AdapterInfo::new(ID, env!("CARGO_PKG_VERSION"), "OpenAI-compatible Chat Completions");
+        let mut info = AdapterInfo::new(
+            ID,
+            env!("CARGO_PKG_VERSION"),
+            "OpenAI-compatible Chat Completions",
+        );
         info.native_dialects = vec![Dialect::OpenaiChat];
         info.auth = AuthScheme::Bearer;
         info.hosts = vec!["api.openai.com".into()];
@@ -39,19 +43,36 @@ impl Provider for OpenAi {
         info
     }
 
-    fn encode_request(request: ChatRequest, ctx: EncodeContext) -> Result<HttpRequest, AdapterError> {
+    fn encode_request(
+        request: ChatRequest,
+        ctx: EncodeContext,
+    ) -> Result<HttpRequest, AdapterError> {
         let base_url = ctx.base_url_or(DEFAULT_BASE_URL);
-        let body = request::encode_body(&request, &ctx.model, request::Flavor::for_base_url(base_url))?;
+        let body = request::encode_body(
+            &request,
+            &ctx.model,
+            request::Flavor::for_base_url(base_url),
+        )?;
         Ok(chat_request(base_url, to_json_bytes(&body), request.stream))
     }
 
-    fn encode_native(dialect: Dialect, body: Vec<u8>, ctx: EncodeContext) -> Result<HttpRequest, AdapterError> {
+    fn encode_native(
+        dialect: Dialect,
+        body: Vec<u8>,
+        ctx: EncodeContext,
+    ) -> Result<HttpRequest, AdapterError> {
         if dialect != Dialect::OpenaiChat {
-            return Err(AdapterError::unsupported(format!("the openai adapter passes through OpenAI Chat only, not {dialect:?}")));
+            return Err(AdapterError::unsupported(format!(
+                "the openai adapter passes through OpenAI Chat only, not {dialect:?}"
+            )));
         }
         let streaming = plugboard_sdk::json_edit::top_level_raw(&body, "stream") == Some(b"true");
         let body = set_top_level_string(&body, "model", &ctx.model)?;
-        Ok(chat_request(ctx.base_url_or(DEFAULT_BASE_URL), body, streaming))
+        Ok(chat_request(
+            ctx.base_url_or(DEFAULT_BASE_URL),
+            body,
+            streaming,
+        ))
     }
 
     fn decoder(ctx: DecodeContext) -> decode::ChatDecoder {
@@ -87,8 +108,14 @@ mod tests {
 
     #[test]
     fn a_streaming_request_goes_to_chat_completions_under_the_accounts_base_url() {
-        let request = ChatRequest::new("alias").with_message(Message::user_text("hi")).streaming(true);
-        let http = OpenAi::encode_request(request, EncodeContext::for_account("http://127.0.0.1:8080/v1/", "llama")).unwrap();
+        let request = ChatRequest::new("alias")
+            .with_message(Message::user_text("hi"))
+            .streaming(true);
+        let http = OpenAi::encode_request(
+            request,
+            EncodeContext::for_account("http://127.0.0.1:8080/v1/", "llama"),
+        )
+        .unwrap();
         assert_eq!(http.url, "http://127.0.0.1:8080/v1/chat/completions");
         assert_eq!(http.header("content-type"), Some("application/json"));
         assert_eq!(http.header("accept"), Some("text/event-stream"));
@@ -99,15 +126,25 @@ mod tests {
 
     #[test]
     fn an_empty_base_url_means_api_openai_com() {
-        let http = OpenAi::encode_request(ChatRequest::new("m").with_message(Message::user_text("hi")), EncodeContext::for_account("", "gpt-4o")).unwrap();
+        let http = OpenAi::encode_request(
+            ChatRequest::new("m").with_message(Message::user_text("hi")),
+            EncodeContext::for_account("", "gpt-4o"),
+        )
+        .unwrap();
         assert_eq!(http.url, "https://api.openai.com/v1/chat/completions");
         assert_eq!(http.header("accept"), None);
     }
 
     #[test]
     fn config_extra_headers_are_added() {
-        host::set_config_for_tests(json!({"extra-headers": {"x-title": "plugboard", "http-referer": "https://example.test"}}));
-        let http = OpenAi::encode_request(ChatRequest::new("m").with_message(Message::user_text("hi")), EncodeContext::for_account("", "gpt-4o")).unwrap();
+        host::set_config_for_tests(
+            json!({"extra-headers": {"x-title": "plugboard", "http-referer": "https://example.test"}}),
+        );
+        let http = OpenAi::encode_request(
+            ChatRequest::new("m").with_message(Message::user_text("hi")),
+            EncodeContext::for_account("", "gpt-4o"),
+        )
+        .unwrap();
         assert_eq!(http.header("x-title"), Some("plugboard"));
         assert_eq!(http.header("HTTP-Referer"), Some("https://example.test"));
     }
@@ -115,13 +152,23 @@ mod tests {
     #[test]
     fn passthrough_swaps_the_model_and_keeps_every_other_byte() {
         let body = br#"{"stream":true,"model":"client-alias","messages":[{"role":"user","content":"hi"}],"x_unknown":{"b":1,"a":2}}"#;
-        let http = OpenAi::encode_native(Dialect::OpenaiChat, body.to_vec(), EncodeContext::for_account("", "gpt-4o")).unwrap();
+        let http = OpenAi::encode_native(
+            Dialect::OpenaiChat,
+            body.to_vec(),
+            EncodeContext::for_account("", "gpt-4o"),
+        )
+        .unwrap();
         assert_eq!(
             String::from_utf8(http.body.clone()).unwrap(),
             r#"{"stream":true,"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"x_unknown":{"b":1,"a":2}}"#
         );
         assert_eq!(http.header("accept"), Some("text/event-stream"));
-        let refused = OpenAi::encode_native(Dialect::AnthropicMessages, body.to_vec(), EncodeContext::for_account("", "m")).unwrap_err();
+        let refused = OpenAi::encode_native(
+            Dialect::AnthropicMessages,
+            body.to_vec(),
+            EncodeContext::for_account("", "m"),
+        )
+        .unwrap_err();
         assert_eq!(refused.kind, ErrorKind::Unsupported);
     }
 }

@@ -21,17 +21,34 @@ pub enum Flavor {
 impl Flavor {
     /// The flavor a base URL implies.
     pub fn for_base_url(base_url: &str) -> Self {
-        if base_url.contains("://api.openai.com") { Flavor::OpenAi } else { Flavor::Compatible }
+        if base_url.contains("://api.openai.com") {
+            Flavor::OpenAi
+        } else {
+            Flavor::Compatible
+        }
     }
 }
 
 /// Encode `request` for upstream model `model`.
-pub fn encode_body(request: &ChatRequest, model: &str, flavor: Flavor) -> Result<Value, AdapterError> {
+pub fn encode_body(
+    request: &ChatRequest,
+    model: &str,
+    flavor: Flavor,
+) -> Result<Value, AdapterError> {
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
     body.insert("messages".into(), Value::Array(encode_messages(request)?));
     if !request.tools.is_empty() {
-        body.insert("tools".into(), Value::Array(request.tools.iter().map(encode_tool).collect::<Result<_, _>>()?));
+        body.insert(
+            "tools".into(),
+            Value::Array(
+                request
+                    .tools
+                    .iter()
+                    .map(encode_tool)
+                    .collect::<Result<_, _>>()?,
+            ),
+        );
     }
     if let Some(choice) = &request.tool_choice {
         body.insert("tool_choice".into(), encode_tool_choice(choice));
@@ -53,12 +70,18 @@ fn encode_messages(request: &ChatRequest) -> Result<Vec<Value>, AdapterError> {
     let mut messages = Vec::with_capacity(request.messages.len() + 1);
     if !request.system.is_empty() {
         // One system message: several in a row break some compatible servers' templates.
-        let text: Vec<&str> = request.system.iter().map(|part| part.text.as_str()).collect();
+        let text: Vec<&str> = request
+            .system
+            .iter()
+            .map(|part| part.text.as_str())
+            .collect();
         messages.push(json!({"role": "system", "content": text.join("\n\n")}));
     }
     for message in &request.messages {
         match message.role {
-            Role::System => messages.push(json!({"role": "system", "content": message.joined_text()})),
+            Role::System => {
+                messages.push(json!({"role": "system", "content": message.joined_text()}))
+            }
             Role::Assistant => messages.push(encode_assistant(message)),
             Role::User | Role::Tool => encode_user_or_tool(message, &mut messages)?,
         }
@@ -84,7 +107,14 @@ fn encode_assistant(message: &Message) -> Value {
         .collect();
     let mut out = Map::new();
     out.insert("role".into(), json!("assistant"));
-    out.insert("content".into(), if text.is_empty() && !tool_calls.is_empty() { Value::Null } else { json!(text) });
+    out.insert(
+        "content".into(),
+        if text.is_empty() && !tool_calls.is_empty() {
+            Value::Null
+        } else {
+            json!(text)
+        },
+    );
     if !tool_calls.is_empty() {
         out.insert("tool_calls".into(), Value::Array(tool_calls));
     }
@@ -107,7 +137,8 @@ fn encode_user_or_tool(message: &Message, messages: &mut Vec<Value>) -> Result<(
                         ToolOutput::File(file) => tool_files.push(encode_file(file)?),
                     }
                 }
-                messages.push(json!({"role": "tool", "tool_call_id": result.call_id, "content": text}));
+                messages
+                    .push(json!({"role": "tool", "tool_call_id": result.call_id, "content": text}));
             }
             Part::Text(text) => content.push(json!({"type": "text", "text": text.text})),
             Part::File(file) => content.push(encode_file(file)?),
@@ -136,7 +167,9 @@ fn encode_file(file: &FilePart) -> Result<Value, AdapterError> {
     if file.media_type.starts_with("image/") {
         let mut image = Map::new();
         image.insert("url".into(), json!(url));
-        if let Some(detail) = provider_options(&file.options, ID).and_then(|options| options.get("detail").cloned()) {
+        if let Some(detail) =
+            provider_options(&file.options, ID).and_then(|options| options.get("detail").cloned())
+        {
             image.insert("detail".into(), detail);
         }
         return Ok(json!({"type": "image_url", "image_url": image}));
@@ -163,8 +196,13 @@ fn encode_tool(tool: &Tool) -> Result<Value, AdapterError> {
     if let Some(description) = &tool.description {
         function.insert("description".into(), json!(description));
     }
-    function.insert("parameters".into(), parse_ir_json(&tool.input_schema, "a tool's input schema")?);
-    if let Some(strict) = provider_options(&tool.options, ID).and_then(|options| options.get("strict").cloned()) {
+    function.insert(
+        "parameters".into(),
+        parse_ir_json(&tool.input_schema, "a tool's input schema")?,
+    );
+    if let Some(strict) =
+        provider_options(&tool.options, ID).and_then(|options| options.get("strict").cloned())
+    {
         function.insert("strict".into(), strict);
     }
     Ok(json!({"type": "function", "function": function}))
@@ -179,9 +217,17 @@ fn encode_tool_choice(choice: &ToolChoice) -> Value {
     }
 }
 
-fn encode_params(params: &GenerationParams, flavor: Flavor, body: &mut Map<String, Value>) -> Result<(), AdapterError> {
+fn encode_params(
+    params: &GenerationParams,
+    flavor: Flavor,
+    body: &mut Map<String, Value>,
+) -> Result<(), AdapterError> {
     if let Some(max) = params.max_tokens {
-        let key = if flavor == Flavor::OpenAi { "max_completion_tokens" } else { "max_tokens" };
+        let key = if flavor == Flavor::OpenAi {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
         body.insert(key.into(), json!(max));
     }
     let floats = [
@@ -218,9 +264,15 @@ fn encode_params(params: &GenerationParams, flavor: Flavor, body: &mut Map<Strin
             if let Some(description) = &format.description {
                 schema.insert("description".into(), json!(description));
             }
-            schema.insert("schema".into(), parse_ir_json(&format.schema, "the response format schema")?);
+            schema.insert(
+                "schema".into(),
+                parse_ir_json(&format.schema, "the response format schema")?,
+            );
             schema.insert("strict".into(), json!(format.strict));
-            body.insert("response_format".into(), json!({"type": "json_schema", "json_schema": schema}));
+            body.insert(
+                "response_format".into(),
+                json!({"type": "json_schema", "json_schema": schema}),
+            );
         }
     }
     if let Some(parallel) = params.parallel_tool_calls {
@@ -247,7 +299,11 @@ fn reasoning_effort(reasoning: &ReasoningConfig) -> Option<String> {
 
 /// An `f32` as the decimal the client wrote: `0.7f32 as f64` would print 0.699999988.
 fn float(value: f32) -> Value {
-    value.to_string().parse::<f64>().map(|parsed| json!(parsed)).unwrap_or(Value::Null)
+    value
+        .to_string()
+        .parse::<f64>()
+        .map(|parsed| json!(parsed))
+        .unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

@@ -15,12 +15,26 @@ fn a_tool_round_trip_becomes_system_user_assistant_calls_and_tool_messages() {
         .with_message(Message::new(
             Role::Assistant,
             vec![
-                Part::Reasoning(ReasoningPart { text: "think".into(), signature: None, redacted: None, options: None }),
+                Part::Reasoning(ReasoningPart {
+                    text: "think".into(),
+                    signature: None,
+                    redacted: None,
+                    options: None,
+                }),
                 Part::tool_call("call_1", "bash", r#"{"cmd":"echo hi"}"#),
             ],
         ))
-        .with_message(Message::new(Role::Tool, vec![Part::tool_result_text("call_1", "hi\n")]))
-        .with_tool(Tool::new("bash", r#"{"type":"object","properties":{"cmd":{"type":"string"}}}"#).described("Run a command"));
+        .with_message(Message::new(
+            Role::Tool,
+            vec![Part::tool_result_text("call_1", "hi\n")],
+        ))
+        .with_tool(
+            Tool::new(
+                "bash",
+                r#"{"type":"object","properties":{"cmd":{"type":"string"}}}"#,
+            )
+            .described("Run a command"),
+        );
     let body = encode(&request);
     assert_eq!(
         body,
@@ -51,10 +65,19 @@ fn images_become_image_url_parts_with_data_urls_and_detail() {
         filename: None,
         options: Some(r#"{"openai":{"detail":"high"}}"#.into()),
     };
-    let linked = FilePart { media_type: "image/jpeg".into(), data: FileData::Url("https://x.test/a.jpg".into()), filename: None, options: None };
+    let linked = FilePart {
+        media_type: "image/jpeg".into(),
+        data: FileData::Url("https://x.test/a.jpg".into()),
+        filename: None,
+        options: None,
+    };
     let request = ChatRequest::new("m").with_message(Message::new(
         Role::User,
-        vec![Part::text("what is this?"), Part::File(image), Part::File(linked)],
+        vec![
+            Part::text("what is this?"),
+            Part::File(image),
+            Part::File(linked),
+        ],
     ));
     assert_eq!(
         encode(&request)["messages"][0]["content"],
@@ -68,15 +91,28 @@ fn images_become_image_url_parts_with_data_urls_and_detail() {
 
 #[test]
 fn a_pdf_goes_as_a_file_part_and_a_pdf_url_is_unsupported() {
-    let pdf = FilePart { media_type: "application/pdf".into(), data: FileData::Base64("JVBERi0=".into()), filename: Some("a.pdf".into()), options: None };
-    let request = ChatRequest::new("m").with_message(Message::new(Role::User, vec![Part::File(pdf.clone())]));
+    let pdf = FilePart {
+        media_type: "application/pdf".into(),
+        data: FileData::Base64("JVBERi0=".into()),
+        filename: Some("a.pdf".into()),
+        options: None,
+    };
+    let request =
+        ChatRequest::new("m").with_message(Message::new(Role::User, vec![Part::File(pdf.clone())]));
     assert_eq!(
         encode(&request)["messages"][0]["content"][0],
         json!({"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0=", "filename": "a.pdf"}})
     );
-    let by_url = FilePart { data: FileData::Url("https://x.test/a.pdf".into()), ..pdf };
-    let request = ChatRequest::new("m").with_message(Message::new(Role::User, vec![Part::File(by_url)]));
-    assert_eq!(encode_body(&request, "m", Flavor::OpenAi).unwrap_err().kind, ErrorKind::Unsupported);
+    let by_url = FilePart {
+        data: FileData::Url("https://x.test/a.pdf".into()),
+        ..pdf
+    };
+    let request =
+        ChatRequest::new("m").with_message(Message::new(Role::User, vec![Part::File(by_url)]));
+    assert_eq!(
+        encode_body(&request, "m", Flavor::OpenAi).unwrap_err().kind,
+        ErrorKind::Unsupported
+    );
 }
 
 #[test]
@@ -96,7 +132,9 @@ fn tool_results_in_a_user_turn_come_first_as_tool_messages_then_the_text() {
 
 #[test]
 fn params_tool_choice_format_and_streaming_are_written_for_openai() {
-    let mut request = ChatRequest::new("m").with_message(Message::user_text("hi")).streaming(true);
+    let mut request = ChatRequest::new("m")
+        .with_message(Message::user_text("hi"))
+        .streaming(true);
     request.params = GenerationParams {
         max_tokens: Some(1000),
         temperature: Some(0.7),
@@ -104,7 +142,10 @@ fn params_tool_choice_format_and_streaming_are_written_for_openai() {
         top_k: Some(40),
         stop: vec!["END".into()],
         seed: Some(7),
-        reasoning: Some(ReasoningConfig { effort: Some("high".into()), budget_tokens: None }),
+        reasoning: Some(ReasoningConfig {
+            effort: Some("high".into()),
+            budget_tokens: None,
+        }),
         response_format: Some(ResponseFormat::JsonSchema(JsonSchemaFormat {
             name: "answer".into(),
             schema: r#"{"type":"object"}"#.into(),
@@ -115,7 +156,8 @@ fn params_tool_choice_format_and_streaming_are_written_for_openai() {
         ..GenerationParams::default()
     };
     request.tool_choice = Some(ToolChoice::Tool("bash".into()));
-    request.options = Some(r#"{"openai":{"user":"u-1","store":false},"anthropic":{"ignored":true}}"#.into());
+    request.options =
+        Some(r#"{"openai":{"user":"u-1","store":false},"anthropic":{"ignored":true}}"#.into());
     let body = encode(&request);
     assert_eq!(body["max_completion_tokens"], 1000);
     assert_eq!(body.get("max_tokens"), None);
@@ -130,7 +172,10 @@ fn params_tool_choice_format_and_streaming_are_written_for_openai() {
         json!({"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}, "strict": true}})
     );
     assert_eq!(body["parallel_tool_calls"], false);
-    assert_eq!(body["tool_choice"], json!({"type": "function", "function": {"name": "bash"}}));
+    assert_eq!(
+        body["tool_choice"],
+        json!({"type": "function", "function": {"name": "bash"}})
+    );
     assert_eq!(body["stream"], true);
     assert_eq!(body["stream_options"], json!({"include_usage": true}));
     assert_eq!(body["user"], "u-1");
@@ -143,10 +188,18 @@ fn compatible_servers_get_max_tokens_top_k_and_an_effort_from_a_budget() {
     let mut request = ChatRequest::new("m").with_message(Message::user_text("hi"));
     request.params.max_tokens = Some(64);
     request.params.top_k = Some(20);
-    request.params.reasoning = Some(ReasoningConfig { effort: None, budget_tokens: Some(10_000) });
+    request.params.reasoning = Some(ReasoningConfig {
+        effort: None,
+        budget_tokens: Some(10_000),
+    });
     request.params.response_format = Some(ResponseFormat::JsonObject);
     request.tool_choice = Some(ToolChoice::Required);
-    let body = encode_body(&request, "llama", Flavor::for_base_url("http://localhost:8000/v1")).unwrap();
+    let body = encode_body(
+        &request,
+        "llama",
+        Flavor::for_base_url("http://localhost:8000/v1"),
+    )
+    .unwrap();
     assert_eq!(body["max_tokens"], 64);
     assert_eq!(body["top_k"], 20);
     assert_eq!(body["reasoning_effort"], "medium");
@@ -157,6 +210,11 @@ fn compatible_servers_get_max_tokens_top_k_and_an_effort_from_a_budget() {
 
 #[test]
 fn an_invalid_tool_schema_is_the_clients_error() {
-    let request = ChatRequest::new("m").with_message(Message::user_text("hi")).with_tool(Tool::new("t", "{not json"));
-    assert_eq!(encode_body(&request, "m", Flavor::OpenAi).unwrap_err().kind, ErrorKind::InvalidRequest);
+    let request = ChatRequest::new("m")
+        .with_message(Message::user_text("hi"))
+        .with_tool(Tool::new("t", "{not json"));
+    assert_eq!(
+        encode_body(&request, "m", Flavor::OpenAi).unwrap_err().kind,
+        ErrorKind::InvalidRequest
+    );
 }

@@ -14,11 +14,16 @@ pub const PLACEHOLDER_TEXT: &str = ".";
 
 /// Prepend a minimal user turn when the first non-system message is the assistant's.
 pub fn ensure_first_user_turn(mut request: ChatRequest) -> ChatRequest {
-    let first_turn = request.messages.iter().position(|message| message.role != Role::System);
-    if let Some(index) = first_turn {
-        if request.messages[index].role == Role::Assistant {
-            request.messages.insert(index, Message::user_text(PLACEHOLDER_TEXT));
-        }
+    let first_turn = request
+        .messages
+        .iter()
+        .position(|message| message.role != Role::System);
+    if let Some(index) = first_turn
+        && request.messages[index].role == Role::Assistant
+    {
+        request
+            .messages
+            .insert(index, Message::user_text(PLACEHOLDER_TEXT));
     }
     request
 }
@@ -56,7 +61,11 @@ mod tests {
     use super::*;
 
     fn roles(request: &ChatRequest) -> Vec<Role> {
-        request.messages.iter().map(|message| message.role).collect()
+        request
+            .messages
+            .iter()
+            .map(|message| message.role)
+            .collect()
     }
 
     #[test]
@@ -74,7 +83,10 @@ mod tests {
         let request = ChatRequest::new("m")
             .with_message(Message::system_text("be brief"))
             .with_message(Message::assistant_text("hi"));
-        assert_eq!(roles(&ensure_first_user_turn(request)), [Role::System, Role::User, Role::Assistant]);
+        assert_eq!(
+            roles(&ensure_first_user_turn(request)),
+            [Role::System, Role::User, Role::Assistant]
+        );
     }
 
     #[test]

@@ -61,7 +61,10 @@ mod tests {
             .with_message(Message::assistant_text("answer"));
         let merged = merge_consecutive_turns(request);
         assert_eq!(merged.messages.len(), 2);
-        assert_eq!(merged.messages[0].parts, vec![Part::text("first"), Part::text("second")]);
+        assert_eq!(
+            merged.messages[0].parts,
+            vec![Part::text("first"), Part::text("second")]
+        );
         assert_eq!(merged.messages[1].role, Role::Assistant);
     }
 
@@ -71,16 +74,28 @@ mod tests {
             .with_message(Message::user_text("run both"))
             .with_message(Message::new(
                 Role::Assistant,
-                vec![Part::tool_call("c1", "ls", "{}"), Part::tool_call("c2", "pwd", "{}")],
+                vec![
+                    Part::tool_call("c1", "ls", "{}"),
+                    Part::tool_call("c2", "pwd", "{}"),
+                ],
             ))
-            .with_message(Message::new(Role::Tool, vec![Part::tool_result_text("c1", "a.txt")]))
-            .with_message(Message::new(Role::Tool, vec![Part::tool_result_text("c2", "/home")]));
+            .with_message(Message::new(
+                Role::Tool,
+                vec![Part::tool_result_text("c1", "a.txt")],
+            ))
+            .with_message(Message::new(
+                Role::Tool,
+                vec![Part::tool_result_text("c2", "/home")],
+            ));
         let merged = merge_consecutive_turns(request);
         let roles: Vec<Role> = merged.messages.iter().map(|m| m.role).collect();
         assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool]);
         assert_eq!(
             merged.messages[2].parts,
-            vec![Part::tool_result_text("c1", "a.txt"), Part::tool_result_text("c2", "/home")]
+            vec![
+                Part::tool_result_text("c1", "a.txt"),
+                Part::tool_result_text("c2", "/home")
+            ]
         );
     }
 
@@ -94,7 +109,14 @@ mod tests {
             .with_message(Message::user_text("c"));
         assert_eq!(merge_consecutive_turns(request.clone()), request);
 
-        let merged = merge_consecutive_turns(ChatRequest::new("m").with_message(first).with_message(Message::user_text("d")));
-        assert_eq!(merged.messages[0].options.as_deref(), Some(r#"{"x":{"y":1}}"#));
+        let merged = merge_consecutive_turns(
+            ChatRequest::new("m")
+                .with_message(first)
+                .with_message(Message::user_text("d")),
+        );
+        assert_eq!(
+            merged.messages[0].options.as_deref(),
+            Some(r#"{"x":{"y":1}}"#)
+        );
     }
 }

@@ -19,14 +19,20 @@ impl Provider for Hog {
         test_info("test-hog", "encode-request allocates without end")
     }
 
-    fn encode_request(_request: ChatRequest, _ctx: EncodeContext) -> Result<HttpRequest, AdapterError> {
+    fn encode_request(
+        _request: ChatRequest,
+        _ctx: EncodeContext,
+    ) -> Result<HttpRequest, AdapterError> {
         let mut hoard: Vec<Vec<u8>> = Vec::new();
         loop {
             hoard.push(vec![0u8; 1 << 20]);
             std::hint::black_box(&hoard);
             if hoard.len() > 4096 {
                 // 4 GiB held and still running: no cap is in force; say so plainly.
-                return Err(AdapterError::internal(format!("test-hog: allocated {} MiB without being stopped", hoard.len())));
+                return Err(AdapterError::internal(format!(
+                    "test-hog: allocated {} MiB without being stopped",
+                    hoard.len()
+                )));
             }
         }
     }

@@ -20,7 +20,10 @@ impl Provider for Panic {
         test_info("test-panic", "encode-request panics")
     }
 
-    fn encode_request(_request: ChatRequest, _ctx: EncodeContext) -> Result<HttpRequest, AdapterError> {
+    fn encode_request(
+        _request: ChatRequest,
+        _ctx: EncodeContext,
+    ) -> Result<HttpRequest, AdapterError> {
         panic!("{PANIC_MESSAGE}");
     }
 

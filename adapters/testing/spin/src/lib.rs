@@ -17,7 +17,10 @@ impl Provider for Spin {
         test_info("test-spin", "encode-request loops forever")
     }
 
-    fn encode_request(_request: ChatRequest, _ctx: EncodeContext) -> Result<HttpRequest, AdapterError> {
+    fn encode_request(
+        _request: ChatRequest,
+        _ctx: EncodeContext,
+    ) -> Result<HttpRequest, AdapterError> {
         let mut counter: u64 = 0;
         loop {
             // black_box keeps the optimiser from proving the loop has no effect.

@@ -21,7 +21,12 @@ impl Fixup for Stamp {
     type Filter = Stamp;
 
     fn info() -> FixupInfo {
-        FixupInfo::new("test-stamp", STAMP.1, "adds x-plugboard-stamp to upstream requests", Hooks::UPSTREAM_REQUEST)
+        FixupInfo::new(
+            "test-stamp",
+            STAMP.1,
+            "adds x-plugboard-stamp to upstream requests",
+            Hooks::UPSTREAM_REQUEST,
+        )
     }
 
     fn filter(_ctx: FixupContext) -> Stamp {
@@ -44,7 +49,9 @@ mod tests {
     #[test]
     fn the_upstream_request_leaves_with_this_builds_stamp() {
         let mut filter = Stamp::filter(FixupContext::for_tests());
-        let stamped = filter.on_upstream_request(HttpRequest::post_json("https://x.test/", b"{}".to_vec())).unwrap();
+        let stamped = filter
+            .on_upstream_request(HttpRequest::post_json("https://x.test/", b"{}".to_vec()))
+            .unwrap();
         assert_eq!(stamped.header(STAMP_HEADER), Some(STAMP.0));
         assert_eq!(Stamp::info().version, STAMP.1);
     }
