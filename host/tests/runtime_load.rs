@@ -9,11 +9,20 @@ use plugboard::runtime::{ComponentKind, Runtime, summary_table};
 use runtime_fixtures::*;
 
 const FIXUPS: [&str; 2] = ["adapters/first-user-turn.wasm", "adapters/merge-turns.wasm"];
-const TEST_PROVIDERS: [&str; 3] = ["test-adapters/test-spin.wasm", "test-adapters/test-hog.wasm", "test-adapters/test-panic.wasm"];
+const TEST_PROVIDERS: [&str; 3] = [
+    "test-adapters/test-spin.wasm",
+    "test-adapters/test-hog.wasm",
+    "test-adapters/test-panic.wasm",
+];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_built_component_loads_and_describes_itself() {
-    let components: Vec<&str> = FIXUPS.iter().chain(&TEST_PROVIDERS).chain(&["test-adapters/test-stamp.wasm"]).copied().collect();
+    let components: Vec<&str> = FIXUPS
+        .iter()
+        .chain(&TEST_PROVIDERS)
+        .chain(&["test-adapters/test-stamp.wasm"])
+        .copied()
+        .collect();
     let dir = adapters_dir(&components);
     let runtime = runtime();
 
@@ -29,7 +38,10 @@ async fn every_built_component_loads_and_describes_itself() {
     assert_eq!(stamp.info.version, "1.0.0");
     assert!(stamp.info.hooks.upstream_request && !stamp.info.hooks.request);
     let spin = registry.provider("test-spin").expect("test-spin loaded");
-    assert_eq!(spin.info.default_base_url.as_deref(), Some("http://127.0.0.1:9"));
+    assert_eq!(
+        spin.info.default_base_url.as_deref(),
+        Some("http://127.0.0.1:9")
+    );
 
     let listed = runtime.list();
     let ids: Vec<(ComponentKind, &str)> = listed.iter().map(|c| (c.kind, c.id.as_str())).collect();
@@ -46,12 +58,17 @@ async fn every_built_component_loads_and_describes_itself() {
     );
     let table = summary_table(&listed);
     assert!(table.starts_with("KIND"));
-    assert!(table.lines().any(|line| line.starts_with("fixup") && line.contains("test-stamp") && line.contains("1.0.0")));
+    assert!(table.lines().any(|line| line.starts_with("fixup")
+        && line.contains("test-stamp")
+        && line.contains("1.0.0")));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn garbage_and_foreign_components_are_refused_with_reasons_while_the_rest_load() {
-    let dir = adapters_dir(&["adapters/merge-turns.wasm", "test-adapters/test-wrong-world.wasm"]);
+    let dir = adapters_dir(&[
+        "adapters/merge-turns.wasm",
+        "test-adapters/test-wrong-world.wasm",
+    ]);
     std::fs::write(dir.path().join("garbage.wasm"), b"this is not wasm").unwrap();
     std::fs::write(dir.path().join("README.txt"), b"ignored").unwrap();
     let runtime = runtime();
@@ -67,8 +84,15 @@ async fn garbage_and_foreign_components_are_refused_with_reasons_while_the_rest_
     };
     assert!(reason_for("garbage.wasm").contains("not a valid component"));
     let wrong_world = reason_for("test-wrong-world.wasm");
-    assert!(wrong_world.contains("not a Plugboard adapter: exports") && wrong_world.contains("hello"), "{wrong_world}");
-    assert_eq!(refused.len(), 2, "README.txt is not a candidate: {refused:?}");
+    assert!(
+        wrong_world.contains("not a Plugboard adapter: exports") && wrong_world.contains("hello"),
+        "{wrong_world}"
+    );
+    assert_eq!(
+        refused.len(),
+        2,
+        "README.txt is not a candidate: {refused:?}"
+    );
     assert!(runtime.registry().fixup("merge-turns").is_some());
     assert_eq!(runtime.failures().len(), 2);
 }
@@ -76,15 +100,29 @@ async fn garbage_and_foreign_components_are_refused_with_reasons_while_the_rest_
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_file_claiming_a_loaded_id_is_refused() {
     let dir = adapters_dir(&["adapters/merge-turns.wasm"]);
-    std::fs::copy(built("adapters/merge-turns.wasm"), dir.path().join("zz-merge-turns-copy.wasm")).unwrap();
+    std::fs::copy(
+        built("adapters/merge-turns.wasm"),
+        dir.path().join("zz-merge-turns-copy.wasm"),
+    )
+    .unwrap();
     let runtime = runtime();
 
     let refused = runtime.load_dir(dir.path()).await.expect("load");
 
     assert_eq!(refused.len(), 1);
     assert!(refused[0].path.ends_with("zz-merge-turns-copy.wasm"));
-    assert!(refused[0].reason.contains("already provided by") && refused[0].reason.contains("merge-turns.wasm"));
-    assert!(runtime.registry().fixup("merge-turns").unwrap().path().ends_with("merge-turns.wasm"));
+    assert!(
+        refused[0].reason.contains("already provided by")
+            && refused[0].reason.contains("merge-turns.wasm")
+    );
+    assert!(
+        runtime
+            .registry()
+            .fixup("merge-turns")
+            .unwrap()
+            .path()
+            .ends_with("merge-turns.wasm")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -97,16 +135,26 @@ async fn the_second_load_comes_from_the_compile_cache() {
     assert!(first.load_dir(dir.path()).await.unwrap().is_empty());
     let compiled_in = started.elapsed();
 
-    let entries: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let entries: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     let hash = first.registry().provider("test-spin").unwrap().hash.clone();
-    assert_eq!(entries.len(), 1, "one artifact, no temp files left: {entries:?}");
+    assert_eq!(
+        entries.len(),
+        1,
+        "one artifact, no temp files left: {entries:?}"
+    );
     assert!(entries[0].starts_with(&format!("{hash}-")) && entries[0].ends_with(".cwasm"));
 
     let second = Runtime::new(test_settings(Some(cache.path().to_owned()))).unwrap();
     let started = Instant::now();
     assert!(second.load_dir(dir.path()).await.unwrap().is_empty());
     let cached_in = started.elapsed();
-    assert!(cached_in < compiled_in, "cache hit {cached_in:?} should beat compile {compiled_in:?}");
+    assert!(
+        cached_in < compiled_in,
+        "cache hit {cached_in:?} should beat compile {compiled_in:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -115,12 +163,20 @@ async fn a_corrupt_cache_entry_is_replaced_by_a_fresh_compile() {
     let cache = tempfile::tempdir().unwrap();
     let first = Runtime::new(test_settings(Some(cache.path().to_owned()))).unwrap();
     first.load_dir(dir.path()).await.unwrap();
-    let entry = std::fs::read_dir(cache.path()).unwrap().next().unwrap().unwrap().path();
+    let entry = std::fs::read_dir(cache.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     std::fs::write(&entry, b"corrupted").unwrap();
 
     let second = Runtime::new(test_settings(Some(cache.path().to_owned()))).unwrap();
     assert!(second.load_dir(dir.path()).await.unwrap().is_empty());
 
     assert!(second.registry().provider("test-spin").is_some());
-    assert!(std::fs::metadata(&entry).unwrap().len() > 1000, "the entry was rewritten");
+    assert!(
+        std::fs::metadata(&entry).unwrap().len() > 1000,
+        "the entry was rewritten"
+    );
 }

@@ -12,7 +12,11 @@ use plugboard::runtime::{DecodeContext, Runtime};
 use runtime_fixtures::*;
 
 async fn openai_runtime() -> (tempfile::TempDir, Arc<Runtime>) {
-    let dir = adapters_dir(&["adapters/openai.wasm", "adapters/first-user-turn.wasm", "adapters/merge-turns.wasm"]);
+    let dir = adapters_dir(&[
+        "adapters/openai.wasm",
+        "adapters/first-user-turn.wasm",
+        "adapters/merge-turns.wasm",
+    ]);
     let runtime = runtime();
     let refused = runtime.load_dir(dir.path()).await.unwrap();
     assert!(refused.is_empty(), "{refused:?}");
@@ -31,15 +35,34 @@ async fn openai_encodes_with_the_entry_config_and_decodes_a_chunked_stream() {
 
     let mut request = request_with(vec![text_message(Role::User, "hi")]);
     request.stream = true;
-    let http = sandbox.encode_request(&request, &encode_context()).await.expect("encode");
+    let http = sandbox
+        .encode_request(&request, &encode_context())
+        .await
+        .expect("encode");
     assert_eq!(http.method, "POST");
     assert_eq!(http.url, "http://127.0.0.1:9/chat/completions");
-    assert!(http.headers.iter().any(|(n, v)| n == "x-title" && v == "plugboard"), "config reached the guest: {:?}", http.headers);
+    assert!(
+        http.headers
+            .iter()
+            .any(|(n, v)| n == "x-title" && v == "plugboard"),
+        "config reached the guest: {:?}",
+        http.headers
+    );
     let body: serde_json::Value = serde_json::from_slice(&http.body).unwrap();
     assert_eq!(body["model"], "test-model");
 
-    let head = ResponseHead { status: 200, headers: vec![("content-type".into(), "text/event-stream".into())] };
-    sandbox.start_decoder(DecodeContext { head, streaming: true, passthrough: None }).await.unwrap();
+    let head = ResponseHead {
+        status: 200,
+        headers: vec![("content-type".into(), "text/event-stream".into())],
+    };
+    sandbox
+        .start_decoder(DecodeContext {
+            head,
+            streaming: true,
+            passthrough: None,
+        })
+        .await
+        .unwrap();
     let stream = concat!(
         "data: {\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n",
         "data: {\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\n",
@@ -59,7 +82,9 @@ async fn openai_encodes_with_the_entry_config_and_decodes_a_chunked_stream() {
         })
         .collect();
     assert_eq!(text, "Hello");
-    let Some(StreamEvent::Finish(finish)) = events.last() else { panic!("ends with finish: {events:?}") };
+    let Some(StreamEvent::Finish(finish)) = events.last() else {
+        panic!("ends with finish: {events:?}")
+    };
     assert_eq!(finish.reason, FinishReason::Stop);
 }
 
@@ -67,13 +92,22 @@ async fn openai_encodes_with_the_entry_config_and_decodes_a_chunked_stream() {
 async fn openai_classifies_a_rate_limit() {
     let (_dir, runtime) = openai_runtime().await;
     let registry = runtime.registry();
-    let mut sandbox = runtime.sandbox(registry.provider("openai").unwrap(), &[], sandbox_context()).await.unwrap();
-    let head = ResponseHead { status: 429, headers: vec![("retry-after".into(), "2".into())] };
+    let mut sandbox = runtime
+        .sandbox(registry.provider("openai").unwrap(), &[], sandbox_context())
+        .await
+        .unwrap();
+    let head = ResponseHead {
+        status: 429,
+        headers: vec![("retry-after".into(), "2".into())],
+    };
     let body = br#"{"error":{"message":"Rate limit reached","type":"requests"}}"#;
 
     let classified = sandbox.classify_error(&head, body).await.unwrap();
 
-    assert!(matches!(classified.class, ErrorClass::RateLimited { .. }), "{classified:?}");
+    assert!(
+        matches!(classified.class, ErrorClass::RateLimited { .. }),
+        "{classified:?}"
+    );
     assert!(classified.message.contains("Rate limit"));
 }
 
@@ -87,8 +121,15 @@ async fn measure_request_overhead() {
     let (_dir, runtime) = openai_runtime().await;
     let registry = runtime.registry();
     let openai = registry.provider("openai").unwrap().clone();
-    let fixups = [registry.fixup("first-user-turn").unwrap().clone(), registry.fixup("merge-turns").unwrap().clone()];
-    let request = request_with(vec![text_message(Role::User, "hello there"), text_message(Role::Assistant, "hi"), text_message(Role::User, "list files")]);
+    let fixups = [
+        registry.fixup("first-user-turn").unwrap().clone(),
+        registry.fixup("merge-turns").unwrap().clone(),
+    ];
+    let request = request_with(vec![
+        text_message(Role::User, "hello there"),
+        text_message(Role::Assistant, "hi"),
+        text_message(Role::User, "list files"),
+    ]);
     let chunk = b"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
     let mut samples = Vec::new();
     let mut phases = [Duration::ZERO; 6];
@@ -99,13 +140,29 @@ async fn measure_request_overhead() {
             phases[phase] += lap.elapsed();
             lap = Instant::now();
         };
-        let mut sandbox = runtime.sandbox(&openai, &fixups, sandbox_context()).await.unwrap();
+        let mut sandbox = runtime
+            .sandbox(&openai, &fixups, sandbox_context())
+            .await
+            .unwrap();
         mark(0);
         let fixed = sandbox.on_request(request.clone()).await.unwrap();
         mark(1);
-        sandbox.encode_request(&fixed, &encode_context()).await.unwrap();
+        sandbox
+            .encode_request(&fixed, &encode_context())
+            .await
+            .unwrap();
         mark(2);
-        sandbox.start_decoder(DecodeContext { head: ResponseHead { status: 200, headers: vec![] }, streaming: true, passthrough: None }).await.unwrap();
+        sandbox
+            .start_decoder(DecodeContext {
+                head: ResponseHead {
+                    status: 200,
+                    headers: vec![],
+                },
+                streaming: true,
+                passthrough: None,
+            })
+            .await
+            .unwrap();
         mark(3);
         sandbox.push(chunk).await.unwrap();
         sandbox.finish().await.unwrap();
@@ -114,7 +171,14 @@ async fn measure_request_overhead() {
         mark(5);
         samples.push(started.elapsed());
     }
-    let names = ["new store", "2 fixups (2 instantiations)", "encode (1 instantiation)", "start decoder", "push + finish", "drop store"];
+    let names = [
+        "new store",
+        "2 fixups (2 instantiations)",
+        "encode (1 instantiation)",
+        "start decoder",
+        "push + finish",
+        "drop store",
+    ];
     for (name, total) in names.iter().zip(phases) {
         println!("  {name}: {:?} mean", total / 300);
     }

@@ -9,22 +9,45 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use plugboard::ir::HttpRequest;
-use plugboard::runtime::{Runtime, RequestSandbox};
+use plugboard::runtime::{RequestSandbox, Runtime};
 use runtime_fixtures::*;
 
 fn outgoing() -> HttpRequest {
-    HttpRequest { method: "POST".into(), url: "http://127.0.0.1:9/".into(), headers: vec![], body: vec![] }
+    HttpRequest {
+        method: "POST".into(),
+        url: "http://127.0.0.1:9/".into(),
+        headers: vec![],
+        body: vec![],
+    }
 }
 
 async fn stamp_of(sandbox: &mut RequestSandbox) -> String {
-    let stamped = sandbox.on_upstream_request(outgoing()).await.expect("stamp");
-    stamped.headers.iter().find(|(name, _)| name == "x-plugboard-stamp").map(|(_, value)| value.clone()).expect("stamped")
+    let stamped = sandbox
+        .on_upstream_request(outgoing())
+        .await
+        .expect("stamp");
+    stamped
+        .headers
+        .iter()
+        .find(|(name, _)| name == "x-plugboard-stamp")
+        .map(|(_, value)| value.clone())
+        .expect("stamped")
 }
 
 async fn sandbox_with_stamp(runtime: &Runtime) -> RequestSandbox {
     let registry = runtime.registry();
-    let stamp = registry.fixup("test-stamp").expect("test-stamp loaded").clone();
-    runtime.sandbox(registry.provider("test-spin").unwrap(), &[stamp], sandbox_context()).await.unwrap()
+    let stamp = registry
+        .fixup("test-stamp")
+        .expect("test-stamp loaded")
+        .clone();
+    runtime
+        .sandbox(
+            registry.provider("test-spin").unwrap(),
+            &[stamp],
+            sandbox_context(),
+        )
+        .await
+        .unwrap()
 }
 
 /// Replace `target` the way a careful deployer does: write elsewhere, then rename.
@@ -44,27 +67,46 @@ async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rescan_swaps_in_v2_while_an_old_sandbox_finishes_on_v1() {
-    let dir = adapters_dir(&["test-adapters/test-stamp.wasm", "test-adapters/test-spin.wasm"]);
+    let dir = adapters_dir(&[
+        "test-adapters/test-stamp.wasm",
+        "test-adapters/test-spin.wasm",
+    ]);
     let runtime = runtime();
     runtime.load_dir(dir.path()).await.unwrap();
     let provider_before = runtime.registry().provider("test-spin").unwrap().clone();
     let mut in_flight = sandbox_with_stamp(&runtime).await;
     assert_eq!(stamp_of(&mut in_flight).await, "v1");
 
-    replace_atomically(&dir.path().join("test-stamp.wasm"), &std::fs::read(built("test-adapters/test-stamp-v2.wasm")).unwrap());
+    replace_atomically(
+        &dir.path().join("test-stamp.wasm"),
+        &std::fs::read(built("test-adapters/test-stamp-v2.wasm")).unwrap(),
+    );
     let refused = runtime.load_dir(dir.path()).await.unwrap();
 
     assert!(refused.is_empty(), "{refused:?}");
     let registry = runtime.registry();
     assert_eq!(registry.fixup("test-stamp").unwrap().info.version, "2.0.0");
-    assert!(Arc::ptr_eq(registry.provider("test-spin").unwrap(), &provider_before), "unchanged file reused, not recompiled");
-    assert_eq!(stamp_of(&mut in_flight).await, "v1", "the request in flight keeps its version");
-    assert_eq!(stamp_of(&mut sandbox_with_stamp(&runtime).await).await, "v2");
+    assert!(
+        Arc::ptr_eq(registry.provider("test-spin").unwrap(), &provider_before),
+        "unchanged file reused, not recompiled"
+    );
+    assert_eq!(
+        stamp_of(&mut in_flight).await,
+        "v1",
+        "the request in flight keeps its version"
+    );
+    assert_eq!(
+        stamp_of(&mut sandbox_with_stamp(&runtime).await).await,
+        "v2"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_half_written_file_keeps_the_working_version_until_the_write_completes() {
-    let dir = adapters_dir(&["test-adapters/test-stamp.wasm", "test-adapters/test-spin.wasm"]);
+    let dir = adapters_dir(&[
+        "test-adapters/test-stamp.wasm",
+        "test-adapters/test-spin.wasm",
+    ]);
     let runtime = runtime();
     runtime.load_dir(dir.path()).await.unwrap();
     let target = dir.path().join("test-stamp.wasm");
@@ -74,38 +116,76 @@ async fn a_half_written_file_keeps_the_working_version_until_the_write_completes
     let refused = runtime.load_dir(dir.path()).await.unwrap();
 
     assert_eq!(refused.len(), 1, "{refused:?}");
-    assert_eq!(runtime.registry().fixup("test-stamp").unwrap().info.version, "1.0.0");
-    assert_eq!(stamp_of(&mut sandbox_with_stamp(&runtime).await).await, "v1");
+    assert_eq!(
+        runtime.registry().fixup("test-stamp").unwrap().info.version,
+        "1.0.0"
+    );
+    assert_eq!(
+        stamp_of(&mut sandbox_with_stamp(&runtime).await).await,
+        "v1"
+    );
     assert_eq!(runtime.failures().len(), 1);
 
     std::fs::write(&target, &v2).unwrap();
     assert!(runtime.load_dir(dir.path()).await.unwrap().is_empty());
 
-    assert_eq!(runtime.registry().fixup("test-stamp").unwrap().info.version, "2.0.0");
-    assert!(runtime.failures().is_empty(), "a file that loads leaves the failure list");
+    assert_eq!(
+        runtime.registry().fixup("test-stamp").unwrap().info.version,
+        "2.0.0"
+    );
+    assert!(
+        runtime.failures().is_empty(),
+        "a file that loads leaves the failure list"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_watcher_swaps_changed_files_and_drops_removed_ones() {
-    let dir = adapters_dir(&["test-adapters/test-stamp.wasm", "test-adapters/test-spin.wasm"]);
+    let dir = adapters_dir(&[
+        "test-adapters/test-stamp.wasm",
+        "test-adapters/test-spin.wasm",
+    ]);
     let runtime = runtime();
     runtime.load_dir(dir.path()).await.unwrap();
     let _watch = runtime.watch(dir.path().to_owned()).unwrap();
     let mut in_flight = sandbox_with_stamp(&runtime).await;
 
-    replace_atomically(&dir.path().join("test-stamp.wasm"), &std::fs::read(built("test-adapters/test-stamp-v2.wasm")).unwrap());
+    replace_atomically(
+        &dir.path().join("test-stamp.wasm"),
+        &std::fs::read(built("test-adapters/test-stamp-v2.wasm")).unwrap(),
+    );
     wait_for("v2 to be swapped in", || {
-        runtime.registry().fixup("test-stamp").is_some_and(|f| f.info.version == "2.0.0")
+        runtime
+            .registry()
+            .fixup("test-stamp")
+            .is_some_and(|f| f.info.version == "2.0.0")
     })
     .await;
     assert_eq!(stamp_of(&mut in_flight).await, "v1");
-    assert_eq!(stamp_of(&mut sandbox_with_stamp(&runtime).await).await, "v2");
+    assert_eq!(
+        stamp_of(&mut sandbox_with_stamp(&runtime).await).await,
+        "v2"
+    );
 
-    std::fs::copy(built("adapters/merge-turns.wasm"), dir.path().join("merge-turns.wasm")).unwrap();
-    wait_for("a new file to load", || runtime.registry().fixup("merge-turns").is_some()).await;
+    std::fs::copy(
+        built("adapters/merge-turns.wasm"),
+        dir.path().join("merge-turns.wasm"),
+    )
+    .unwrap();
+    wait_for("a new file to load", || {
+        runtime.registry().fixup("merge-turns").is_some()
+    })
+    .await;
 
     std::fs::remove_file(dir.path().join("test-stamp.wasm")).unwrap();
-    wait_for("the removed file's component to go", || runtime.registry().fixup("test-stamp").is_none()).await;
+    wait_for("the removed file's component to go", || {
+        runtime.registry().fixup("test-stamp").is_none()
+    })
+    .await;
     assert!(runtime.registry().fixup("merge-turns").is_some());
-    assert_eq!(stamp_of(&mut in_flight).await, "v1", "still served by the snapshot it started with");
+    assert_eq!(
+        stamp_of(&mut in_flight).await,
+        "v1",
+        "still served by the snapshot it started with"
+    );
 }

@@ -44,7 +44,10 @@ pub enum ProviderInstance {
 #[derive(Clone)]
 pub enum FixupInstance {
     /// Contract 0.1.
-    V0_1 { bindings: Arc<v0_1::fixup::Fixup>, filter: ResourceAny },
+    V0_1 {
+        bindings: Arc<v0_1::fixup::Fixup>,
+        filter: ResourceAny,
+    },
 }
 
 impl ProviderPre {
@@ -54,9 +57,14 @@ impl ProviderPre {
     }
 
     /// A fresh instance in `store`.
-    pub async fn instantiate(&self, store: &mut Store<GuestState>) -> wasmtime::Result<ProviderInstance> {
+    pub async fn instantiate(
+        &self,
+        store: &mut Store<GuestState>,
+    ) -> wasmtime::Result<ProviderInstance> {
         match self {
-            Self::V0_1(pre) => Ok(ProviderInstance::V0_1(Arc::new(pre.instantiate_async(store).await?))),
+            Self::V0_1(pre) => Ok(ProviderInstance::V0_1(Arc::new(
+                pre.instantiate_async(store).await?,
+            ))),
         }
     }
 }
@@ -68,7 +76,10 @@ impl FixupPre {
     }
 
     /// A fresh instance in `store`, without its `filter` resource (see [`FixupInstance::info`]).
-    async fn instantiate_bare(&self, store: &mut Store<GuestState>) -> wasmtime::Result<v0_1::fixup::Fixup> {
+    async fn instantiate_bare(
+        &self,
+        store: &mut Store<GuestState>,
+    ) -> wasmtime::Result<v0_1::fixup::Fixup> {
         match self {
             Self::V0_1(pre) => pre.instantiate_async(store).await,
         }
@@ -90,8 +101,15 @@ impl FixupPre {
     ) -> wasmtime::Result<FixupInstance> {
         let bindings = self.instantiate_bare(store).await?;
         let context = convert_v0_1::fixup_context(provider_id, ctx);
-        let filter = bindings.plugboard_adapter_filter().filter().call_constructor(&mut *store, &context).await?;
-        Ok(FixupInstance::V0_1 { bindings: Arc::new(bindings), filter })
+        let filter = bindings
+            .plugboard_adapter_filter()
+            .filter()
+            .call_constructor(&mut *store, &context)
+            .await?;
+        Ok(FixupInstance::V0_1 {
+            bindings: Arc::new(bindings),
+            filter,
+        })
     }
 }
 
@@ -99,7 +117,11 @@ impl ProviderInstance {
     /// `info()`.
     pub async fn info(&self, store: &mut Store<GuestState>) -> wasmtime::Result<ProviderInfo> {
         match self {
-            Self::V0_1(p) => Ok(p.plugboard_adapter_translator().call_info(store).await?.into()),
+            Self::V0_1(p) => Ok(p
+                .plugboard_adapter_translator()
+                .call_info(store)
+                .await?
+                .into()),
         }
     }
 
@@ -114,7 +136,10 @@ impl ProviderInstance {
             Self::V0_1(p) => {
                 let request = request.clone().into();
                 let ctx = ctx.into();
-                let out = p.plugboard_adapter_translator().call_encode_request(store, &request, &ctx).await?;
+                let out = p
+                    .plugboard_adapter_translator()
+                    .call_encode_request(store, &request, &ctx)
+                    .await?;
                 Ok(out.map(Into::into).map_err(Into::into))
             }
         }
@@ -141,30 +166,54 @@ impl ProviderInstance {
     }
 
     /// The `stream-decoder` constructor.
-    pub async fn start_decoder(&self, store: &mut Store<GuestState>, ctx: DecodeContext) -> wasmtime::Result<ResourceAny> {
+    pub async fn start_decoder(
+        &self,
+        store: &mut Store<GuestState>,
+        ctx: DecodeContext,
+    ) -> wasmtime::Result<ResourceAny> {
         match self {
             Self::V0_1(p) => {
                 let ctx = ctx.into();
-                p.plugboard_adapter_translator().stream_decoder().call_constructor(store, &ctx).await
+                p.plugboard_adapter_translator()
+                    .stream_decoder()
+                    .call_constructor(store, &ctx)
+                    .await
             }
         }
     }
 
     /// `stream-decoder.push`.
-    pub async fn push(&self, store: &mut Store<GuestState>, decoder: ResourceAny, chunk: &[u8]) -> GuestResult<Vec<ir::StreamEvent>> {
+    pub async fn push(
+        &self,
+        store: &mut Store<GuestState>,
+        decoder: ResourceAny,
+        chunk: &[u8],
+    ) -> GuestResult<Vec<ir::StreamEvent>> {
         match self {
             Self::V0_1(p) => {
-                let out = p.plugboard_adapter_translator().stream_decoder().call_push(store, decoder, chunk).await?;
+                let out = p
+                    .plugboard_adapter_translator()
+                    .stream_decoder()
+                    .call_push(store, decoder, chunk)
+                    .await?;
                 Ok(out.map(convert_v0_1::events_from_wit).map_err(Into::into))
             }
         }
     }
 
     /// `stream-decoder.finish`.
-    pub async fn finish(&self, store: &mut Store<GuestState>, decoder: ResourceAny) -> GuestResult<Vec<ir::StreamEvent>> {
+    pub async fn finish(
+        &self,
+        store: &mut Store<GuestState>,
+        decoder: ResourceAny,
+    ) -> GuestResult<Vec<ir::StreamEvent>> {
         match self {
             Self::V0_1(p) => {
-                let out = p.plugboard_adapter_translator().stream_decoder().call_finish(store, decoder).await?;
+                let out = p
+                    .plugboard_adapter_translator()
+                    .stream_decoder()
+                    .call_finish(store, decoder)
+                    .await?;
                 Ok(out.map(convert_v0_1::events_from_wit).map_err(Into::into))
             }
         }
@@ -180,7 +229,10 @@ impl ProviderInstance {
         match self {
             Self::V0_1(p) => {
                 let head = head.clone().into();
-                Ok(p.plugboard_adapter_translator().call_classify_error(store, &head, body).await?.into())
+                Ok(p.plugboard_adapter_translator()
+                    .call_classify_error(store, &head, body)
+                    .await?
+                    .into())
             }
         }
     }
@@ -188,18 +240,30 @@ impl ProviderInstance {
 
 impl FixupInstance {
     /// `filter.on-request`.
-    pub async fn on_request(&self, store: &mut Store<GuestState>, request: ir::ChatRequest) -> GuestResult<ir::ChatRequest> {
+    pub async fn on_request(
+        &self,
+        store: &mut Store<GuestState>,
+        request: ir::ChatRequest,
+    ) -> GuestResult<ir::ChatRequest> {
         match self {
             Self::V0_1 { bindings, filter } => {
                 let request = request.into();
-                let out = bindings.plugboard_adapter_filter().filter().call_on_request(store, *filter, &request).await?;
+                let out = bindings
+                    .plugboard_adapter_filter()
+                    .filter()
+                    .call_on_request(store, *filter, &request)
+                    .await?;
                 Ok(out.map(Into::into).map_err(Into::into))
             }
         }
     }
 
     /// `filter.on-upstream-request`.
-    pub async fn on_upstream_request(&self, store: &mut Store<GuestState>, request: ir::HttpRequest) -> GuestResult<ir::HttpRequest> {
+    pub async fn on_upstream_request(
+        &self,
+        store: &mut Store<GuestState>,
+        request: ir::HttpRequest,
+    ) -> GuestResult<ir::HttpRequest> {
         match self {
             Self::V0_1 { bindings, filter } => {
                 let request = request.into();
@@ -214,11 +278,19 @@ impl FixupInstance {
     }
 
     /// `filter.on-events`.
-    pub async fn on_events(&self, store: &mut Store<GuestState>, events: Vec<ir::StreamEvent>) -> wasmtime::Result<Vec<ir::StreamEvent>> {
+    pub async fn on_events(
+        &self,
+        store: &mut Store<GuestState>,
+        events: Vec<ir::StreamEvent>,
+    ) -> wasmtime::Result<Vec<ir::StreamEvent>> {
         match self {
             Self::V0_1 { bindings, filter } => {
                 let events = convert_v0_1::events_to_wit(events);
-                let out = bindings.plugboard_adapter_filter().filter().call_on_events(store, *filter, &events).await?;
+                let out = bindings
+                    .plugboard_adapter_filter()
+                    .filter()
+                    .call_on_events(store, *filter, &events)
+                    .await?;
                 Ok(convert_v0_1::events_from_wit(out))
             }
         }

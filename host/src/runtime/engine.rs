@@ -7,11 +7,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy,
+};
 
-use super::{ComponentKind, RuntimeSettings};
 use super::bindings::v0_1;
 use super::sandbox::GuestState;
+use super::{ComponentKind, RuntimeSettings};
 
 /// How often the epoch advances. A guest call's deadline is checked at every tick,
 /// so this is the resolution of `guest_call_timeout` and the longest a runaway
@@ -66,7 +68,9 @@ pub fn build_engine(settings: &RuntimeSettings) -> wasmtime::Result<Engine> {
     // The pool never moves memories; no room needs keeping for growth beyond the cap.
     config.memory_reservation_for_growth(0);
     config.memory_init_cow(true);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(settings)));
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(
+        settings,
+    )));
     Engine::new(&config)
 }
 
@@ -105,8 +109,12 @@ pub fn build_linker(engine: &Engine, world: ComponentKind) -> wasmtime::Result<L
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     match world {
-        ComponentKind::Provider => v0_1::provider::Provider::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)?,
-        ComponentKind::Fixup => v0_1::fixup::Fixup::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)?,
+        ComponentKind::Provider => {
+            v0_1::provider::Provider::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)?
+        }
+        ComponentKind::Fixup => {
+            v0_1::fixup::Fixup::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)?
+        }
     }
     Ok(linker)
 }
@@ -125,13 +133,18 @@ impl EpochTicker {
     pub fn start(engine: Engine) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let stop_flag = stop.clone();
-        let thread = std::thread::Builder::new().name("plugboard-epoch".into()).spawn(move || {
-            while !stop_flag.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                engine.increment_epoch();
-            }
-        })?;
-        Ok(Self { stop, thread: Some(thread) })
+        let thread = std::thread::Builder::new()
+            .name("plugboard-epoch".into())
+            .spawn(move || {
+                while !stop_flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
     }
 }
 

@@ -41,7 +41,10 @@ impl StderrTail {
 
     /// Bytes written so far: a mark for [`Self::since`].
     pub fn mark(&self) -> u64 {
-        self.0.lock().unwrap_or_else(|poison| poison.into_inner()).total
+        self.0
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .total
     }
 
     /// What was written after `mark`, as far as it is still kept.
@@ -91,7 +94,11 @@ impl OutputStream for StderrTail {
 }
 
 impl tokio::io::AsyncWrite for StderrTail {
-    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.append(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -122,7 +129,9 @@ mod tests {
     fn a_chatty_guest_keeps_only_the_tail_and_never_fails() {
         let mut stderr = StderrTail::default();
         for _ in 0..10_000 {
-            stderr.write(Bytes::from_static(b"0123456789abcdef")).unwrap();
+            stderr
+                .write(Bytes::from_static(b"0123456789abcdef"))
+                .unwrap();
         }
         let mark = stderr.mark();
         stderr.write(Bytes::from_static(b"the end")).unwrap();

@@ -38,7 +38,13 @@ impl Toolchain {
         let provider_linker = super::engine::build_linker(&engine, ComponentKind::Provider)?;
         let fixup_linker = super::engine::build_linker(&engine, ComponentKind::Fixup)?;
         let cache_tag = cache_tag(&engine);
-        Ok(Self { engine, provider_linker, fixup_linker, settings, cache_tag })
+        Ok(Self {
+            engine,
+            provider_linker,
+            fixup_linker,
+            settings,
+            cache_tag,
+        })
     }
 }
 
@@ -82,7 +88,12 @@ pub fn content_hash(bytes: &[u8]) -> String {
 
 /// Compile, find the world, instantiate once and validate `info()`. The error is a
 /// reason fit for logs and the management API.
-pub async fn load(tools: &Arc<Toolchain>, path: &Path, bytes: Vec<u8>, hash: String) -> Result<Loaded, String> {
+pub async fn load(
+    tools: &Arc<Toolchain>,
+    path: &Path,
+    bytes: Vec<u8>,
+    hash: String,
+) -> Result<Loaded, String> {
     let component = {
         let tools = tools.clone();
         let hash = hash.clone();
@@ -98,10 +109,19 @@ pub async fn load(tools: &Arc<Toolchain>, path: &Path, bytes: Vec<u8>, hash: Str
                 .instantiate_pre(&component)
                 .and_then(ProviderPre::v0_1)
                 .map_err(|error| format!("cannot link as a provider: {error:#}"))?;
-            let info = validation_call(tools, path, async |store| pre.instantiate(store).await?.info(store).await).await?;
+            let info = validation_call(tools, path, async |store| {
+                pre.instantiate(store).await?.info(store).await
+            })
+            .await?;
             check_identity(&info.id, &info.contract_version)?;
             let label = Arc::from(format!("{}@{}", info.id, info.version));
-            Ok(Loaded::Provider(ProviderComponent { info, hash, path: path.to_owned(), label, pre }))
+            Ok(Loaded::Provider(ProviderComponent {
+                info,
+                hash,
+                path: path.to_owned(),
+                label,
+                pre,
+            }))
         }
         ComponentKind::Fixup => {
             let pre = tools
@@ -112,7 +132,13 @@ pub async fn load(tools: &Arc<Toolchain>, path: &Path, bytes: Vec<u8>, hash: Str
             let info = validation_call(tools, path, async |store| pre.info(store).await).await?;
             check_identity(&info.id, &info.contract_version)?;
             let label = Arc::from(format!("{}@{}", info.id, info.version));
-            Ok(Loaded::Fixup(FixupComponent { info, hash, path: path.to_owned(), label, pre }))
+            Ok(Loaded::Fixup(FixupComponent {
+                info,
+                hash,
+                path: path.to_owned(),
+                label,
+                pre,
+            }))
         }
     }
 }
@@ -124,7 +150,12 @@ async fn validation_call<T>(
     call: impl AsyncFnOnce(&mut wasmtime::Store<GuestState>) -> wasmtime::Result<T>,
 ) -> Result<T, String> {
     let settings = &tools.settings;
-    let mut store = sandbox::new_store(&tools.engine, settings.guest_memory_bytes, settings.guest_call_timeout, Arc::from("{}"));
+    let mut store = sandbox::new_store(
+        &tools.engine,
+        settings.guest_memory_bytes,
+        settings.guest_call_timeout,
+        Arc::from("{}"),
+    );
     let caller: Arc<str> = Arc::from(path.display().to_string());
     sandbox::guarded(&mut store, &caller, call)
         .await
@@ -139,27 +170,38 @@ fn check_identity(id: &str, contract_version: &str) -> Result<(), String> {
         return Err("info() returned an empty id".into());
     }
     if !supported_contract(contract_version) {
-        return Err(format!("contract version {contract_version:?} is not supported (this host serves 0.1.x)"));
+        return Err(format!(
+            "contract version {contract_version:?} is not supported (this host serves 0.1.x)"
+        ));
     }
     Ok(())
 }
 
 /// `0.1.x` with a numeric patch.
 fn supported_contract(version: &str) -> bool {
-    version.strip_prefix("0.1.").is_some_and(|patch| !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit()))
+    version
+        .strip_prefix("0.1.")
+        .is_some_and(|patch| !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Which world a component implements, from what it exports.
 fn world_of(component: &Component, engine: &Engine) -> Result<ComponentKind, String> {
     let component_type = component.component_type();
-    let exports: Vec<&str> = component_type.exports(engine).map(|(name, _)| name).collect();
+    let exports: Vec<&str> = component_type
+        .exports(engine)
+        .map(|(name, _)| name)
+        .collect();
     if exports.iter().any(|name| name.starts_with(TRANSLATOR_V0_1)) {
         return Ok(ComponentKind::Provider);
     }
     if exports.iter().any(|name| name.starts_with(FILTER_V0_1)) {
         return Ok(ComponentKind::Fixup);
     }
-    let listed = if exports.is_empty() { "nothing".to_owned() } else { exports.join(", ") };
+    let listed = if exports.is_empty() {
+        "nothing".to_owned()
+    } else {
+        exports.join(", ")
+    };
     Err(format!(
         "not a Plugboard adapter: exports {listed} (expected {TRANSLATOR_V0_1}x or {FILTER_V0_1}x)"
     ))
@@ -196,7 +238,9 @@ fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, String> {
 }
 
 fn write_cache_entry(component: &Component, cache_dir: &Path, target: &Path) -> anyhow::Result<()> {
-    let artifact = component.serialize().map_err(|error| anyhow::anyhow!("{error:#}"))?;
+    let artifact = component
+        .serialize()
+        .map_err(|error| anyhow::anyhow!("{error:#}"))?;
     std::fs::create_dir_all(cache_dir)?;
     let mut temp = tempfile_in(cache_dir)?;
     std::io::Write::write_all(&mut temp.1, &artifact)?;
@@ -209,9 +253,16 @@ fn write_cache_entry(component: &Component, cache_dir: &Path, target: &Path) -> 
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = format!(".tmp-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+    let name = format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
     let path = dir.join(name);
-    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
     Ok((path, file))
 }
 
@@ -238,7 +289,11 @@ mod tests {
         std::fs::create_dir(dir.path().join("cache.wasm")).unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         std::fs::write(dir.path().join("sub/c.wasm"), b"").unwrap();
-        let names: Vec<_> = wasm_files(dir.path()).unwrap().iter().map(|p| p.file_name().unwrap().to_owned()).collect();
+        let names: Vec<_> = wasm_files(dir.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_owned())
+            .collect();
         assert_eq!(names, ["a.wasm", "b.wasm"]);
     }
 }

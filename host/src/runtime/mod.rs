@@ -78,7 +78,10 @@ pub enum AuthScheme {
     /// `Authorization: Bearer <secret>`.
     Bearer,
     /// A named header with an optional prefix.
-    Header { name: String, prefix: Option<String> },
+    Header {
+        name: String,
+        prefix: Option<String>,
+    },
     /// A query parameter.
     Query(String),
 }
@@ -268,10 +271,16 @@ pub enum TrapReason {
 pub enum GuestError {
     /// The guest returned an error value.
     #[error("{component}: {}", error.message)]
-    Adapter { component: String, error: AdapterError },
+    Adapter {
+        component: String,
+        error: AdapterError,
+    },
     /// The guest trapped; its instance is discarded.
     #[error("{component} trapped: {reason:?}")]
-    Trap { component: String, reason: TrapReason },
+    Trap {
+        component: String,
+        reason: TrapReason,
+    },
     /// The host could not set the sandbox up (e.g. pool exhausted).
     #[error("{component}: {message}")]
     Host { component: String, message: String },
@@ -289,10 +298,12 @@ pub struct Runtime {
 impl Runtime {
     /// Build the engine (see `runtime::engine`).
     pub fn new(settings: RuntimeSettings) -> anyhow::Result<Arc<Runtime>> {
-        let engine = engine::build_engine(&settings).map_err(|e| anyhow::anyhow!("cannot build the wasm engine: {e:#}"))?;
+        let engine = engine::build_engine(&settings)
+            .map_err(|e| anyhow::anyhow!("cannot build the wasm engine: {e:#}"))?;
         let ticker = engine::EpochTicker::start(engine.clone())?;
         let slots = settings.max_instances.max(1) as usize;
-        let tools = loader::Toolchain::new(engine, settings).map_err(|e| anyhow::anyhow!("cannot link the host interfaces: {e:#}"))?;
+        let tools = loader::Toolchain::new(engine, settings)
+            .map_err(|e| anyhow::anyhow!("cannot link the host interfaces: {e:#}"))?;
         Ok(Arc::new(Runtime {
             tools: Arc::new(tools),
             registry: registry::RegistryCell::default(),
@@ -310,7 +321,9 @@ impl Runtime {
     /// Watch `dir`; validate-then-swap on add, change and removal. Runs until the
     /// returned guard is dropped.
     pub fn watch(self: &Arc<Self>, dir: PathBuf) -> anyhow::Result<WatchGuard> {
-        Ok(WatchGuard { _watch: watcher::watch(Arc::downgrade(self), dir)? })
+        Ok(WatchGuard {
+            _watch: watcher::watch(Arc::downgrade(self), dir)?,
+        })
     }
 
     /// The registry in force now.
@@ -337,8 +350,10 @@ impl Runtime {
         ctx: SandboxContext,
     ) -> Result<RequestSandbox, GuestError> {
         let settings = &self.tools.settings;
-        let permits = request::InstancePermits::new(self.instance_pool.clone(), settings.guest_call_timeout);
-        let inner = request::Sandbox::new(&self.tools.engine, settings, provider, fixups, ctx, permits);
+        let permits =
+            request::InstancePermits::new(self.instance_pool.clone(), settings.guest_call_timeout);
+        let inner =
+            request::Sandbox::new(&self.tools.engine, settings, provider, fixups, ctx, permits);
         Ok(RequestSandbox { inner })
     }
 }
@@ -360,15 +375,27 @@ impl RequestSandbox {
         self.inner.on_request(req).await
     }
     /// Provider `encode-request`.
-    pub async fn encode_request(&mut self, req: &ChatRequest, ctx: &EncodeContext) -> Result<HttpRequest, GuestError> {
+    pub async fn encode_request(
+        &mut self,
+        req: &ChatRequest,
+        ctx: &EncodeContext,
+    ) -> Result<HttpRequest, GuestError> {
         self.inner.encode_request(req, ctx).await
     }
     /// Provider `encode-native` (passthrough).
-    pub async fn encode_native(&mut self, dialect: Dialect, body: &[u8], ctx: &EncodeContext) -> Result<HttpRequest, GuestError> {
+    pub async fn encode_native(
+        &mut self,
+        dialect: Dialect,
+        body: &[u8],
+        ctx: &EncodeContext,
+    ) -> Result<HttpRequest, GuestError> {
         self.inner.encode_native(dialect, body, ctx).await
     }
     /// Fixups' `on-upstream-request`, in order.
-    pub async fn on_upstream_request(&mut self, req: HttpRequest) -> Result<HttpRequest, GuestError> {
+    pub async fn on_upstream_request(
+        &mut self,
+        req: HttpRequest,
+    ) -> Result<HttpRequest, GuestError> {
         self.inner.on_upstream_request(req).await
     }
     /// Construct the provider's stream decoder for this response.
@@ -384,7 +411,11 @@ impl RequestSandbox {
         self.inner.finish().await
     }
     /// Provider `classify-error`.
-    pub async fn classify_error(&mut self, head: &ResponseHead, body: &[u8]) -> Result<ClassifiedError, GuestError> {
+    pub async fn classify_error(
+        &mut self,
+        head: &ResponseHead,
+        body: &[u8],
+    ) -> Result<ClassifiedError, GuestError> {
         self.inner.classify_error(head, body).await
     }
 }

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 
 use super::loader::{self, Loaded, Toolchain};
-use super::{ComponentKind, ComponentSummary, FixupComponent, LoadFailure, ProviderComponent, Registry};
+use super::{
+    ComponentKind, ComponentSummary, FixupComponent, LoadFailure, ProviderComponent, Registry,
+};
 
 /// The current registry, the refusals on record, and the lock that keeps two
 /// rescans from interleaving.
@@ -30,7 +32,12 @@ impl RegistryCell {
     /// Refused files, latest reason per path. A file that later loads, or is
     /// removed, leaves the list.
     pub fn failures(&self) -> Vec<LoadFailure> {
-        self.failures.lock().unwrap_or_else(|poison| poison.into_inner()).values().cloned().collect()
+        self.failures
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Scan `dir`, validate what is new or changed, swap the result in, and return
@@ -40,10 +47,16 @@ impl RegistryCell {
     /// id and later claimants are refused; a file that fails validation keeps the
     /// component previously loaded from the same path (a half-written upload never
     /// replaces a working adapter); a removed file removes its component.
-    pub async fn rescan(&self, tools: &Arc<Toolchain>, dir: &Path) -> anyhow::Result<Vec<LoadFailure>> {
+    pub async fn rescan(
+        &self,
+        tools: &Arc<Toolchain>,
+        dir: &Path,
+    ) -> anyhow::Result<Vec<LoadFailure>> {
         let _one_at_a_time = self.rescan_lock.lock().await;
         let old = self.current();
-        let files = loader::wasm_files(dir).map_err(|error| anyhow::anyhow!("cannot read adapters directory {}: {error}", dir.display()))?;
+        let files = loader::wasm_files(dir).map_err(|error| {
+            anyhow::anyhow!("cannot read adapters directory {}: {error}", dir.display())
+        })?;
 
         let mut by_hash: HashMap<&str, Entry> = HashMap::new();
         let mut by_path: HashMap<&Path, Entry> = HashMap::new();
@@ -65,14 +78,19 @@ impl RegistryCell {
                     let hash = loader::content_hash(&bytes);
                     match by_hash.get(hash.as_str()) {
                         Some(unchanged) => Ok(unchanged.at_path(&path)),
-                        None => loader::load(tools, &path, bytes, hash).await.map(Entry::from),
+                        None => loader::load(tools, &path, bytes, hash)
+                            .await
+                            .map(Entry::from),
                     }
                 }
             };
             let entry = match outcome {
                 Ok(entry) => entry,
                 Err(reason) => {
-                    refused.push(LoadFailure { path: path.clone(), reason });
+                    refused.push(LoadFailure {
+                        path: path.clone(),
+                        reason,
+                    });
                     match by_path.get(path.as_path()) {
                         Some(previous) => previous.clone(),
                         None => continue,
@@ -80,7 +98,10 @@ impl RegistryCell {
                 }
             };
             if let Err(reason) = entry.insert_into(&mut next) {
-                refused.push(LoadFailure { path: path.clone(), reason });
+                refused.push(LoadFailure {
+                    path: path.clone(),
+                    reason,
+                });
             }
         }
 
@@ -94,7 +115,10 @@ impl RegistryCell {
     }
 
     fn record_failures(&self, next: &Registry, refused: &[LoadFailure]) {
-        let mut failures = self.failures.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         let loaded: Vec<&Path> = next
             .providers
             .values()
@@ -168,21 +192,36 @@ impl Entry {
 }
 
 fn duplicate(kind: &str, id: &str, first: &Path) -> String {
-    format!("{kind} id {id:?} is already provided by {}", first.display())
+    format!(
+        "{kind} id {id:?} is already provided by {}",
+        first.display()
+    )
 }
 
 /// Log every addition, replacement and removal between two registries.
 fn log_changes(old: &Registry, next: &Registry) {
     let pairs = |registry: &Registry| -> BTreeMap<(u8, String), (String, String)> {
-        let providers = registry.providers.values().map(|p| ((0, p.info.id.clone()), (p.info.version.clone(), p.hash.clone())));
-        let fixups = registry.fixups.values().map(|f| ((1, f.info.id.clone()), (f.info.version.clone(), f.hash.clone())));
+        let providers = registry.providers.values().map(|p| {
+            (
+                (0, p.info.id.clone()),
+                (p.info.version.clone(), p.hash.clone()),
+            )
+        });
+        let fixups = registry.fixups.values().map(|f| {
+            (
+                (1, f.info.id.clone()),
+                (f.info.version.clone(), f.hash.clone()),
+            )
+        });
         providers.chain(fixups).collect()
     };
     let (before, after) = (pairs(old), pairs(next));
     let kind = |k: u8| if k == 0 { "provider" } else { "fixup" };
     for ((k, id), (version, hash)) in &after {
         match before.get(&(*k, id.clone())) {
-            None => tracing::info!(kind = kind(*k), %id, %version, hash = short(hash), "adapter loaded"),
+            None => {
+                tracing::info!(kind = kind(*k), %id, %version, hash = short(hash), "adapter loaded")
+            }
             Some((old_version, old_hash)) if old_hash != hash => tracing::info!(
                 kind = kind(*k),
                 %id,
@@ -239,7 +278,16 @@ fn kind_rank(kind: ComponentKind) -> u8 {
 /// A plain-text table of components for `plugboard adapters list`: one row each,
 /// columns aligned, hash cut to 12 characters.
 pub fn summary_table(components: &[ComponentSummary]) -> String {
-    let header = ["KIND", "ID", "VERSION", "CONTRACT", "HASH", "FILE", "DESCRIPTION"].map(String::from);
+    let header = [
+        "KIND",
+        "ID",
+        "VERSION",
+        "CONTRACT",
+        "HASH",
+        "FILE",
+        "DESCRIPTION",
+    ]
+    .map(String::from);
     let rows: Vec<[String; 7]> = components
         .iter()
         .map(|c| {
@@ -247,8 +295,20 @@ pub fn summary_table(components: &[ComponentSummary]) -> String {
                 ComponentKind::Provider => "provider",
                 ComponentKind::Fixup => "fixup",
             };
-            let file = c.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            [kind.into(), c.id.clone(), c.version.clone(), c.contract_version.clone(), short(&c.hash).into(), file, c.description.clone()]
+            let file = c
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            [
+                kind.into(),
+                c.id.clone(),
+                c.version.clone(),
+                c.contract_version.clone(),
+                short(&c.hash).into(),
+                file,
+                c.description.clone(),
+            ]
         })
         .collect();
     let mut widths = header.clone().map(|h| h.chars().count());
@@ -259,7 +319,11 @@ pub fn summary_table(components: &[ComponentSummary]) -> String {
     }
     let mut out = String::new();
     for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = row.iter().zip(widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
@@ -298,6 +362,9 @@ mod tests {
         assert!(lines[0].starts_with("KIND      ID           VERSION"));
         assert!(lines[1].contains("0123456789ab ") && !lines[1].contains("0123456789abc"));
         assert!(lines[2].starts_with("fixup     merge-turns  1.2.3"));
-        assert_eq!(lines[1].find("anthropic.wasm"), lines[2].find("merge-turns.wasm"));
+        assert_eq!(
+            lines[1].find("anthropic.wasm"),
+            lines[2].find("merge-turns.wasm")
+        );
     }
 }

@@ -18,7 +18,8 @@ use wasmtime::component::ResourceAny;
 use super::dispatch::{FixupInstance, GuestResult, ProviderInstance};
 use super::sandbox::{self, Failure, GuestState};
 use super::{
-    DecodeContext, EncodeContext, FixupComponent, GuestError, ProviderComponent, SandboxContext, TrapReason,
+    DecodeContext, EncodeContext, FixupComponent, GuestError, ProviderComponent, SandboxContext,
+    TrapReason,
 };
 use crate::ir::{ChatRequest, ClassifiedError, Dialect, HttpRequest, ResponseHead, StreamEvent};
 
@@ -53,21 +54,27 @@ pub struct InstancePermits {
 impl InstancePermits {
     /// Permits drawn from `pool`, waiting at most `wait` for each.
     pub fn new(pool: Arc<Semaphore>, wait: Duration) -> Self {
-        Self { pool, held: None, wait }
+        Self {
+            pool,
+            held: None,
+            wait,
+        }
     }
 
     async fn take_one(&mut self, component: &str) -> Result<(), GuestError> {
         let permit = match self.pool.clone().try_acquire_owned() {
             Ok(permit) => permit,
-            Err(_) => match tokio::time::timeout(self.wait, self.pool.clone().acquire_owned()).await {
-                Ok(Ok(permit)) => permit,
-                _ => {
-                    return Err(GuestError::Host {
+            Err(_) => {
+                match tokio::time::timeout(self.wait, self.pool.clone().acquire_owned()).await {
+                    Ok(Ok(permit)) => permit,
+                    _ => {
+                        return Err(GuestError::Host {
                         component: component.to_owned(),
                         message: "instance pool exhausted: every slot is in use (raise runtime.max_instances)".into(),
                     });
+                    }
                 }
-            },
+            }
         };
         match &mut self.held {
             Some(held) => held.merge(permit),
@@ -89,13 +96,19 @@ pub struct Sandbox {
 }
 
 fn trap(component: &Arc<str>, reason: TrapReason) -> GuestError {
-    GuestError::Trap { component: component.to_string(), reason }
+    GuestError::Trap {
+        component: component.to_string(),
+        reason,
+    }
 }
 
 fn failed(component: &Arc<str>, failure: Failure) -> GuestError {
     match failure {
         Failure::Trap(reason) => trap(component, reason),
-        Failure::Host(message) => GuestError::Host { component: component.to_string(), message },
+        Failure::Host(message) => GuestError::Host {
+            component: component.to_string(),
+            message,
+        },
     }
 }
 
@@ -125,7 +138,10 @@ async fn run<I, T>(
     match sandbox::guarded(store, label, call).await {
         Ok(result) => {
             *slot = Slot::Live(instance);
-            result.map_err(|error| GuestError::Adapter { component: label.to_string(), error })
+            result.map_err(|error| GuestError::Adapter {
+                component: label.to_string(),
+                error,
+            })
         }
         Err(Failure::Trap(reason)) => {
             *slot = Slot::Broken(reason.clone());
@@ -133,7 +149,10 @@ async fn run<I, T>(
         }
         Err(Failure::Host(message)) => {
             *slot = Slot::Broken(TrapReason::Other(message.clone()));
-            Err(GuestError::Host { component: label.to_string(), message })
+            Err(GuestError::Host {
+                component: label.to_string(),
+                message,
+            })
         }
     }
 }
@@ -149,14 +168,25 @@ impl Sandbox {
         permits: InstancePermits,
     ) -> Self {
         let config: Arc<str> = Arc::from(ctx.provider_config.as_str());
-        let store = sandbox::new_store(engine, settings.guest_memory_bytes, settings.guest_call_timeout, config);
+        let store = sandbox::new_store(
+            engine,
+            settings.guest_memory_bytes,
+            settings.guest_call_timeout,
+            config,
+        );
         Self {
             store,
             ctx,
             provider: provider.clone(),
             provider_slot: Slot::Empty,
             decoder: None,
-            fixups: fixups.iter().map(|f| FixupSlot { component: f.clone(), slot: Slot::Empty }).collect(),
+            fixups: fixups
+                .iter()
+                .map(|f| FixupSlot {
+                    component: f.clone(),
+                    slot: Slot::Empty,
+                })
+                .collect(),
             permits,
         }
     }
@@ -168,7 +198,11 @@ impl Sandbox {
         }
         self.permits.take_one(label).await?;
         let pre = &self.provider.pre;
-        match sandbox::guarded(&mut self.store, label, async |store| pre.instantiate(store).await).await {
+        match sandbox::guarded(&mut self.store, label, async |store| {
+            pre.instantiate(store).await
+        })
+        .await
+        {
             Ok(instance) => {
                 self.provider_slot = Slot::Live(instance.clone());
                 Ok(instance)
@@ -189,9 +223,15 @@ impl Sandbox {
             return Ok(instance);
         }
         self.permits.take_one(label).await?;
-        let (pre, provider_id, ctx) = (&entry.component.pre, self.provider.info.id.as_str(), &self.ctx);
-        let outcome =
-            sandbox::guarded(&mut self.store, label, async |store| pre.instantiate(store, provider_id, ctx).await).await;
+        let (pre, provider_id, ctx) = (
+            &entry.component.pre,
+            self.provider.info.id.as_str(),
+            &self.ctx,
+        );
+        let outcome = sandbox::guarded(&mut self.store, label, async |store| {
+            pre.instantiate(store, provider_id, ctx).await
+        })
+        .await;
         match outcome {
             Ok(instance) => {
                 entry.slot = Slot::Live(instance.clone());
@@ -213,9 +253,13 @@ impl Sandbox {
     ) -> Result<T, GuestError> {
         let instance = self.provider_instance().await?;
         let running = instance.clone();
-        run(&mut self.store, &mut self.provider_slot, &self.provider.label, instance, async |store| {
-            call(&running, store).await
-        })
+        run(
+            &mut self.store,
+            &mut self.provider_slot,
+            &self.provider.label,
+            instance,
+            async |store| call(&running, store).await,
+        )
         .await
     }
 
@@ -228,37 +272,64 @@ impl Sandbox {
         let instance = self.fixup_instance(index).await?;
         let running = instance.clone();
         let entry = &mut self.fixups[index];
-        run(&mut self.store, &mut entry.slot, &entry.component.label, instance, async |store| {
-            call(&running, store).await
-        })
+        run(
+            &mut self.store,
+            &mut entry.slot,
+            &entry.component.label,
+            instance,
+            async |store| call(&running, store).await,
+        )
         .await
     }
 
     /// Fixups' `on-request`, in order; only those declaring the hook are called.
-    pub async fn on_request(&mut self, mut request: ChatRequest) -> Result<ChatRequest, GuestError> {
+    pub async fn on_request(
+        &mut self,
+        mut request: ChatRequest,
+    ) -> Result<ChatRequest, GuestError> {
         for index in 0..self.fixups.len() {
             if self.fixups[index].component.info.hooks.request {
-                request = self.fixup_call(index, async |f, store| f.on_request(store, request).await).await?;
+                request = self
+                    .fixup_call(index, async |f, store| f.on_request(store, request).await)
+                    .await?;
             }
         }
         Ok(request)
     }
 
     /// Provider `encode-request`.
-    pub async fn encode_request(&mut self, request: &ChatRequest, ctx: &EncodeContext) -> Result<HttpRequest, GuestError> {
-        self.provider_call(async |p, store| p.encode_request(store, request, ctx).await).await
+    pub async fn encode_request(
+        &mut self,
+        request: &ChatRequest,
+        ctx: &EncodeContext,
+    ) -> Result<HttpRequest, GuestError> {
+        self.provider_call(async |p, store| p.encode_request(store, request, ctx).await)
+            .await
     }
 
     /// Provider `encode-native`.
-    pub async fn encode_native(&mut self, dialect: Dialect, body: &[u8], ctx: &EncodeContext) -> Result<HttpRequest, GuestError> {
-        self.provider_call(async |p, store| p.encode_native(store, dialect, body, ctx).await).await
+    pub async fn encode_native(
+        &mut self,
+        dialect: Dialect,
+        body: &[u8],
+        ctx: &EncodeContext,
+    ) -> Result<HttpRequest, GuestError> {
+        self.provider_call(async |p, store| p.encode_native(store, dialect, body, ctx).await)
+            .await
     }
 
     /// Fixups' `on-upstream-request`, in order.
-    pub async fn on_upstream_request(&mut self, mut request: HttpRequest) -> Result<HttpRequest, GuestError> {
+    pub async fn on_upstream_request(
+        &mut self,
+        mut request: HttpRequest,
+    ) -> Result<HttpRequest, GuestError> {
         for index in 0..self.fixups.len() {
             if self.fixups[index].component.info.hooks.upstream_request {
-                request = self.fixup_call(index, async |f, store| f.on_upstream_request(store, request).await).await?;
+                request = self
+                    .fixup_call(index, async |f, store| {
+                        f.on_upstream_request(store, request).await
+                    })
+                    .await?;
             }
         }
         Ok(request)
@@ -266,7 +337,9 @@ impl Sandbox {
 
     /// Construct the provider's stream decoder.
     pub async fn start_decoder(&mut self, ctx: DecodeContext) -> Result<(), GuestError> {
-        let decoder = self.provider_call(async |p, store| Ok(Ok(p.start_decoder(store, ctx).await?))).await?;
+        let decoder = self
+            .provider_call(async |p, store| Ok(Ok(p.start_decoder(store, ctx).await?)))
+            .await?;
         self.decoder = Some(decoder);
         Ok(())
     }
@@ -281,34 +354,50 @@ impl Sandbox {
     /// Decoder `push`, then the fixups' `on-events` over the batch.
     pub async fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, GuestError> {
         let decoder = self.decoder()?;
-        let events = self.provider_call(async |p, store| p.push(store, decoder, chunk).await).await?;
+        let events = self
+            .provider_call(async |p, store| p.push(store, decoder, chunk).await)
+            .await?;
         self.filter_events(events).await
     }
 
     /// Decoder `finish`, then the fixups' `on-events`.
     pub async fn finish(&mut self) -> Result<Vec<StreamEvent>, GuestError> {
         let decoder = self.decoder()?;
-        let events = self.provider_call(async |p, store| p.finish(store, decoder).await).await?;
+        let events = self
+            .provider_call(async |p, store| p.finish(store, decoder).await)
+            .await?;
         self.filter_events(events).await
     }
 
     /// Each fixup with the events hook, in order. An empty batch is not sent: there
     /// is nothing in it to edit, and most upstream chunks complete no event.
-    async fn filter_events(&mut self, mut events: Vec<StreamEvent>) -> Result<Vec<StreamEvent>, GuestError> {
+    async fn filter_events(
+        &mut self,
+        mut events: Vec<StreamEvent>,
+    ) -> Result<Vec<StreamEvent>, GuestError> {
         for index in 0..self.fixups.len() {
             if events.is_empty() {
                 break;
             }
             if self.fixups[index].component.info.hooks.events {
-                events = self.fixup_call(index, async |f, store| Ok(Ok(f.on_events(store, events).await?))).await?;
+                events = self
+                    .fixup_call(index, async |f, store| {
+                        Ok(Ok(f.on_events(store, events).await?))
+                    })
+                    .await?;
             }
         }
         Ok(events)
     }
 
     /// Provider `classify-error`.
-    pub async fn classify_error(&mut self, head: &ResponseHead, body: &[u8]) -> Result<ClassifiedError, GuestError> {
-        self.provider_call(async |p, store| Ok(Ok(p.classify_error(store, head, body).await?))).await
+    pub async fn classify_error(
+        &mut self,
+        head: &ResponseHead,
+        body: &[u8],
+    ) -> Result<ClassifiedError, GuestError> {
+        self.provider_call(async |p, store| Ok(Ok(p.classify_error(store, head, body).await?)))
+            .await
     }
 }
 
@@ -319,7 +408,12 @@ mod tests {
     fn assert_send<T: Send>(_: &T) {}
 
     /// Axum handlers need `Send` futures; a sandbox call held across `.await` must be one.
-    #[allow(dead_code, unreachable_code, unused_variables, clippy::diverging_sub_expression)]
+    #[allow(
+        dead_code,
+        unreachable_code,
+        unused_variables,
+        clippy::diverging_sub_expression
+    )]
     fn sandbox_futures_are_send(sandbox: &mut Sandbox, request: ChatRequest, ctx: &EncodeContext) {
         assert_send(&sandbox.on_request(request.clone()));
         assert_send(&sandbox.encode_request(&request, ctx));
@@ -333,8 +427,13 @@ mod tests {
     fn a_cancelled_call_breaks_the_instance_for_good() {
         let label: Arc<str> = Arc::from("x@1");
         let mut slot: Slot<u8> = Slot::InCall;
-        assert!(matches!(live(&mut slot, &label), Err(GuestError::Trap { .. })));
+        assert!(matches!(
+            live(&mut slot, &label),
+            Err(GuestError::Trap { .. })
+        ));
         assert!(matches!(slot, Slot::Broken(_)));
-        assert!(matches!(live(&mut slot, &label), Err(GuestError::Trap { component, .. }) if component == "x@1"));
+        assert!(
+            matches!(live(&mut slot, &label), Err(GuestError::Trap { component, .. }) if component == "x@1")
+        );
     }
 }

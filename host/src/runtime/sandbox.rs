@@ -6,12 +6,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{Engine, PoolConcurrencyLimitError, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
+use wasmtime::{
+    Engine, PoolConcurrencyLimitError, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder,
+    Trap, UpdateDeadline,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::TrapReason;
-use super::guest_stderr::StderrTail;
 use super::bindings::v0_1::{LogLevel, host_api, types as wit_types};
+use super::guest_stderr::StderrTail;
 
 /// Longest guest log line passed to tracing; the rest is cut so a guest cannot
 /// flood the host's log with one call.
@@ -39,7 +42,10 @@ pub struct GuestState {
 
 impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -90,24 +96,38 @@ struct MemoryCapExceeded;
 struct DeadlineExceeded;
 
 impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         self.0
             .memory_growing(current, desired, maximum)
             .map_err(|_| wasmtime::Error::new(MemoryCapExceeded))
     }
 
     fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
-        self.0.memory_grow_failed(error).map_err(|_| wasmtime::Error::new(MemoryCapExceeded))
+        self.0
+            .memory_grow_failed(error)
+            .map_err(|_| wasmtime::Error::new(MemoryCapExceeded))
     }
 
-    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         self.0
             .table_growing(current, desired, maximum)
             .map_err(|_| wasmtime::Error::new(MemoryCapExceeded))
     }
 
     fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
-        self.0.table_grow_failed(error).map_err(|_| wasmtime::Error::new(MemoryCapExceeded))
+        self.0
+            .table_grow_failed(error)
+            .map_err(|_| wasmtime::Error::new(MemoryCapExceeded))
     }
 
     fn instances(&self) -> usize {
@@ -129,7 +149,12 @@ impl ResourceLimiter for MemoryCap {
 /// arguments, no sockets or name lookups, empty stdin, discarded stdout. Clocks and
 /// random stay (a Rust guest needs them for hash maps and ids). Stderr goes to an
 /// in-memory tail so a panic message can be reported.
-pub fn new_store(engine: &Engine, guest_memory_bytes: usize, call_budget: Duration, provider_config: Arc<str>) -> Store<GuestState> {
+pub fn new_store(
+    engine: &Engine,
+    guest_memory_bytes: usize,
+    call_budget: Duration,
+    provider_config: Arc<str>,
+) -> Store<GuestState> {
     let stderr = StderrTail::default();
     let wasi = WasiCtxBuilder::new()
         .stderr(stderr.clone())
@@ -163,7 +188,10 @@ pub fn new_store(engine: &Engine, guest_memory_bytes: usize, call_budget: Durati
         if state.call_started.elapsed() >= state.call_budget {
             Err(wasmtime::Error::new(DeadlineExceeded))
         } else {
-            Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
         }
     });
     // With epoch interruption on, a store without a deadline traps at once.
@@ -185,7 +213,9 @@ pub fn arm(store: &mut Store<GuestState>, caller: &Arc<str>) -> CallMark {
         state.caller = caller.clone();
     }
     state.call_started = Instant::now();
-    let mark = CallMark { stderr_written: state.stderr.mark() };
+    let mark = CallMark {
+        stderr_written: state.stderr.mark(),
+    };
     store.set_epoch_deadline(1);
     mark
 }
@@ -215,10 +245,13 @@ pub async fn guarded<T>(
     let limit = host_timer(store);
     match tokio::time::timeout(limit, call(store)).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) if error.is::<PoolConcurrencyLimitError>() => {
-            Err(Failure::Host(format!("instance pool exhausted ({error}); raise runtime.max_instances")))
-        }
-        Ok(Err(error)) => Err(Failure::Trap(classify_trap(&error, &stderr_since(store, mark)))),
+        Ok(Err(error)) if error.is::<PoolConcurrencyLimitError>() => Err(Failure::Host(format!(
+            "instance pool exhausted ({error}); raise runtime.max_instances"
+        ))),
+        Ok(Err(error)) => Err(Failure::Trap(classify_trap(
+            &error,
+            &stderr_since(store, mark),
+        ))),
         Err(_elapsed) => Err(Failure::Trap(TrapReason::Timeout)),
     }
 }
@@ -261,10 +294,17 @@ fn panic_message(stderr: &str) -> Option<String> {
     // Since Rust 1.73 the message follows the location line; before, it was quoted
     // on the same line (`panicked at 'msg', src/lib.rs:1:1`).
     let (location_line, rest) = after.split_once('\n').unwrap_or((after, ""));
-    let message: Vec<&str> = rest.lines().take_while(|line| !line.starts_with("note: ")).collect();
+    let message: Vec<&str> = rest
+        .lines()
+        .take_while(|line| !line.starts_with("note: "))
+        .collect();
     let message = message.join("\n");
     let message = message.trim();
-    Some(if message.is_empty() { location_line.trim().to_owned() } else { message.to_owned() })
+    Some(if message.is_empty() {
+        location_line.trim().to_owned()
+    } else {
+        message.to_owned()
+    })
 }
 
 #[cfg(test)]
@@ -274,7 +314,10 @@ mod tests {
     #[test]
     fn a_modern_panic_message_is_read_without_location_or_note() {
         let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:12:9:\ndeliberate panic in on-request\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
-        assert_eq!(panic_message(stderr).as_deref(), Some("deliberate panic in on-request"));
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("deliberate panic in on-request")
+        );
     }
 
     #[test]
@@ -288,7 +331,9 @@ mod tests {
     #[test]
     fn an_unknown_trap_keeps_its_text() {
         let error = wasmtime::Error::new(Trap::IntegerDivisionByZero);
-        assert!(matches!(classify_trap(&error, ""), TrapReason::Other(text) if text.contains("divide by zero")));
+        assert!(
+            matches!(classify_trap(&error, ""), TrapReason::Other(text) if text.contains("divide by zero"))
+        );
     }
 
     #[test]

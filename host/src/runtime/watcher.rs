@@ -24,20 +24,24 @@ pub struct DirectoryWatch {
 /// Start watching `dir` for `runtime`. Must be called inside a tokio runtime: the
 /// rescans run on it (validation calls guests asynchronously).
 pub fn watch(runtime: Weak<Runtime>, dir: PathBuf) -> anyhow::Result<DirectoryWatch> {
-    let tokio = tokio::runtime::Handle::try_current().context("Runtime::watch must be called inside a tokio runtime")?;
+    let tokio = tokio::runtime::Handle::try_current()
+        .context("Runtime::watch must be called inside a tokio runtime")?;
     // Events name paths as the watch was given; one canonical form keeps the
     // "top-level file of this directory" test exact.
-    let dir = dir.canonicalize().with_context(|| format!("cannot watch {}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("cannot watch {}", dir.display()))?;
     let (events, received) = mpsc::channel::<()>();
     let watched_dir = dir.clone();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<Event>| match event {
-        Ok(event) if is_relevant(&event, &watched_dir) => {
-            let _ = events.send(());
-        }
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "adapters directory watch error"),
-    })
-    .context("cannot create a file watcher")?;
+    let mut watcher =
+        notify::recommended_watcher(move |event: notify::Result<Event>| match event {
+            Ok(event) if is_relevant(&event, &watched_dir) => {
+                let _ = events.send(());
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "adapters directory watch error"),
+        })
+        .context("cannot create a file watcher")?;
     watcher
         .watch(&dir, RecursiveMode::NonRecursive)
         .with_context(|| format!("cannot watch {}", dir.display()))?;
@@ -55,7 +59,9 @@ pub fn watch(runtime: Weak<Runtime>, dir: PathBuf) -> anyhow::Result<DirectoryWa
                         Err(RecvTimeoutError::Disconnected) => return,
                     }
                 }
-                let Some(runtime) = runtime.upgrade() else { return };
+                let Some(runtime) = runtime.upgrade() else {
+                    return;
+                };
                 if let Err(error) = tokio.block_on(runtime.load_dir(&dir)) {
                     tracing::warn!(error = %format!("{error:#}"), "adapters rescan failed");
                 }
@@ -75,10 +81,9 @@ fn is_relevant(event: &Event, dir: &Path) -> bool {
         _ => true,
     };
     kind_matters
-        && event
-            .paths
-            .iter()
-            .any(|path| path.extension().is_some_and(|ext| ext == "wasm") && path.parent() == Some(dir))
+        && event.paths.iter().any(|path| {
+            path.extension().is_some_and(|ext| ext == "wasm") && path.parent() == Some(dir)
+        })
 }
 
 #[cfg(test)]
@@ -93,18 +98,54 @@ mod tests {
     #[test]
     fn changes_to_top_level_wasm_files_trigger_a_rescan() {
         let dir = Path::new("/adapters");
-        assert!(is_relevant(&event(EventKind::Create(CreateKind::File), "/adapters/a.wasm"), dir));
-        assert!(is_relevant(&event(EventKind::Modify(ModifyKind::Any), "/adapters/a.wasm"), dir));
-        assert!(is_relevant(&event(EventKind::Remove(RemoveKind::File), "/adapters/a.wasm"), dir));
-        assert!(is_relevant(&event(EventKind::Access(AccessKind::Close(AccessMode::Write)), "/adapters/a.wasm"), dir));
+        assert!(is_relevant(
+            &event(EventKind::Create(CreateKind::File), "/adapters/a.wasm"),
+            dir
+        ));
+        assert!(is_relevant(
+            &event(EventKind::Modify(ModifyKind::Any), "/adapters/a.wasm"),
+            dir
+        ));
+        assert!(is_relevant(
+            &event(EventKind::Remove(RemoveKind::File), "/adapters/a.wasm"),
+            dir
+        ));
+        assert!(is_relevant(
+            &event(
+                EventKind::Access(AccessKind::Close(AccessMode::Write)),
+                "/adapters/a.wasm"
+            ),
+            dir
+        ));
     }
 
     #[test]
     fn reads_other_files_and_subdirectories_do_not() {
         let dir = Path::new("/adapters");
-        assert!(!is_relevant(&event(EventKind::Access(AccessKind::Open(AccessMode::Any)), "/adapters/a.wasm"), dir));
-        assert!(!is_relevant(&event(EventKind::Access(AccessKind::Close(AccessMode::Read)), "/adapters/a.wasm"), dir));
-        assert!(!is_relevant(&event(EventKind::Create(CreateKind::File), "/adapters/notes.txt"), dir));
-        assert!(!is_relevant(&event(EventKind::Create(CreateKind::File), "/adapters/cache/x.wasm"), dir));
+        assert!(!is_relevant(
+            &event(
+                EventKind::Access(AccessKind::Open(AccessMode::Any)),
+                "/adapters/a.wasm"
+            ),
+            dir
+        ));
+        assert!(!is_relevant(
+            &event(
+                EventKind::Access(AccessKind::Close(AccessMode::Read)),
+                "/adapters/a.wasm"
+            ),
+            dir
+        ));
+        assert!(!is_relevant(
+            &event(EventKind::Create(CreateKind::File), "/adapters/notes.txt"),
+            dir
+        ));
+        assert!(!is_relevant(
+            &event(
+                EventKind::Create(CreateKind::File),
+                "/adapters/cache/x.wasm"
+            ),
+            dir
+        ));
     }
 }

@@ -13,7 +13,9 @@ use plugboard::runtime::{Account, EncodeContext, Runtime, RuntimeSettings, Sandb
 /// A component built by `adapters/build.sh --tests`, e.g. `adapters/merge-turns.wasm`
 /// or `test-adapters/test-spin.wasm` (relative to `target/`).
 pub fn built(relative: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target").join(relative);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target")
+        .join(relative);
     assert!(
         path.is_file(),
         "{} is missing: run `adapters/build.sh --tests` before these tests",
@@ -27,7 +29,8 @@ pub fn adapters_dir(components: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     for component in components {
         let source = built(component);
-        std::fs::copy(&source, dir.path().join(source.file_name().unwrap())).expect("copy component");
+        std::fs::copy(&source, dir.path().join(source.file_name().unwrap()))
+            .expect("copy component");
     }
     dir
 }
@@ -61,17 +64,32 @@ pub fn sandbox_context() -> SandboxContext {
 /// An account for encode calls.
 pub fn encode_context() -> EncodeContext {
     EncodeContext {
-        account: Account { id: "acct".into(), base_url: "http://127.0.0.1:9".into(), attributes: vec![] },
+        account: Account {
+            id: "acct".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            attributes: vec![],
+        },
         model: "test-model".into(),
     }
 }
 
 /// A message of one text part.
 pub fn text_message(role: Role, text: &str) -> Message {
-    Message { role, parts: vec![Part::Text(TextPart { text: text.into(), options: None })], options: None }
+    Message {
+        role,
+        parts: vec![Part::Text(TextPart {
+            text: text.into(),
+            options: None,
+        })],
+        options: None,
+    }
 }
 
 /// A request with these messages.
 pub fn request_with(messages: Vec<Message>) -> ChatRequest {
-    ChatRequest { model: "test-model".into(), messages, ..Default::default() }
+    ChatRequest {
+        model: "test-model".into(),
+        messages,
+        ..Default::default()
+    }
 }

@@ -78,13 +78,21 @@ impl From<wit::Finish> for ir::Finish {
 
 impl From<ir::ResponseMetadata> for wit::ResponseMetadata {
     fn from(m: ir::ResponseMetadata) -> Self {
-        Self { id: m.id, model: m.model, created: m.created }
+        Self {
+            id: m.id,
+            model: m.model,
+            created: m.created,
+        }
     }
 }
 
 impl From<wit::ResponseMetadata> for ir::ResponseMetadata {
     fn from(m: wit::ResponseMetadata) -> Self {
-        Self { id: m.id, model: m.model, created: m.created }
+        Self {
+            id: m.id,
+            model: m.model,
+            created: m.created,
+        }
     }
 }
 
@@ -112,13 +120,19 @@ impl From<wit::ErrorKind> for ir::ErrorKind {
 
 impl From<ir::AdapterError> for wit::AdapterError {
     fn from(e: ir::AdapterError) -> Self {
-        Self { kind: e.kind.into(), message: e.message }
+        Self {
+            kind: e.kind.into(),
+            message: e.message,
+        }
     }
 }
 
 impl From<wit::AdapterError> for ir::AdapterError {
     fn from(e: wit::AdapterError) -> Self {
-        Self { kind: e.kind.into(), message: e.message }
+        Self {
+            kind: e.kind.into(),
+            message: e.message,
+        }
     }
 }
 
@@ -131,14 +145,24 @@ impl From<ir::StreamEvent> for wit::StreamEvent {
             E::TextDelta { id, delta } => wit::StreamEvent::TextDelta(wit::Delta { id, delta }),
             E::TextEnd(id) => wit::StreamEvent::TextEnd(id),
             E::ReasoningStart(id) => wit::StreamEvent::ReasoningStart(id),
-            E::ReasoningDelta { id, delta } => wit::StreamEvent::ReasoningDelta(wit::Delta { id, delta }),
-            E::ReasoningEnd { id, signature, redacted } => {
-                wit::StreamEvent::ReasoningEnd(wit::ReasoningEnd { id, signature, redacted })
+            E::ReasoningDelta { id, delta } => {
+                wit::StreamEvent::ReasoningDelta(wit::Delta { id, delta })
             }
+            E::ReasoningEnd {
+                id,
+                signature,
+                redacted,
+            } => wit::StreamEvent::ReasoningEnd(wit::ReasoningEnd {
+                id,
+                signature,
+                redacted,
+            }),
             E::ToolInputStart { id, name } => {
                 wit::StreamEvent::ToolInputStart(wit::ToolInputStart { id, name })
             }
-            E::ToolInputDelta { id, delta } => wit::StreamEvent::ToolInputDelta(wit::Delta { id, delta }),
+            E::ToolInputDelta { id, delta } => {
+                wit::StreamEvent::ToolInputDelta(wit::Delta { id, delta })
+            }
             E::ToolInputEnd(id) => wit::StreamEvent::ToolInputEnd(id),
             E::ToolCall(call) => wit::StreamEvent::ToolCall(call.into()),
             E::Finish(finish) => wit::StreamEvent::Finish(finish.into()),
@@ -154,15 +178,29 @@ impl From<wit::StreamEvent> for ir::StreamEvent {
         match event {
             wit::StreamEvent::ResponseMetadata(m) => E::ResponseMetadata(m.into()),
             wit::StreamEvent::TextStart(id) => E::TextStart(id),
-            wit::StreamEvent::TextDelta(d) => E::TextDelta { id: d.id, delta: d.delta },
+            wit::StreamEvent::TextDelta(d) => E::TextDelta {
+                id: d.id,
+                delta: d.delta,
+            },
             wit::StreamEvent::TextEnd(id) => E::TextEnd(id),
             wit::StreamEvent::ReasoningStart(id) => E::ReasoningStart(id),
-            wit::StreamEvent::ReasoningDelta(d) => E::ReasoningDelta { id: d.id, delta: d.delta },
-            wit::StreamEvent::ReasoningEnd(end) => {
-                E::ReasoningEnd { id: end.id, signature: end.signature, redacted: end.redacted }
-            }
-            wit::StreamEvent::ToolInputStart(start) => E::ToolInputStart { id: start.id, name: start.name },
-            wit::StreamEvent::ToolInputDelta(d) => E::ToolInputDelta { id: d.id, delta: d.delta },
+            wit::StreamEvent::ReasoningDelta(d) => E::ReasoningDelta {
+                id: d.id,
+                delta: d.delta,
+            },
+            wit::StreamEvent::ReasoningEnd(end) => E::ReasoningEnd {
+                id: end.id,
+                signature: end.signature,
+                redacted: end.redacted,
+            },
+            wit::StreamEvent::ToolInputStart(start) => E::ToolInputStart {
+                id: start.id,
+                name: start.name,
+            },
+            wit::StreamEvent::ToolInputDelta(d) => E::ToolInputDelta {
+                id: d.id,
+                delta: d.delta,
+            },
             wit::StreamEvent::ToolInputEnd(id) => E::ToolInputEnd(id),
             wit::StreamEvent::ToolCall(call) => E::ToolCall(call.into()),
             wit::StreamEvent::Finish(finish) => E::Finish(finish.into()),

@@ -7,9 +7,9 @@
 
 mod events;
 mod request;
-mod worlds;
 #[cfg(test)]
 mod tests;
+mod worlds;
 
 pub use events::{events_from_wit, events_to_wit};
 pub use worlds::fixup_context;

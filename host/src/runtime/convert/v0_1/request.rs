@@ -29,13 +29,19 @@ impl From<wit::Role> for ir::Role {
 
 impl From<ir::TextPart> for wit::TextPart {
     fn from(part: ir::TextPart) -> Self {
-        Self { text: part.text, options: options_to_wit(part.options) }
+        Self {
+            text: part.text,
+            options: options_to_wit(part.options),
+        }
     }
 }
 
 impl From<wit::TextPart> for ir::TextPart {
     fn from(part: wit::TextPart) -> Self {
-        Self { text: part.text, options: options_from_wit(part.options) }
+        Self {
+            text: part.text,
+            options: options_from_wit(part.options),
+        }
     }
 }
 
@@ -255,13 +261,19 @@ impl From<wit::ToolChoice> for ir::ToolChoice {
 
 impl From<ir::ReasoningConfig> for wit::ReasoningConfig {
     fn from(config: ir::ReasoningConfig) -> Self {
-        Self { effort: config.effort, budget_tokens: config.budget_tokens }
+        Self {
+            effort: config.effort,
+            budget_tokens: config.budget_tokens,
+        }
     }
 }
 
 impl From<wit::ReasoningConfig> for ir::ReasoningConfig {
     fn from(config: wit::ReasoningConfig) -> Self {
-        Self { effort: config.effort, budget_tokens: config.budget_tokens }
+        Self {
+            effort: config.effort,
+            budget_tokens: config.budget_tokens,
+        }
     }
 }
 
@@ -270,12 +282,14 @@ impl From<ir::ResponseFormat> for wit::ResponseFormat {
         match format {
             ir::ResponseFormat::Text => wit::ResponseFormat::Text,
             ir::ResponseFormat::JsonObject => wit::ResponseFormat::JsonObject,
-            ir::ResponseFormat::JsonSchema(s) => wit::ResponseFormat::JsonSchema(wit::JsonSchemaFormat {
-                name: s.name,
-                schema: s.schema,
-                strict: s.strict,
-                description: s.description,
-            }),
+            ir::ResponseFormat::JsonSchema(s) => {
+                wit::ResponseFormat::JsonSchema(wit::JsonSchemaFormat {
+                    name: s.name,
+                    schema: s.schema,
+                    strict: s.strict,
+                    description: s.description,
+                })
+            }
         }
     }
 }
@@ -285,12 +299,14 @@ impl From<wit::ResponseFormat> for ir::ResponseFormat {
         match format {
             wit::ResponseFormat::Text => ir::ResponseFormat::Text,
             wit::ResponseFormat::JsonObject => ir::ResponseFormat::JsonObject,
-            wit::ResponseFormat::JsonSchema(s) => ir::ResponseFormat::JsonSchema(ir::JsonSchemaFormat {
-                name: s.name,
-                schema: s.schema,
-                strict: s.strict,
-                description: s.description,
-            }),
+            wit::ResponseFormat::JsonSchema(s) => {
+                ir::ResponseFormat::JsonSchema(ir::JsonSchemaFormat {
+                    name: s.name,
+                    schema: s.schema,
+                    strict: s.strict,
+                    description: s.description,
+                })
+            }
         }
     }
 }
@@ -387,24 +403,40 @@ impl From<wit::Dialect> for ir::Dialect {
 
 impl From<ir::HttpRequest> for wit::HttpRequest {
     fn from(r: ir::HttpRequest) -> Self {
-        Self { method: r.method, url: r.url, headers: r.headers, body: r.body }
+        Self {
+            method: r.method,
+            url: r.url,
+            headers: r.headers,
+            body: r.body,
+        }
     }
 }
 
 impl From<wit::HttpRequest> for ir::HttpRequest {
     fn from(r: wit::HttpRequest) -> Self {
-        Self { method: r.method, url: r.url, headers: r.headers, body: r.body }
+        Self {
+            method: r.method,
+            url: r.url,
+            headers: r.headers,
+            body: r.body,
+        }
     }
 }
 
 impl From<ir::ResponseHead> for wit::ResponseHead {
     fn from(h: ir::ResponseHead) -> Self {
-        Self { status: h.status, headers: h.headers }
+        Self {
+            status: h.status,
+            headers: h.headers,
+        }
     }
 }
 
 impl From<wit::ResponseHead> for ir::ResponseHead {
     fn from(h: wit::ResponseHead) -> Self {
-        Self { status: h.status, headers: h.headers }
+        Self {
+            status: h.status,
+            headers: h.headers,
+        }
     }
 }

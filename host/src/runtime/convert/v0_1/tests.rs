@@ -8,16 +8,21 @@ use crate::runtime::bindings::v0_1::fixup::exports::plugboard::adapter::filter a
 use crate::runtime::bindings::v0_1::provider::exports::plugboard::adapter::translator as wit_translator;
 use crate::runtime::bindings::v0_1::types as wit;
 
-
 fn rich_request() -> ir::ChatRequest {
     ir::ChatRequest {
         model: "m".into(),
-        system: vec![ir::TextPart { text: "be brief".into(), options: Some(json!({"anthropic": {"cache_control": {"type": "ephemeral"}}})) }],
+        system: vec![ir::TextPart {
+            text: "be brief".into(),
+            options: Some(json!({"anthropic": {"cache_control": {"type": "ephemeral"}}})),
+        }],
         messages: vec![
             ir::Message {
                 role: ir::Role::User,
                 parts: vec![
-                    ir::Part::Text(ir::TextPart { text: "hi".into(), options: None }),
+                    ir::Part::Text(ir::TextPart {
+                        text: "hi".into(),
+                        options: None,
+                    }),
                     ir::Part::File(ir::FilePart {
                         media_type: "image/png".into(),
                         data: ir::FileData::Base64("AAAA".into()),
@@ -30,8 +35,18 @@ fn rich_request() -> ir::ChatRequest {
             ir::Message {
                 role: ir::Role::Assistant,
                 parts: vec![
-                    ir::Part::Reasoning(ir::ReasoningPart { text: "hmm".into(), signature: Some("sig".into()), redacted: None, options: None }),
-                    ir::Part::ToolCall(ir::ToolCallPart { id: "c1".into(), name: "ls".into(), arguments: "{}".into(), options: None }),
+                    ir::Part::Reasoning(ir::ReasoningPart {
+                        text: "hmm".into(),
+                        signature: Some("sig".into()),
+                        redacted: None,
+                        options: None,
+                    }),
+                    ir::Part::ToolCall(ir::ToolCallPart {
+                        id: "c1".into(),
+                        name: "ls".into(),
+                        arguments: "{}".into(),
+                        options: None,
+                    }),
                 ],
                 options: None,
             },
@@ -47,14 +62,22 @@ fn rich_request() -> ir::ChatRequest {
                 options: Some(json!({"x": 1})),
             },
         ],
-        tools: vec![ir::Tool { name: "ls".into(), description: None, input_schema: "{\"type\":\"object\"}".into(), options: None }],
+        tools: vec![ir::Tool {
+            name: "ls".into(),
+            description: None,
+            input_schema: "{\"type\":\"object\"}".into(),
+            options: None,
+        }],
         tool_choice: Some(ir::ToolChoice::Tool("ls".into())),
         params: ir::GenerationParams {
             max_tokens: Some(10),
             temperature: Some(0.5),
             stop: vec!["END".into()],
             seed: Some(-3),
-            reasoning: Some(ir::ReasoningConfig { effort: Some("high".into()), budget_tokens: Some(100) }),
+            reasoning: Some(ir::ReasoningConfig {
+                effort: Some("high".into()),
+                budget_tokens: Some(100),
+            }),
             response_format: Some(ir::ResponseFormat::JsonSchema(ir::JsonSchemaFormat {
                 name: "n".into(),
                 schema: "{}".into(),
@@ -79,23 +102,55 @@ fn a_request_survives_the_round_trip_through_wit_unchanged() {
 #[test]
 fn every_stream_event_survives_the_round_trip() {
     let events = vec![
-        ir::StreamEvent::ResponseMetadata(ir::ResponseMetadata { id: Some("r".into()), model: None, created: Some(1) }),
+        ir::StreamEvent::ResponseMetadata(ir::ResponseMetadata {
+            id: Some("r".into()),
+            model: None,
+            created: Some(1),
+        }),
         ir::StreamEvent::TextStart("t".into()),
-        ir::StreamEvent::TextDelta { id: "t".into(), delta: "hé".into() },
+        ir::StreamEvent::TextDelta {
+            id: "t".into(),
+            delta: "hé".into(),
+        },
         ir::StreamEvent::TextEnd("t".into()),
         ir::StreamEvent::ReasoningStart("r".into()),
-        ir::StreamEvent::ReasoningDelta { id: "r".into(), delta: "..".into() },
-        ir::StreamEvent::ReasoningEnd { id: "r".into(), signature: Some("s".into()), redacted: None },
-        ir::StreamEvent::ToolInputStart { id: "c".into(), name: "ls".into() },
-        ir::StreamEvent::ToolInputDelta { id: "c".into(), delta: "{".into() },
+        ir::StreamEvent::ReasoningDelta {
+            id: "r".into(),
+            delta: "..".into(),
+        },
+        ir::StreamEvent::ReasoningEnd {
+            id: "r".into(),
+            signature: Some("s".into()),
+            redacted: None,
+        },
+        ir::StreamEvent::ToolInputStart {
+            id: "c".into(),
+            name: "ls".into(),
+        },
+        ir::StreamEvent::ToolInputDelta {
+            id: "c".into(),
+            delta: "{".into(),
+        },
         ir::StreamEvent::ToolInputEnd("c".into()),
-        ir::StreamEvent::ToolCall(ir::ToolCallPart { id: "c".into(), name: "ls".into(), arguments: "{}".into(), options: None }),
+        ir::StreamEvent::ToolCall(ir::ToolCallPart {
+            id: "c".into(),
+            name: "ls".into(),
+            arguments: "{}".into(),
+            options: None,
+        }),
         ir::StreamEvent::Raw(vec![1, 2, 3]),
-        ir::StreamEvent::Error(ir::AdapterError { kind: ir::ErrorKind::Upstream, message: "x".into() }),
+        ir::StreamEvent::Error(ir::AdapterError {
+            kind: ir::ErrorKind::Upstream,
+            message: "x".into(),
+        }),
         ir::StreamEvent::Finish(ir::Finish {
             reason: ir::FinishReason::ToolCalls,
             raw_reason: Some("tool_use".into()),
-            usage: ir::Usage { input_tokens: Some(3), cache_read_tokens: Some(1), ..Default::default() },
+            usage: ir::Usage {
+                input_tokens: Some(3),
+                cache_read_tokens: Some(1),
+                ..Default::default()
+            },
             options: Some(json!({"a": [1]})),
         }),
     ];
@@ -104,20 +159,30 @@ fn every_stream_event_survives_the_round_trip() {
 
 #[test]
 fn options_that_are_not_json_are_kept_as_a_string() {
-    let part: ir::TextPart = wit::TextPart { text: "x".into(), options: Some("{oops".into()) }.into();
+    let part: ir::TextPart = wit::TextPart {
+        text: "x".into(),
+        options: Some("{oops".into()),
+    }
+    .into();
     assert_eq!(part.options, Some(Value::String("{oops".into())));
 }
 
 #[test]
 fn hooks_flags_map_both_ways() {
-    let hooks = Hooks { request: true, upstream_request: false, events: true };
+    let hooks = Hooks {
+        request: true,
+        upstream_request: false,
+        events: true,
+    };
     let flags: wit_filter::Hooks = hooks.into();
     assert_eq!(Hooks::from(flags), hooks);
 }
 
 #[test]
 fn error_classes_keep_their_retry_hints() {
-    let class = ir::ErrorClass::RateLimited { retry_after_ms: Some(1500) };
+    let class = ir::ErrorClass::RateLimited {
+        retry_after_ms: Some(1500),
+    };
     let there: wit_translator::ErrorClass = class.into();
     assert_eq!(ir::ErrorClass::from(there), class);
 }

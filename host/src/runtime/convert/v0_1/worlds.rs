@@ -5,7 +5,8 @@ use crate::ir;
 use crate::runtime::bindings::v0_1::fixup::exports::plugboard::adapter::filter as wit_filter;
 use crate::runtime::bindings::v0_1::provider::exports::plugboard::adapter::translator as wit_translator;
 use crate::runtime::{
-    Account, AuthScheme, DecodeContext, EncodeContext, FixupInfo, Hooks, ModelInfo, ProviderInfo, SandboxContext,
+    Account, AuthScheme, DecodeContext, EncodeContext, FixupInfo, Hooks, ModelInfo, ProviderInfo,
+    SandboxContext,
 };
 
 impl From<wit_translator::AuthScheme> for AuthScheme {
@@ -13,7 +14,10 @@ impl From<wit_translator::AuthScheme> for AuthScheme {
         match auth {
             wit_translator::AuthScheme::None => AuthScheme::None,
             wit_translator::AuthScheme::Bearer => AuthScheme::Bearer,
-            wit_translator::AuthScheme::Header(h) => AuthScheme::Header { name: h.name, prefix: h.prefix },
+            wit_translator::AuthScheme::Header(h) => AuthScheme::Header {
+                name: h.name,
+                prefix: h.prefix,
+            },
             wit_translator::AuthScheme::Query(name) => AuthScheme::Query(name),
         }
     }
@@ -90,25 +94,39 @@ impl From<ProviderInfo> for wit_translator::AdapterInfo {
 
 impl From<&Account> for wit_translator::Account {
     fn from(a: &Account) -> Self {
-        Self { id: a.id.clone(), base_url: a.base_url.clone(), attributes: a.attributes.clone() }
+        Self {
+            id: a.id.clone(),
+            base_url: a.base_url.clone(),
+            attributes: a.attributes.clone(),
+        }
     }
 }
 
 impl From<wit_translator::Account> for Account {
     fn from(a: wit_translator::Account) -> Self {
-        Self { id: a.id, base_url: a.base_url, attributes: a.attributes }
+        Self {
+            id: a.id,
+            base_url: a.base_url,
+            attributes: a.attributes,
+        }
     }
 }
 
 impl From<&EncodeContext> for wit_translator::EncodeContext {
     fn from(c: &EncodeContext) -> Self {
-        Self { account: (&c.account).into(), model: c.model.clone() }
+        Self {
+            account: (&c.account).into(),
+            model: c.model.clone(),
+        }
     }
 }
 
 impl From<wit_translator::EncodeContext> for EncodeContext {
     fn from(c: wit_translator::EncodeContext) -> Self {
-        Self { account: c.account.into(), model: c.model }
+        Self {
+            account: c.account.into(),
+            model: c.model,
+        }
     }
 }
 
@@ -136,11 +154,17 @@ impl From<wit_translator::ErrorClass> for ir::ErrorClass {
     fn from(class: wit_translator::ErrorClass) -> Self {
         use wit_translator::ErrorClass as C;
         match class {
-            C::RateLimited(r) => ir::ErrorClass::RateLimited { retry_after_ms: r.after_ms },
-            C::QuotaExhausted(r) => ir::ErrorClass::QuotaExhausted { retry_after_ms: r.after_ms },
+            C::RateLimited(r) => ir::ErrorClass::RateLimited {
+                retry_after_ms: r.after_ms,
+            },
+            C::QuotaExhausted(r) => ir::ErrorClass::QuotaExhausted {
+                retry_after_ms: r.after_ms,
+            },
             C::AuthExpired => ir::ErrorClass::AuthExpired,
             C::ContextTooLong => ir::ErrorClass::ContextTooLong,
-            C::Overloaded(r) => ir::ErrorClass::Overloaded { retry_after_ms: r.after_ms },
+            C::Overloaded(r) => ir::ErrorClass::Overloaded {
+                retry_after_ms: r.after_ms,
+            },
             C::BadRequest => ir::ErrorClass::BadRequest,
             C::Other => ir::ErrorClass::Other,
         }
@@ -151,13 +175,17 @@ impl From<ir::ErrorClass> for wit_translator::ErrorClass {
     fn from(class: ir::ErrorClass) -> Self {
         use wit_translator::{ErrorClass as C, RetryAfter};
         match class {
-            ir::ErrorClass::RateLimited { retry_after_ms } => C::RateLimited(RetryAfter { after_ms: retry_after_ms }),
-            ir::ErrorClass::QuotaExhausted { retry_after_ms } => {
-                C::QuotaExhausted(RetryAfter { after_ms: retry_after_ms })
-            }
+            ir::ErrorClass::RateLimited { retry_after_ms } => C::RateLimited(RetryAfter {
+                after_ms: retry_after_ms,
+            }),
+            ir::ErrorClass::QuotaExhausted { retry_after_ms } => C::QuotaExhausted(RetryAfter {
+                after_ms: retry_after_ms,
+            }),
             ir::ErrorClass::AuthExpired => C::AuthExpired,
             ir::ErrorClass::ContextTooLong => C::ContextTooLong,
-            ir::ErrorClass::Overloaded { retry_after_ms } => C::Overloaded(RetryAfter { after_ms: retry_after_ms }),
+            ir::ErrorClass::Overloaded { retry_after_ms } => C::Overloaded(RetryAfter {
+                after_ms: retry_after_ms,
+            }),
             ir::ErrorClass::BadRequest => C::BadRequest,
             ir::ErrorClass::Other => C::Other,
         }
@@ -166,13 +194,19 @@ impl From<ir::ErrorClass> for wit_translator::ErrorClass {
 
 impl From<wit_translator::ClassifiedError> for ir::ClassifiedError {
     fn from(e: wit_translator::ClassifiedError) -> Self {
-        Self { class: e.class.into(), message: e.message }
+        Self {
+            class: e.class.into(),
+            message: e.message,
+        }
     }
 }
 
 impl From<ir::ClassifiedError> for wit_translator::ClassifiedError {
     fn from(e: ir::ClassifiedError) -> Self {
-        Self { class: e.class.into(), message: e.message }
+        Self {
+            class: e.class.into(),
+            message: e.message,
+        }
     }
 }
 
