@@ -175,6 +175,7 @@ async fn try_attempt(
             attributes: Vec::new(),
         },
         model: upstream_model.clone(),
+        stream: decoded.stream,
     };
 
     // Encode: native passthrough when the upstream speaks the client's dialect and no

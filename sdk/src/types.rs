@@ -378,6 +378,7 @@ impl EncodeContext {
                 attributes: Vec::new(),
             },
             model: model.into(),
+            stream: false,
         }
     }
 }

@@ -243,6 +243,8 @@ pub struct Account {
 pub struct EncodeContext {
     pub account: Account,
     pub model: String,
+    /// Whether the client wants a stream (the URL says so for Gemini passthrough).
+    pub stream: bool,
 }
 
 /// How to decode a response body.

@@ -4,8 +4,12 @@
 //! API CONTRACT (consumed by `pipeline` and `server`): the items in this file and the
 //! functions listed on each dialect module are fixed; their bodies are being written.
 
+pub mod anthropic;
 pub mod collect;
+pub mod gemini;
 pub mod openai_chat;
+pub mod openai_responses;
+pub mod token_estimate;
 
 use crate::ir::{ChatRequest, Dialect, StreamEvent};
 

@@ -70,6 +70,7 @@ pub fn encode_context() -> EncodeContext {
             attributes: vec![],
         },
         model: "test-model".into(),
+        stream: false,
     }
 }
 

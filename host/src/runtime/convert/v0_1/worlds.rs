@@ -117,6 +117,7 @@ impl From<&EncodeContext> for wit_translator::EncodeContext {
         Self {
             account: (&c.account).into(),
             model: c.model.clone(),
+            stream: c.stream,
         }
     }
 }
@@ -126,6 +127,7 @@ impl From<wit_translator::EncodeContext> for EncodeContext {
         Self {
             account: c.account.into(),
             model: c.model,
+            stream: c.stream,
         }
     }
 }
