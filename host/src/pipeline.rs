@@ -29,7 +29,7 @@ use crate::runtime::{
 use crate::surfaces::{ClientError, Decoded, ErrorKind};
 use crate::upstream::{EgressPolicy, PrepareError, SendError, UpstreamClient};
 
-pub use client_dialect::ClientDialect;
+pub use client_dialect::{ClientDialect, RouteFacts, json_response};
 use guest_errors::GuestErrors;
 
 /// Everything a request needs, shared by all requests.
@@ -53,16 +53,18 @@ struct RequestRecord {
     attempts: u32,
 }
 
-/// Serve one chat request in `dialect` whose raw body is `body`.
+/// Serve one chat request in `dialect` whose raw body is `body`; `route` is what the
+/// URL said (Gemini's model and streaming).
 pub async fn serve_chat(
     gateway: Arc<Gateway>,
     dialect: ClientDialect,
+    route: RouteFacts,
     path: &str,
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
     let mut record = RequestRecord::default();
-    let response = match run(&gateway, dialect, body, &mut record).await {
+    let response = match run(&gateway, dialect, &route, body, &mut record).await {
         Ok(response) => response,
         Err(error) => dialect.error_response(&error),
     };
@@ -83,11 +85,12 @@ pub async fn serve_chat(
 async fn run(
     gateway: &Arc<Gateway>,
     dialect: ClientDialect,
+    route: &RouteFacts,
     body: Bytes,
     record: &mut RequestRecord,
 ) -> Result<Response, ClientError> {
     // 1. Surface decode: the client's dialect into the IR.
-    let decoded = dialect.decode(&body)?;
+    let decoded = dialect.decode(&body, route)?;
     record.model = decoded.model.clone();
 
     // 2. Route: the model name to ordered candidates (provider entry, account).
@@ -102,7 +105,7 @@ async fn run(
         record.provider = Some(entry.name.clone());
         record.account = Some(attempt.account.id.clone());
         record.attempts = attempt.number;
-        match try_attempt(gateway, dialect, &decoded, &body, entry, &attempt).await {
+        match try_attempt(gateway, dialect, route, &decoded, &body, entry, &attempt).await {
             Ok(response) => return Ok(response),
             Err(Verdict::Answer(error)) => return Err(error),
             Err(Verdict::TryNext(error)) => {
@@ -119,6 +122,7 @@ async fn run(
 async fn try_attempt(
     gateway: &Arc<Gateway>,
     dialect: ClientDialect,
+    route: &RouteFacts,
     decoded: &Decoded,
     raw_body: &Bytes,
     entry: &ProviderEntry,
@@ -181,6 +185,7 @@ async fn try_attempt(
     // Encode: native passthrough when the upstream speaks the client's dialect and no
     // fixup wants to edit the IR request; otherwise IR -> fixups -> provider encoder.
     let passthrough = provider.info.native_dialects.contains(&dialect.dialect())
+        && dialect.passthrough_allowed(route)
         && !fixups.iter().any(|fixup| fixup.info.hooks.request);
     let request = if passthrough {
         sandbox
@@ -284,7 +289,10 @@ async fn try_attempt(
     };
     if decoded.stream {
         relay
-            .stream(dialect.stream_encoder(&decoded.model, decoded.include_usage))
+            .stream(
+                dialect.stream_encoder(&decoded.model, decoded, route),
+                dialect.stream_content_type(route),
+            )
             .await
     } else {
         relay.collect(&decoded.model).await

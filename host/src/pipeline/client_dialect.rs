@@ -6,13 +6,34 @@ use axum::response::{IntoResponse, Response};
 
 use crate::ir::Dialect;
 use crate::surfaces::collect::Collected;
-use crate::surfaces::{ClientError, Decoded, ListedModel, StreamEncoder, openai_chat};
+use crate::surfaces::{
+    ClientError, Decoded, ListedModel, StreamEncoder, anthropic, gemini, openai_chat,
+    openai_responses,
+};
 
 /// A dialect a client speaks to the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientDialect {
     /// OpenAI Chat Completions.
     OpenaiChat,
+    /// OpenAI Responses.
+    OpenaiResponses,
+    /// Anthropic Messages.
+    AnthropicMessages,
+    /// Gemini generateContent.
+    Gemini,
+}
+
+/// What the URL says about a request beyond its body. Gemini puts the model and
+/// streaming in the path and the framing in `alt=sse`; other dialects leave it default.
+#[derive(Debug, Clone, Default)]
+pub struct RouteFacts {
+    /// The model named by the path.
+    pub model: Option<String>,
+    /// The path asks for a stream (`:streamGenerateContent`).
+    pub stream: bool,
+    /// `alt=sse`: stream as SSE rather than one streamed JSON array.
+    pub sse: bool,
 }
 
 impl ClientDialect {
@@ -20,22 +41,77 @@ impl ClientDialect {
     pub fn dialect(self) -> Dialect {
         match self {
             ClientDialect::OpenaiChat => Dialect::OpenaiChat,
+            ClientDialect::OpenaiResponses => Dialect::OpenaiResponses,
+            ClientDialect::AnthropicMessages => Dialect::AnthropicMessages,
+            ClientDialect::Gemini => Dialect::Gemini,
+        }
+    }
+
+    /// The dialect whose error shape a request to `path` expects, for errors raised
+    /// before the pipeline knows more (authentication, unknown routes).
+    pub fn for_path(path: &str) -> ClientDialect {
+        if path.starts_with("/v1/messages") {
+            ClientDialect::AnthropicMessages
+        } else if path.starts_with("/v1beta/") || path.starts_with("/v1/models/") {
+            ClientDialect::Gemini
+        } else if path.starts_with("/v1/responses") {
+            ClientDialect::OpenaiResponses
+        } else {
+            ClientDialect::OpenaiChat
         }
     }
 
     /// Decode a request body into the IR.
-    pub fn decode(self, body: &[u8]) -> Result<Decoded, ClientError> {
+    pub fn decode(self, body: &[u8], route: &RouteFacts) -> Result<Decoded, ClientError> {
         match self {
             ClientDialect::OpenaiChat => openai_chat::decode(body),
+            ClientDialect::OpenaiResponses => openai_responses::decode(body),
+            ClientDialect::AnthropicMessages => anthropic::decode(body),
+            ClientDialect::Gemini => gemini::decode(
+                body,
+                route.model.as_deref().unwrap_or_default(),
+                route.stream,
+            ),
+        }
+    }
+
+    /// Whether the raw client body may go to a provider that speaks this dialect
+    /// natively. A Gemini client that wants a JSON-array stream cannot: upstream
+    /// adapters stream SSE, so that case takes the IR path and is re-framed.
+    pub fn passthrough_allowed(self, route: &RouteFacts) -> bool {
+        match self {
+            ClientDialect::Gemini => !route.stream || route.sse,
+            _ => true,
         }
     }
 
     /// A stream encoder that names `model` (the name the client asked for).
-    pub fn stream_encoder(self, model: &str, include_usage: bool) -> Box<dyn StreamEncoder> {
+    pub fn stream_encoder(
+        self,
+        model: &str,
+        decoded: &Decoded,
+        route: &RouteFacts,
+    ) -> Box<dyn StreamEncoder> {
         match self {
-            ClientDialect::OpenaiChat => {
-                Box::new(openai_chat::ChatStreamEncoder::new(model, include_usage))
+            ClientDialect::OpenaiChat => Box::new(openai_chat::ChatStreamEncoder::new(
+                model,
+                decoded.include_usage,
+            )),
+            ClientDialect::OpenaiResponses => {
+                Box::new(openai_responses::ResponsesStreamEncoder::new(model))
             }
+            ClientDialect::AnthropicMessages => {
+                Box::new(anthropic::MessagesStreamEncoder::new(model))
+            }
+            ClientDialect::Gemini => Box::new(gemini::GeminiStreamEncoder::new(model, route.sse)),
+        }
+    }
+
+    /// The content type of a streamed answer.
+    pub fn stream_content_type(self, route: &RouteFacts) -> &'static str {
+        match self {
+            ClientDialect::Gemini if !route.sse => "application/json",
+            _ => "text/event-stream",
         }
     }
 
@@ -43,23 +119,34 @@ impl ClientDialect {
     pub fn response_body(self, collected: &Collected, model: &str) -> Vec<u8> {
         match self {
             ClientDialect::OpenaiChat => openai_chat::response_json(collected, model),
+            ClientDialect::OpenaiResponses => openai_responses::response_json(collected, model),
+            ClientDialect::AnthropicMessages => anthropic::response_json(collected, model),
+            ClientDialect::Gemini => gemini::response_json(collected, model),
         }
     }
 
     /// An error response: the dialect's error body with the kind's status.
     pub fn error_response(self, error: &ClientError) -> Response {
         let body = match self {
-            ClientDialect::OpenaiChat => openai_chat::error_body(error),
+            ClientDialect::OpenaiChat | ClientDialect::OpenaiResponses => {
+                openai_chat::error_body(error)
+            }
+            ClientDialect::AnthropicMessages => anthropic::error_body(error),
+            ClientDialect::Gemini => gemini::error_body(error),
         };
         let status =
             StatusCode::from_u16(error.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         json_response(status, body)
     }
 
-    /// The model list.
+    /// The model list in this dialect's shape.
     pub fn models_response(self, models: &[ListedModel]) -> Response {
         let body = match self {
-            ClientDialect::OpenaiChat => openai_chat::models_body(models),
+            ClientDialect::OpenaiChat | ClientDialect::OpenaiResponses => {
+                openai_chat::models_body(models)
+            }
+            ClientDialect::AnthropicMessages => anthropic::models_body(models),
+            ClientDialect::Gemini => gemini::models_body(models),
         };
         json_response(StatusCode::OK, body)
     }

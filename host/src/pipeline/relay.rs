@@ -86,6 +86,7 @@ impl Relay {
     pub async fn stream(
         mut self,
         mut encoder: Box<dyn StreamEncoder>,
+        content_type: &'static str,
     ) -> Result<Response, Verdict> {
         let mut first = Vec::new();
         let mut ended = false;
@@ -120,10 +121,7 @@ impl Relay {
         });
         let mut response = Response::new(Body::from_stream(body));
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/event-stream"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         Ok(response)
     }

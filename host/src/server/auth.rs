@@ -68,7 +68,7 @@ pub async fn require_client_key(
         "Incorrect API key provided"
     };
     tracing::info!(path = %request.uri().path(), status = 401, "request refused: no valid client key");
-    ClientDialect::OpenaiChat.error_response(
+    ClientDialect::for_path(request.uri().path()).error_response(
         &ClientError::new(ErrorKind::Authentication, message).code("invalid_api_key"),
     )
 }

@@ -7,24 +7,34 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, Uri};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use crate::pipeline::{ClientDialect, Gateway, serve_chat};
+use crate::pipeline::{ClientDialect, Gateway, RouteFacts, serve_chat};
 use crate::runtime::ComponentKind;
-use crate::surfaces::{ClientError, ErrorKind};
+use crate::surfaces::{ClientError, ErrorKind, anthropic, gemini, token_estimate};
 
 /// The application's routes over `gateway`.
 pub fn app(gateway: Arc<Gateway>) -> axum::Router {
     let body_limit = gateway.config.limits.max_body_bytes;
     let authenticated = axum::Router::new()
         .route("/v1/chat/completions", post(chat_completions))
+        // Codex tries a WebSocket upgrade with `GET /v1/responses` and falls back to
+        // POST on a 404 (a 405 would not do).
+        .route("/v1/responses", post(responses).get(not_found))
+        .route("/v1/messages", post(messages))
+        .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/models", get(models))
+        // google-genai calls `/v1/models/{model}:generateContent`; OpenAI clients
+        // `GET /v1/models/{model}`.
+        .route("/v1/models/{*rest}", get(model).post(gemini_action))
+        .route("/v1beta/models", get(gemini_models))
+        .route("/v1beta/models/{*rest}", get(model).post(gemini_action))
         .route_layer(axum::middleware::from_fn_with_state(
             gateway.clone(),
             auth::require_client_key,
@@ -56,14 +66,129 @@ async fn chat_completions(
     State(gateway): State<Arc<Gateway>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let dialect = ClientDialect::OpenaiChat;
+    let path = "/v1/chat/completions";
+    serve_body(
+        gateway,
+        ClientDialect::OpenaiChat,
+        RouteFacts::default(),
+        path,
+        body,
+    )
+    .await
+}
+
+async fn responses(
+    State(gateway): State<Arc<Gateway>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let path = "/v1/responses";
+    serve_body(
+        gateway,
+        ClientDialect::OpenaiResponses,
+        RouteFacts::default(),
+        path,
+        body,
+    )
+    .await
+}
+
+async fn messages(
+    State(gateway): State<Arc<Gateway>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let path = "/v1/messages";
+    serve_body(
+        gateway,
+        ClientDialect::AnthropicMessages,
+        RouteFacts::default(),
+        path,
+        body,
+    )
+    .await
+}
+
+/// `POST /v1beta/models/{model}:{action}` (and the same under `/v1/`).
+async fn gemini_action(
+    State(gateway): State<Arc<Gateway>>,
+    Path(rest): Path<String>,
+    RawQuery(query): RawQuery,
+    uri: Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let dialect = ClientDialect::Gemini;
+    let Some((model, action)) = rest.rsplit_once(':') else {
+        return not_found(uri).await;
+    };
+    let sse = query
+        .as_deref()
+        .is_some_and(|q| q.split('&').any(|pair| pair == "alt=sse"));
+    let route = |stream| RouteFacts {
+        model: Some(model.to_owned()),
+        stream,
+        sse,
+    };
+    match action {
+        "generateContent" => serve_body(gateway, dialect, route(false), uri.path(), body).await,
+        "streamGenerateContent" => {
+            serve_body(gateway, dialect, route(true), uri.path(), body).await
+        }
+        "countTokens" => match body {
+            Ok(body) => match gemini::decode(&body, model, false) {
+                Ok(decoded) => {
+                    let tokens = token_estimate::estimate(&decoded.request);
+                    json_ok(gemini::count_tokens_body(tokens))
+                }
+                Err(error) => dialect.error_response(&error),
+            },
+            Err(rejection) => dialect.error_response(&body_error(
+                &rejection,
+                gateway.config.limits.max_body_bytes,
+            )),
+        },
+        _ => not_found(uri).await,
+    }
+}
+
+/// `POST /v1/messages/count_tokens`: the documented estimate, no upstream call.
+async fn count_tokens(
+    State(gateway): State<Arc<Gateway>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let dialect = ClientDialect::AnthropicMessages;
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let limit = gateway.config.limits.max_body_bytes;
+            return dialect.error_response(&body_error(&rejection, limit));
+        }
+    };
+    match anthropic::decode(&body) {
+        Ok(decoded) => json_ok(anthropic::count_tokens_body(token_estimate::estimate(
+            &decoded.request,
+        ))),
+        Err(error) => dialect.error_response(&error),
+    }
+}
+
+/// Hand a readable body to the pipeline, or answer the body error in `dialect`'s shape.
+async fn serve_body(
+    gateway: Arc<Gateway>,
+    dialect: ClientDialect,
+    route: RouteFacts,
+    path: &str,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     match body {
-        Ok(body) => serve_chat(gateway, dialect, "/v1/chat/completions", body).await,
+        Ok(body) => serve_chat(gateway, dialect, route, path, body).await,
         Err(rejection) => dialect.error_response(&body_error(
             &rejection,
             gateway.config.limits.max_body_bytes,
         )),
     }
+}
+
+fn json_ok(body: Vec<u8>) -> Response {
+    crate::pipeline::json_response(StatusCode::OK, body)
 }
 
 /// The client error for a body that could not be read.
@@ -82,9 +207,67 @@ fn body_error(rejection: &BytesRejection, limit: usize) -> ClientError {
     }
 }
 
-async fn models(State(gateway): State<Arc<Gateway>>) -> Response {
+/// `GET /v1/models`: OpenAI's shape, or Anthropic's when the client sends
+/// `anthropic-version` (Anthropic SDKs always do).
+async fn models(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
     let listed = gateway.router.list_models(&gateway.runtime.registry());
-    ClientDialect::OpenaiChat.models_response(&listed)
+    let dialect = if headers.contains_key("anthropic-version") {
+        ClientDialect::AnthropicMessages
+    } else {
+        ClientDialect::OpenaiChat
+    };
+    dialect.models_response(&listed)
+}
+
+/// `GET /v1beta/models`: Gemini's shape.
+async fn gemini_models(State(gateway): State<Arc<Gateway>>) -> Response {
+    let listed = gateway.router.list_models(&gateway.runtime.registry());
+    ClientDialect::Gemini.models_response(&listed)
+}
+
+/// `GET /v1/models/{model}` (OpenAI, or Gemini when it carries a Gemini key style) and
+/// `GET /v1beta/models/{model}` (Gemini).
+async fn model(
+    State(gateway): State<Arc<Gateway>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    uri: Uri,
+) -> Response {
+    let gemini = uri.path().starts_with("/v1beta/")
+        || headers.contains_key("x-goog-api-key")
+        || query
+            .as_deref()
+            .is_some_and(|q| q.split('&').any(|p| p.starts_with("key=")));
+    let dialect = if gemini {
+        ClientDialect::Gemini
+    } else {
+        ClientDialect::OpenaiChat
+    };
+    let name = name.strip_prefix("models/").unwrap_or(&name);
+    let listed = gateway.router.list_models(&gateway.runtime.registry());
+    let Some(found) = listed.iter().find(|m| m.id == name) else {
+        let error = ClientError::new(
+            ErrorKind::NotFound,
+            format!("The model `{name}` does not exist"),
+        )
+        .code("model_not_found")
+        .param("model");
+        return dialect.error_response(&error);
+    };
+    if gemini {
+        // TODO(gemini surface): `gemini::model_body` once it lands.
+        let mut body: serde_json::Value =
+            serde_json::from_slice(&gemini::models_body(std::slice::from_ref(found)))
+                .unwrap_or_default();
+        json_ok(body["models"][0].take().to_string().into_bytes())
+    } else {
+        json_ok(
+            json!({"id": found.id, "object": "model", "created": 0, "owned_by": found.owned_by})
+                .to_string()
+                .into_bytes(),
+        )
+    }
 }
 
 /// Liveness and what is loaded; no key needed, nothing secret in it.
@@ -123,7 +306,7 @@ async fn not_found(uri: Uri) -> Response {
         format!("Unknown route `{}`", uri.path()),
     )
     .code("unknown_route");
-    ClientDialect::OpenaiChat.error_response(&error)
+    ClientDialect::for_path(uri.path()).error_response(&error)
 }
 
 async fn method_not_allowed(uri: Uri) -> Response {
@@ -132,7 +315,7 @@ async fn method_not_allowed(uri: Uri) -> Response {
         format!("Method not allowed on `{}`", uri.path()),
     )
     .code("method_not_allowed");
-    let mut response = ClientDialect::OpenaiChat.error_response(&error);
+    let mut response = ClientDialect::for_path(uri.path()).error_response(&error);
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     response
 }
