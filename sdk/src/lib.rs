@@ -41,6 +41,7 @@ pub mod json;
 pub mod json_edit;
 pub mod provider;
 pub mod retry;
+pub mod schema;
 pub mod sse;
 pub mod types;
 
