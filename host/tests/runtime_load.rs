@@ -3,7 +3,6 @@
 
 mod runtime_fixtures;
 
-use std::time::Instant;
 
 use plugboard::runtime::{ComponentKind, Runtime, summary_table};
 use runtime_fixtures::*;
@@ -131,10 +130,7 @@ async fn the_second_load_comes_from_the_compile_cache() {
     let cache = tempfile::tempdir().unwrap();
 
     let first = Runtime::new(test_settings(Some(cache.path().to_owned()))).unwrap();
-    let started = Instant::now();
     assert!(first.load_dir(dir.path()).await.unwrap().is_empty());
-    let compiled_in = started.elapsed();
-
     let entries: Vec<_> = std::fs::read_dir(cache.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -147,14 +143,27 @@ async fn the_second_load_comes_from_the_compile_cache() {
     );
     assert!(entries[0].starts_with(&format!("{hash}-")) && entries[0].ends_with(".cwasm"));
 
+    // Prove the second load reads the artifact instead of compiling, without timing
+    // it: swap in the compiled form of a different component under test-spin's key.
+    // A load that compiled the .wasm would find test-spin; one that read the cache
+    // finds merge-turns.
+    let other_dir = adapters_dir(&["adapters/merge-turns.wasm"]);
+    let other_cache = tempfile::tempdir().unwrap();
+    let other = Runtime::new(test_settings(Some(other_cache.path().to_owned()))).unwrap();
+    assert!(other.load_dir(other_dir.path()).await.unwrap().is_empty());
+    let other_artifact = std::fs::read_dir(other_cache.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::copy(&other_artifact, cache.path().join(&entries[0])).unwrap();
+
     let second = Runtime::new(test_settings(Some(cache.path().to_owned()))).unwrap();
-    let started = Instant::now();
     assert!(second.load_dir(dir.path()).await.unwrap().is_empty());
-    let cached_in = started.elapsed();
-    assert!(
-        cached_in < compiled_in,
-        "cache hit {cached_in:?} should beat compile {compiled_in:?}"
-    );
+    let registry = second.registry();
+    assert!(registry.provider("test-spin").is_none(), "compiled, not cached");
+    assert!(registry.fixup("merge-turns").is_some());
 }
 
 #[tokio::test(flavor = "multi_thread")]

