@@ -1,9 +1,12 @@
 """A scripted upstream on 127.0.0.1 that answers like the real Anthropic Messages API
-(`POST /v1/messages`) and the real OpenAI Chat Completions API
-(`POST /v1/chat/completions`).
+(`POST /v1/messages`), the real OpenAI Chat Completions API (`POST /v1/chat/completions`),
+the real OpenAI Responses API (`POST /v1/responses`) and the real Gemini API
+(`POST /v1beta/models/{m}:generateContent` and `:streamGenerateContent[?alt=sse]`).
 
-Tests queue the replies they want (`mock.queue(text("hi"), tool_call(...))`); with the
-queue empty the mock echoes the last user text (`echo: …`). Every request is recorded
+Tests queue the replies they want (`mock.queue(text("hi"), tool_call(...))`), or install
+a responder that picks a reply from the request (`mock.answer_with(fn)`, for clients
+that send side requests of their own); with neither, the mock echoes the last user text
+(`echo: …`). Every request is recorded
 (headers with lower-case names, parsed JSON body, arrival time) for assertions. A body
 that is not valid for the endpoint's dialect gets the real API's 400, so a broken
 translation cannot pass by accident.
@@ -20,11 +23,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import anthropic_wire
+import gemini_wire
 import openai_wire
+import responses_wire
 from replies import ErrorReply, Reply, text
 
 ANTHROPIC_KEY = anthropic_wire.API_KEY
 OPENAI_KEY = openai_wire.API_KEY
+GEMINI_KEY = gemini_wire.API_KEY
 
 
 @dataclass
@@ -43,7 +49,24 @@ class Received:
 
     @property
     def dialect(self) -> str:
-        return "anthropic" if self.path == "/v1/messages" else "openai" if self.path == "/v1/chat/completions" else "unknown"
+        """Which API was called: anthropic, openai (Chat Completions), openai-responses,
+        gemini, or unknown."""
+        if self.path == "/v1/messages":
+            return "anthropic"
+        if self.path == "/v1/chat/completions":
+            return "openai"
+        if self.path == "/v1/responses":
+            return "openai-responses"
+        if gemini_wire.PATH.match(self.path):
+            return "gemini"
+        return "unknown"
+
+    @property
+    def model(self) -> str | None:
+        """The model asked for: in the body, or in the URL for Gemini."""
+        if self.dialect == "gemini":
+            return gemini_wire.PATH.match(self.path).group(2)
+        return self.body.get("model") if isinstance(self.body, dict) else None
 
 
 def joined_text(content) -> str:
@@ -59,6 +82,7 @@ class MockUpstream:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._replies: deque = deque()
+        self._responder = None
         self._received: list[Received] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -80,11 +104,19 @@ class MockUpstream:
         with self._lock:
             self._replies.extend(replies)
 
+    def answer_with(self, responder) -> None:
+        """Answer every request the queue does not with `responder(received)`: a reply,
+        or None for the echo. For clients whose side requests (titles, routers) would
+        otherwise eat queued replies in an order no test controls."""
+        with self._lock:
+            self._responder = responder
+
     def reset(self) -> None:
-        """Forget queued replies and recorded requests."""
+        """Forget queued replies, the responder and recorded requests."""
         with self._lock:
             self._replies.clear()
             self._received.clear()
+            self._responder = None
 
     @property
     def received(self) -> list[Received]:
@@ -102,11 +134,13 @@ class MockUpstream:
         self._server.shutdown()
         self._server.server_close()
 
-    def _next_reply(self, echo: str) -> Reply | ErrorReply:
+    def _next_reply(self, received: Received, echo: str) -> Reply | ErrorReply:
         with self._lock:
             if self._replies:
                 return self._replies.popleft()
-        return text(f"echo: {echo}")
+            responder = self._responder
+        reply = responder(received) if responder else None
+        return reply if reply is not None else text(f"echo: {echo}")
 
     def _record(self, received: Received) -> None:
         with self._lock:
@@ -134,10 +168,15 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         self._received = Received("POST", url.path, url.query, headers, body, raw)
         self.mock._record(self._received)
-        if url.path == "/v1/messages":
+        dialect = self._received.dialect
+        if dialect == "anthropic":
             self._anthropic(headers, body)
-        elif url.path == "/v1/chat/completions":
+        elif dialect == "openai":
             self._openai(headers, body)
+        elif dialect == "openai-responses":
+            self._responses(headers, body)
+        elif dialect == "gemini":
+            self._gemini(url, headers, body)
         else:
             self._send(404, {"content-type": "application/json"}, b'{"error":"not found"}')
 
@@ -157,7 +196,7 @@ class _Handler(BaseHTTPRequestHandler):
             anthropic_wire.validate(body)
         except anthropic_wire.Invalid as e:
             return self._send(*anthropic_wire.error_body(ErrorReply(400, "invalid_request", str(e))))
-        reply = self.mock._next_reply(anthropic_wire.last_user_text(body))
+        reply = self.mock._next_reply(self._received, anthropic_wire.last_user_text(body))
         if isinstance(reply, ErrorReply):
             return self._send(*anthropic_wire.error_body(reply))
         if body.get("stream"):
@@ -174,13 +213,52 @@ class _Handler(BaseHTTPRequestHandler):
             openai_wire.validate(body)
         except openai_wire.Invalid as e:
             return self._send(*openai_wire.error_body(ErrorReply(400, "invalid_request", str(e)), e.param))
-        reply = self.mock._next_reply(openai_wire.last_user_text(body))
+        reply = self.mock._next_reply(self._received, openai_wire.last_user_text(body))
         if isinstance(reply, ErrorReply):
             return self._send(*openai_wire.error_body(reply))
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return self._stream(openai_wire.sse_events(reply, body["model"], include_usage), reply.pace)
         return self._send(200, {"content-type": "application/json"}, openai_wire.completion_json(reply, body["model"]))
+
+    def _responses(self, headers: dict, body) -> None:
+        refused = openai_wire.check_auth(headers)
+        if refused:
+            return self._send(*responses_wire.error_body(refused))
+        try:
+            if body is None:
+                raise responses_wire.Invalid("We could not parse the JSON body of your request.")
+            responses_wire.validate(body)
+        except responses_wire.Invalid as e:
+            return self._send(*responses_wire.error_body(ErrorReply(400, "invalid_request", str(e)), e.param))
+        reply = self.mock._next_reply(self._received, responses_wire.last_user_text(body))
+        if isinstance(reply, ErrorReply):
+            return self._send(*responses_wire.error_body(reply))
+        if body.get("stream"):
+            return self._stream(responses_wire.sse_events(reply, body), reply.pace)
+        return self._send(200, {"content-type": "application/json"}, responses_wire.response_json(reply, body))
+
+    def _gemini(self, url, headers: dict, body) -> None:
+        refused = gemini_wire.check_auth(headers, url.query)
+        if refused:
+            return self._send(*gemini_wire.error_body(refused))
+        _, _, model, action = gemini_wire.PATH.match(url.path).group(0, 1, 2, 3)
+        try:
+            if body is None:
+                raise gemini_wire.Invalid("Invalid JSON payload received.")
+            body = gemini_wire.validate(body)
+        except gemini_wire.Invalid as e:
+            return self._send(*gemini_wire.error_body(ErrorReply(400, "invalid_request", str(e))))
+        if action == "countTokens":
+            return self._send(200, {"content-type": "application/json"}, json.dumps({"totalTokens": 17}).encode())
+        reply = self.mock._next_reply(self._received, gemini_wire.last_user_text(body))
+        if isinstance(reply, ErrorReply):
+            return self._send(*gemini_wire.error_body(reply))
+        if action == "generateContent":
+            return self._send(200, {"content-type": "application/json; charset=UTF-8"}, gemini_wire.response_json(reply, model))
+        if "alt=sse" in url.query.split("&"):
+            return self._stream(gemini_wire.sse_events(reply, model), reply.pace)
+        return self._stream(gemini_wire.json_array_stream(reply, model), reply.pace, "application/json; charset=UTF-8")
 
     def _read_body(self) -> bytes:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
@@ -205,11 +283,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.wfile.flush()
 
-    def _stream(self, frames, pace: float) -> None:
-        """SSE over chunked transfer encoding, one flush per frame."""
+    def _stream(self, frames, pace: float, content_type: str = "text/event-stream; charset=utf-8") -> None:
+        """SSE (or another streamed body) over chunked transfer encoding, one flush per frame."""
         self._received.status = 200
         self.send_response(200)
-        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("content-type", content_type)
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()

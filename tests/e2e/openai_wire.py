@@ -1,13 +1,17 @@
 """The OpenAI Chat Completions API as the mock upstream speaks it: request checks that
 mirror the real API's 400s, and replies rendered as a `chat.completion` or as SSE
-`data: {chat.completion.chunk}` frames ending with `data: [DONE]`."""
+`data: {chat.completion.chunk}` frames ending with `data: [DONE]`.
+
+Reasoning is rendered the way OpenAI-compatible reasoning upstreams (DeepSeek, vLLM)
+send it: `reasoning_content` beside `content`, with no signature (Chat Completions has
+no field for one, and no input field to send reasoning back)."""
 
 from __future__ import annotations
 
 import json
 import time
 
-from replies import ErrorReply, Reply, TextBlock, ToolUseBlock, chunk_text, next_id
+from replies import ErrorReply, Reply, TextBlock, ThinkingBlock, ToolUseBlock, chunk_text, next_id
 
 API_KEY = "sk-openai-mock-upstream"
 
@@ -143,6 +147,9 @@ def completion_json(reply: Reply, model: str) -> bytes:
         for b in reply.blocks if isinstance(b, ToolUseBlock)
     ]
     message = {"role": "assistant", "content": text or None, "refusal": None}
+    reasoning = "".join(b.thinking for b in reply.blocks if isinstance(b, ThinkingBlock))
+    if reasoning:
+        message["reasoning_content"] = reasoning
     if calls:
         message["tool_calls"] = calls
     completion = {
@@ -170,6 +177,9 @@ def sse_events(reply: Reply, model: str, include_usage: bool):
         if isinstance(block, TextBlock):
             for piece in chunk_text(block.text):
                 yield chunk({"content": piece})
+        elif isinstance(block, ThinkingBlock):
+            for piece in chunk_text(block.thinking):
+                yield chunk({"reasoning_content": piece})
         elif isinstance(block, ToolUseBlock):
             yield chunk({"tool_calls": [{"index": call_index, "id": block.id, "type": "function", "function": {"name": block.name, "arguments": ""}}]})
             for piece in chunk_text(json.dumps(block.arguments), 7):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from mock_upstream import ANTHROPIC_KEY, OPENAI_KEY, MockUpstream
+from mock_upstream import ANTHROPIC_KEY, GEMINI_KEY, OPENAI_KEY, MockUpstream
 
 REPO = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
@@ -37,15 +37,14 @@ def built(path: Path) -> Path:
 
 
 def provider(name: str, adapter: str, mock: MockUpstream, models: list, fixups: list | None = None, **extra) -> dict:
-    """A provider entry pointing at the mock upstream in the adapter's dialect."""
-    speaks_anthropic = adapter == "anthropic"
-    entry = {
-        "name": name,
-        "adapter": adapter,
-        "base-url": mock.base_url if speaks_anthropic else mock.base_url + "/v1",
-        "api-keys": [ANTHROPIC_KEY if speaks_anthropic else OPENAI_KEY],
-        "models": models,
-    }
+    """A provider entry pointing at the mock upstream in the adapter's dialect. Base URLs
+    are shaped like the real ones: Anthropic's and Gemini's without a version, OpenAI's
+    (Chat and Responses) ending in `/v1`."""
+    base_url, key = {
+        "anthropic": (mock.base_url, ANTHROPIC_KEY),
+        "gemini": (mock.base_url, GEMINI_KEY),
+    }.get(adapter, (mock.base_url + "/v1", OPENAI_KEY))
+    entry = {"name": name, "adapter": adapter, "base-url": base_url, "api-keys": [key], "models": models}
     if fixups is not None:
         entry["fixups"] = fixups
     entry.update(extra)
