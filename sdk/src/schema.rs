@@ -253,7 +253,10 @@ fn inline_reference(
             _ => Map::new(),
         },
         // Unknown, external or too deep: the loosest schema that still says "object".
-        None => json!({"type": "object"}).as_object().cloned().unwrap_or_default(),
+        None => json!({"type": "object"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
     };
     let mut siblings = referrer.clone();
     siblings.remove("$ref");

@@ -134,7 +134,9 @@ fn an_unknown_ref_becomes_an_open_object() {
 #[test]
 fn an_optional_field_written_as_any_of_with_null_folds_into_one_schema() {
     assert_eq!(
-        gemini_compatible(&json!({"anyOf": [{"type": "string", "format": "uri"}, {"type": "null"}], "title": "Url"})),
+        gemini_compatible(
+            &json!({"anyOf": [{"type": "string", "format": "uri"}, {"type": "null"}], "title": "Url"})
+        ),
         json!({"type": "string", "title": "Url", "nullable": true})
     );
 }
@@ -142,7 +144,9 @@ fn an_optional_field_written_as_any_of_with_null_folds_into_one_schema() {
 #[test]
 fn one_of_with_several_branches_becomes_any_of() {
     assert_eq!(
-        gemini_compatible(&json!({"oneOf": [{"type": "string"}, {"type": "number", "exclusiveMaximum": 3}]})),
+        gemini_compatible(
+            &json!({"oneOf": [{"type": "string"}, {"type": "number", "exclusiveMaximum": 3}]})
+        ),
         json!({"anyOf": [{"type": "string"}, {"type": "number"}]})
     );
 }
@@ -166,7 +170,9 @@ fn all_of_branches_merge_their_properties() {
 #[test]
 fn required_names_without_a_property_are_dropped() {
     assert_eq!(
-        gemini_compatible(&json!({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a", "ghost"]})),
+        gemini_compatible(
+            &json!({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a", "ghost"]})
+        ),
         json!({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]})
     );
     assert_eq!(
@@ -197,7 +203,9 @@ fn only_formats_gemini_knows_are_kept() {
 #[test]
 fn tuple_items_become_any_of_and_boolean_schemas_become_empty() {
     assert_eq!(
-        gemini_compatible(&json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]})),
+        gemini_compatible(
+            &json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]})
+        ),
         json!({"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}})
     );
     assert_eq!(gemini_compatible(&json!(true)), json!({}));

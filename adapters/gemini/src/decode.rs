@@ -1,0 +1,326 @@
+//! Gemini responses to IR events: `data:` SSE chunks (`alt=sse`), one
+//! `GenerateContentResponse` document, or a JSON array of them (`streamGenerateContent`
+//! without `alt=sse`) all go through one state machine.
+
+use plugboard_sdk::json::{as_u64, error_message, options_for};
+use plugboard_sdk::prelude::*;
+
+use crate::ID;
+
+/// Decoder for one Gemini response.
+pub struct GeminiDecoder {
+    stream: Option<SseParser>,
+    document: JsonBody,
+    /// Native passthrough: forward bytes as `raw`, keep only usage and the finish reason.
+    passthrough: bool,
+    state: GeminiState,
+}
+
+impl GeminiDecoder {
+    /// A decoder for a response described by `ctx`.
+    pub fn new(ctx: &DecodeContext) -> Self {
+        GeminiDecoder {
+            stream: ctx.streaming.then(SseParser::new),
+            document: JsonBody::new(),
+            passthrough: ctx.passthrough.is_some(),
+            state: GeminiState::default(),
+        }
+    }
+
+    fn take_events(
+        &mut self,
+        events: Vec<SseEvent>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), AdapterError> {
+        for event in events {
+            let data = event.data.trim();
+            if data.is_empty() || (self.passthrough && !matters_for_accounting(data)) {
+                continue;
+            }
+            let chunk = parse_upstream_json(data.as_bytes(), "a Gemini stream chunk")?;
+            self.state.take_response(&chunk, out);
+        }
+        Ok(())
+    }
+}
+
+impl Decoder for GeminiDecoder {
+    fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError> {
+        let mut out = Vec::new();
+        match &mut self.stream {
+            Some(parser) => {
+                let events = parser.push(chunk);
+                self.take_events(events, &mut out)?;
+            }
+            None => self.document.push(chunk),
+        }
+        if self.passthrough {
+            return Ok(vec![StreamEvent::Raw(chunk.to_vec())]);
+        }
+        Ok(out)
+    }
+
+    fn finish(&mut self) -> Result<Vec<StreamEvent>, AdapterError> {
+        let mut out = Vec::new();
+        match &mut self.stream {
+            Some(parser) => {
+                let events = parser.finish();
+                self.take_events(events, &mut out)?;
+            }
+            None => {
+                let bytes = self.document.bytes().trim_ascii_start().to_vec();
+                if bytes.starts_with(b"data:") {
+                    // Streamed although nobody said so: read it as the stream it is.
+                    let mut parser = SseParser::new();
+                    let mut events = parser.push(&bytes);
+                    events.extend(parser.finish());
+                    self.take_events(events, &mut out)?;
+                } else if !bytes.is_empty() {
+                    match self.document.finish()? {
+                        Value::Array(responses) => {
+                            for response in &responses {
+                                self.state.take_response(response, &mut out);
+                            }
+                        }
+                        response => self.state.take_response(&response, &mut out),
+                    }
+                }
+            }
+        }
+        self.state.close_blocks(&mut out);
+        let finish = self.state.finish();
+        if self.passthrough {
+            return Ok(vec![finish]);
+        }
+        out.push(finish);
+        Ok(out)
+    }
+}
+
+/// Whether a passthrough chunk can change the accounting (usage, finish reason, a
+/// function call that makes the reason `tool-calls`, an error).
+fn matters_for_accounting(data: &str) -> bool {
+    [
+        "\"usageMetadata\"",
+        "\"finishReason\"",
+        "\"functionCall\"",
+        "\"error\"",
+    ]
+    .iter()
+    .any(|key| data.contains(key))
+}
+
+/// What the response has said so far.
+#[derive(Default)]
+struct GeminiState {
+    metadata_sent: bool,
+    reasoning: Option<String>,
+    text: Option<String>,
+    blocks_opened: u32,
+    calls: u32,
+    finish_reason: Option<String>,
+    usage: Usage,
+    saw_error: bool,
+}
+
+impl GeminiState {
+    fn take_response(&mut self, response: &Value, out: &mut Vec<StreamEvent>) {
+        if let Some(error) = response.get("error") {
+            self.saw_error = true;
+            let body = json!({"error": error}).to_string();
+            out.push(StreamEvent::Error(AdapterError::upstream(error_message(
+                200,
+                body.as_bytes(),
+            ))));
+            return;
+        }
+        let id = response.get("responseId").and_then(Value::as_str);
+        let model = response.get("modelVersion").and_then(Value::as_str);
+        if !self.metadata_sent && (id.is_some() || model.is_some()) {
+            self.metadata_sent = true;
+            out.push(StreamEvent::ResponseMetadata(ResponseMetadata {
+                id: id.map(str::to_string),
+                model: model.map(str::to_string),
+                created: None,
+            }));
+        }
+        if let Some(usage) = response.get("usageMetadata").filter(|u| u.is_object()) {
+            self.usage = read_usage(usage);
+        }
+        if let Some(reason) = response
+            .pointer("/promptFeedback/blockReason")
+            .and_then(Value::as_str)
+        {
+            // The prompt itself was blocked: no candidates follow.
+            self.finish_reason = Some(reason.to_string());
+        }
+        // Only the first candidate: the IR carries one answer.
+        let Some(candidate) = response.pointer("/candidates/0") else {
+            return;
+        };
+        if let Some(parts) = candidate
+            .pointer("/content/parts")
+            .and_then(Value::as_array)
+        {
+            for part in parts {
+                self.take_part(part, out);
+            }
+        }
+        if let Some(reason) = candidate.get("finishReason").and_then(Value::as_str) {
+            self.finish_reason = Some(reason.to_string());
+        }
+    }
+
+    fn take_part(&mut self, part: &Value, out: &mut Vec<StreamEvent>) {
+        let signature = part.get("thoughtSignature").and_then(Value::as_str);
+        if let Some(call) = part.get("functionCall") {
+            self.close_text(out);
+            self.close_reasoning(None, out);
+            self.take_call(call, signature, out);
+            return;
+        }
+        let text = part.get("text").and_then(Value::as_str).unwrap_or("");
+        if part.get("thought") == Some(&Value::Bool(true)) {
+            self.close_text(out);
+            if !text.is_empty() || signature.is_some() {
+                let id = self.open_reasoning(out);
+                if !text.is_empty() {
+                    out.push(StreamEvent::reasoning_delta(id, text));
+                }
+            }
+            if signature.is_some() {
+                self.close_reasoning(signature, out);
+            }
+            return;
+        }
+        if let Some(signature) = signature {
+            // A signature on an answer part: it closes the reasoning before it, or
+            // rides an empty reasoning block, so it comes back on the next turn.
+            self.open_reasoning(out);
+            self.close_reasoning(Some(signature), out);
+        }
+        if !text.is_empty() {
+            self.close_reasoning(None, out);
+            let id = match &self.text {
+                Some(id) => id.clone(),
+                None => {
+                    let id = self.next_block_id("text");
+                    out.push(StreamEvent::TextStart(id.clone()));
+                    self.text = Some(id.clone());
+                    id
+                }
+            };
+            out.push(StreamEvent::text_delta(id, text));
+        }
+    }
+
+    fn take_call(&mut self, call: &Value, signature: Option<&str>, out: &mut Vec<StreamEvent>) {
+        let id = call
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("call_{}", self.calls));
+        self.calls += 1;
+        let name = call
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let arguments = call
+            .get("args")
+            .filter(|args| args.is_object())
+            .map(Value::to_string)
+            .unwrap_or_else(|| "{}".to_string());
+        // Gemini sends each call whole: one delta carries all the arguments.
+        out.push(StreamEvent::tool_input_start(id.clone(), name.clone()));
+        out.push(StreamEvent::tool_input_delta(id.clone(), arguments.clone()));
+        out.push(StreamEvent::ToolInputEnd(id.clone()));
+        let mut part = ToolCallPart::new(id, name, arguments);
+        part.options =
+            signature.map(|signature| options_for(ID, json!({"thoughtSignature": signature})));
+        out.push(StreamEvent::ToolCall(part));
+    }
+
+    fn next_block_id(&mut self, kind: &str) -> String {
+        let id = format!("{kind}-{}", self.blocks_opened);
+        self.blocks_opened += 1;
+        id
+    }
+
+    fn open_reasoning(&mut self, out: &mut Vec<StreamEvent>) -> String {
+        if let Some(id) = &self.reasoning {
+            return id.clone();
+        }
+        let id = self.next_block_id("reasoning");
+        out.push(StreamEvent::ReasoningStart(id.clone()));
+        self.reasoning = Some(id.clone());
+        id
+    }
+
+    fn close_reasoning(&mut self, signature: Option<&str>, out: &mut Vec<StreamEvent>) {
+        if let Some(id) = self.reasoning.take() {
+            out.push(StreamEvent::ReasoningEnd(ReasoningEnd {
+                id,
+                signature: signature.map(str::to_string),
+                redacted: None,
+            }));
+        }
+    }
+
+    fn close_text(&mut self, out: &mut Vec<StreamEvent>) {
+        if let Some(id) = self.text.take() {
+            out.push(StreamEvent::TextEnd(id));
+        }
+    }
+
+    fn close_blocks(&mut self, out: &mut Vec<StreamEvent>) {
+        self.close_reasoning(None, out);
+        self.close_text(out);
+    }
+
+    fn finish(&self) -> StreamEvent {
+        let reason = match self.finish_reason.as_deref() {
+            Some("STOP") if self.calls > 0 => FinishReason::ToolCalls,
+            Some("STOP") => FinishReason::Stop,
+            Some("MAX_TOKENS") => FinishReason::Length,
+            Some(
+                "SAFETY"
+                | "RECITATION"
+                | "BLOCKLIST"
+                | "PROHIBITED_CONTENT"
+                | "SPII"
+                | "IMAGE_SAFETY"
+                | "IMAGE_PROHIBITED_CONTENT"
+                | "IMAGE_RECITATION",
+            ) => FinishReason::ContentFilter,
+            Some(_) => FinishReason::Other,
+            None if self.saw_error => FinishReason::Error,
+            None if self.calls > 0 => FinishReason::ToolCalls,
+            None => FinishReason::Other,
+        };
+        StreamEvent::finish(reason, self.finish_reason.clone(), self.usage)
+    }
+}
+
+/// Gemini's `usageMetadata`. `candidatesTokenCount` leaves thoughts out; the IR's
+/// output count includes them, so the two are added.
+pub fn read_usage(usage: &Value) -> Usage {
+    let candidates = as_u64(usage.get("candidatesTokenCount"));
+    let thoughts = as_u64(usage.get("thoughtsTokenCount"));
+    let output = match (candidates, thoughts) {
+        (None, None) => None,
+        (candidates, thoughts) => Some(candidates.unwrap_or(0) + thoughts.unwrap_or(0)),
+    };
+    Usage {
+        input_tokens: as_u64(usage.get("promptTokenCount")),
+        output_tokens: output,
+        cache_read_tokens: as_u64(usage.get("cachedContentTokenCount")),
+        cache_write_tokens: None,
+        reasoning_tokens: thoughts,
+    }
+}
+
+#[cfg(test)]
+#[path = "decode_tests.rs"]
+mod tests;

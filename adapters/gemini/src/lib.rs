@@ -1,0 +1,183 @@
+//! Provider adapter `gemini`: the Gemini API (generativelanguage.googleapis.com) with
+//! an API key.
+//!
+//! The translation lives in plain modules that unit-test natively: [`request`] (IR to
+//! a `GenerateContentRequest`), [`decode`] (SSE chunks, one document or a JSON array of
+//! `GenerateContentResponse`s to IR events, and the passthrough decoder), [`errors`]
+//! (failure classification). This file wires them to the SDK's [`Provider`] trait and
+//! builds the URL, which carries the model and whether to stream.
+
+pub mod decode;
+pub mod errors;
+pub mod request;
+
+use plugboard_sdk::prelude::*;
+
+/// The adapter id config refers to.
+pub const ID: &str = "gemini";
+/// Used when the provider entry sets no base URL; the API version is added per request.
+pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
+
+/// The component.
+pub struct Gemini;
+
+impl Provider for Gemini {
+    type Decoder = decode::GeminiDecoder;
+
+    fn info() -> AdapterInfo {
+        let mut info = AdapterInfo::new(
+            ID,
+            env!("CARGO_PKG_VERSION"),
+            "Gemini API (generateContent) with an API key",
+        );
+        info.native_dialects = vec![Dialect::Gemini];
+        info.auth = AuthScheme::Header(HeaderAuth {
+            name: "x-goog-api-key".into(),
+            prefix: None,
+        });
+        info.hosts = vec!["generativelanguage.googleapis.com".into()];
+        info.default_base_url = Some(DEFAULT_BASE_URL.into());
+        info.models = vec![
+            ModelInfo::new("gemini-2.5-pro").limits(1_048_576, 65_536),
+            ModelInfo::new("gemini-2.5-flash").limits(1_048_576, 65_536),
+            ModelInfo::new("gemini-2.5-flash-lite").limits(1_048_576, 65_536),
+            ModelInfo::new("gemini-3-pro-preview").limits(1_048_576, 65_536),
+        ];
+        info
+    }
+
+    fn encode_request(
+        request: ChatRequest,
+        ctx: EncodeContext,
+    ) -> Result<HttpRequest, AdapterError> {
+        let body = request::encode_body(&request, &ctx.model)?;
+        Ok(generate_request(&ctx, to_json_bytes(&body), request.stream))
+    }
+
+    /// Passthrough: a Gemini body names no model (it is in the URL), so the body goes
+    /// on unchanged; the URL is built from the upstream model and `ctx.stream`.
+    fn encode_native(
+        dialect: Dialect,
+        body: Vec<u8>,
+        ctx: EncodeContext,
+    ) -> Result<HttpRequest, AdapterError> {
+        if dialect != Dialect::Gemini {
+            return Err(AdapterError::unsupported(format!(
+                "the gemini adapter passes through Gemini generateContent only, not {dialect:?}"
+            )));
+        }
+        Ok(generate_request(&ctx, body, ctx.stream))
+    }
+
+    fn decoder(ctx: DecodeContext) -> decode::GeminiDecoder {
+        decode::GeminiDecoder::new(&ctx)
+    }
+
+    fn classify_error(head: ResponseHead, body: Vec<u8>) -> ClassifiedError {
+        errors::classify(&head, &body)
+    }
+}
+
+/// `POST {base}/v1beta/models/{model}:generateContent`, or `:streamGenerateContent?alt=sse`.
+fn generate_request(ctx: &EncodeContext, body: Vec<u8>, streaming: bool) -> HttpRequest {
+    let url = generate_url(ctx.base_url_or(DEFAULT_BASE_URL), &ctx.model, streaming);
+    let http = HttpRequest::post_json(url, body);
+    if streaming {
+        http.with_header("accept", "text/event-stream")
+    } else {
+        http
+    }
+}
+
+/// The method URL. A base URL that already ends in an API version (`/v1beta`, `/v1`,
+/// `/v1alpha`) keeps it; a model given as `models/x` is not doubled.
+pub fn generate_url(base_url: &str, model: &str, streaming: bool) -> String {
+    let has_version = base_url
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.starts_with("v1"));
+    let version = if has_version { "" } else { "/v1beta" };
+    let model = model.trim_start_matches("models/");
+    let method = if streaming {
+        "streamGenerateContent?alt=sse"
+    } else {
+        "generateContent"
+    };
+    format!("{base_url}{version}/models/{model}:{method}")
+}
+
+export_provider!(Gemini);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streaming_request_goes_to_stream_generate_content_with_alt_sse() {
+        let request = ChatRequest::new("alias")
+            .with_message(Message::user_text("hi"))
+            .streaming(true);
+        let http =
+            Gemini::encode_request(request, EncodeContext::for_account("", "gemini-2.5-flash"))
+                .unwrap();
+        assert_eq!(
+            http.url,
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+        );
+        assert_eq!(http.header("accept"), Some("text/event-stream"));
+        let body: Value = serde_json::from_slice(&http.body).unwrap();
+        assert!(body.get("model").is_none(), "the model rides in the URL");
+        assert_eq!(
+            body["contents"],
+            json!([{"role": "user", "parts": [{"text": "hi"}]}])
+        );
+    }
+
+    #[test]
+    fn a_non_streaming_request_under_a_versioned_base_url_keeps_that_version() {
+        let http = Gemini::encode_request(
+            ChatRequest::new("m").with_message(Message::user_text("hi")),
+            EncodeContext::for_account("http://127.0.0.1:9000/v1/", "models/gemini-2.5-pro"),
+        )
+        .unwrap();
+        assert_eq!(
+            http.url,
+            "http://127.0.0.1:9000/v1/models/gemini-2.5-pro:generateContent"
+        );
+        assert_eq!(http.header("accept"), None);
+    }
+
+    #[test]
+    fn passthrough_forwards_the_body_unchanged_to_the_url_ctx_names() {
+        let body =
+            br#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"x_unknown":{"b":1,"a":2}}"#;
+        let mut ctx = EncodeContext::for_account("http://127.0.0.1:9000", "gemini-2.5-pro");
+        ctx.stream = true;
+        let http = Gemini::encode_native(Dialect::Gemini, body.to_vec(), ctx.clone()).unwrap();
+        assert_eq!(http.body, body);
+        assert_eq!(
+            http.url,
+            "http://127.0.0.1:9000/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
+        );
+        ctx.stream = false;
+        let http = Gemini::encode_native(Dialect::Gemini, body.to_vec(), ctx.clone()).unwrap();
+        assert!(http.url.ends_with(":generateContent"));
+        let refused = Gemini::encode_native(Dialect::OpenaiChat, body.to_vec(), ctx).unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::Unsupported);
+    }
+
+    #[test]
+    fn info_declares_the_api_key_header_and_the_gemini_dialect() {
+        let info = Gemini::info();
+        assert_eq!(info.id, "gemini");
+        assert_eq!(
+            info.auth,
+            AuthScheme::Header(HeaderAuth {
+                name: "x-goog-api-key".into(),
+                prefix: None
+            })
+        );
+        assert_eq!(info.native_dialects, vec![Dialect::Gemini]);
+        assert_eq!(info.hosts, vec!["generativelanguage.googleapis.com"]);
+    }
+}
