@@ -95,6 +95,9 @@ def _validate_messages(messages) -> None:
                 raise Invalid(f"messages.{i}.content.{j}: tool_use needs id, name and an input object")
             if kind == "thinking" and not isinstance(block.get("signature"), str):
                 raise Invalid(f"messages.{i}.content.{j}.signature: Field required")
+            if kind == "thinking" and not block["signature"]:
+                # Only a signature the API issued validates; an empty one never does.
+                raise Invalid(f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block")
             if kind == "tool_result":
                 answered.add(block.get("tool_use_id"))
         if pending_tool_ids - answered:
