@@ -19,6 +19,10 @@ GPT_MODEL = "gpt-mock-1"
 WITH_FIRST_USER_TURN = "kiro-mock-fixed"
 WITHOUT_FIXUPS = "kiro-mock-raw"
 WITH_MERGE_TURNS = "merge-mock"
+GEMINI_MODEL = "gemini-mock-1"
+RESPONSES_MODEL = "responses-mock-1"
+# Which adapter serves each model of the shared gateway.
+ADAPTER_OF = {CLAUDE_MODEL: "anthropic", GPT_MODEL: "openai", GEMINI_MODEL: "gemini", RESPONSES_MODEL: "openai-responses"}
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +52,12 @@ def gateway(upstream: MockUpstream, tmp_path_factory) -> Plugboard:
             provider("kiro-fixed", "openai", upstream, [WITH_FIRST_USER_TURN], fixups=["first-user-turn"]),
             provider("kiro-raw", "openai", upstream, [WITHOUT_FIXUPS], fixups=[]),
             provider("merged", "openai", upstream, [WITH_MERGE_TURNS], fixups=["merge-turns"]),
+            provider("gemini-upstream", "gemini", upstream, [GEMINI_MODEL]),
+            provider("responses-upstream", "openai-responses", upstream, [RESPONSES_MODEL]),
         ],
     )
     server.start()
+    server.loaded = server.loaded_providers()
     yield server
     server.stop()
 
@@ -60,6 +67,18 @@ def client(gateway: Plugboard) -> openai.OpenAI:
     """The official OpenAI SDK pointed at the shared gateway (no SDK retries, so a
     failure shows as it happened)."""
     return openai.OpenAI(base_url=gateway.base_url + "/v1", api_key=gateway.api_key, max_retries=0, timeout=30)
+
+
+@pytest.fixture
+def served(gateway: Plugboard):
+    """`served(model)`: the model, or a skip when its adapter is not built yet."""
+
+    def check(model: str) -> str:
+        if ADAPTER_OF[model] not in gateway.loaded:
+            pytest.skip(f"adapter {ADAPTER_OF[model]} is not built")
+        return model
+
+    return check
 
 
 @pytest.fixture

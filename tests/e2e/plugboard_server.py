@@ -117,6 +117,11 @@ class Plugboard:
         """Run the `plugboard` binary with these arguments (e.g. `adapters list`)."""
         return subprocess.run([str(BINARY), *args], capture_output=True, text=True, timeout=120, cwd=self.workdir)
 
+    def loaded_providers(self) -> set[str]:
+        """Ids of the provider adapters in this server's adapters directory (`adapters list`)."""
+        listed = self.cli("adapters", "list", "--adapters", str(self.adapters_dir)).stdout
+        return {line.split()[1] for line in listed.splitlines() if line.startswith("provider ")}
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -373,7 +373,17 @@ class GeminiClient(SurfaceClient):
                 answer.usage = (usage.get("promptTokenCount"), usage.get("candidatesTokenCount"))
         if answer.finish == "STOP":
             answer.finish = "tool" if answer.calls else "stop"
+        answer.reasoning = _merged(answer.reasoning)
         return answer
+
+
+def _merged(pieces: list[Reasoning]) -> list[Reasoning]:
+    """Gemini streams one thought as many parts, the signature on the last (or on a part
+    of its own): one reasoning, as google-genai's callers accumulate it."""
+    if not pieces:
+        return []
+    signature = next((p.signature for p in reversed(pieces) if p.signature), None)
+    return [Reasoning("".join(p.text for p in pieces), signature)]
 
 
 SURFACES = {c.name: c for c in (ChatClient, ResponsesClient, MessagesClient, GeminiClient)}

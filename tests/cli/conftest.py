@@ -1,0 +1,186 @@
+"""Fixtures for the real coding CLIs: the scripted upstream from tests/e2e, a Plugboard
+per story, a throwaway HOME per CLI run, and a runner that bounds each run and shows
+everything (CLI output, upstream requests, Plugboard log) when a story fails.
+
+`just test-cli` installs the CLIs (`npm ci` in this folder) and builds the host and the
+components before pytest runs; nothing here installs or builds anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "e2e"))
+
+from mock_upstream import MockUpstream, Received  # noqa: E402
+from plugboard_server import LIVE, Plugboard, provider  # noqa: E402
+from replies import text, tool_call  # noqa: E402
+from upstream_view import Result, read  # noqa: E402
+
+BIN = HERE / "node_modules" / ".bin"
+# How long one CLI run may take, seconds (a healthy run takes 5-30 s).
+RUN_TIMEOUT = int(os.environ.get("PLUGBOARD_CLI_TIMEOUT", "120"))
+# What the scripted model answers once it has seen the tool's output.
+FINAL_TEXT = "The command printed hi. PLUGBOARD-CLI-DONE"
+TASK = "Run the shell command `echo hi` with your shell tool, then tell me what it printed."
+
+
+@dataclass
+class ShellTool:
+    """How the scripted model calls one CLI's own shell tool: its name as the CLI
+    declares it, and the arguments in the CLI's own shape."""
+
+    name: str
+    arguments: dict
+
+
+def tool_results(received: list[Received]) -> list[str]:
+    """Texts of every tool result the upstream received, in any dialect."""
+    out = []
+    for request in received:
+        if request.method == "POST" and request.dialect != "unknown" and request.status == 200:
+            out += [part.text for part in read(request).parts(Result)]
+    return out
+
+
+def scripted_model(shell: ShellTool):
+    """A responder for the mock: the CLI's main request (the one declaring its shell
+    tool) first gets a call to that tool; once a tool result is in the conversation it
+    gets FINAL_TEXT; any side request (titles, routers, summaries) gets short text."""
+
+    def respond(received: Received):
+        if received.dialect == "unknown" or not isinstance(received.body, dict):
+            return None
+        conversation = read(received)
+        if any("hi" in part.text for part in conversation.parts(Result)):
+            return text(FINAL_TEXT)
+        if shell.name in conversation.tools:
+            return tool_call(shell.name, shell.arguments)
+        return text("Echo hi")
+
+    return respond
+
+
+def declared_tools(received: list[Received]) -> list[str]:
+    """Tool names declared by the requests that declared any (for failure messages)."""
+    return sorted({name for r in received if r.dialect != "unknown" and r.status == 200 for name in read(r).tools})
+
+
+@pytest.fixture(scope="session")
+def upstream() -> MockUpstream:
+    server = MockUpstream()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def mock(upstream: MockUpstream) -> MockUpstream:
+    upstream.reset()
+    yield upstream
+    upstream.reset()
+
+
+@pytest.fixture
+def plugboard(tmp_path, upstream):
+    """Start a Plugboard serving `model` (and any `aliases` of it) through `adapter`."""
+    started: list[Plugboard] = []
+
+    def start(adapter: str, model: str, aliases: tuple[str, ...] = ()) -> Plugboard:
+        models = [model] + [{"name": model, "alias": alias} for alias in aliases]
+        workdir = tmp_path / "plugboard"
+        workdir.mkdir()
+        server = Plugboard(workdir, [provider(f"scripted-{adapter}", adapter, upstream, models, fixups=[])])
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@dataclass
+class CliRun:
+    """One finished CLI run."""
+
+    command: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    """A throwaway HOME (and work directory) for one CLI run."""
+    path = tmp_path / "home"
+    (path / "work").mkdir(parents=True)
+    return path
+
+
+def run_cli(home: Path, command: list[str], env: dict) -> CliRun:
+    """Run a CLI non-interactively in `home/work`, with HOME and the XDG dirs inside
+    `home`, telemetry and update checks off, bounded by RUN_TIMEOUT."""
+    binary = BIN / command[0]
+    if not binary.exists():
+        pytest.fail(f"{binary} is missing: run `just test-cli` (it runs `npm ci` in tests/cli)")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "GEMINI_", "GOOGLE_", "CODEX_", "OPENCODE_", "CLAUDE_"))}
+    full_env = {
+        **base,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "NO_COLOR": "1",
+        "CI": "1",
+        "DO_NOT_TRACK": "1",
+        "NO_UPDATE_NOTIFIER": "1",
+        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+        **env,
+    }
+    argv = [str(binary), *command[1:]]
+    try:
+        done = subprocess.run(argv, cwd=home / "work", env=full_env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        return CliRun(command, done.returncode, done.stdout, done.stderr)
+    except subprocess.TimeoutExpired as late:
+        out = late.stdout.decode(errors="replace") if isinstance(late.stdout, bytes) else late.stdout or ""
+        err = late.stderr.decode(errors="replace") if isinstance(late.stderr, bytes) else late.stderr or ""
+        return CliRun(command, -1, out, err + f"\n[timed out after {RUN_TIMEOUT}s]")
+
+
+def explain(run: CliRun, mock: MockUpstream) -> str:
+    """Everything needed to see why a CLI story failed."""
+    requests = "\n".join(
+        f"  {r.method} {r.path}?{r.query} -> {r.status} model={r.model}" for r in mock.received
+    )
+    return (
+        f"{' '.join(run.command)} exited {run.returncode}\n--- stdout ---\n{run.stdout[-6000:]}\n"
+        f"--- stderr ---\n{run.stderr[-6000:]}\n--- upstream requests ---\n{requests}\n"
+        f"--- tools declared ---\n{declared_tools(mock.received)}\n--- tool results ---\n{tool_results(mock.received)}"
+    )
+
+
+def write_json(path: Path, value: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=2))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for server in LIVE:
+            report.sections.append((f"plugboard log (port {server.port})", server.log_text()[-20_000:]))
