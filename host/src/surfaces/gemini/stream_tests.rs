@@ -181,9 +181,9 @@ fn a_thinking_answer_streams_as_thought_parts_then_text_with_usage_last() {
 #[test]
 fn the_json_array_framing_is_one_array_written_as_it_grows() {
     let bytes = encode(&thinking_then_text(), false);
-    let text = std::str::from_utf8(&bytes).unwrap();
-    assert!(text.starts_with("[{") && text.ends_with("}]"), "{text}");
-    assert_eq!(text.matches(",\r\n{").count(), 5);
+    let body = std::str::from_utf8(&bytes).unwrap();
+    assert!(body.starts_with("[{") && body.ends_with("}]"), "{body}");
+    assert_eq!(body.matches(",\r\n{").count(), 5);
     assert_eq!(
         array_chunks(&bytes),
         sse_chunks(&encode(&thinking_then_text(), true))
