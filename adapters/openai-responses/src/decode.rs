@@ -1,0 +1,520 @@
+//! Responses API answers to IR events: the typed SSE events (`response.*`) and one
+//! `response` object go through the same item handlers. A document is read as each of
+//! its output items being added and then done; the done handlers fill in whatever the
+//! stream did not deliver as deltas, so both paths give the same events.
+
+use plugboard_sdk::json::{as_u64, error_message, options_for};
+use plugboard_sdk::prelude::*;
+
+use crate::OPENAI;
+
+/// Decoder for one Responses answer.
+pub struct ResponsesDecoder {
+    stream: Option<SseParser>,
+    document: JsonBody,
+    /// Native passthrough: forward bytes as `raw`, keep only usage and the finish reason.
+    passthrough: bool,
+    state: ResponsesState,
+}
+
+impl ResponsesDecoder {
+    /// A decoder for a response described by `ctx`.
+    pub fn new(ctx: &DecodeContext) -> Self {
+        ResponsesDecoder {
+            stream: ctx.streaming.then(SseParser::new),
+            document: JsonBody::new(),
+            passthrough: ctx.passthrough.is_some(),
+            state: ResponsesState::default(),
+        }
+    }
+
+    fn take_events(
+        &mut self,
+        events: Vec<SseEvent>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), AdapterError> {
+        for event in events {
+            let data = event.data.trim();
+            if data.is_empty()
+                || data == "[DONE]"
+                || (self.passthrough && !matters_for_accounting(data))
+            {
+                continue;
+            }
+            let value = parse_upstream_json(data.as_bytes(), "a Responses stream event")?;
+            self.state.take_event(&value, out);
+        }
+        Ok(())
+    }
+}
+
+impl Decoder for ResponsesDecoder {
+    fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError> {
+        let mut out = Vec::new();
+        match &mut self.stream {
+            Some(parser) => {
+                let events = parser.push(chunk);
+                self.take_events(events, &mut out)?;
+            }
+            None => self.document.push(chunk),
+        }
+        if self.passthrough {
+            return Ok(vec![StreamEvent::Raw(chunk.to_vec())]);
+        }
+        Ok(out)
+    }
+
+    fn finish(&mut self) -> Result<Vec<StreamEvent>, AdapterError> {
+        let mut out = Vec::new();
+        match &mut self.stream {
+            Some(parser) => {
+                let events = parser.finish();
+                self.take_events(events, &mut out)?;
+            }
+            None => {
+                let bytes = self.document.bytes().trim_ascii_start().to_vec();
+                if bytes.starts_with(b"event:") || bytes.starts_with(b"data:") {
+                    let mut parser = SseParser::new();
+                    let mut events = parser.push(&bytes);
+                    events.extend(parser.finish());
+                    self.take_events(events, &mut out)?;
+                } else if !bytes.is_empty() {
+                    let document = self.document.finish()?;
+                    self.state.take_document(&document, &mut out);
+                }
+            }
+        }
+        let finish = self.state.finish(&mut out);
+        if self.passthrough {
+            return Ok(vec![finish]);
+        }
+        out.push(finish);
+        Ok(out)
+    }
+}
+
+/// Whether a passthrough event can change the accounting: the terminal events (usage,
+/// status), errors, and added items (a function call makes the reason `tool-calls`).
+fn matters_for_accounting(data: &str) -> bool {
+    [
+        "response.completed",
+        "response.incomplete",
+        "response.failed",
+        "response.output_item.added",
+        "\"error\"",
+    ]
+    .iter()
+    .any(|needle| data.contains(needle))
+}
+
+/// One output item the stream has opened.
+struct Item {
+    /// The item id (`msg_...`, `rs_...`, `fc_...`), also the text/reasoning block id.
+    id: String,
+    kind: String,
+    /// Calls: the call id, name and arguments or custom input so far.
+    call_id: String,
+    name: String,
+    input: String,
+    /// Whether content deltas already went out for this item.
+    streamed: bool,
+    /// Reasoning: the summary part the last delta belonged to.
+    summary_index: Option<u64>,
+    done: bool,
+}
+
+#[derive(Default)]
+struct ResponsesState {
+    metadata_sent: bool,
+    items: Vec<Item>,
+    calls: u32,
+    status: Option<String>,
+    incomplete_reason: Option<String>,
+    usage: Usage,
+    saw_error: bool,
+}
+
+impl ResponsesState {
+    fn take_event(&mut self, event: &Value, out: &mut Vec<StreamEvent>) {
+        let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
+        let text = |key: &str| event.get(key).and_then(Value::as_str).unwrap_or("");
+        let item_id = text("item_id");
+        match kind {
+            "response.created" | "response.in_progress" => {
+                if let Some(response) = event.get("response") {
+                    self.take_metadata(response, out);
+                }
+            }
+            "response.output_item.added" => {
+                if let Some(item) = event.get("item") {
+                    self.item_added(item, out);
+                }
+            }
+            "response.output_text.delta" | "response.refusal.delta" => {
+                self.text_delta(item_id, text("delta"), out)
+            }
+            "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => {
+                let index = as_u64(
+                    event
+                        .get("summary_index")
+                        .or_else(|| event.get("content_index")),
+                );
+                self.reasoning_delta(item_id, index, text("delta"), out);
+            }
+            "response.function_call_arguments.delta" => {
+                if let Some(item) = self.item_mut(item_id) {
+                    item.input.push_str(text("delta"));
+                    item.streamed = true;
+                    out.push(StreamEvent::tool_input_delta(
+                        item.call_id.clone(),
+                        text("delta"),
+                    ));
+                }
+            }
+            "response.custom_tool_call_input.delta" => {
+                // Free-form input is not JSON: it goes out whole, wrapped, at done.
+                if let Some(item) = self.item_mut(item_id) {
+                    item.input.push_str(text("delta"));
+                }
+            }
+            "response.output_item.done" => {
+                if let Some(item) = event.get("item") {
+                    self.item_done(item, out);
+                }
+            }
+            "response.completed" | "response.incomplete" | "response.failed" => {
+                if let Some(response) = event.get("response") {
+                    self.take_terminal(response, out);
+                }
+            }
+            "error" => {
+                self.saw_error = true;
+                let body = json!({"error": event}).to_string();
+                out.push(StreamEvent::Error(AdapterError::upstream(error_message(
+                    200,
+                    body.as_bytes(),
+                ))));
+            }
+            _ => {}
+        }
+    }
+
+    /// A whole `response` object: every output item added, then done.
+    fn take_document(&mut self, response: &Value, out: &mut Vec<StreamEvent>) {
+        if response.get("error").is_some_and(|error| !error.is_null())
+            && response.get("output").is_none()
+        {
+            self.saw_error = true;
+            out.push(StreamEvent::Error(AdapterError::upstream(error_message(
+                200,
+                response.to_string().as_bytes(),
+            ))));
+            return;
+        }
+        self.take_metadata(response, out);
+        for item in response
+            .get("output")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            self.item_added(item, out);
+            self.item_done(item, out);
+        }
+        self.take_terminal(response, out);
+    }
+
+    fn take_metadata(&mut self, response: &Value, out: &mut Vec<StreamEvent>) {
+        if self.metadata_sent {
+            return;
+        }
+        self.metadata_sent = true;
+        out.push(StreamEvent::ResponseMetadata(ResponseMetadata {
+            id: response
+                .get("id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            model: response
+                .get("model")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            created: as_u64(response.get("created_at")),
+        }));
+    }
+
+    fn item_mut(&mut self, id: &str) -> Option<&mut Item> {
+        self.items.iter_mut().find(|item| item.id == id)
+    }
+
+    fn item_added(&mut self, value: &Value, out: &mut Vec<StreamEvent>) {
+        let field = |key: &str| {
+            value
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let kind = field("type");
+        let id = match field("id") {
+            id if id.is_empty() => format!("item_{}", self.items.len()),
+            id => id,
+        };
+        if self.items.iter().any(|item| item.id == id) {
+            return;
+        }
+        let mut item = Item {
+            id: id.clone(),
+            kind: kind.clone(),
+            call_id: field("call_id"),
+            name: field("name"),
+            input: String::new(),
+            streamed: false,
+            summary_index: None,
+            done: false,
+        };
+        match kind.as_str() {
+            "function_call" | "custom_tool_call" => {
+                if item.call_id.is_empty() {
+                    item.call_id = format!("call_{}", self.calls);
+                }
+                self.calls += 1;
+                out.push(StreamEvent::tool_input_start(
+                    item.call_id.clone(),
+                    item.name.clone(),
+                ));
+            }
+            "reasoning" => out.push(StreamEvent::ReasoningStart(id)),
+            _ => {}
+        }
+        self.items.push(item);
+    }
+
+    fn text_delta(&mut self, item_id: &str, delta: &str, out: &mut Vec<StreamEvent>) {
+        if delta.is_empty() {
+            return;
+        }
+        let Some(item) = self.item_mut(item_id) else {
+            return;
+        };
+        if !item.streamed {
+            item.streamed = true;
+            out.push(StreamEvent::TextStart(item.id.clone()));
+        }
+        out.push(StreamEvent::text_delta(item.id.clone(), delta));
+    }
+
+    fn reasoning_delta(
+        &mut self,
+        item_id: &str,
+        index: Option<u64>,
+        delta: &str,
+        out: &mut Vec<StreamEvent>,
+    ) {
+        let Some(item) = self.item_mut(item_id) else {
+            return;
+        };
+        // Summary parts are separate paragraphs; the IR block is one text.
+        if item.streamed && index.is_some() && item.summary_index != index {
+            out.push(StreamEvent::reasoning_delta(item.id.clone(), "\n\n"));
+        }
+        item.summary_index = index;
+        item.streamed = true;
+        if !delta.is_empty() {
+            out.push(StreamEvent::reasoning_delta(item.id.clone(), delta));
+        }
+    }
+
+    fn item_done(&mut self, value: &Value, out: &mut Vec<StreamEvent>) {
+        let Some(id) = value
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| {
+                // An item without id (some compatible servers): the last open one of its type.
+                let kind = value.get("type").and_then(Value::as_str)?;
+                self.items
+                    .iter()
+                    .rev()
+                    .find(|item| item.kind == kind && !item.done)
+                    .map(|item| item.id.clone())
+            })
+        else {
+            return;
+        };
+        let Some(item) = self.item_mut(&id) else {
+            return;
+        };
+        if item.done {
+            return;
+        }
+        item.done = true;
+        match item.kind.as_str() {
+            "message" => {
+                if !item.streamed {
+                    let text: String = value
+                        .get("content")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|part| {
+                            part.get("text")
+                                .or_else(|| part.get("refusal"))
+                                .and_then(Value::as_str)
+                        })
+                        .collect();
+                    if text.is_empty() {
+                        return;
+                    }
+                    item.streamed = true;
+                    out.push(StreamEvent::TextStart(item.id.clone()));
+                    out.push(StreamEvent::text_delta(item.id.clone(), text));
+                }
+                out.push(StreamEvent::TextEnd(item.id.clone()));
+            }
+            "reasoning" => {
+                if !item.streamed {
+                    let summary: Vec<&str> = value
+                        .get("summary")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|part| part.get("text").and_then(Value::as_str))
+                        .collect();
+                    if !summary.is_empty() {
+                        out.push(StreamEvent::reasoning_delta(
+                            item.id.clone(),
+                            summary.join("\n\n"),
+                        ));
+                    }
+                }
+                out.push(StreamEvent::ReasoningEnd(ReasoningEnd {
+                    id: item.id.clone(),
+                    signature: None,
+                    redacted: value
+                        .get("encrypted_content")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                }));
+            }
+            "function_call" => {
+                let arguments = value
+                    .get("arguments")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| item.input.clone());
+                let arguments = if arguments.trim().is_empty() {
+                    "{}".to_string()
+                } else {
+                    arguments
+                };
+                if !item.streamed {
+                    out.push(StreamEvent::tool_input_delta(
+                        item.call_id.clone(),
+                        arguments.clone(),
+                    ));
+                }
+                out.push(StreamEvent::ToolInputEnd(item.call_id.clone()));
+                let name = value
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&item.name);
+                out.push(StreamEvent::ToolCall(ToolCallPart::new(
+                    item.call_id.clone(),
+                    name,
+                    arguments,
+                )));
+            }
+            "custom_tool_call" => {
+                let input = value
+                    .get("input")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| item.input.clone());
+                let arguments = json!({"input": input}).to_string();
+                out.push(StreamEvent::tool_input_delta(
+                    item.call_id.clone(),
+                    arguments.clone(),
+                ));
+                out.push(StreamEvent::ToolInputEnd(item.call_id.clone()));
+                let name = value
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&item.name);
+                let mut call = ToolCallPart::new(item.call_id.clone(), name, arguments);
+                call.options = Some(options_for(OPENAI, json!({"type": "custom"})));
+                out.push(StreamEvent::ToolCall(call));
+            }
+            _ => {}
+        }
+    }
+
+    fn take_terminal(&mut self, response: &Value, out: &mut Vec<StreamEvent>) {
+        self.take_metadata(response, out);
+        self.status = response
+            .get("status")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        self.incomplete_reason = response
+            .pointer("/incomplete_details/reason")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if let Some(usage) = response.get("usage").filter(|usage| usage.is_object()) {
+            self.usage = read_usage(usage);
+        }
+        if let Some(error) = response.get("error").filter(|error| !error.is_null()) {
+            self.saw_error = true;
+            let body = json!({"error": error}).to_string();
+            out.push(StreamEvent::Error(AdapterError::upstream(error_message(
+                200,
+                body.as_bytes(),
+            ))));
+        }
+    }
+
+    /// Close what the stream left open and say why it ended.
+    fn finish(&mut self, out: &mut Vec<StreamEvent>) -> StreamEvent {
+        let open: Vec<Value> = self
+            .items
+            .iter()
+            .filter(|item| !item.done)
+            .map(|item| json!({"id": item.id}))
+            .collect();
+        for item in open {
+            self.item_done(&item, out);
+        }
+        let (reason, raw) = match (self.status.as_deref(), self.incomplete_reason.as_deref()) {
+            (Some("incomplete"), Some("max_output_tokens")) => {
+                (FinishReason::Length, "max_output_tokens")
+            }
+            (Some("incomplete"), Some("content_filter")) => {
+                (FinishReason::ContentFilter, "content_filter")
+            }
+            (Some("incomplete"), other) => (FinishReason::Other, other.unwrap_or("incomplete")),
+            (Some("failed"), _) => (FinishReason::Error, "failed"),
+            (_, _) if self.saw_error => (FinishReason::Error, "error"),
+            (Some("completed"), _) if self.calls > 0 => (FinishReason::ToolCalls, "completed"),
+            (Some("completed"), _) => (FinishReason::Stop, "completed"),
+            (Some(other), _) => (FinishReason::Other, other),
+            (None, _) if self.calls > 0 => (FinishReason::ToolCalls, ""),
+            (None, _) => (FinishReason::Other, ""),
+        };
+        let raw = (!raw.is_empty()).then(|| raw.to_string());
+        StreamEvent::finish(reason, raw, self.usage)
+    }
+}
+
+/// Responses usage: `input_tokens` (with `input_tokens_details.cached_tokens`) and
+/// `output_tokens` (with `output_tokens_details.reasoning_tokens`).
+pub fn read_usage(usage: &Value) -> Usage {
+    Usage {
+        input_tokens: as_u64(usage.get("input_tokens")),
+        output_tokens: as_u64(usage.get("output_tokens")),
+        cache_read_tokens: as_u64(usage.pointer("/input_tokens_details/cached_tokens")),
+        cache_write_tokens: None,
+        reasoning_tokens: as_u64(usage.pointer("/output_tokens_details/reasoning_tokens")),
+    }
+}
+
+#[cfg(test)]
+#[path = "decode_tests.rs"]
+mod tests;

@@ -1,0 +1,86 @@
+//! Classifying Responses API failures for routing (OpenAI's error body and codes, as
+//! for Chat Completions).
+
+use plugboard_sdk::json::error_message;
+use plugboard_sdk::prelude::*;
+use plugboard_sdk::retry::retry_after_ms;
+
+/// Classify a non-2xx response. Beyond the status: quota exhaustion arrives as 429
+/// `insufficient_quota` (waiting does not help, so it is not rate-limiting), and an
+/// over-long prompt as 400 `context_length_exceeded`.
+pub fn classify(head: &ResponseHead, body: &[u8]) -> ClassifiedError {
+    let message = error_message(head.status, body);
+    let retry = RetryAfter::ms(retry_after_ms(&head.headers));
+    let text = String::from_utf8_lossy(body);
+    let says = |needle: &str| text.contains(needle);
+    let class = if says("insufficient_quota") || head.status == 402 {
+        ErrorClass::QuotaExhausted(retry)
+    } else if head.status == 413
+        || (matches!(head.status, 400 | 422)
+            && (says("context_length_exceeded")
+                || says("maximum context length")
+                || says("exceeds the context window")))
+    {
+        ErrorClass::ContextTooLong
+    } else {
+        match head.status {
+            429 => ErrorClass::RateLimited(retry),
+            401 | 403 => ErrorClass::AuthExpired,
+            400 | 404 | 422 => ErrorClass::BadRequest,
+            500 | 502 | 503 | 504 | 529 => ErrorClass::Overloaded(retry),
+            _ => ErrorClass::Other,
+        }
+    };
+    ClassifiedError::new(class, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(status: u16, headers: &[(&str, &str)]) -> ResponseHead {
+        ResponseHead {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn rate_limits_carry_the_retry_hint_and_quota_is_told_apart() {
+        let limited = br#"{"error":{"message":"Rate limit reached for o4-mini","type":"requests","code":"rate_limit_exceeded"}}"#;
+        let classified = classify(&head(429, &[("retry-after-ms", "1500")]), limited);
+        assert_eq!(
+            classified.class,
+            ErrorClass::RateLimited(RetryAfter::ms(Some(1500)))
+        );
+        assert_eq!(classified.message, "Rate limit reached for o4-mini");
+        let quota = br#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
+        assert_eq!(
+            classify(&head(429, &[]), quota).class,
+            ErrorClass::QuotaExhausted(RetryAfter::ms(None))
+        );
+    }
+
+    #[test]
+    fn context_length_auth_and_server_failures() {
+        let long = br#"{"error":{"message":"Your input exceeds the context window of this model.","type":"invalid_request_error","code":"context_length_exceeded"}}"#;
+        assert_eq!(
+            classify(&head(400, &[]), long).class,
+            ErrorClass::ContextTooLong
+        );
+        let bad = br#"{"error":{"message":"Unknown parameter: 'input[0].foo'.","type":"invalid_request_error"}}"#;
+        assert_eq!(classify(&head(400, &[]), bad).class, ErrorClass::BadRequest);
+        assert_eq!(
+            classify(&head(401, &[]), b"{}").class,
+            ErrorClass::AuthExpired
+        );
+        assert_eq!(
+            classify(&head(503, &[("retry-after", "2")]), b"").class,
+            ErrorClass::Overloaded(RetryAfter::ms(Some(2000)))
+        );
+        assert_eq!(classify(&head(409, &[]), b"").class, ErrorClass::Other);
+    }
+}
