@@ -31,7 +31,10 @@ pub(super) fn content_parts(value: Option<Value>, path: &str) -> Result<Vec<Part
 }
 
 /// A tool output: a string, or an array of text, image and file parts.
-pub(super) fn tool_output(value: Option<Value>, path: &str) -> Result<Vec<ToolOutput>, ClientError> {
+pub(super) fn tool_output(
+    value: Option<Value>,
+    path: &str,
+) -> Result<Vec<ToolOutput>, ClientError> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(text)) => Ok(vec![ToolOutput::Text(text)]),
@@ -45,7 +48,10 @@ pub(super) fn tool_output(value: Option<Value>, path: &str) -> Result<Vec<ToolOu
                 .map(|part| match part {
                     Part::Text(text) => Ok(ToolOutput::Text(text.text)),
                     Part::File(file) => Ok(ToolOutput::File(file)),
-                    _ => Err(invalid_value(path, "a tool output holds only text, images or files")),
+                    _ => Err(invalid_value(
+                        path,
+                        "a tool output holds only text, images or files",
+                    )),
                 })
                 .collect()
         }
@@ -127,7 +133,9 @@ fn image(mut fields: Object, path: &str) -> Result<FilePart, ClientError> {
     let (media_type, data) = match data_url(&url) {
         Some((media_type, data)) => (media_type.to_owned(), FileData::Base64(data.to_owned())),
         None => (
-            media_type_from_name(&url).unwrap_or("image/jpeg").to_owned(),
+            media_type_from_name(&url)
+                .unwrap_or("image/jpeg")
+                .to_owned(),
             FileData::Url(url),
         ),
     };
@@ -144,24 +152,28 @@ fn file(mut fields: Object, path: &str) -> Result<FilePart, ClientError> {
     refuse_file_id(&mut fields, path)?;
     let filename = opt_string(fields.remove("filename"), &format!("{path}.filename"))?;
     let guessed = filename.as_deref().and_then(media_type_from_name);
-    let (media_type, data) =
-        if let Some(file_data) = opt_string(fields.remove("file_data"), &format!("{path}.file_data"))? {
-            match data_url(&file_data) {
-                Some((media_type, data)) => (media_type.to_owned(), FileData::Base64(data.to_owned())),
-                None => (
-                    guessed.unwrap_or("application/pdf").to_owned(),
-                    FileData::Base64(file_data),
-                ),
-            }
-        } else if let Some(url) = opt_string(fields.remove("file_url"), &format!("{path}.file_url"))? {
-            let media_type = guessed.or_else(|| media_type_from_name(&url));
-            (media_type.unwrap_or("application/pdf").to_owned(), FileData::Url(url))
-        } else {
-            return Err(invalid_value(
-                path,
-                "an input_file needs file_data or file_url",
-            ));
-        };
+    let (media_type, data) = if let Some(file_data) =
+        opt_string(fields.remove("file_data"), &format!("{path}.file_data"))?
+    {
+        match data_url(&file_data) {
+            Some((media_type, data)) => (media_type.to_owned(), FileData::Base64(data.to_owned())),
+            None => (
+                guessed.unwrap_or("application/pdf").to_owned(),
+                FileData::Base64(file_data),
+            ),
+        }
+    } else if let Some(url) = opt_string(fields.remove("file_url"), &format!("{path}.file_url"))? {
+        let media_type = guessed.or_else(|| media_type_from_name(&url));
+        (
+            media_type.unwrap_or("application/pdf").to_owned(),
+            FileData::Url(url),
+        )
+    } else {
+        return Err(invalid_value(
+            path,
+            "an input_file needs file_data or file_url",
+        ));
+    };
     Ok(FilePart {
         media_type,
         data,

@@ -12,8 +12,8 @@
 use serde_json::Value;
 
 use super::fields::{
-    Object, invalid_value, missing, opt_bool, opt_f32, opt_object, opt_string, opt_u32,
-    string, unsupported, wrong_type,
+    Object, invalid_value, missing, opt_bool, opt_f32, opt_object, opt_string, opt_u32, string,
+    unsupported, wrong_type,
 };
 use super::items::decode_input;
 use super::tools::{Tools, decode_tool_choice};
@@ -73,7 +73,10 @@ pub fn decode(body: &[u8]) -> Result<Decoded, ClientError> {
         kept.insert("tools".to_owned(), Value::Array(tools.hosted));
     }
     if !conversation.kept_items.is_empty() {
-        kept.insert("input_items".to_owned(), Value::Array(conversation.kept_items));
+        kept.insert(
+            "input_items".to_owned(),
+            Value::Array(conversation.kept_items),
+        );
     }
     let tool_choice = decode_tool_choice(body.remove("tool_choice"), &mut kept)?;
 
@@ -170,7 +173,10 @@ fn decode_reasoning(
 
 /// `text: {format, verbosity}`: the format becomes the IR's response format; the
 /// verbosity is kept.
-fn decode_text(value: Option<Value>, kept: &mut Object) -> Result<Option<ResponseFormat>, ClientError> {
+fn decode_text(
+    value: Option<Value>,
+    kept: &mut Object,
+) -> Result<Option<ResponseFormat>, ClientError> {
     let Some(mut fields) = opt_object(value, "text")? else {
         return Ok(None);
     };
@@ -185,20 +191,28 @@ fn decode_text(value: Option<Value>, kept: &mut Object) -> Result<Option<Respons
                     let schema = match format.remove("schema") {
                         Some(schema @ Value::Object(_)) => schema.to_string(),
                         None | Some(Value::Null) => return Err(missing("text.format.schema")),
-                        Some(other) => return Err(wrong_type("text.format.schema", "an object", &other)),
+                        Some(other) => {
+                            return Err(wrong_type("text.format.schema", "an object", &other));
+                        }
                     };
                     ResponseFormat::JsonSchema(JsonSchemaFormat {
                         name: opt_string(format.remove("name"), "text.format.name")?
                             .unwrap_or_else(|| "response".to_owned()),
                         schema,
-                        strict: opt_bool(format.remove("strict"), "text.format.strict")?.unwrap_or(false),
-                        description: opt_string(format.remove("description"), "text.format.description")?,
+                        strict: opt_bool(format.remove("strict"), "text.format.strict")?
+                            .unwrap_or(false),
+                        description: opt_string(
+                            format.remove("description"),
+                            "text.format.description",
+                        )?,
                     })
                 }
                 other => {
                     return Err(invalid_value(
                         "text.format.type",
-                        format!("'{other}' is not a format; expected 'text', 'json_object' or 'json_schema'"),
+                        format!(
+                            "'{other}' is not a format; expected 'text', 'json_object' or 'json_schema'"
+                        ),
                     ));
                 }
             })
@@ -210,4 +224,3 @@ fn decode_text(value: Option<Value>, kept: &mut Object) -> Result<Option<Respons
     }
     Ok(format)
 }
-

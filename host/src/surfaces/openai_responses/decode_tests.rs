@@ -3,9 +3,7 @@
 use serde_json::{Value, json};
 
 use super::decode;
-use crate::ir::{
-    FileData, Part, ResponseFormat, Role, ToolChoice, ToolOutput,
-};
+use crate::ir::{FileData, Part, ResponseFormat, Role, ToolChoice, ToolOutput};
 use crate::surfaces::{ClientError, ErrorKind};
 
 fn decoded(body: Value) -> crate::surfaces::Decoded {
@@ -88,7 +86,13 @@ fn a_codex_turn_becomes_system_then_grouped_turns() {
     let roles: Vec<Role> = request.messages.iter().map(|m| m.role).collect();
     assert_eq!(
         roles,
-        [Role::User, Role::Assistant, Role::Tool, Role::Assistant, Role::Tool]
+        [
+            Role::User,
+            Role::Assistant,
+            Role::Tool,
+            Role::Assistant,
+            Role::Tool
+        ]
     );
 
     // User parts stay separate; the item id rides on the message.
@@ -105,7 +109,9 @@ fn a_codex_turn_becomes_system_then_grouped_turns() {
     assert_eq!(reasoning.redacted.as_deref(), Some("gAAAAopaque"));
     assert_eq!(reasoning.signature, None);
     assert_eq!(reasoning.options, Some(json!({"openai": {"id": "rs_1"}})));
-    let Part::Text(text) = &assistant.parts[1] else { panic!() };
+    let Part::Text(text) = &assistant.parts[1] else {
+        panic!()
+    };
     assert_eq!(text.text, "Running it.");
     assert_eq!(text.options, Some(json!({"openai": {"id": "msg_a1"}})));
     let calls: Vec<_> = assistant
@@ -118,28 +124,42 @@ fn a_codex_turn_becomes_system_then_grouped_turns() {
         .collect();
     assert_eq!(
         calls,
-        [("call_1", "{\"cmd\":\"echo hi\"}"), ("call_2", "{\"cmd\":\"pwd\"}")]
+        [
+            ("call_1", "{\"cmd\":\"echo hi\"}"),
+            ("call_2", "{\"cmd\":\"pwd\"}")
+        ]
     );
 
     // Both outputs answer in one tool turn and know their tool's name.
     let results = &request.messages[2].parts;
     assert_eq!(results.len(), 2);
-    let Part::ToolResult(first) = &results[0] else { panic!() };
+    let Part::ToolResult(first) = &results[0] else {
+        panic!()
+    };
     assert_eq!(first.call_id, "call_1");
     assert_eq!(first.name.as_deref(), Some("exec_command"));
     assert_eq!(first.output, [ToolOutput::Text("hi\n".into())]);
-    let Part::ToolResult(second) = &results[1] else { panic!() };
+    let Part::ToolResult(second) = &results[1] else {
+        panic!()
+    };
     assert_eq!(second.output, [ToolOutput::Text("/tmp".into())]);
 
     // The custom call carries its free-form input as {"input": ...}, marked custom.
-    let Part::ToolCall(patch) = &request.messages[3].parts[0] else { panic!() };
+    let Part::ToolCall(patch) = &request.messages[3].parts[0] else {
+        panic!()
+    };
     assert_eq!(patch.name, "apply_patch");
     assert_eq!(
         serde_json::from_str::<Value>(&patch.arguments).unwrap(),
         json!({"input": "*** Begin Patch\n*** End Patch"})
     );
-    assert_eq!(patch.options, Some(json!({"openai": {"id": "ctc_1", "type": "custom"}})));
-    let Part::ToolResult(patched) = &request.messages[4].parts[0] else { panic!() };
+    assert_eq!(
+        patch.options,
+        Some(json!({"openai": {"id": "ctc_1", "type": "custom"}}))
+    );
+    let Part::ToolResult(patched) = &request.messages[4].parts[0] else {
+        panic!()
+    };
     assert_eq!(patched.options, Some(json!({"openai": {"type": "custom"}})));
     assert_eq!(patched.name.as_deref(), Some("apply_patch"));
 }
@@ -159,7 +179,10 @@ fn codex_tools_of_every_kind_are_served_or_kept() {
     assert!(description.starts_with("Edit files\n\n"), "{description}");
     assert!(description.contains("lark grammar:\nstart: begin_patch"));
     assert_eq!(patch.options.as_ref().unwrap()["openai"]["type"], "custom");
-    assert_eq!(patch.options.as_ref().unwrap()["openai"]["description"], "Edit files");
+    assert_eq!(
+        patch.options.as_ref().unwrap()["openai"]["description"],
+        "Edit files"
+    );
 
     let read = &request.tools[1].options.as_ref().unwrap()["openai"];
     assert_eq!(read["namespace"], "mcp_fs");
@@ -219,7 +242,10 @@ fn the_sdk_s_simple_form_with_instructions_and_a_json_schema() {
     assert_eq!(format.name, "primes");
     assert!(format.strict);
     let options = request.options.unwrap();
-    assert_eq!(options["openai"], json!({"metadata": {"run": "7"}, "user": "u-1"}));
+    assert_eq!(
+        options["openai"],
+        json!({"metadata": {"run": "7"}, "user": "u-1"})
+    );
     assert_eq!(options["openai-responses"], json!({"x_vendor_flag": true}));
 }
 
@@ -244,13 +270,20 @@ fn easy_messages_images_and_files_decode_inline_or_by_url() {
     assert_eq!(png.media_type, "image/png");
     assert_eq!(png.data, FileData::Base64("iVBOR".into()));
     assert_eq!(png.options, Some(json!({"openai": {"detail": "high"}})));
-    let Part::File(webp) = &parts[2] else { panic!() };
+    let Part::File(webp) = &parts[2] else {
+        panic!()
+    };
     assert_eq!(webp.media_type, "image/webp");
-    assert_eq!(webp.data, FileData::Url("https://x.test/cat.webp?s=1".into()));
+    assert_eq!(
+        webp.data,
+        FileData::Url("https://x.test/cat.webp?s=1".into())
+    );
     let Part::File(pdf) = &parts[3] else { panic!() };
     assert_eq!(pdf.filename.as_deref(), Some("a.pdf"));
     assert_eq!(pdf.data, FileData::Base64("JVBE".into()));
-    let Part::File(remote) = &parts[4] else { panic!() };
+    let Part::File(remote) = &parts[4] else {
+        panic!()
+    };
     assert_eq!(remote.media_type, "application/pdf");
     // A system item after the conversation began stays in place.
     assert_eq!(request.messages[1].role, Role::System);
@@ -270,10 +303,14 @@ fn a_replayed_signature_comes_back_as_a_signature() {
     }))
     .request;
     let assistant = &request.messages[1];
-    let Part::Reasoning(reasoning) = &assistant.parts[0] else { panic!() };
+    let Part::Reasoning(reasoning) = &assistant.parts[0] else {
+        panic!()
+    };
     assert_eq!(reasoning.signature.as_deref(), Some("EqQBsig"));
     assert_eq!(reasoning.redacted, None);
-    let Part::ToolCall(call) = &assistant.parts[1] else { panic!() };
+    let Part::ToolCall(call) = &assistant.parts[1] else {
+        panic!()
+    };
     assert_eq!(call.arguments, "{}", "empty arguments are an empty object");
 }
 
@@ -308,14 +345,19 @@ fn tool_choice_forms() {
 fn state_kept_on_openai_s_servers_is_refused_with_a_way_out() {
     let error = refused(json!({"model": "m", "input": "x", "previous_response_id": "resp_1"}));
     assert_eq!(error.param.as_deref(), Some("previous_response_id"));
-    assert!(error.message.contains("does not store responses"), "{}", error.message);
+    assert!(
+        error.message.contains("does not store responses"),
+        "{}",
+        error.message
+    );
     assert!(error.message.contains("send the whole conversation"));
 
     let error = refused(json!({"model": "m", "input": "x", "conversation": "conv_1"}));
     assert_eq!(error.param.as_deref(), Some("conversation"));
     let error = refused(json!({"model": "m", "input": "x", "background": true}));
     assert_eq!(error.param.as_deref(), Some("background"));
-    let error = refused(json!({"model": "m", "input": [{"type": "item_reference", "id": "msg_1"}]}));
+    let error =
+        refused(json!({"model": "m", "input": [{"type": "item_reference", "id": "msg_1"}]}));
     assert!(error.message.contains("item_reference"));
 
     // Explicit nulls are not requests for state.
@@ -338,10 +380,19 @@ fn file_ids_are_refused_naming_the_part() {
 fn malformed_requests_name_the_field() {
     let error = decode(b"{not json").unwrap_err();
     assert_eq!(error.code.as_deref(), Some("invalid_json"));
-    assert_eq!(decode(b"[]").unwrap_err().code.as_deref(), Some("invalid_json"));
+    assert_eq!(
+        decode(b"[]").unwrap_err().code.as_deref(),
+        Some("invalid_json")
+    );
 
-    assert_eq!(refused(json!({"input": "x"})).param.as_deref(), Some("model"));
-    assert_eq!(refused(json!({"model": "m"})).param.as_deref(), Some("input"));
+    assert_eq!(
+        refused(json!({"input": "x"})).param.as_deref(),
+        Some("model")
+    );
+    assert_eq!(
+        refused(json!({"model": "m"})).param.as_deref(),
+        Some("input")
+    );
     assert_eq!(
         refused(json!({"model": "m", "input": 3})).param.as_deref(),
         Some("input")
@@ -357,7 +408,8 @@ fn malformed_requests_name_the_field() {
     assert_eq!(error.param.as_deref(), Some("input[0].call_id"));
     let error = refused(json!({"model": "m", "input": [{"content": "no role or type"}]}));
     assert_eq!(error.param.as_deref(), Some("input[0].type"));
-    let error = refused(json!({"model": "m", "input": "x", "tool_choice": {"type": "web_search_preview"}}));
+    let error =
+        refused(json!({"model": "m", "input": "x", "tool_choice": {"type": "web_search_preview"}}));
     assert!(error.message.contains("hosted by OpenAI"));
     let error = refused(json!({"model": "m", "input": "x", "text": {"format": {"type": "yaml"}}}));
     assert_eq!(error.param.as_deref(), Some("text.format.type"));

@@ -41,13 +41,19 @@ pub(super) fn decode_input(
     if let Some(text) = instructions
         && !text.is_empty()
     {
-        builder.conversation.system.push(TextPart { text, options: None });
+        builder.conversation.system.push(TextPart {
+            text,
+            options: None,
+        });
     }
     match input {
         Value::String(text) => builder.push(
             Role::User,
             false,
-            vec![Part::Text(TextPart { text, options: None })],
+            vec![Part::Text(TextPart {
+                text,
+                options: None,
+            })],
             None,
         ),
         Value::Array(items) => {
@@ -83,12 +89,19 @@ impl Builder {
     /// role matches, a new turn otherwise.
     fn push(&mut self, role: Role, group: bool, parts: Vec<Part>, options: Option<Value>) {
         self.past_leading = true;
-        if group && let Some(open) = &mut self.open && open.role == role {
+        if group
+            && let Some(open) = &mut self.open
+            && open.role == role
+        {
             open.parts.extend(parts);
             return;
         }
         self.flush();
-        let message = Message { role, parts, options };
+        let message = Message {
+            role,
+            parts,
+            options,
+        };
         if group {
             self.open = Some(message);
         } else {
@@ -131,7 +144,9 @@ impl Builder {
             }
             "additional_tools" => {
                 let tools = opt_array(fields.remove("tools"), &format!("{path}.tools"))?;
-                self.conversation.declared_tools.extend(tools.unwrap_or_default());
+                self.conversation
+                    .declared_tools
+                    .extend(tools.unwrap_or_default());
                 Ok(())
             }
             "item_reference" => Err(unsupported(
@@ -171,12 +186,12 @@ impl Builder {
                 if self.past_leading {
                     self.push(Role::System, false, parts, None);
                 } else {
-                    self.conversation.system.extend(parts.into_iter().filter_map(
-                        |part| match part {
+                    self.conversation
+                        .system
+                        .extend(parts.into_iter().filter_map(|part| match part {
                             Part::Text(text) => Some(text),
                             _ => None,
-                        },
-                    ));
+                        }));
                 }
             }
             "user" => self.push(Role::User, false, parts, keyed_options(OPENAI, fields)),
@@ -293,7 +308,10 @@ fn tool_call(mut fields: Object, kind: &str, path: &str) -> Result<ToolCallPart,
 /// payload: a provider signature when it carries our prefix, redacted reasoning
 /// otherwise.
 fn reasoning(mut fields: Object, path: &str) -> Result<ReasoningPart, ClientError> {
-    let summary = texts(opt_array(fields.remove("summary"), &format!("{path}.summary"))?);
+    let summary = texts(opt_array(
+        fields.remove("summary"),
+        &format!("{path}.summary"),
+    )?);
     let content = fields.remove("content");
     let text = if summary.is_empty() {
         let content = texts(opt_array(content, &format!("{path}.content"))?);

@@ -66,7 +66,11 @@ pub fn response_json(collected: &Collected, model: &str) -> Vec<u8> {
 
 /// A complete `response` object answering `decoded`.
 pub fn response_json_for_request(collected: &Collected, model: &str, decoded: &Decoded) -> Vec<u8> {
-    render(collected, model, &RequestEcho::from_request(&decoded.request))
+    render(
+        collected,
+        model,
+        &RequestEcho::from_request(&decoded.request),
+    )
 }
 
 /// The object; a collected error (which the caller normally answers with an error body)
@@ -75,7 +79,11 @@ fn render(collected: &Collected, model: &str, echo: &RequestEcho) -> Vec<u8> {
     let id = response_id(collected.metadata.id.as_deref());
     let output = output_items(collected, &id, echo);
     let (status, incomplete) = response::status(collected.finish.as_ref().map(|f| f.reason));
-    let usage = collected.finish.as_ref().map(|f| f.usage).unwrap_or_default();
+    let usage = collected
+        .finish
+        .as_ref()
+        .map(|f| f.usage)
+        .unwrap_or_default();
     let (status, error) = match &collected.error {
         Some(error) => ("failed", error_json(&adapter_client_error(error))),
         None => (status, Value::Null),

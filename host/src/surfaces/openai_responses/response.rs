@@ -83,7 +83,10 @@ impl RequestEcho {
         let summary = kept.and_then(|k| k.pointer("/reasoning/summary")).cloned();
         let effort = params.reasoning.as_ref().and_then(|r| r.effort.clone());
         if effort.is_some() || summary.is_some() {
-            fields.insert("reasoning".into(), json!({"effort": effort, "summary": summary}));
+            fields.insert(
+                "reasoning".into(),
+                json!({"effort": effort, "summary": summary}),
+            );
         }
         let format = match &params.response_format {
             None | Some(ResponseFormat::Text) => json!({"type": "text"}),
@@ -100,7 +103,10 @@ impl RequestEcho {
             .and_then(|k| k.pointer("/text/verbosity"))
             .cloned()
             .unwrap_or_else(|| json!("medium"));
-        fields.insert("text".into(), json!({"format": format, "verbosity": verbosity}));
+        fields.insert(
+            "text".into(),
+            json!({"format": format, "verbosity": verbosity}),
+        );
         if let Some(Value::Object(openai)) = request.options.as_ref().and_then(|o| o.get(OPENAI)) {
             for (key, value) in openai {
                 fields.insert(key.clone(), value.clone());
@@ -140,7 +146,11 @@ fn tool_choice_json(choice: &ToolChoice, kept: Option<&Value>) -> Value {
 
 /// An `f32` as the decimal the client wrote (`0.7`, not `0.699999988`).
 fn float(value: f32) -> Value {
-    value.to_string().parse::<f64>().map(|v| json!(v)).unwrap_or(Value::Null)
+    value
+        .to_string()
+        .parse::<f64>()
+        .map(|v| json!(v))
+        .unwrap_or(Value::Null)
 }
 
 /// The response id: the upstream's when already one, behind `resp_` otherwise, else
@@ -166,7 +176,10 @@ fn unique_suffix() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    let mut z = nanos ^ COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut z = nanos
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
@@ -370,7 +383,11 @@ pub(super) fn response_object(state: ResponseState<'_>, echo: &RequestEcho) -> V
 }
 
 /// The output items of a collected response, ids as the stream would give them.
-pub(super) fn output_items(collected: &Collected, response_id: &str, echo: &RequestEcho) -> Vec<Value> {
+pub(super) fn output_items(
+    collected: &Collected,
+    response_id: &str,
+    echo: &RequestEcho,
+) -> Vec<Value> {
     collected
         .parts
         .iter()
@@ -384,11 +401,18 @@ pub(super) fn output_items(collected: &Collected, response_id: &str, echo: &Requ
             Part::Reasoning(reasoning) => Some(reasoning_item(
                 &item_id("rs", response_id, index),
                 &reasoning.text,
-                encrypted_content(reasoning.signature.as_deref(), reasoning.redacted.as_deref())
-                    .as_deref(),
+                encrypted_content(
+                    reasoning.signature.as_deref(),
+                    reasoning.redacted.as_deref(),
+                )
+                .as_deref(),
             )),
             Part::ToolCall(call) => {
-                let prefix = if echo.is_custom(&call.name) { "ctc" } else { "fc" };
+                let prefix = if echo.is_custom(&call.name) {
+                    "ctc"
+                } else {
+                    "fc"
+                };
                 Some(call_item(
                     echo,
                     &item_id(prefix, response_id, index),

@@ -118,7 +118,13 @@ impl ResponsesStreamEncoder {
         }
     }
 
-    fn response(&self, status: &str, usage: Option<Value>, incomplete: Value, error: Value) -> Value {
+    fn response(
+        &self,
+        status: &str,
+        usage: Option<Value>,
+        incomplete: Value,
+        error: Value,
+    ) -> Value {
         let output = self
             .items
             .iter()
@@ -144,9 +150,14 @@ impl ResponsesStreamEncoder {
         match item.kind {
             Kind::Message => message_item(&item.id, &item.text, "completed"),
             Kind::Reasoning => reasoning_item(&item.id, &item.text, item.encrypted.as_deref()),
-            Kind::FunctionCall | Kind::CustomCall => {
-                call_item(&self.echo, &item.id, &item.block, &item.name, &item.text, "completed")
-            }
+            Kind::FunctionCall | Kind::CustomCall => call_item(
+                &self.echo,
+                &item.id,
+                &item.block,
+                &item.name,
+                &item.text,
+                "completed",
+            ),
         }
     }
 
@@ -158,10 +169,7 @@ impl ResponsesStreamEncoder {
         self.items.iter().rposition(|item| {
             item.block == block
                 && (item.kind == kind
-                    || matches!(
-                        (item.kind, kind),
-                        (Kind::CustomCall, Kind::FunctionCall)
-                    ))
+                    || matches!((item.kind, kind), (Kind::CustomCall, Kind::FunctionCall)))
         })
     }
 
@@ -330,7 +338,11 @@ impl ResponsesStreamEncoder {
             }
             Kind::Reasoning => {}
             Kind::FunctionCall => {
-                let arguments = if text.is_empty() { "{}".to_owned() } else { text };
+                let arguments = if text.is_empty() {
+                    "{}".to_owned()
+                } else {
+                    text
+                };
                 self.items[index].text.clone_from(&arguments);
                 self.send(
                     "response.function_call_arguments.done",

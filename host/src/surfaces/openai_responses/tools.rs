@@ -37,7 +37,12 @@ impl Tools {
         Ok(())
     }
 
-    fn add_one(&mut self, item: Value, path: &str, namespace: Option<&str>) -> Result<(), ClientError> {
+    fn add_one(
+        &mut self,
+        item: Value,
+        path: &str,
+        namespace: Option<&str>,
+    ) -> Result<(), ClientError> {
         let mut fields = object(Some(item), path)?;
         let kind = string(fields.remove("type"), &format!("{path}.type"))?;
         let tool = match kind.as_str() {
@@ -48,7 +53,9 @@ impl Tools {
                 let inner = match fields.remove("tools") {
                     None | Some(Value::Null) => Vec::new(),
                     Some(Value::Array(inner)) => inner,
-                    Some(other) => return Err(wrong_type(&format!("{path}.tools"), "an array", &other)),
+                    Some(other) => {
+                        return Err(wrong_type(&format!("{path}.tools"), "an array", &other));
+                    }
                 };
                 for (index, item) in inner.into_iter().enumerate() {
                     self.add_one(item, &format!("{path}.tools[{index}]"), Some(&name))?;
@@ -83,7 +90,13 @@ fn function(mut fields: Object, path: &str) -> Result<Tool, ClientError> {
     let input_schema = match fields.remove("parameters") {
         None | Some(Value::Null) => EMPTY_PARAMETERS.to_owned(),
         Some(schema @ Value::Object(_)) => schema.to_string(),
-        Some(other) => return Err(wrong_type(&format!("{path}.parameters"), "an object", &other)),
+        Some(other) => {
+            return Err(wrong_type(
+                &format!("{path}.parameters"),
+                "an object",
+                &other,
+            ));
+        }
     };
     Ok(Tool {
         name,
@@ -103,8 +116,14 @@ fn custom(mut fields: Object, path: &str) -> Result<Tool, ClientError> {
     if let Some(format) = fields.get("format")
         && format.get("type").and_then(Value::as_str) == Some("grammar")
     {
-        let syntax = format.get("syntax").and_then(Value::as_str).unwrap_or("lark");
-        let definition = format.get("definition").and_then(Value::as_str).unwrap_or_default();
+        let syntax = format
+            .get("syntax")
+            .and_then(Value::as_str)
+            .unwrap_or("lark");
+        let definition = format
+            .get("definition")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !description.is_empty() {
             description.push_str("\n\n");
         }
@@ -144,13 +163,15 @@ pub(super) fn decode_tool_choice(
     value: Option<Value>,
     kept: &mut Object,
 ) -> Result<Option<ToolChoice>, ClientError> {
-    const EXPECTED: &str =
-        "expected 'auto', 'none', 'required', {\"type\":\"function\",\"name\":...} or {\"type\":\"custom\",\"name\":...}";
+    const EXPECTED: &str = "expected 'auto', 'none', 'required', {\"type\":\"function\",\"name\":...} or {\"type\":\"custom\",\"name\":...}";
     let mode = |mode: &str| match mode {
         "auto" => Ok(ToolChoice::Auto),
         "none" => Ok(ToolChoice::None),
         "required" => Ok(ToolChoice::Required),
-        other => Err(invalid_value("tool_choice", format!("'{other}' is not a choice; {EXPECTED}"))),
+        other => Err(invalid_value(
+            "tool_choice",
+            format!("'{other}' is not a choice; {EXPECTED}"),
+        )),
     };
     match value {
         None | Some(Value::Null) => Ok(None),
@@ -167,14 +188,20 @@ pub(super) fn decode_tool_choice(
                     Ok(Some(ToolChoice::Tool(name)))
                 }
                 "allowed_tools" => {
-                    let choice = mode(opt_string(fields.get("mode").cloned(), "tool_choice.mode")?.as_deref().unwrap_or("auto"))?;
+                    let choice = mode(
+                        opt_string(fields.get("mode").cloned(), "tool_choice.mode")?
+                            .as_deref()
+                            .unwrap_or("auto"),
+                    )?;
                     fields.insert("type".to_owned(), Value::String(kind));
                     kept.insert("tool_choice".to_owned(), Value::Object(fields));
                     Ok(Some(choice))
                 }
                 other => Err(invalid_value(
                     "tool_choice.type",
-                    format!("'{other}' is a tool hosted by OpenAI that other providers cannot run, so it cannot be forced; {EXPECTED}"),
+                    format!(
+                        "'{other}' is a tool hosted by OpenAI that other providers cannot run, so it cannot be forced; {EXPECTED}"
+                    ),
                 )),
             }
         }
