@@ -1,32 +1,55 @@
 #!/usr/bin/env bash
-# Scaffold a provider adapter: adapters/new-adapter.sh NAME
-# Copies adapters/template/ to adapters/NAME (package adapter-NAME, id NAME, built to
-# target/adapters/NAME.wasm), fills in the placeholders and adds it to the workspace.
+# Scaffold an adapter crate and add it to the workspace:
+#   adapters/new-adapter.sh NAME           a provider: adapters/NAME, package adapter-NAME,
+#                                          from adapters/template/{Cargo.toml.tmpl,src}
+#   adapters/new-adapter.sh NAME --fixup   a fixup: adapters/fixups/NAME, package fixup-NAME,
+#                                          from adapters/template/fixup/
+# Either builds to target/adapters/NAME.wasm (adapters/build.sh). Placeholders
+# {{name}} (kebab-case id) and {{Name}} (CamelCase type) are filled in.
 set -euo pipefail
 
-name="${1:-}"
-if [[ ! "$name" =~ ^[a-z][a-z0-9]*(-[a-z0-9]+)*$ ]]; then
-  echo "usage: $0 NAME   (lower-case kebab-case, e.g. my-upstream)" >&2
+usage() {
+  echo "usage: $0 NAME [--fixup]   (NAME lower-case kebab-case, e.g. my-upstream)" >&2
   exit 2
-fi
+}
+name="${1:-}"
+kind=provider
+case "${2:-}" in
+  "") ;;
+  --fixup) kind=fixup ;;
+  *) usage ;;
+esac
+[[ $# -le 2 ]] || usage
+[[ "$name" =~ ^[a-z][a-z0-9]*(-[a-z0-9]+)*$ ]] || usage
+
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-target="$root/adapters/$name"
+if [[ "$kind" == fixup ]]; then
+  member="adapters/fixups/$name"
+  package="fixup-$name"
+  sources=("$root/adapters/template/fixup/Cargo.toml.tmpl" "$root/adapters/template/fixup/src")
+else
+  member="adapters/$name"
+  package="adapter-$name"
+  sources=("$root/adapters/template/Cargo.toml.tmpl" "$root/adapters/template/src")
+fi
+target="$root/$member"
 if [[ -e "$target" ]]; then
-  echo "adapters/$name already exists" >&2
+  echo "$member already exists" >&2
   exit 1
 fi
 
 # CamelCase type name: my-upstream -> MyUpstream.
 type_name=$(python3 -c 'import sys; print("".join(p.capitalize() for p in sys.argv[1].split("-")))' "$name")
 
-cp -r "$root/adapters/template" "$target"
+mkdir -p "$target"
+cp -r "${sources[@]}" "$target/"
 find "$target" -name '*.tmpl' | while read -r file; do
   sed -e "s/{{name}}/$name/g" -e "s/{{Name}}/$type_name/g" "$file" > "${file%.tmpl}"
   rm "$file"
 done
 
 # Add the crate to [workspace] members, just before the list closes.
-python3 - "$root/Cargo.toml" "adapters/$name" <<'PY'
+python3 - "$root/Cargo.toml" "$member" <<'PY'
 import re, sys
 path, member = sys.argv[1], sys.argv[2]
 text = open(path).read()
@@ -36,5 +59,5 @@ if f'"{member}"' not in match.group(2):
 open(path, "w").write(text)
 PY
 
-echo "created adapters/$name (package adapter-$name, id $name)"
-echo "next: cargo test -p adapter-$name && just build"
+echo "created $member (package $package, id $name)"
+echo "next: cargo test -p $package && just build"
