@@ -16,7 +16,10 @@ from replies import ErrorReply, Reply, TextBlock, ThinkingBlock, ToolUseBlock, c
 API_KEY = "sk-openai-mock-upstream"
 
 # Top-level fields the real API accepts; others get "Unrecognized request argument".
-_FIELDS = {
+# `top_k` is not one of api.openai.com's, but the mock listens on 127.0.0.1, where the
+# openai adapter (rightly) speaks to an OpenAI-compatible server (vLLM, Ollama,
+# llama.cpp, OpenRouter), and those accept it.
+_FIELDS = {"top_k",
     "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "n",
     "stream", "stream_options", "stop", "presence_penalty", "frequency_penalty", "logit_bias",
     "logprobs", "top_logprobs", "user", "tools", "tool_choice", "parallel_tool_calls",
