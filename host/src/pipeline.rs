@@ -295,7 +295,7 @@ async fn try_attempt(
             )
             .await
     } else {
-        relay.collect(&decoded.model).await
+        relay.collect(decoded).await
     }
 }
 

@@ -97,9 +97,9 @@ impl ClientDialect {
                 model,
                 decoded.include_usage,
             )),
-            ClientDialect::OpenaiResponses => {
-                Box::new(openai_responses::ResponsesStreamEncoder::new(model))
-            }
+            ClientDialect::OpenaiResponses => Box::new(
+                openai_responses::ResponsesStreamEncoder::for_request(model, decoded),
+            ),
             ClientDialect::AnthropicMessages => {
                 Box::new(anthropic::MessagesStreamEncoder::new(model))
             }
@@ -115,11 +115,14 @@ impl ClientDialect {
         }
     }
 
-    /// One complete response body.
-    pub fn response_body(self, collected: &Collected, model: &str) -> Vec<u8> {
+    /// One complete response body naming `model`; `decoded` is the client's request
+    /// (Responses echoes its tools, and needs them to name custom tool calls).
+    pub fn response_body(self, collected: &Collected, model: &str, decoded: &Decoded) -> Vec<u8> {
         match self {
             ClientDialect::OpenaiChat => openai_chat::response_json(collected, model),
-            ClientDialect::OpenaiResponses => openai_responses::response_json(collected, model),
+            ClientDialect::OpenaiResponses => {
+                openai_responses::response_json_for_request(collected, model, decoded)
+            }
             ClientDialect::AnthropicMessages => anthropic::response_json(collected, model),
             ClientDialect::Gemini => gemini::response_json(collected, model),
         }

@@ -21,7 +21,7 @@ use crate::routing::failover::judge_transport;
 use crate::routing::{TransportFailure, Verdict};
 use crate::runtime::RequestSandbox;
 use crate::surfaces::collect::{Collector, adapter_client_error};
-use crate::surfaces::{ClientError, ErrorKind, StreamEncoder};
+use crate::surfaces::{ClientError, Decoded, ErrorKind, StreamEncoder};
 use crate::upstream::UpstreamResponse;
 
 /// A successful upstream response on its way to the client.
@@ -46,8 +46,9 @@ fn verdict_for(error: ClientError) -> Verdict {
 }
 
 impl Relay {
-    /// Read the whole body, then answer with one document (`model`: the client's name).
-    pub async fn collect(mut self, model: &str) -> Result<Response, Verdict> {
+    /// Read the whole body, then answer with one document naming the model the client
+    /// asked for.
+    pub async fn collect(mut self, decoded: &Decoded) -> Result<Response, Verdict> {
         let mut collector = Collector::new();
         let mut raw = Vec::new();
         loop {
@@ -76,7 +77,8 @@ impl Relay {
         let body = if self.passthrough {
             raw
         } else {
-            self.dialect.response_body(&collected, model)
+            self.dialect
+                .response_body(&collected, &decoded.model, decoded)
         };
         Ok(json_response(StatusCode::OK, body))
     }

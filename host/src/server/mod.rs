@@ -133,7 +133,7 @@ async fn gemini_action(
             serve_body(gateway, dialect, route(true), uri.path(), body).await
         }
         "countTokens" => match body {
-            Ok(body) => match gemini::decode(&body, model, false) {
+            Ok(body) => match gemini::decode_count_tokens(&body, model) {
                 Ok(decoded) => {
                     let tokens = token_estimate::estimate(&decoded.request);
                     json_ok(gemini::count_tokens_body(tokens))
@@ -256,11 +256,7 @@ async fn model(
         return dialect.error_response(&error);
     };
     if gemini {
-        // TODO(gemini surface): `gemini::model_body` once it lands.
-        let mut body: serde_json::Value =
-            serde_json::from_slice(&gemini::models_body(std::slice::from_ref(found)))
-                .unwrap_or_default();
-        json_ok(body["models"][0].take().to_string().into_bytes())
+        json_ok(gemini::model_body(found))
     } else {
         json_ok(
             json!({"id": found.id, "object": "model", "created": 0, "owned_by": found.owned_by})
