@@ -31,13 +31,28 @@ run: build
     fi
     exec target/release/plugboard serve --config "{{config}}"
 
-# The whole suite: components, Rust tests (host, sdk, adapters), then the end-to-end stories.
-test: _e2e-venv
+# Everything (docs/testing.md): components, Rust tests, e2e stories and matrix, real coding CLIs.
+test: _e2e-venv _cli-install
     rustup target add wasm32-wasip2
     adapters/build.sh --tests
     cargo nextest run --workspace
     cargo build -p plugboard
     .venv/bin/pytest tests/e2e -q
+    .venv/bin/pytest tests/cli -q
+
+# Only the end-to-end stories (SDKs, matrix); builds the host and components first.
+test-e2e *ARGS: _e2e-venv
+    rustup target add wasm32-wasip2
+    adapters/build.sh --tests
+    cargo build -p plugboard
+    .venv/bin/pytest tests/e2e -q {{ARGS}}
+
+# Only the real coding CLIs (Claude Code, Codex, Gemini CLI, opencode) against Plugboard.
+test-cli *ARGS: _e2e-venv _cli-install
+    rustup target add wasm32-wasip2
+    adapters/build.sh
+    cargo build -p plugboard
+    .venv/bin/pytest tests/cli -q {{ARGS}}
 
 # Scaffold a new adapter or fixup crate from the template.
 new-adapter NAME:
@@ -52,4 +67,15 @@ _e2e-venv:
         python3 -m venv .venv
         .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
         echo "$want" > .venv/requirements.sha256
+    fi
+
+# Install the pinned CLIs into tests/cli/node_modules (`npm ci`), or refresh them when
+# tests/cli/package-lock.json changed.
+_cli-install:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    want="$(sha256sum tests/cli/package-lock.json | cut -d' ' -f1)"
+    if [ ! -d tests/cli/node_modules ] || [ "$(cat tests/cli/node_modules/.lock.sha256 2>/dev/null)" != "$want" ]; then
+        (cd tests/cli && npm ci --no-audit --no-fund --loglevel=error)
+        echo "$want" > tests/cli/node_modules/.lock.sha256
     fi
