@@ -242,7 +242,9 @@ class MessagesClient(SurfaceClient):
         for role, parts in turns:
             blocks = []
             for p in parts:
-                if isinstance(p, Reasoning):
+                if isinstance(p, Reasoning) and not p.text and p.signature:
+                    blocks.append({"type": "redacted_thinking", "data": p.signature})
+                elif isinstance(p, Reasoning):
                     blocks.append({"type": "thinking", "thinking": p.text, "signature": p.signature or ""})
                 elif isinstance(p, Text):
                     blocks.append({"type": "text", "text": p.text})
@@ -302,6 +304,8 @@ class MessagesClient(SurfaceClient):
                 answer.text += block["text"]
             elif block["type"] == "thinking":
                 answer.reasoning.append(Reasoning(block["thinking"], block.get("signature")))
+            elif block["type"] == "redacted_thinking":
+                answer.reasoning.append(Reasoning("", block["data"]))
             elif block["type"] == "tool_use":
                 answer.calls.append(Call(block["id"], block["name"], block["input"]))
         answer.usage = (usage.get("input_tokens"), usage.get("output_tokens"))

@@ -155,7 +155,17 @@ def test_image_input(surface, adapter, mock):
     assert sent.turns == [("user", [Text("What is in this picture?"), Image("image/png", PNG)])]
 
 
-def test_reasoning_round_trip(surface, adapter, mock):
+# Known gap, reported to the surface owners: the openai-responses adapter hands
+# `encrypted_content` to the IR as the reasoning's `redacted` payload, and the Messages
+# and Gemini surfaces drop a redacted payload instead of carrying it to the client
+# (e.g. as `redacted_thinking` / a thought signature), so the round trip loses it.
+# Strict: these cells fail loudly the day the gap is closed, so the mark goes.
+REDACTED_PAYLOAD_DROPPED = {("messages", "openai-responses"), ("gemini", "openai-responses")}
+
+
+def test_reasoning_round_trip(surface, adapter, mock, request):
+    if (surface.name, adapter) in REDACTED_PAYLOAD_DROPPED:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="surface drops the IR reasoning's redacted payload"))
     question = [("user", [Text("Pick a number.")])]
     mock.queue(thinking_then_text(THOUGHT, "42.", signature=SIGNATURE))
 
