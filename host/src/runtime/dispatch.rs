@@ -75,21 +75,25 @@ impl FixupPre {
         Ok(Self::V0_1(v0_1::fixup::FixupPre::new(pre)?))
     }
 
-    /// A fresh instance in `store`, without its `filter` resource (see [`FixupInstance::info`]).
-    async fn instantiate_bare(
+    /// A fresh instance in `store`, without its `filter` resource: what a pool can
+    /// make before any request is known.
+    pub async fn instantiate_bare(
         &self,
         store: &mut Store<GuestState>,
-    ) -> wasmtime::Result<v0_1::fixup::Fixup> {
+    ) -> wasmtime::Result<FixupBare> {
         match self {
-            Self::V0_1(pre) => pre.instantiate_async(store).await,
+            Self::V0_1(pre) => Ok(FixupBare::V0_1(pre.instantiate_async(store).await?)),
         }
     }
 
     /// Describe the component (load-time validation): instantiate and call `info`.
     pub async fn info(&self, store: &mut Store<GuestState>) -> wasmtime::Result<FixupInfo> {
-        let bindings = self.instantiate_bare(store).await?;
-        let info = bindings.plugboard_adapter_filter().call_info(store).await?;
-        Ok(info.into())
+        match self.instantiate_bare(store).await? {
+            FixupBare::V0_1(bindings) => {
+                let info = bindings.plugboard_adapter_filter().call_info(store).await?;
+                Ok(info.into())
+            }
+        }
     }
 
     /// A fresh instance in `store` with its `filter` constructed for this request.
@@ -99,17 +103,41 @@ impl FixupPre {
         provider_id: &str,
         ctx: &SandboxContext,
     ) -> wasmtime::Result<FixupInstance> {
-        let bindings = self.instantiate_bare(store).await?;
-        let context = convert_v0_1::fixup_context(provider_id, ctx);
-        let filter = bindings
-            .plugboard_adapter_filter()
-            .filter()
-            .call_constructor(&mut *store, &context)
-            .await?;
-        Ok(FixupInstance::V0_1 {
-            bindings: Arc::new(bindings),
-            filter,
-        })
+        self.instantiate_bare(store)
+            .await?
+            .open_filter(store, provider_id, ctx)
+            .await
+    }
+}
+
+/// A fixup instance before its per-request `filter` exists.
+pub enum FixupBare {
+    /// Contract 0.1.
+    V0_1(v0_1::fixup::Fixup),
+}
+
+impl FixupBare {
+    /// Construct the request's `filter` (the first call into the instance).
+    pub async fn open_filter(
+        self,
+        store: &mut Store<GuestState>,
+        provider_id: &str,
+        ctx: &SandboxContext,
+    ) -> wasmtime::Result<FixupInstance> {
+        match self {
+            Self::V0_1(bindings) => {
+                let context = convert_v0_1::fixup_context(provider_id, ctx);
+                let filter = bindings
+                    .plugboard_adapter_filter()
+                    .filter()
+                    .call_constructor(&mut *store, &context)
+                    .await?;
+                Ok(FixupInstance::V0_1 {
+                    bindings: Arc::new(bindings),
+                    filter,
+                })
+            }
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use wasmtime::{
 
 use super::bindings::v0_1;
 use super::sandbox::GuestState;
-use super::{ComponentKind, RuntimeSettings};
+use super::{ComponentKind, RuntimeSettings, RuntimeTuning};
 
 /// How often the epoch advances. A guest call's deadline is checked at every tick,
 /// so this is the resolution of `guest_call_timeout` and the longest a runaway
@@ -53,7 +53,7 @@ const MEMORY_GUARD_BYTES: u64 = 2 << 20;
 ///   special artifacts; [`EpochTicker`] advances it every [`EPOCH_TICK`].
 /// - **Async**: `wasmtime` 48 chooses sync/async per call; the runtime always
 ///   calls `*_async`, so a runaway guest yields to tokio at each tick.
-pub fn build_engine(settings: &RuntimeSettings) -> wasmtime::Result<Engine> {
+pub fn build_engine(settings: &RuntimeSettings, tuning: &RuntimeTuning) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.strategy(Strategy::Cranelift);
     config.cranelift_opt_level(OptLevel::Speed);
@@ -69,13 +69,13 @@ pub fn build_engine(settings: &RuntimeSettings) -> wasmtime::Result<Engine> {
     config.memory_reservation_for_growth(0);
     config.memory_init_cow(true);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(
-        settings,
+        settings, tuning,
     )));
     Engine::new(&config)
 }
 
 /// The pool: `max_instances` component instances and what they are made of.
-fn pooling_config(settings: &RuntimeSettings) -> PoolingAllocationConfig {
+fn pooling_config(settings: &RuntimeSettings, tuning: &RuntimeTuning) -> PoolingAllocationConfig {
     let slots = settings.max_instances.max(1);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(slots);
@@ -90,9 +90,9 @@ fn pooling_config(settings: &RuntimeSettings) -> PoolingAllocationConfig {
     // The pool's hard ceiling per memory; `StoreLimits` (sandbox) enforces the same
     // cap with a clean trap before the pool would refuse.
     pool.max_memory_size(settings.guest_memory_bytes);
-    // `linear_memory_keep_resident` stays at wasmtime's default (0: reset by
-    // madvise). 1 MiB (reset by memset) showed no difference in debug-build runs on a
-    // noisy 2-core machine; revisit with the release benchmark.
+    // 0 (wasmtime's default) resets a freed memory with madvise; see RuntimeTuning
+    // and docs/architecture.md for what memset-and-keep measured.
+    pool.linear_memory_keep_resident(tuning.keep_resident_bytes);
     pool
 }
 
@@ -172,6 +172,6 @@ mod tests {
     fn an_engine_with_a_thousand_slots_builds() {
         let settings = RuntimeSettings::default();
         // 1000 slots x 2 memories x (128 MiB + 2 MiB) of address space: must not fail.
-        build_engine(&settings).expect("engine");
+        build_engine(&settings, &RuntimeTuning::default()).expect("engine");
     }
 }

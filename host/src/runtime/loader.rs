@@ -9,9 +9,12 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
+use tokio::sync::Semaphore;
+
 use super::dispatch::{FixupPre, ProviderPre};
+use super::pool::ReadyPool;
 use super::sandbox::{self, GuestState};
-use super::{ComponentKind, FixupComponent, ProviderComponent, RuntimeSettings};
+use super::{ComponentKind, FixupComponent, ProviderComponent, RuntimeSettings, RuntimeTuning};
 
 /// Contract versions this host serves, as export-name prefixes. A minor version of
 /// the contract is additive, so any `0.1.x` component binds to the 0.1 bindings.
@@ -28,21 +31,33 @@ pub struct Toolchain {
     pub fixup_linker: Linker<GuestState>,
     /// The runtime's settings.
     pub settings: RuntimeSettings,
+    /// How far the runtime prepares work ahead of requests.
+    pub tuning: RuntimeTuning,
+    /// One permit per pool slot, held by every live instance (waiting or serving):
+    /// requests wait for a slot instead of failing inside wasmtime.
+    pub slots: Arc<Semaphore>,
     /// File-name part identifying compiled artifacts this engine can run.
     pub cache_tag: String,
 }
 
 impl Toolchain {
     /// Build linkers and the cache tag for `engine`.
-    pub fn new(engine: Engine, settings: RuntimeSettings) -> wasmtime::Result<Self> {
+    pub fn new(
+        engine: Engine,
+        settings: RuntimeSettings,
+        tuning: RuntimeTuning,
+    ) -> wasmtime::Result<Self> {
         let provider_linker = super::engine::build_linker(&engine, ComponentKind::Provider)?;
         let fixup_linker = super::engine::build_linker(&engine, ComponentKind::Fixup)?;
         let cache_tag = cache_tag(&engine);
+        let slots = Arc::new(Semaphore::new(settings.max_instances.max(1) as usize));
         Ok(Self {
             engine,
             provider_linker,
             fixup_linker,
             settings,
+            tuning,
+            slots,
             cache_tag,
         })
     }
@@ -114,13 +129,15 @@ pub async fn load(
             })
             .await?;
             check_identity(&info.id, &info.contract_version)?;
-            let label = Arc::from(format!("{}@{}", info.id, info.version));
+            let label: Arc<str> = Arc::from(format!("{}@{}", info.id, info.version));
+            let ready = ReadyPool::new(pre, label.clone(), tools.clone());
+            ready.refill().await;
             Ok(Loaded::Provider(ProviderComponent {
                 info,
                 hash,
                 path: path.to_owned(),
                 label,
-                pre,
+                ready,
             }))
         }
         ComponentKind::Fixup => {
@@ -131,13 +148,15 @@ pub async fn load(
                 .map_err(|error| format!("cannot link as a fixup: {error:#}"))?;
             let info = validation_call(tools, path, async |store| pre.info(store).await).await?;
             check_identity(&info.id, &info.contract_version)?;
-            let label = Arc::from(format!("{}@{}", info.id, info.version));
+            let label: Arc<str> = Arc::from(format!("{}@{}", info.id, info.version));
+            let ready = ReadyPool::new(pre, label.clone(), tools.clone());
+            ready.refill().await;
             Ok(Loaded::Fixup(FixupComponent {
                 info,
                 hash,
                 path: path.to_owned(),
                 label,
-                pre,
+                ready,
             }))
         }
     }

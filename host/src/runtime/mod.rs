@@ -11,9 +11,10 @@
 //! - [`loader`]: read, hash, compile (with the on-disk cache), find the world, validate;
 //! - [`registry`]: the registry in force and the validate-then-swap rescan;
 //! - [`watcher`]: directory events -> debounced rescans;
-//! - [`sandbox`] and [`request`]: the per-request store, its limits, deadlines and
+//! - [`sandbox`] and [`request`]: the per-instance store, its limits, deadlines and
 //!   trap mapping, and the calls of one request; [`guest_stderr`]: where a panic
-//!   message is caught.
+//!   message is caught;
+//! - [`pool`]: fresh instances made ahead of requests, per component.
 
 pub mod bindings;
 pub mod convert;
@@ -21,6 +22,7 @@ pub mod dispatch;
 pub mod engine;
 pub mod guest_stderr;
 pub mod loader;
+pub mod pool;
 pub mod registry;
 pub mod request;
 pub mod sandbox;
@@ -57,6 +59,32 @@ impl Default for RuntimeSettings {
             guest_memory_bytes: 128 << 20,
             guest_call_timeout: Duration::from_secs(2),
             max_instances: 1000,
+        }
+    }
+}
+
+/// How much work the runtime does ahead of, and after, a request's response path.
+/// Not part of the config file: the defaults are the measured best; benchmarks
+/// and tests turn the pieces off to compare (see docs/architecture.md, "Instances
+/// made ahead of time").
+#[derive(Debug, Clone)]
+pub struct RuntimeTuning {
+    /// Fresh, never-entered instances kept waiting per loaded component (0: every
+    /// instance is made on the request's path).
+    pub ready_instances: usize,
+    /// Drop a finished request's stores on a background task instead of in place.
+    pub background_teardown: bool,
+    /// `PoolingAllocationConfig::linear_memory_keep_resident`: bytes of each linear
+    /// memory reset with `memset` and kept resident instead of `madvise`d away.
+    pub keep_resident_bytes: usize,
+}
+
+impl Default for RuntimeTuning {
+    fn default() -> Self {
+        Self {
+            ready_instances: 2,
+            background_teardown: true,
+            keep_resident_bytes: 0,
         }
     }
 }
@@ -160,8 +188,8 @@ pub struct ProviderComponent {
     pub(crate) path: PathBuf,
     /// `id@version`, the name every error and log line uses.
     pub(crate) label: Arc<str>,
-    /// Linked and type-checked, ready to instantiate per request.
-    pub(crate) pre: dispatch::ProviderPre,
+    /// Linked and type-checked, with fresh instances waiting for requests.
+    pub(crate) ready: Arc<pool::ReadyPool<dispatch::ProviderPre>>,
 }
 
 /// A loaded, validated fixup component.
@@ -172,8 +200,8 @@ pub struct FixupComponent {
     pub(crate) path: PathBuf,
     /// `id@version`.
     pub(crate) label: Arc<str>,
-    /// Linked and type-checked, ready to instantiate per request.
-    pub(crate) pre: dispatch::FixupPre,
+    /// Linked and type-checked, with fresh instances waiting for requests.
+    pub(crate) ready: Arc<pool::ReadyPool<dispatch::FixupPre>>,
 }
 
 impl ProviderComponent {
@@ -292,24 +320,28 @@ pub enum GuestError {
 pub struct Runtime {
     tools: Arc<loader::Toolchain>,
     registry: registry::RegistryCell,
-    /// One permit per pool slot: requests wait for a slot instead of failing.
-    instance_pool: Arc<tokio::sync::Semaphore>,
     _ticker: engine::EpochTicker,
 }
 
 impl Runtime {
     /// Build the engine (see `runtime::engine`).
     pub fn new(settings: RuntimeSettings) -> anyhow::Result<Arc<Runtime>> {
-        let engine = engine::build_engine(&settings)
+        Self::with_tuning(settings, RuntimeTuning::default())
+    }
+
+    /// Like [`Runtime::new`] with explicit [`RuntimeTuning`] (benchmarks compare).
+    pub fn with_tuning(
+        settings: RuntimeSettings,
+        tuning: RuntimeTuning,
+    ) -> anyhow::Result<Arc<Runtime>> {
+        let engine = engine::build_engine(&settings, &tuning)
             .map_err(|e| anyhow::anyhow!("cannot build the wasm engine: {e:#}"))?;
         let ticker = engine::EpochTicker::start(engine.clone())?;
-        let slots = settings.max_instances.max(1) as usize;
-        let tools = loader::Toolchain::new(engine, settings)
+        let tools = loader::Toolchain::new(engine, settings, tuning)
             .map_err(|e| anyhow::anyhow!("cannot link the host interfaces: {e:#}"))?;
         Ok(Arc::new(Runtime {
             tools: Arc::new(tools),
             registry: registry::RegistryCell::default(),
-            instance_pool: Arc::new(tokio::sync::Semaphore::new(slots)),
             _ticker: ticker,
         }))
     }
@@ -343,20 +375,36 @@ impl Runtime {
         self.registry.failures()
     }
 
-    /// One request's sandbox: a fresh store holding the provider and the fixups (in
-    /// order). Instances are created lazily, so a chain of no-op hooks costs nothing.
+    /// One request's sandbox: the provider and the fixups (in order), each taken
+    /// on first use as a fresh instance in its own store (see `runtime::request`),
+    /// so a chain of no-op hooks costs nothing.
     pub async fn sandbox(
         &self,
         provider: &Arc<ProviderComponent>,
         fixups: &[Arc<FixupComponent>],
         ctx: SandboxContext,
     ) -> Result<RequestSandbox, GuestError> {
-        let settings = &self.tools.settings;
-        let permits =
-            request::InstancePermits::new(self.instance_pool.clone(), settings.guest_call_timeout);
         let inner =
-            request::Sandbox::new(&self.tools.engine, settings, provider, fixups, ctx, permits);
+            request::Sandbox::new(provider, fixups, ctx, self.tools.tuning.background_teardown);
         Ok(RequestSandbox { inner })
+    }
+
+    /// Make one fresh instance of the component `id` (provider or fixup) in a new
+    /// store, bypassing waiting instances, and tear it down: what a cold instance
+    /// costs. For benchmarks and diagnostics; never used on a request's path.
+    pub async fn instantiate_cold(&self, id: &str) -> Result<(), GuestError> {
+        let registry = self.registry();
+        let outcome = if let Some(provider) = registry.provider(id) {
+            provider.ready.make_now().await.map(drop)
+        } else if let Some(fixup) = registry.fixup(id) {
+            fixup.ready.make_now().await.map(drop)
+        } else {
+            return Err(GuestError::Host {
+                component: id.to_owned(),
+                message: "no such component".into(),
+            });
+        };
+        outcome.map_err(|failure| pool::take_error(&Arc::from(id), failure))
     }
 }
 

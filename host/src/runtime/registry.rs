@@ -158,14 +158,14 @@ impl Entry {
                 hash: p.hash.clone(),
                 path: path.to_owned(),
                 label: p.label.clone(),
-                pre: p.pre.clone(),
+                ready: p.ready.clone(),
             })),
             Entry::Fixup(f) if f.path != path => Entry::Fixup(Arc::new(FixupComponent {
                 info: f.info.clone(),
                 hash: f.hash.clone(),
                 path: path.to_owned(),
                 label: f.label.clone(),
-                pre: f.pre.clone(),
+                ready: f.ready.clone(),
             })),
             same => same.clone(),
         }

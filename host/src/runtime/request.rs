@@ -9,13 +9,13 @@
 //! why it is lazy: a fixup whose hooks skip a phase is never instantiated for it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use super::dispatch::{FixupInstance, GuestResult, ProviderInstance};
+use super::pool::{self, Ready};
 use super::sandbox::{self, Failure, GuestState};
 use super::{
     DecodeContext, EncodeContext, FixupComponent, GuestError, ProviderComponent, SandboxContext,
@@ -36,79 +36,54 @@ enum Slot<I> {
     Broken(TrapReason),
 }
 
-/// A fixup and its slot.
-struct FixupSlot {
-    component: Arc<FixupComponent>,
-    slot: Slot<FixupInstance>,
+/// One component's place in the request: its instance's state, and once taken,
+/// the store the instance lives in and the pool slot it holds.
+struct Seat<I> {
+    slot: Slot<I>,
+    taken: Option<(Store<GuestState>, OwnedSemaphorePermit)>,
 }
 
-/// Pool slots held by this request, one per live instance; released on drop.
-/// The semaphore is sized to the pool, so requests wait for a slot (back-pressure)
-/// instead of failing inside wasmtime.
-pub struct InstancePermits {
-    pool: Arc<Semaphore>,
-    held: Option<OwnedSemaphorePermit>,
-    wait: Duration,
-}
-
-impl InstancePermits {
-    /// Permits drawn from `pool`, waiting at most `wait` for each.
-    pub fn new(pool: Arc<Semaphore>, wait: Duration) -> Self {
+impl<I> Seat<I> {
+    fn empty() -> Self {
         Self {
-            pool,
-            held: None,
-            wait,
+            slot: Slot::Empty,
+            taken: None,
         }
     }
 
-    async fn take_one(&mut self, component: &str) -> Result<(), GuestError> {
-        let permit = match self.pool.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                match tokio::time::timeout(self.wait, self.pool.clone().acquire_owned()).await {
-                    Ok(Ok(permit)) => permit,
-                    _ => {
-                        return Err(GuestError::Host {
-                        component: component.to_owned(),
-                        message: "instance pool exhausted: every slot is in use (raise runtime.max_instances)".into(),
-                    });
-                    }
-                }
-            }
-        };
-        match &mut self.held {
-            Some(held) => held.merge(permit),
-            None => self.held = Some(permit),
-        }
-        Ok(())
+    /// The instance's store; only called once the seat holds an instance.
+    fn store(&mut self) -> &mut Store<GuestState> {
+        &mut self
+            .taken
+            .as_mut()
+            .expect("a live or broken instance has its store")
+            .0
     }
+}
+
+/// A fixup and its seat.
+struct FixupSeat {
+    component: Arc<FixupComponent>,
+    seat: Seat<FixupInstance>,
 }
 
 /// The implementation behind [`super::RequestSandbox`].
 pub struct Sandbox {
-    store: Store<GuestState>,
     ctx: SandboxContext,
+    /// The provider entry's config, put into each store as it is taken.
+    config: Arc<str>,
     provider: Arc<ProviderComponent>,
-    provider_slot: Slot<ProviderInstance>,
+    provider_seat: Seat<ProviderInstance>,
     decoder: Option<ResourceAny>,
-    fixups: Vec<FixupSlot>,
-    permits: InstancePermits,
+    fixups: Vec<FixupSeat>,
+    /// Drop stores on a background task (see [`Sandbox`]'s `Drop`).
+    background_teardown: bool,
 }
 
 fn trap(component: &Arc<str>, reason: TrapReason) -> GuestError {
     GuestError::Trap {
         component: component.to_string(),
         reason,
-    }
-}
-
-fn failed(component: &Arc<str>, failure: Failure) -> GuestError {
-    match failure {
-        Failure::Trap(reason) => trap(component, reason),
-        Failure::Host(message) => GuestError::Host {
-            component: component.to_string(),
-            message,
-        },
     }
 }
 
@@ -124,6 +99,15 @@ fn live<I: Clone>(slot: &mut Slot<I>, label: &Arc<str>) -> Result<Option<I>, Gue
             Err(trap(label, reason))
         }
     }
+}
+
+/// Record a failed take: a trap while instantiating breaks the seat for good; a
+/// host failure (no slot) leaves it empty so a later call may try again.
+fn take_failed<I>(seat: &mut Seat<I>, label: &Arc<str>, failure: Failure) -> GuestError {
+    if let Failure::Trap(reason) = &failure {
+        seat.slot = Slot::Broken(reason.clone());
+    }
+    pool::take_error(label, failure)
 }
 
 /// Run `call` on `instance`, keeping the slot's state true to what happened.
@@ -158,90 +142,84 @@ async fn run<I, T>(
 }
 
 impl Sandbox {
-    /// A fresh store for one request; no instance exists until a call needs it.
+    /// The request's seats; no instance is taken until a call needs it.
     pub fn new(
-        engine: &wasmtime::Engine,
-        settings: &super::RuntimeSettings,
         provider: &Arc<ProviderComponent>,
         fixups: &[Arc<FixupComponent>],
         ctx: SandboxContext,
-        permits: InstancePermits,
+        background_teardown: bool,
     ) -> Self {
-        let config: Arc<str> = Arc::from(ctx.provider_config.as_str());
-        let store = sandbox::new_store(
-            engine,
-            settings.guest_memory_bytes,
-            settings.guest_call_timeout,
-            config,
-        );
         Self {
-            store,
+            config: Arc::from(ctx.provider_config.as_str()),
             ctx,
             provider: provider.clone(),
-            provider_slot: Slot::Empty,
+            provider_seat: Seat::empty(),
             decoder: None,
             fixups: fixups
                 .iter()
-                .map(|f| FixupSlot {
+                .map(|f| FixupSeat {
                     component: f.clone(),
-                    slot: Slot::Empty,
+                    seat: Seat::empty(),
                 })
                 .collect(),
-            permits,
+            background_teardown,
         }
     }
 
     async fn provider_instance(&mut self) -> Result<ProviderInstance, GuestError> {
         let label = &self.provider.label;
-        if let Some(instance) = live(&mut self.provider_slot, label)? {
+        let seat = &mut self.provider_seat;
+        if let Some(instance) = live(&mut seat.slot, label)? {
             return Ok(instance);
         }
-        self.permits.take_one(label).await?;
-        let pre = &self.provider.pre;
-        match sandbox::guarded(&mut self.store, label, async |store| {
-            pre.instantiate(store).await
-        })
-        .await
-        {
-            Ok(instance) => {
-                self.provider_slot = Slot::Live(instance.clone());
-                Ok(instance)
-            }
-            Err(failure) => {
-                if let Failure::Trap(reason) = &failure {
-                    self.provider_slot = Slot::Broken(reason.clone());
-                }
-                Err(failed(label, failure))
-            }
-        }
+        let Ready {
+            mut store,
+            bare,
+            permit,
+        } = match self.provider.ready.take().await {
+            Ok(ready) => ready,
+            Err(failure) => return Err(take_failed(seat, label, failure)),
+        };
+        sandbox::set_provider_config(&mut store, self.config.clone());
+        seat.taken = Some((store, permit));
+        seat.slot = Slot::Live(bare.clone());
+        Ok(bare)
     }
 
     async fn fixup_instance(&mut self, index: usize) -> Result<FixupInstance, GuestError> {
         let entry = &mut self.fixups[index];
         let label = &entry.component.label;
-        if let Some(instance) = live(&mut entry.slot, label)? {
+        let seat = &mut entry.seat;
+        if let Some(instance) = live(&mut seat.slot, label)? {
             return Ok(instance);
         }
-        self.permits.take_one(label).await?;
-        let (pre, provider_id, ctx) = (
-            &entry.component.pre,
-            self.provider.info.id.as_str(),
-            &self.ctx,
-        );
-        let outcome = sandbox::guarded(&mut self.store, label, async |store| {
-            pre.instantiate(store, provider_id, ctx).await
+        let Ready {
+            mut store,
+            bare,
+            permit,
+        } = match entry.component.ready.take().await {
+            Ok(ready) => ready,
+            Err(failure) => return Err(take_failed(seat, label, failure)),
+        };
+        sandbox::set_provider_config(&mut store, self.config.clone());
+        seat.taken = Some((store, permit));
+        let (provider_id, ctx) = (self.provider.info.id.as_str(), &self.ctx);
+        let opened = sandbox::guarded(seat.store(), label, async |store| {
+            bare.open_filter(store, provider_id, ctx).await
         })
         .await;
-        match outcome {
+        match opened {
             Ok(instance) => {
-                entry.slot = Slot::Live(instance.clone());
+                seat.slot = Slot::Live(instance.clone());
                 Ok(instance)
             }
             Err(failure) => {
-                if let Failure::Trap(reason) = &failure {
-                    entry.slot = Slot::Broken(reason.clone());
-                }
-                Err(failed(label, failure))
+                let reason = match &failure {
+                    Failure::Trap(reason) => reason.clone(),
+                    Failure::Host(message) => TrapReason::Other(message.clone()),
+                };
+                seat.slot = Slot::Broken(reason);
+                Err(pool::take_error(label, failure))
             }
         }
     }
@@ -253,9 +231,15 @@ impl Sandbox {
     ) -> Result<T, GuestError> {
         let instance = self.provider_instance().await?;
         let running = instance.clone();
+        let seat = &mut self.provider_seat;
+        let store = &mut seat
+            .taken
+            .as_mut()
+            .expect("a live instance has its store")
+            .0;
         run(
-            &mut self.store,
-            &mut self.provider_slot,
+            store,
+            &mut seat.slot,
             &self.provider.label,
             instance,
             async |store| call(&running, store).await,
@@ -272,9 +256,15 @@ impl Sandbox {
         let instance = self.fixup_instance(index).await?;
         let running = instance.clone();
         let entry = &mut self.fixups[index];
+        let seat = &mut entry.seat;
+        let store = &mut seat
+            .taken
+            .as_mut()
+            .expect("a live instance has its store")
+            .0;
         run(
-            &mut self.store,
-            &mut entry.slot,
+            store,
+            &mut seat.slot,
             &entry.component.label,
             instance,
             async |store| call(&running, store).await,
@@ -398,6 +388,56 @@ impl Sandbox {
     ) -> Result<ClassifiedError, GuestError> {
         self.provider_call(async |p, store| Ok(Ok(p.classify_error(store, head, body).await?)))
             .await
+    }
+}
+
+/// Teardown off the response path. Dropping a store frees its instance's pool slot
+/// (a `madvise` of its memories, ~40 µs for a request's three), and the pools the
+/// request took from should be topped up again; neither is the client's business.
+/// So both move to a background task, which also means whatever drops the sandbox
+/// (a handler about to answer, a stream pump about to close) is not delayed.
+/// Without a tokio runtime (plain tests) the stores drop in place.
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let mut stores = Vec::with_capacity(1 + self.fixups.len());
+        let provider = self
+            .provider_seat
+            .taken
+            .take()
+            .map(|taken| stores.push(taken))
+            .map(|()| self.provider.ready.clone());
+        let fixups: Vec<_> = self
+            .fixups
+            .iter_mut()
+            .filter_map(|entry| {
+                let taken = entry.seat.taken.take()?;
+                stores.push(taken);
+                Some(entry.component.ready.clone())
+            })
+            .collect();
+        if stores.is_empty() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let stores = if self.background_teardown {
+            stores
+        } else {
+            drop(stores);
+            Vec::new()
+        };
+        runtime.spawn(async move {
+            // Each pair drops its store before its permit, so a freed permit always
+            // means a free wasmtime slot.
+            drop(stores);
+            if let Some(pool) = provider {
+                pool.refill().await;
+            }
+            for pool in fixups {
+                pool.refill().await;
+            }
+        });
     }
 }
 

@@ -1,4 +1,4 @@
-//! The per-request store: what a guest may touch (nothing but `host.log`,
+//! The per-instance store: what a guest may touch (nothing but `host.log`,
 //! `host.config` and a WASI context that grants nothing), how much memory it may
 //! use, how long each call may run, and how a trap becomes a [`TrapReason`].
 
@@ -143,7 +143,7 @@ impl ResourceLimiter for MemoryCap {
     }
 }
 
-/// A fresh store for one request (or one load-time validation).
+/// A fresh store for one instance (serving one request), or one load-time validation.
 ///
 /// The WASI context grants nothing: no preopened directories, no environment, no
 /// arguments, no sockets or name lookups, empty stdin, discarded stdout. Clocks and
@@ -197,6 +197,12 @@ pub fn new_store(
     // With epoch interruption on, a store without a deadline traps at once.
     store.set_epoch_deadline(1);
     store
+}
+
+/// Give a store taken for a request that request's provider config (what
+/// `host.config` returns). A waiting store holds `{}` until then.
+pub fn set_provider_config(store: &mut Store<GuestState>, provider_config: Arc<str>) {
+    store.data_mut().provider_config = provider_config;
 }
 
 /// Where a guest call's stderr output starts, so a panic message is read from the

@@ -1,0 +1,215 @@
+//! Instances made ahead of time: per loaded component, a few fresh, never-entered
+//! (store, instance) pairs wait so a request takes one in O(1) instead of paying
+//! for a store and an instantiation on its own path.
+//!
+//! Isolation is unchanged: an instance serves exactly one request and is then
+//! dropped with its store; no request data ever enters a waiting instance (the
+//! request's provider config is put into the store when the instance is taken).
+//! The pool lives inside the component's `Arc`, so a request can only take an
+//! instance of the very component its registry snapshot holds; a swapped-out
+//! component's pool goes away with its last user.
+//!
+//! Waiting instances hold pool slots, but only while three quarters of all slots
+//! stay free, so they cannot starve requests (see [`may_reserve`]).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::Store;
+
+use super::GuestError;
+use super::dispatch::{FixupBare, FixupPre, ProviderInstance, ProviderPre};
+use super::loader::Toolchain;
+use super::sandbox::{self, Failure, GuestState};
+
+/// A pre-linked component that can be instantiated into a store.
+pub trait Instantiate: Send + Sync + 'static {
+    /// The instance, before any request-specific call.
+    type Bare: Send + 'static;
+    /// A fresh instance in `store`.
+    fn instantiate(
+        &self,
+        store: &mut Store<GuestState>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Bare>> + Send;
+}
+
+impl Instantiate for ProviderPre {
+    type Bare = ProviderInstance;
+    async fn instantiate(&self, store: &mut Store<GuestState>) -> wasmtime::Result<Self::Bare> {
+        ProviderPre::instantiate(self, store).await
+    }
+}
+
+impl Instantiate for FixupPre {
+    type Bare = FixupBare;
+    async fn instantiate(&self, store: &mut Store<GuestState>) -> wasmtime::Result<Self::Bare> {
+        self.instantiate_bare(store).await
+    }
+}
+
+/// One instance with the store it lives in and the pool slot it occupies. Dropping
+/// it frees the store first, then the slot, so the permit count never runs ahead of
+/// wasmtime's own slots.
+pub struct Ready<B> {
+    /// The store the instance lives in (one store per instance).
+    pub store: Store<GuestState>,
+    /// The instance.
+    pub bare: B,
+    /// The slot it occupies.
+    pub permit: OwnedSemaphorePermit,
+}
+
+/// The waiting instances of one component.
+pub struct ReadyPool<P: Instantiate> {
+    pre: P,
+    label: Arc<str>,
+    tools: Arc<Toolchain>,
+    ready: Mutex<Vec<Ready<P::Bare>>>,
+    /// One refill at a time per component.
+    refilling: AtomicBool,
+}
+
+impl<P: Instantiate> ReadyPool<P> {
+    /// An empty pool for the component `label`; [`ReadyPool::refill`] fills it.
+    pub fn new(pre: P, label: Arc<str>, tools: Arc<Toolchain>) -> Arc<Self> {
+        Arc::new(Self {
+            pre,
+            label,
+            tools,
+            ready: Mutex::new(Vec::new()),
+            refilling: AtomicBool::new(false),
+        })
+    }
+
+    /// The pre-linked component.
+    pub fn pre(&self) -> &P {
+        &self.pre
+    }
+
+    /// How many instances wait now.
+    pub fn waiting(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Ready<P::Bare>>> {
+        self.ready.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// An instance for one request: a waiting one when there is one, else a new
+    /// one made now (waiting at most the call timeout for a slot).
+    pub async fn take(&self) -> Result<Ready<P::Bare>, Failure> {
+        if let Some(ready) = self.lock().pop() {
+            return Ok(ready);
+        }
+        let permit = acquire(&self.tools.slots, self.tools.settings.guest_call_timeout).await?;
+        self.make(permit).await
+    }
+
+    /// A new instance made now, never one that waited (to measure a cold one).
+    pub async fn make_now(&self) -> Result<Ready<P::Bare>, Failure> {
+        let permit = acquire(&self.tools.slots, self.tools.settings.guest_call_timeout).await?;
+        self.make(permit).await
+    }
+
+    /// A fresh store and instance holding `permit`, bounded like any guest call.
+    async fn make(&self, permit: OwnedSemaphorePermit) -> Result<Ready<P::Bare>, Failure> {
+        let settings = &self.tools.settings;
+        let mut store = sandbox::new_store(
+            &self.tools.engine,
+            settings.guest_memory_bytes,
+            settings.guest_call_timeout,
+            Arc::from("{}"),
+        );
+        let pre = &self.pre;
+        let bare = sandbox::guarded(&mut store, &self.label, async |store| {
+            pre.instantiate(store).await
+        })
+        .await?;
+        Ok(Ready {
+            store,
+            bare,
+            permit,
+        })
+    }
+
+    /// Top the pool up to the configured depth, taking only slots that
+    /// [`may_reserve`] allows. Returns at once when another refill is running.
+    pub async fn refill(&self) {
+        let depth = self.tools.tuning.ready_instances;
+        if depth == 0 || self.refilling.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        while self.waiting() < depth {
+            let slots = &self.tools.slots;
+            if !may_reserve(slots.available_permits(), self.tools.settings.max_instances) {
+                break;
+            }
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                break;
+            };
+            match self.make(permit).await {
+                Ok(ready) => self.lock().push(ready),
+                Err(failure) => {
+                    tracing::warn!(component = %self.label, ?failure, "could not prepare an instance ahead of time");
+                    break;
+                }
+            }
+        }
+        self.refilling.store(false, Ordering::Release);
+    }
+}
+
+/// Whether a waiting instance may take one more slot: only while at least three
+/// quarters of all slots stay free after it, so waiting instances can never hold
+/// the slots a request needs (with `max_instances: 2`, nothing waits at all).
+fn may_reserve(available: usize, max_instances: u32) -> bool {
+    let keep_free = (max_instances as usize * 3).div_ceil(4);
+    available > keep_free
+}
+
+/// A slot, waiting at most `wait` for one to come free.
+pub async fn acquire(
+    slots: &Arc<Semaphore>,
+    wait: Duration,
+) -> Result<OwnedSemaphorePermit, Failure> {
+    if let Ok(permit) = slots.clone().try_acquire_owned() {
+        return Ok(permit);
+    }
+    match tokio::time::timeout(wait, slots.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(Failure::Host(
+            "instance pool exhausted: every slot is in use (raise runtime.max_instances)".into(),
+        )),
+    }
+}
+
+/// The error a failed take reports, naming the component.
+pub fn take_error(label: &Arc<str>, failure: Failure) -> GuestError {
+    match failure {
+        Failure::Trap(reason) => GuestError::Trap {
+            component: label.to_string(),
+            reason,
+        },
+        Failure::Host(message) => GuestError::Host {
+            component: label.to_string(),
+            message,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_instances_leave_three_quarters_of_the_slots_free() {
+        assert!(!may_reserve(2, 2), "a two-slot pool keeps nothing waiting");
+        assert!(may_reserve(64, 64));
+        assert!(may_reserve(49, 64));
+        assert!(!may_reserve(48, 64));
+        assert!(may_reserve(1000, 1000));
+        assert!(!may_reserve(750, 1000));
+    }
+}
