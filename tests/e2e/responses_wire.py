@@ -33,6 +33,10 @@ _ITEM_TYPES = {
     "local_shell_call_output", "additional_tools",
 }
 
+# OpenAI's encrypted reasoning is a Fernet token, which always begins like this; the
+# real API refuses `encrypted_content` it did not make.
+FERNET_PREFIX = "gAAAAA"
+
 
 class Invalid(Exception):
     """The request breaks a rule the real API enforces (answered with 400)."""
@@ -93,6 +97,8 @@ def _validate_items(items: list, stateless: bool) -> None:
                 raise Invalid(
                     f"Item with id '{item.get('id')}' not found. Items are not persisted when `store` is set to false. "
                     "Try again with `store` set to true, or remove this item from your input.", "input")
+            if item.get("encrypted_content") and not item["encrypted_content"].startswith(FERNET_PREFIX):
+                raise Invalid("The encrypted content for item could not be verified. Reason: Encrypted content could not be decrypted or parsed.", f"input[{i}].encrypted_content")
 
 
 def _validate_message(item: dict, i: int) -> None:

@@ -7,6 +7,7 @@
 pub mod anthropic;
 pub mod collect;
 pub mod gemini;
+pub mod opaque_reasoning;
 pub mod openai_chat;
 pub mod openai_responses;
 pub mod token_estimate;
@@ -88,7 +89,12 @@ pub struct ClientError {
 impl ClientError {
     /// An error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), code: None, param: None }
+        Self {
+            kind,
+            message: message.into(),
+            code: None,
+            param: None,
+        }
     }
     /// With a machine-readable code.
     pub fn code(mut self, code: impl Into<String>) -> Self {

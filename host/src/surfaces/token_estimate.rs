@@ -64,10 +64,16 @@ mod tests {
     #[test]
     fn counts_a_quarter_token_per_byte_plus_framing_and_tools() {
         let request = ChatRequest {
-            system: vec![TextPart { text: "be brief".into(), options: None }],
+            system: vec![TextPart {
+                text: "be brief".into(),
+                options: None,
+            }],
             messages: vec![Message {
                 role: Role::User,
-                parts: vec![Part::Text(TextPart { text: "hello world!".into(), options: None })],
+                parts: vec![Part::Text(TextPart {
+                    text: "hello world!".into(),
+                    options: None,
+                })],
                 options: None,
             }],
             tools: vec![Tool {

@@ -28,6 +28,7 @@ use crate::ir::{
     ToolResultPart,
 };
 use crate::surfaces::ClientError;
+use crate::surfaces::opaque_reasoning;
 
 /// `system`: a string, or an array of text blocks.
 pub(super) fn decode_system(value: Option<Value>) -> Result<Vec<TextPart>, ClientError> {
@@ -203,12 +204,14 @@ fn content_block(
             let text = string(fields.remove("thinking"), &format!("{path}.thinking"))?;
             // An empty signature is no signature: reasoning that came from another
             // provider was sent out with "" and must not be verified by Anthropic.
-            let signature = opt_string(fields.remove("signature"), &format!("{path}.signature"))?
-                .filter(|signature| !signature.is_empty());
+            let (signature, redacted) = opaque_reasoning::from_signature(opt_string(
+                fields.remove("signature"),
+                &format!("{path}.signature"),
+            )?);
             Part::Reasoning(ReasoningPart {
                 text,
                 signature,
-                redacted: None,
+                redacted,
                 options: anthropic_options(fields),
             })
         }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::fields::ANTHROPIC;
 use crate::ir::{Finish, FinishReason, Part, Usage};
 use crate::surfaces::collect::Collected;
+use crate::surfaces::opaque_reasoning;
 
 /// A message id in Anthropic's shape: the upstream id when it is already one, the
 /// upstream id behind `msg_` otherwise (so logs still match it), else a fresh one.
@@ -133,7 +134,11 @@ pub fn response_json(collected: &Collected, model: &str) -> Vec<u8> {
                 _ => content.push(json!({
                     "type": "thinking",
                     "thinking": reasoning.text,
-                    "signature": reasoning.signature.as_deref().unwrap_or(""),
+                    "signature": opaque_reasoning::as_signature(
+                        reasoning.signature.as_deref(),
+                        reasoning.redacted.as_deref(),
+                    )
+                    .unwrap_or_default(),
                 })),
             },
             Part::ToolCall(call) => content.push(json!({

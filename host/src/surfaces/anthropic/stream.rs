@@ -20,6 +20,7 @@ use super::error_body;
 use super::message::{message_id, stop_reason, usage_json};
 use crate::ir::{self, Finish, ResponseMetadata, StreamEvent, ToolCallPart};
 use crate::surfaces::collect::adapter_client_error;
+use crate::surfaces::opaque_reasoning;
 use crate::surfaces::{ClientError, ErrorKind, StreamEncoder};
 
 /// Encodes one response as Messages SSE.
@@ -190,9 +191,8 @@ impl MessagesStreamEncoder {
         redacted: Option<&str>,
         out: &mut Vec<u8>,
     ) {
-        let signature = signature.filter(|s| !s.is_empty());
         if !self.is_open(BlockKind::Thinking, id) {
-            match (redacted, signature) {
+            match (redacted, signature.filter(|s| !s.is_empty())) {
                 (Some(data), _) => {
                     let block = json!({"type": "redacted_thinking", "data": data});
                     self.open_block(BlockKind::Thinking, id, block, out);
@@ -210,8 +210,10 @@ impl MessagesStreamEncoder {
                 (None, None) => return,
             }
         }
-        if let Some(signature) = signature {
-            self.delta("signature_delta", "signature", signature, out);
+        // Thinking text was streamed: a redacted payload (OpenAI encrypted reasoning)
+        // can only ride in the signature, behind its marker.
+        if let Some(signature) = opaque_reasoning::as_signature(signature, redacted) {
+            self.delta("signature_delta", "signature", &signature, out);
         }
         self.close_block(out);
     }

@@ -20,6 +20,7 @@ use crate::ir::{
     ToolResultPart,
 };
 use crate::surfaces::ClientError;
+use crate::surfaces::opaque_reasoning;
 
 /// Part fields whose presence says what a part is; a part with none of them is kept
 /// whole in the message's options (`executableCode`, `codeExecutionResult`, ...).
@@ -281,10 +282,11 @@ fn decode_part(value: Value, path: &str, ids: &mut CallIds) -> Result<Decoded, C
     }
     let text = text.unwrap_or_default();
     if thought {
+        let (signature, redacted) = opaque_reasoning::from_signature(signature);
         return Ok(Decoded::Part(Part::Reasoning(ReasoningPart {
             text,
             signature,
-            redacted: None,
+            redacted,
             options: gemini_options(extras),
         })));
     }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::fields::gemini_extras;
 use crate::ir::{Finish, FinishReason, Options, Part, Usage};
 use crate::surfaces::collect::Collected;
+use crate::surfaces::opaque_reasoning;
 
 /// Gemini's own finish reasons: an upstream that already speaks Gemini keeps its exact
 /// reason (`RECITATION`, `MALFORMED_FUNCTION_CALL`, ...).
@@ -114,12 +115,15 @@ fn response_part(part: &Part) -> Option<Value> {
             Some(part)
         }
         Part::Reasoning(reasoning)
-            if !reasoning.text.is_empty() || reasoning.signature.is_some() =>
+            if !reasoning.text.is_empty()
+                || reasoning.signature.is_some()
+                || reasoning.redacted.is_some() =>
         {
-            Some(thought_part(
-                &reasoning.text,
+            let carried = opaque_reasoning::as_signature(
                 reasoning.signature.as_deref(),
-            ))
+                reasoning.redacted.as_deref(),
+            );
+            Some(thought_part(&reasoning.text, carried.as_deref()))
         }
         Part::ToolCall(call) => Some(call_part(
             &call.id,

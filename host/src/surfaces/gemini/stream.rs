@@ -13,6 +13,7 @@ use super::error_body;
 use super::response::{call_part, response_id, response_object, thought_part};
 use crate::ir::{Finish, FinishReason, StreamEvent, ToolCallPart, Usage};
 use crate::surfaces::collect::adapter_client_error;
+use crate::surfaces::opaque_reasoning;
 use crate::surfaces::{ClientError, StreamEncoder};
 
 /// Encodes one response as Gemini stream chunks.
@@ -127,10 +128,16 @@ impl StreamEncoder for GeminiStreamEncoder {
             // The signature closes the thought it signs, on an empty thought part: the
             // client echoes it back with the thought, where the decoder reads it.
             StreamEvent::ReasoningEnd {
-                signature: Some(signature),
+                signature,
+                redacted,
                 ..
-            } => {
-                self.chunk(vec![thought_part("", Some(signature))], None, out);
+            } if signature.is_some() || redacted.is_some() => {
+                // Redacted reasoning (OpenAI encrypted) rides in the signature.
+                let carried =
+                    opaque_reasoning::as_signature(signature.as_deref(), redacted.as_deref());
+                if let Some(carried) = carried {
+                    self.chunk(vec![thought_part("", Some(&carried))], None, out);
+                }
             }
             StreamEvent::ToolInputStart { id, name } => {
                 if !self.sent_calls.contains(id)

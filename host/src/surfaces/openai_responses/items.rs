@@ -13,9 +13,10 @@ use super::content::{content_parts, tool_output};
 use super::fields::{
     Object, invalid_value, keyed_options, object, opt_array, opt_string, string, unsupported,
 };
-use super::{OPENAI, SIGNATURE_PREFIX, flat_tool_name};
+use super::{OPENAI, flat_tool_name};
 use crate::ir::{Message, Part, ReasoningPart, Role, TextPart, ToolCallPart, ToolResultPart};
 use crate::surfaces::ClientError;
+use crate::surfaces::opaque_reasoning;
 
 /// The conversation, split the way the IR wants it.
 #[derive(Debug, Default)]
@@ -326,13 +327,8 @@ fn reasoning(mut fields: Object, path: &str) -> Result<ReasoningPart, ClientErro
         fields.remove("encrypted_content"),
         &format!("{path}.encrypted_content"),
     )?;
-    let (signature, redacted) = match encrypted {
-        Some(payload) => match payload.strip_prefix(SIGNATURE_PREFIX) {
-            Some(signature) => (Some(signature.to_owned()), None),
-            None => (None, Some(payload)),
-        },
-        None => (None, None),
-    };
+    // A signature (Anthropic, Gemini) rides in `encrypted_content` behind a marker.
+    let (signature, redacted) = opaque_reasoning::from_redacted(encrypted);
     Ok(ReasoningPart {
         text,
         signature,

@@ -45,10 +45,6 @@ const OPENAI: &str = "openai";
 /// Options key for what only the Responses API understands: kept, never spliced into a
 /// Chat Completions body.
 const RESPONSES: &str = "openai-responses";
-/// Marks an `encrypted_content` that carries a provider's reasoning signature (Anthropic
-/// thinking, Gemini thought signatures) rather than redacted reasoning, so the signature
-/// comes back as a signature when the client replays the item.
-const SIGNATURE_PREFIX: &str = "plugboard-signature:";
 /// The schema a `custom` (free-form) tool gets for providers that only know functions.
 const CUSTOM_TOOL_SCHEMA: &str =
     r#"{"type":"object","properties":{"input":{"type":"string"}},"required":["input"]}"#;

@@ -9,10 +9,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-use super::{OPENAI, RESPONSES, SIGNATURE_PREFIX};
+use super::{OPENAI, RESPONSES};
 use crate::ir::{ChatRequest, FinishReason, Part, ResponseFormat, ToolChoice, Usage};
 use crate::surfaces::ClientError;
 use crate::surfaces::collect::Collected;
+use crate::surfaces::opaque_reasoning;
 
 /// What a response echoes of its request (`tools`, `tool_choice`, `temperature`...),
 /// and which tool names need a `custom_tool_call` or a `namespace` on the way back.
@@ -227,11 +228,7 @@ pub(super) fn reasoning_item(id: &str, text: &str, encrypted: Option<&str>) -> V
 /// What goes in `encrypted_content` for reasoning with a redacted payload or a
 /// signature: clients send it back verbatim, and the decoder tells the two apart.
 pub(super) fn encrypted_content(signature: Option<&str>, redacted: Option<&str>) -> Option<String> {
-    match (redacted, signature) {
-        (Some(redacted), _) => Some(redacted.to_owned()),
-        (None, Some(signature)) => Some(format!("{SIGNATURE_PREFIX}{signature}")),
-        (None, None) => None,
-    }
+    opaque_reasoning::as_redacted(signature, redacted)
 }
 
 /// A `function_call` or `custom_tool_call` item (the latter takes the `input` out of
