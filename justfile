@@ -54,9 +54,9 @@ test-cli *ARGS: _e2e-venv _cli-install
     cargo build -p plugboard
     .venv/bin/pytest tests/cli -q {{ARGS}}
 
-# Scaffold a new adapter or fixup crate from the template.
-new-adapter NAME:
-    adapters/new-adapter.sh {{NAME}}
+# Scaffold a provider adapter crate (`just new-adapter NAME`) or a fixup (`just new-adapter NAME --fixup`).
+new-adapter NAME *FLAGS:
+    adapters/new-adapter.sh {{NAME}} {{FLAGS}}
 
 # Create .venv for the e2e suite, or refresh it when tests/requirements.txt changed.
 _e2e-venv:
