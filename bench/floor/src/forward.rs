@@ -7,7 +7,9 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Either, Full};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, TRANSFER_ENCODING};
+use hyper::header::{
+    CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, TRANSFER_ENCODING,
+};
 use hyper::http::uri::{Authority, PathAndQuery, Scheme};
 use hyper::{Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
@@ -31,7 +33,14 @@ pub struct Proxy {
 /// Headers that describe one hop, not the message (RFC 9110 §7.6.1); a proxy
 /// must not pass them on. `transfer-encoding` is left to hyper, which frames
 /// the forwarded body itself.
-const HOP_BY_HOP: [&str; 6] = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"];
+const HOP_BY_HOP: [&str; 6] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+];
 
 /// Removes the hop-by-hop headers from `headers`.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
@@ -44,11 +53,19 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 /// `path_and_query` on the upstream, in the absolute form the client needs.
-pub fn upstream_uri(scheme: &Scheme, authority: &Authority, path_and_query: Option<&PathAndQuery>) -> Uri {
+pub fn upstream_uri(
+    scheme: &Scheme,
+    authority: &Authority,
+    path_and_query: Option<&PathAndQuery>,
+) -> Uri {
     let mut parts = hyper::http::uri::Parts::default();
     parts.scheme = Some(scheme.clone());
     parts.authority = Some(authority.clone());
-    parts.path_and_query = Some(path_and_query.cloned().unwrap_or_else(|| PathAndQuery::from_static("/")));
+    parts.path_and_query = Some(
+        path_and_query
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/")),
+    );
     Uri::from_parts(parts).expect("scheme, authority and path make a valid URI")
 }
 
@@ -60,20 +77,30 @@ pub fn reserialise_json(body: &[u8]) -> Result<Bytes, serde_json::Error> {
 }
 
 /// Forwards one request to the upstream and streams its answer back.
-pub async fn forward(request: Request<Incoming>, proxy: &'static Proxy) -> Result<Response<ForwardBody>, Infallible> {
+pub async fn forward(
+    request: Request<Incoming>,
+    proxy: &'static Proxy,
+) -> Result<Response<ForwardBody>, Infallible> {
     let (mut parts, body) = request.into_parts();
     parts.uri = upstream_uri(&proxy.scheme, &proxy.authority, parts.uri.path_and_query());
     strip_hop_by_hop(&mut parts.headers);
     let body = if proxy.json {
         let bytes = match body.collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "request body could not be read")),
+            Err(_) => {
+                return Ok(plain(
+                    StatusCode::BAD_REQUEST,
+                    "request body could not be read",
+                ));
+            }
         };
         let Ok(reserialised) = reserialise_json(&bytes) else {
             return Ok(plain(StatusCode::BAD_REQUEST, "request body is not JSON"));
         };
         parts.headers.remove(TRANSFER_ENCODING);
-        parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(reserialised.len()));
+        parts
+            .headers
+            .insert(CONTENT_LENGTH, HeaderValue::from(reserialised.len()));
         Either::Right(Full::new(reserialised))
     } else {
         Either::Left(body)
@@ -85,9 +112,13 @@ pub async fn forward(request: Request<Incoming>, proxy: &'static Proxy) -> Resul
 }
 
 fn plain(status: StatusCode, message: &'static str) -> Response<ForwardBody> {
-    let mut response = Response::new(Either::Right(Full::new(Bytes::from_static(message.as_bytes()))));
+    let mut response = Response::new(Either::Right(Full::new(Bytes::from_static(
+        message.as_bytes(),
+    ))));
     *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     response
 }
 
@@ -101,8 +132,14 @@ mod tests {
         let authority = Authority::from_static("127.0.0.1:9000");
         let pq = PathAndQuery::from_static("/v1beta/models/g:streamGenerateContent?alt=sse");
         let uri = upstream_uri(&scheme, &authority, Some(&pq));
-        assert_eq!(uri, "http://127.0.0.1:9000/v1beta/models/g:streamGenerateContent?alt=sse");
-        assert_eq!(upstream_uri(&scheme, &authority, None), "http://127.0.0.1:9000/");
+        assert_eq!(
+            uri,
+            "http://127.0.0.1:9000/v1beta/models/g:streamGenerateContent?alt=sse"
+        );
+        assert_eq!(
+            upstream_uri(&scheme, &authority, None),
+            "http://127.0.0.1:9000/"
+        );
     }
 
     #[test]
@@ -122,7 +159,10 @@ mod tests {
     fn json_mode_rewrites_the_same_document_and_refuses_non_json() {
         let body = br#"{ "model": "m",  "messages": [{"role":"user","content":"h\u00e9"}], "stream": true }"#;
         let out = reserialise_json(body).unwrap();
-        assert_eq!(&out[..], r#"{"model":"m","messages":[{"role":"user","content":"hé"}],"stream":true}"#.as_bytes());
+        assert_eq!(
+            &out[..],
+            r#"{"model":"m","messages":[{"role":"user","content":"hé"}],"stream":true}"#.as_bytes()
+        );
         assert!(reserialise_json(b"not json").is_err());
     }
 }

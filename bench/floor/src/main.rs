@@ -44,8 +44,15 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    ensure!(args.upstream.scheme_str() == Some("http"), "--upstream must be an http:// URL");
-    let authority = args.upstream.authority().cloned().context("--upstream needs a host and port")?;
+    ensure!(
+        args.upstream.scheme_str() == Some("http"),
+        "--upstream must be an http:// URL"
+    );
+    let authority = args
+        .upstream
+        .authority()
+        .cloned()
+        .context("--upstream needs a host and port")?;
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1))
         .enable_all()
@@ -58,13 +65,20 @@ fn main() -> anyhow::Result<()> {
                 .pool_timer(TokioTimer::new())
                 .pool_idle_timeout(Duration::from_secs(90))
                 .build(connector);
-            let proxy = Box::leak(Box::new(Proxy { client, scheme: hyper::http::uri::Scheme::HTTP, authority, json: args.json }));
+            let proxy = Box::leak(Box::new(Proxy {
+                client,
+                scheme: hyper::http::uri::Scheme::HTTP,
+                authority,
+                json: args.json,
+            }));
             serve(args.listen, proxy).await
         })
 }
 
 async fn serve(listen: SocketAddr, proxy: &'static Proxy) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
     let local = listener.local_addr()?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on {local}")?;
@@ -83,7 +97,10 @@ async fn serve(listen: SocketAddr, proxy: &'static Proxy) -> anyhow::Result<()> 
         tokio::spawn(async move {
             let service = service_fn(move |request| forward::forward(request, proxy));
             // A client hanging up mid-stream is normal under load; nothing to report.
-            let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }

@@ -55,7 +55,9 @@ impl CannedBodies {
     /// Builds every answer for `shape`.
     pub fn build(shape: AnswerShape) -> CannedBodies {
         let pieces = text_pieces(shape);
-        CannedBodies { dialects: Dialect::ALL.map(|dialect| dialect_bodies(dialect, &pieces)) }
+        CannedBodies {
+            dialects: Dialect::ALL.map(|dialect| dialect_bodies(dialect, &pieces)),
+        }
     }
 
     /// The answers for one dialect.
@@ -69,7 +71,9 @@ pub fn text_pieces(shape: AnswerShape) -> Vec<String> {
     let chunks = shape.chunks.max(1);
     let len = shape.body_size.max(chunks);
     let text: String = WORDS.chars().cycle().take(len).collect();
-    (0..chunks).map(|i| text[i * len / chunks..(i + 1) * len / chunks].to_owned()).collect()
+    (0..chunks)
+        .map(|i| text[i * len / chunks..(i + 1) * len / chunks].to_owned())
+        .collect()
 }
 
 fn dialect_bodies(dialect: Dialect, pieces: &[String]) -> DialectBodies {
@@ -100,7 +104,11 @@ fn dialect_bodies(dialect: Dialect, pieces: &[String]) -> DialectBodies {
                 json: to_bytes(&gemini_chunk(&text, output_tokens, true)),
                 stream: chunks.iter().map(|chunk| sse(None, chunk)).collect(),
                 json_array: to_bytes(&Value::Array(chunks)),
-                server_error: error_bytes(dialect, ErrorKind::Server, "mock upstream injected error"),
+                server_error: error_bytes(
+                    dialect,
+                    ErrorKind::Server,
+                    "mock upstream injected error",
+                ),
             }
         }
     }
@@ -130,15 +138,27 @@ impl ErrorKind {
 pub fn error_bytes(dialect: Dialect, kind: ErrorKind, message: &str) -> Bytes {
     let body = match dialect {
         Dialect::Chat | Dialect::Responses => {
-            let kind = if kind == ErrorKind::BadRequest { "invalid_request_error" } else { "server_error" };
+            let kind = if kind == ErrorKind::BadRequest {
+                "invalid_request_error"
+            } else {
+                "server_error"
+            };
             json!({"error": {"message": message, "type": kind, "param": null, "code": null}})
         }
         Dialect::Anthropic => {
-            let kind = if kind == ErrorKind::BadRequest { "invalid_request_error" } else { "overloaded_error" };
+            let kind = if kind == ErrorKind::BadRequest {
+                "invalid_request_error"
+            } else {
+                "overloaded_error"
+            };
             json!({"type": "error", "error": {"type": kind, "message": message}})
         }
         Dialect::Gemini => {
-            let status = if kind == ErrorKind::BadRequest { "INVALID_ARGUMENT" } else { "INTERNAL" };
+            let status = if kind == ErrorKind::BadRequest {
+                "INVALID_ARGUMENT"
+            } else {
+                "INTERNAL"
+            };
             json!({"error": {"code": kind.status(dialect), "message": message, "status": status}})
         }
     };
@@ -181,8 +201,15 @@ fn chat_stream(pieces: &[String]) -> Vec<Bytes> {
             "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
         })
     };
-    let mut frames = vec![sse(None, &chunk(json!({"role": "assistant", "content": ""}), Value::Null))];
-    frames.extend(pieces.iter().map(|piece| sse(None, &chunk(json!({"content": piece}), Value::Null))));
+    let mut frames = vec![sse(
+        None,
+        &chunk(json!({"role": "assistant", "content": ""}), Value::Null),
+    )];
+    frames.extend(
+        pieces
+            .iter()
+            .map(|piece| sse(None, &chunk(json!({"content": piece}), Value::Null))),
+    );
     frames.push(sse(None, &chunk(json!({}), json!("stop"))));
     // The usage chunk OpenAI sends for `stream_options.include_usage`; clients
     // that did not ask for it skip a chunk with no choices.
@@ -244,18 +271,33 @@ fn responses_stream(pieces: &[String]) -> Vec<Bytes> {
         data
     };
     let mut frames = vec![
-        event("response.created", json!({"response": responses_object("", 0, "in_progress")})),
-        event("response.in_progress", json!({"response": responses_object("", 0, "in_progress")})),
-        event("response.output_item.added", json!({"output_index": 0, "item": responses_message("", "in_progress")})),
+        event(
+            "response.created",
+            json!({"response": responses_object("", 0, "in_progress")}),
+        ),
+        event(
+            "response.in_progress",
+            json!({"response": responses_object("", 0, "in_progress")}),
+        ),
+        event(
+            "response.output_item.added",
+            json!({"output_index": 0, "item": responses_message("", "in_progress")}),
+        ),
         event(
             "response.content_part.added",
             with_address(json!({"part": {"type": "output_text", "text": "", "annotations": []}})),
         ),
     ];
     for piece in pieces {
-        frames.push(event("response.output_text.delta", with_address(json!({"delta": piece, "logprobs": []}))));
+        frames.push(event(
+            "response.output_text.delta",
+            with_address(json!({"delta": piece, "logprobs": []})),
+        ));
     }
-    frames.push(event("response.output_text.done", with_address(json!({"text": text, "logprobs": []}))));
+    frames.push(event(
+        "response.output_text.done",
+        with_address(json!({"text": text, "logprobs": []})),
+    ));
     frames.push(event(
         "response.content_part.done",
         with_address(json!({"part": {"type": "output_text", "text": text, "annotations": []}})),
@@ -299,7 +341,10 @@ fn anthropic_stream(pieces: &[String]) -> Vec<Bytes> {
         let delta = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}});
         sse(Some("content_block_delta"), &delta)
     }));
-    frames.push(sse(Some("content_block_stop"), &json!({"type": "content_block_stop", "index": 0})));
+    frames.push(sse(
+        Some("content_block_stop"),
+        &json!({"type": "content_block_stop", "index": 0}),
+    ));
     let end = json!({
         "type": "message_delta",
         "delta": {"stop_reason": "end_turn", "stop_sequence": null},
@@ -312,7 +357,8 @@ fn anthropic_stream(pieces: &[String]) -> Vec<Bytes> {
 
 /// A Gemini answer chunk; the last (or the whole answer) carries `finishReason`.
 fn gemini_chunk(text: &str, output_tokens: u64, last: bool) -> Value {
-    let mut candidate = json!({"content": {"parts": [{"text": text}], "role": "model"}, "index": 0});
+    let mut candidate =
+        json!({"content": {"parts": [{"text": text}], "role": "model"}, "index": 0});
     if last {
         candidate["finishReason"] = json!("STOP");
     }
@@ -328,7 +374,11 @@ fn gemini_chunk(text: &str, output_tokens: u64, last: bool) -> Value {
 
 fn gemini_chunks(pieces: &[String]) -> Vec<Value> {
     let last = pieces.len() - 1;
-    pieces.iter().enumerate().map(|(i, piece)| gemini_chunk(piece, i as u64 + 1, i == last)).collect()
+    pieces
+        .iter()
+        .enumerate()
+        .map(|(i, piece)| gemini_chunk(piece, i as u64 + 1, i == last))
+        .collect()
 }
 
 #[cfg(test)]

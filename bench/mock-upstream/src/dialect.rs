@@ -29,7 +29,12 @@ pub enum Dialect {
 
 impl Dialect {
     /// Every dialect, in the order the canned bodies are stored.
-    pub const ALL: [Dialect; 4] = [Dialect::Chat, Dialect::Responses, Dialect::Anthropic, Dialect::Gemini];
+    pub const ALL: [Dialect; 4] = [
+        Dialect::Chat,
+        Dialect::Responses,
+        Dialect::Anthropic,
+        Dialect::Gemini,
+    ];
 
     /// Position in [`Dialect::ALL`], used to index the canned bodies.
     pub fn index(self) -> usize {
@@ -60,7 +65,12 @@ pub enum GeminiFraming {
 /// Maps a request path (and query) to the dialect served there, or `None` for
 /// a path the real APIs do not have.
 pub fn route(path: &str, query: Option<&str>) -> Option<Route> {
-    let plain = |dialect| Some(Route { dialect, gemini_stream: None });
+    let plain = |dialect| {
+        Some(Route {
+            dialect,
+            gemini_stream: None,
+        })
+    };
     match path {
         "/v1/chat/completions" => plain(Dialect::Chat),
         "/v1/responses" => plain(Dialect::Responses),
@@ -75,11 +85,18 @@ pub fn route(path: &str, query: Option<&str>) -> Option<Route> {
                 "generateContent" => None,
                 "streamGenerateContent" => {
                     let sse = query.is_some_and(|q| q.split('&').any(|pair| pair == "alt=sse"));
-                    Some(if sse { GeminiFraming::Sse } else { GeminiFraming::JsonArray })
+                    Some(if sse {
+                        GeminiFraming::Sse
+                    } else {
+                        GeminiFraming::JsonArray
+                    })
                 }
                 _ => return None,
             };
-            Some(Route { dialect: Dialect::Gemini, gemini_stream })
+            Some(Route {
+                dialect: Dialect::Gemini,
+                gemini_stream,
+            })
         }
     }
 }
@@ -101,8 +118,11 @@ pub fn check(dialect: Dialect, body: &[u8]) -> Result<Checked, String> {
         Dialect::Anthropic => serde_json::from_slice::<AnthropicRequest>(body).map(|r| r.stream),
         Dialect::Gemini => serde_json::from_slice::<GeminiRequest>(body).map(|_| None),
     };
-    let stream = parsed.map_err(|error| format!("body is not a valid {dialect:?} request: {error}"))?;
-    Ok(Checked { stream: stream.unwrap_or(false) })
+    let stream =
+        parsed.map_err(|error| format!("body is not a valid {dialect:?} request: {error}"))?;
+    Ok(Checked {
+        stream: stream.unwrap_or(false),
+    })
 }
 
 /// Chat Completions: `model` and a non-empty `messages` array.

@@ -55,10 +55,16 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    anyhow::ensure!((0.0..=1.0).contains(&args.error_rate), "--error-rate must be between 0 and 1");
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&args.error_rate),
+        "--error-rate must be between 0 and 1"
+    );
     let chunks = args.chunks.max(1);
     let state: &'static MockState = Box::leak(Box::new(MockState {
-        bodies: CannedBodies::build(AnswerShape { body_size: args.body_size, chunks }),
+        bodies: CannedBodies::build(AnswerShape {
+            body_size: args.body_size,
+            chunks,
+        }),
         first_byte_delay: Duration::from_micros(args.first_byte_delay_us),
         chunk_interval: Duration::from_micros(args.chunk_interval_us),
         error_rate: args.error_rate,
@@ -74,7 +80,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(listen: SocketAddr, state: &'static MockState) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
     let local = listener.local_addr()?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on {local}")?;
@@ -93,7 +101,10 @@ async fn serve(listen: SocketAddr, state: &'static MockState) -> anyhow::Result<
         tokio::spawn(async move {
             let service = service_fn(move |request| serve::handle(request, state));
             // A client hanging up mid-stream is normal under load; nothing to report.
-            let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }

@@ -31,12 +31,25 @@ pub struct PacedBody {
 impl PacedBody {
     /// A body over `frames`, pacing the frames in `content` by `interval`
     /// (zero: everything at once).
-    pub fn new(frames: &'static [Bytes], content: std::ops::Range<usize>, interval: Duration) -> PacedBody {
-        PacedBody { frames, next: 0, content, interval, sleep: None, last_release: None }
+    pub fn new(
+        frames: &'static [Bytes],
+        content: std::ops::Range<usize>,
+        interval: Duration,
+    ) -> PacedBody {
+        PacedBody {
+            frames,
+            next: 0,
+            content,
+            interval,
+            sleep: None,
+            last_release: None,
+        }
     }
 
     fn must_wait(&self) -> bool {
-        !self.interval.is_zero() && self.content.contains(&self.next) && self.next > self.content.start
+        !self.interval.is_zero()
+            && self.content.contains(&self.next)
+            && self.next > self.content.start
     }
 }
 
@@ -44,14 +57,19 @@ impl Body for PacedBody {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = &mut *self;
         let Some(frame) = this.frames.get(this.next) else {
             return Poll::Ready(None);
         };
         if this.must_wait() {
             let deadline = this.last_release.unwrap_or_else(Instant::now) + this.interval;
-            let sleep = this.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            let sleep = this
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
             if sleep.deadline() != deadline {
                 sleep.as_mut().reset(deadline);
             }
@@ -84,7 +102,13 @@ mod tests {
     use http_body_util::BodyExt;
 
     fn leaked(frames: &[&'static str]) -> &'static [Bytes] {
-        Box::leak(frames.iter().map(|f| Bytes::from_static(f.as_bytes())).collect::<Vec<_>>().into_boxed_slice())
+        Box::leak(
+            frames
+                .iter()
+                .map(|f| Bytes::from_static(f.as_bytes()))
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        )
     }
 
     #[tokio::test]
@@ -107,10 +131,22 @@ mod tests {
             arrivals.push((frame.unwrap().into_data().unwrap(), start.elapsed()));
         }
         let at = |i: usize| arrivals[i].1;
-        assert_eq!(at(0), Duration::ZERO, "the framing before the text is not delayed");
-        assert_eq!(at(1), Duration::ZERO, "the first text chunk is the first byte, not delayed");
+        assert_eq!(
+            at(0),
+            Duration::ZERO,
+            "the framing before the text is not delayed"
+        );
+        assert_eq!(
+            at(1),
+            Duration::ZERO,
+            "the first text chunk is the first byte, not delayed"
+        );
         assert_eq!(at(2), interval);
         assert_eq!(at(3), 2 * interval);
-        assert_eq!(at(4), 2 * interval, "the closing events follow the last chunk at once");
+        assert_eq!(
+            at(4),
+            2 * interval,
+            "the closing events follow the last chunk at once"
+        );
     }
 }

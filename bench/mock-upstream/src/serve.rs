@@ -78,12 +78,23 @@ fn leading_frames(dialect: Dialect) -> usize {
 }
 
 /// Answers one request.
-pub async fn handle(request: Request<Incoming>, state: &'static MockState) -> Result<Response<Reply>, Infallible> {
+pub async fn handle(
+    request: Request<Incoming>,
+    state: &'static MockState,
+) -> Result<Response<Reply>, Infallible> {
     let Some(route) = dialect::route(request.uri().path(), request.uri().query()) else {
         if request.method() == Method::GET && request.uri().path() == "/stats" {
-            return Ok(whole(StatusCode::OK, JSON, Bytes::from(state.stats.to_json())));
+            return Ok(whole(
+                StatusCode::OK,
+                JSON,
+                Bytes::from(state.stats.to_json()),
+            ));
         }
-        return Ok(whole(StatusCode::NOT_FOUND, JSON, Bytes::from_static(br#"{"error":"not found"}"#)));
+        return Ok(whole(
+            StatusCode::NOT_FOUND,
+            JSON,
+            Bytes::from_static(br#"{"error":"not found"}"#),
+        ));
     };
     state.stats.requests.fetch_add(1, Relaxed);
     if request.method() != Method::POST {
@@ -92,7 +103,13 @@ pub async fn handle(request: Request<Incoming>, state: &'static MockState) -> Re
     }
     let body = match request.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => return Ok(reject(state, route.dialect, "request body could not be read".into())),
+        Err(_) => {
+            return Ok(reject(
+                state,
+                route.dialect,
+                "request body could not be read".into(),
+            ));
+        }
     };
     let checked = match dialect::check(route.dialect, &body) {
         Ok(checked) => checked,
@@ -104,7 +121,8 @@ pub async fn handle(request: Request<Incoming>, state: &'static MockState) -> Re
     let canned = state.bodies.of(route.dialect);
     if injects_error(state.stats.valid.fetch_add(1, Relaxed), state.error_rate) {
         state.stats.errors_injected.fetch_add(1, Relaxed);
-        let status = StatusCode::from_u16(ErrorKind::Server.status(route.dialect)).expect("valid status");
+        let status =
+            StatusCode::from_u16(ErrorKind::Server.status(route.dialect)).expect("valid status");
         return Ok(whole(status, JSON, canned.server_error.clone()));
     }
     let stream = match route.dialect {
@@ -116,10 +134,18 @@ pub async fn handle(request: Request<Incoming>, state: &'static MockState) -> Re
         Some(GeminiFraming::JsonArray) => whole(StatusCode::OK, JSON, canned.json_array.clone()),
         Some(GeminiFraming::Sse) => {
             let lead = leading_frames(route.dialect);
-            let body = PacedBody::new(&canned.stream, lead..lead + state.chunks, state.chunk_interval);
+            let body = PacedBody::new(
+                &canned.stream,
+                lead..lead + state.chunks,
+                state.chunk_interval,
+            );
             let mut response = Response::new(Either::Right(body));
-            response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-            response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+            response
+                .headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             response
         }
     })
@@ -130,13 +156,19 @@ const JSON: &str = "application/json";
 fn whole(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Reply> {
     let mut response = Response::new(Either::Left(Full::new(body)));
     *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
 fn reject(state: &MockState, dialect: Dialect, reason: String) -> Response<Reply> {
     state.stats.rejected.fetch_add(1, Relaxed);
-    whole(StatusCode::BAD_REQUEST, JSON, error_bytes(dialect, ErrorKind::BadRequest, &reason))
+    whole(
+        StatusCode::BAD_REQUEST,
+        JSON,
+        error_bytes(dialect, ErrorKind::BadRequest, &reason),
+    )
 }
 
 #[cfg(test)]
@@ -151,7 +183,10 @@ mod tests {
         assert_eq!(hits(0.25, 100), 25);
         assert_eq!(hits(1.0, 50), 50);
         let quarter: Vec<bool> = (0..8).map(|i| injects_error(i, 0.25)).collect();
-        assert_eq!(quarter, [false, false, false, true, false, false, false, true]);
+        assert_eq!(
+            quarter,
+            [false, false, false, true, false, false, false, true]
+        );
     }
 
     #[test]
@@ -159,6 +194,9 @@ mod tests {
         let stats = Stats::default();
         stats.requests.fetch_add(3, Relaxed);
         stats.rejected.fetch_add(1, Relaxed);
-        assert_eq!(stats.to_json(), r#"{"requests":3,"rejected":1,"errors_injected":0}"#);
+        assert_eq!(
+            stats.to_json(),
+            r#"{"requests":3,"rejected":1,"errors_injected":0}"#
+        );
     }
 }
