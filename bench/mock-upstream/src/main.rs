@@ -103,6 +103,10 @@ async fn serve(listen: SocketAddr, state: &'static MockState) -> anyhow::Result<
             // A client hanging up mid-stream is normal under load; nothing to report.
             let _ = http1::Builder::new()
                 .keep_alive(true)
+                // Copy frames into one write buffer instead of queueing them
+                // for writev: a 64-chunk stream then leaves in a few large
+                // writes (measured ~1.5x the streams/s of the default here).
+                .writev(false)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
