@@ -62,11 +62,30 @@ pub fn encode_body(request: &ChatRequest, model: &str) -> Result<Value, AdapterE
     if let Some(extras) = provider_options(&request.options, ID) {
         splice_responses_extras(&mut body, extras);
     }
+    // `options.openai` is shared with Chat Completions clients: only the fields the
+    // Responses API also takes go in; a Chat-only field (`logit_bias`, `top_k`...)
+    // would get the whole request refused.
     if let Some(extras) = provider_options(&request.options, OPENAI) {
-        body.extend(extras);
+        body.extend(
+            extras
+                .into_iter()
+                .filter(|(key, _)| SHARED_WITH_CHAT.contains(&key.as_str())),
+        );
     }
     Ok(Value::Object(body))
 }
+
+/// Top-level fields of `options.openai` the Responses API accepts as Chat clients send them.
+const SHARED_WITH_CHAT: &[&str] = &[
+    "metadata",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    "safety_identifier",
+    "service_tier",
+    "store",
+    "top_logprobs",
+    "user",
+];
 
 fn splice_responses_extras(body: &mut Map<String, Value>, extras: Map<String, Value>) {
     for (key, value) in extras {

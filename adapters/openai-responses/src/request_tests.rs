@@ -211,3 +211,19 @@ fn images_files_and_tool_screenshots_become_input_parts() {
         ])
     );
 }
+
+#[test]
+fn only_the_openai_options_responses_also_takes_are_spliced() {
+    let mut request = ChatRequest::new("alias").with_message(Message::user_text("hi"));
+    request.options = openai_options(json!({
+        "user": "u-1",
+        "prompt_cache_key": "k",
+        "logit_bias": {"50256": -100},
+        "top_k": 40,
+    }));
+    let body = encode(&request);
+    assert_eq!(body["user"], "u-1");
+    assert_eq!(body["prompt_cache_key"], "k");
+    assert_eq!(body.get("logit_bias"), None, "a Chat-only field");
+    assert_eq!(body.get("top_k"), None, "a Chat-only field");
+}

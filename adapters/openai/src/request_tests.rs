@@ -218,3 +218,18 @@ fn an_invalid_tool_schema_is_the_clients_error() {
         ErrorKind::InvalidRequest
     );
 }
+
+#[test]
+fn a_clients_own_stream_options_never_switch_usage_off() {
+    let mut request = ChatRequest::new("m")
+        .with_message(Message::user_text("hi"))
+        .streaming(true);
+    request.options = Some(
+        r#"{"openai":{"stream_options":{"include_obfuscation":false,"include_usage":false}}}"#
+            .into(),
+    );
+    assert_eq!(
+        encode(&request)["stream_options"],
+        json!({"include_obfuscation": false, "include_usage": true})
+    );
+}
