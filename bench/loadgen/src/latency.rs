@@ -82,7 +82,7 @@ pub async fn run(args: LatencyArgs) -> Result<()> {
         summary: Summary::of(&samples),
         errors: measured_errors,
         first_error,
-        elapsed_s: round(started.elapsed().as_secs_f64() * 10.0) / 10.0,
+        elapsed_s: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
     };
     println!("{}", serde_json::to_string(&report)?);
     Ok(())

@@ -38,7 +38,8 @@ pub struct TargetArgs {
 pub struct Target {
     /// `host:port` to connect to.
     pub authority: String,
-    /// The full URI, for the request line.
+    /// The origin-form URI (`/path?query`) for the request line: servers such as
+    /// uvicorn do not route an absolute-form one.
     pub uri: Uri,
     /// POST when there is a body, GET otherwise.
     pub method: Method,
@@ -81,6 +82,12 @@ impl Target {
                 Ok((name.trim().to_string(), value.trim().to_string()))
             })
             .collect::<Result<Vec<_>>>()?;
+        let uri: Uri = uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+            .parse()
+            .expect("a path taken from a parsed URI");
         Ok(Self { authority, uri, method, body, headers })
     }
 

@@ -1,0 +1,241 @@
+"""The phases of a run: build, tools, warm-up, interleaved rounds, memory, swap, cold start.
+
+Rounds interleave the systems: each round measures every system's latency, then every
+system's streams, then every system's throughput, so a drift of the (shared, 2-core)
+machine during the run lands on all of them alike; the report takes medians over rounds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import measure
+from measure import Tools
+from procs import Spawned, free_port
+from requests import chat_route
+from systems import CLIENT_KEY, Binaries, System, plugboard_config, prepare_adapters_dir
+
+ORDER = ["direct", "direct-messages", "floor", "floor-json", "plugboard-passthrough",
+         "plugboard-translated", "plugboard-fixups", "tensorzero", "litellm"]
+# Pinned: the newest oha release that builds on rustc 1.95 here.
+OHA_VERSION = "1.16.0"
+# Python peers are slow; they get fewer requests per measurement so a round stays short.
+SLOW = {"litellm"}
+
+
+def build(root: Path) -> None:
+    """Release build of the host and the harness, and every component (tests included)."""
+    subprocess.run(["rustup", "target", "add", "wasm32-wasip2"], check=True, cwd=root,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["cargo", "build", "--release", "-p", "plugboard", "-p", "bench-mock-upstream",
+                    "-p", "bench-floor", "-p", "bench-loadgen"], check=True, cwd=root)
+    subprocess.run(["adapters/build.sh", "--tests"], check=True, cwd=root)
+
+
+def ensure_oha(say) -> str | None:
+    """oha from PATH or ~/.cargo/bin, installed (pinned, --locked) when missing."""
+    found = shutil.which("oha") or next(
+        (str(p) for p in [Path.home() / ".cargo" / "bin" / "oha"] if p.exists()), None)
+    if found:
+        return found
+    say(f"installing oha {OHA_VERSION} (cargo install --locked; a few minutes, once)")
+    done = subprocess.run(["cargo", "install", "oha", "--version", OHA_VERSION, "--locked"])
+    if done.returncode != 0:
+        return None
+    return str(Path.home() / ".cargo" / "bin" / "oha")
+
+
+def ensure_venv(root: Path, venv: Path, say) -> str | None:
+    """The peers' venv from bench/requirements.txt, rebuilt when that file changes.
+    Returns None when ready, or why the peers cannot run."""
+    requirements = root / "bench" / "requirements.txt"
+    want = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    stamp = venv / "requirements.sha256"
+    if stamp.exists() and stamp.read_text().strip() == want:
+        return None
+    say("installing LiteLLM and TensorZero into target/bench-venv (once)")
+    try:
+        subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
+                        "-r", str(requirements)], check=True)
+    except subprocess.CalledProcessError as error:
+        return f"installing bench/requirements.txt failed: {error}"
+    stamp.write_text(want)
+    return None
+
+
+def available(systems: dict[str, System]) -> list[System]:
+    return [systems[n] for n in ORDER if n in systems and not systems[n].unavailable]
+
+
+def warm_up(tools: Tools, systems: dict[str, System], say) -> None:
+    """One short latency run per route; a system none of whose requests succeed is
+    marked unavailable with the first error (so a broken route never yields numbers)."""
+    small = Tools(**{**tools.__dict__, "latency_requests": 50, "max_seconds": 10})
+    for system in available(systems):
+        for route in [system.route, *system.variants.values()]:
+            try:
+                result = measure.latency(small, route)
+            except Exception as error:  # noqa: BLE001 - recorded, never hidden
+                result = {"count": 0, "first_error": str(error)}
+            if result["count"] == 0 or result.get("errors"):
+                system.unavailable = f"warm-up failed on {route.url}: {result.get('first_error')}"
+                say(f"{system.name}: {system.unavailable[:300]}")
+                break
+
+
+def rss_snapshot(systems: dict[str, System]) -> dict[str, int | None]:
+    return {s.name: s.proc.rss_kb() for s in available(systems) if s.proc}
+
+
+def _guard(say, label: str, action):
+    try:
+        return action()
+    except Exception as error:  # noqa: BLE001 - a failed measurement is recorded, not fatal
+        say(f"{label} failed: {str(error)[:300]}")
+        return {"error": str(error)[:1000]}
+
+
+def rounds(tools: Tools, systems: dict[str, System], config: dict, say) -> list[dict]:
+    """R rounds of (latency, streams, throughput) over every system, in ORDER."""
+    measured: list[dict] = []
+    best_rate: dict[str, list[float]] = {}
+    for number in range(config["rounds"]):
+        say(f"round {number + 1}/{config['rounds']}: latency")
+        record: dict[str, dict] = {s.name: {} for s in available(systems)}
+        for system in available(systems):
+            slow = system.name in SLOW
+            record[system.name]["latency"] = _guard(
+                say, f"{system.name} latency", lambda: measure.latency(tools, system.route, slow))
+            for name, route in system.variants.items():
+                record[system.name].setdefault("variants", {})[name] = _guard(
+                    say, f"{system.name}/{name} latency", lambda: measure.latency(tools, route, slow))
+        say(f"round {number + 1}/{config['rounds']}: streams of 64 chunks")
+        for system in available(systems):
+            record[system.name]["sse"] = _guard(
+                say, f"{system.name} sse", lambda: measure.sse(tools, system.route, system.name in SLOW))
+        if tools.oha:
+            say(f"round {number + 1}/{config['rounds']}: throughput (oha rate search)")
+            for system in available(systems):
+                if system.name == "direct-messages":
+                    continue
+                history = best_rate.get(system.name)
+                if history:
+                    start, growth, probes = max(sorted(history)[len(history) // 2] * 0.8, 20), 1.25, config["later_search_probes"]
+                else:
+                    start, growth, probes = 1000.0, 2.0, config["first_search_probes"]
+                search = _guard(say, f"{system.name} rate search",
+                                lambda: measure.rate_search(tools, system.route, start, growth, probes))
+                record[system.name]["throughput"] = search
+                if "max_rps" in search and search["max_rps"] > 0:
+                    best_rate.setdefault(system.name, []).append(search["max_rps"])
+                record[system.name]["saturation"] = _guard(
+                    say, f"{system.name} saturation", lambda: measure.oha(tools, system.route, None, 32))
+                say(f"  {system.name}: max_rps {search.get('max_rps')}, "
+                    f"saturation {record[system.name]['saturation'].get('rps')}")
+        measured.append(record)
+    return measured
+
+
+def memory_idle_connections(tools: Tools, systems: dict[str, System], say) -> dict[str, dict]:
+    """1,000 idle keep-alive connections (one request each) to each proxy: bytes each."""
+    out = {}
+    for system in available(systems):
+        if system.name in ("direct", "direct-messages") or not system.proc:
+            continue
+        if system.name in ("plugboard-translated", "plugboard-fixups"):
+            continue  # same process as plugboard-passthrough
+        out[system.name] = _guard(say, f"{system.name} idle connections",
+                                  lambda: measure.hold(tools, system.route, system.proc, 1000, "idle"))
+    return out
+
+
+def memory_streams(tools: Tools, systems: dict[str, System], count: int, say) -> dict[str, dict]:
+    """`count` concurrent streams held open mid-stream (slow mock): RSS with them."""
+    out = {}
+    for system in available(systems):
+        if not system.hold_route or not system.proc or system.name == "direct":
+            continue
+        out[system.name] = _guard(say, f"{system.name} {count} streams",
+                                  lambda: measure.hold(tools, system.hold_route, system.proc, count, "stream"))
+        say(f"  {system.name}: {out[system.name].get('open')} streams open, "
+            f"{out[system.name].get('kb_per_connection')} KB each")
+    return out
+
+
+def _component_listed(health_url: str, component: str) -> bool:
+    with urllib.request.urlopen(health_url, timeout=5) as answer:
+        document = json.load(answer)
+    return any(c.get("id") == component for c in document.get("components", []))
+
+
+def swap(tools: Tools, root: Path, plugboard: Spawned, adapters_dir: Path, upstream: str, say) -> dict:
+    """Drops test-stamp v1 in, then swaps v1 -> v2 (new build: compiled on arrival) and
+    v2 -> v1 (its compiled form cached), each under load with failures counted."""
+    test_adapters = root / "target" / "test-adapters"
+    v1, v2 = test_adapters / "test-stamp.wasm", test_adapters / "test-stamp-v2.wasm"
+    if not (v1.exists() and v2.exists()):
+        return {"error": "target/test-adapters/test-stamp{,-v2}.wasm missing (adapters/build.sh --tests)"}
+    health = f"http://{plugboard.announced}/healthz"
+    dest = adapters_dir / "test-stamp.wasm"
+    staging = adapters_dir / "test-stamp.wasm.incoming"
+    shutil.copy(v1, staging)
+    staging.rename(dest)
+    landed = time.monotonic()
+    while not _component_listed(health, "test-stamp"):
+        if time.monotonic() - landed > 30:
+            return {"error": "test-stamp v1 never appeared in /healthz"}
+        time.sleep(0.005)
+    added_ms = round((time.monotonic() - landed) * 1000, 1)
+    route = chat_route(f"http://{plugboard.announced}/v1", "bench-swap",
+                       [f"Authorization: Bearer {CLIENT_KEY}"])
+    results = {"first_load_ms": added_ms}
+    for label, new, stamp in (("new_build", v2, "v2"), ("cached_build", v1, "v1")):
+        argv = [tools.loadgen, "swap", *route.loadgen_args(), "--healthz", health,
+                "--component", "test-stamp", "--new-wasm", str(new), "--dest", str(dest),
+                "--upstream-listen", upstream, "--expect-stamp", stamp, "--workers", "4"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            results[label] = {"error": done.stderr.strip()[-600:]}
+        else:
+            results[label] = json.loads(done.stdout.strip().splitlines()[-1])
+        say(f"  swap {label}: {results[label]}")
+    return results
+
+
+def cold_start(tools: Tools, bins: Binaries, run_dir: Path, mock: Spawned, say) -> dict:
+    """A fresh Plugboard (six components) timed to its first proxied 200: first with an
+    empty compile cache, then again with the cache it filled."""
+    where = run_dir / "cold"
+    adapters = prepare_adapters_dir(bins.root, where / "adapters")
+    cache = where / "cache"
+    results = {}
+    for label in ("uncached", "cached"):
+        listen = f"127.0.0.1:{free_port()}"
+        config = where / f"plugboard-{label}.yaml"
+        config.write_text(plugboard_config(listen, adapters, cache, mock.announced, mock.announced,
+                                           "127.0.0.1:9"))
+        route = chat_route(f"http://{listen}/v1", "bench-pt", [f"Authorization: Bearer {CLIENT_KEY}"])
+        argv = [tools.loadgen, "cold-start", *route.loadgen_args(), "--log",
+                str(run_dir / "logs" / f"cold-{label}.log"), "--",
+                bins.path("plugboard"), "serve", "--config", str(config)]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        results[label] = (json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0
+                          else {"error": done.stderr.strip()[-600:]})
+        say(f"  cold start {label}: {results[label]}")
+    return results
+
+
+def mock_stats(mock: Spawned) -> dict:
+    """The mock's own count of requests, rejected bodies and injected errors."""
+    try:
+        with urllib.request.urlopen(f"http://{mock.announced}/stats", timeout=5) as answer:
+            return json.load(answer)
+    except Exception as error:  # noqa: BLE001
+        return {"error": str(error)}
