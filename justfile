@@ -79,3 +79,8 @@ _cli-install:
         (cd tests/cli && npm ci --no-audit --no-fund --loglevel=error)
         echo "$want" > tests/cli/node_modules/.lock.sha256
     fi
+
+# BENCH_QUICK=1 for a ~3-minute smoke run; BENCH_NO_PEERS=1 leaves the peers out (docs/benchmarks.md).
+# Benchmark in release: Plugboard vs the hyper floor vs LiteLLM and TensorZero, interleaved; writes bench/results/latest.{json,md}.
+bench:
+    python3 bench/run
