@@ -117,6 +117,17 @@ pub enum FixupBare {
 }
 
 impl FixupBare {
+    /// `info()`: request-independent (used to warm a waiting instance).
+    pub async fn info(&self, store: &mut Store<GuestState>) -> wasmtime::Result<FixupInfo> {
+        match self {
+            Self::V0_1(bindings) => Ok(bindings
+                .plugboard_adapter_filter()
+                .call_info(store)
+                .await?
+                .into()),
+        }
+    }
+
     /// Construct the request's `filter` (the first call into the instance).
     pub async fn open_filter(
         self,

@@ -53,7 +53,10 @@ const MEMORY_GUARD_BYTES: u64 = 2 << 20;
 ///   special artifacts; [`EpochTicker`] advances it every [`EPOCH_TICK`].
 /// - **Async**: `wasmtime` 48 chooses sync/async per call; the runtime always
 ///   calls `*_async`, so a runaway guest yields to tokio at each tick.
-pub fn build_engine(settings: &RuntimeSettings, tuning: &RuntimeTuning) -> wasmtime::Result<Engine> {
+pub fn build_engine(
+    settings: &RuntimeSettings,
+    tuning: &RuntimeTuning,
+) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.strategy(Strategy::Cranelift);
     config.cranelift_opt_level(OptLevel::Speed);

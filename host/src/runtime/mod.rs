@@ -72,6 +72,9 @@ pub struct RuntimeTuning {
     /// Fresh, never-entered instances kept waiting per loaded component (0: every
     /// instance is made on the request's path).
     pub ready_instances: usize,
+    /// Call each waiting instance's `info()` once while it waits (request-independent:
+    /// it runs the guest's initialisers and touches its first heap pages early).
+    pub warm_ready: bool,
     /// Drop a finished request's stores on a background task instead of in place.
     pub background_teardown: bool,
     /// `PoolingAllocationConfig::linear_memory_keep_resident`: bytes of each linear
@@ -83,6 +86,7 @@ impl Default for RuntimeTuning {
     fn default() -> Self {
         Self {
             ready_instances: 2,
+            warm_ready: true,
             background_teardown: true,
             keep_resident_bytes: 0,
         }

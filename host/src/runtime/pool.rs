@@ -33,6 +33,12 @@ pub trait Instantiate: Send + Sync + 'static {
         &self,
         store: &mut Store<GuestState>,
     ) -> impl Future<Output = wasmtime::Result<Self::Bare>> + Send;
+    /// Call `info()` once: request-independent, it runs the guest's initialisers
+    /// and touches its allocator's first pages before any request arrives.
+    fn warm(
+        bare: &Self::Bare,
+        store: &mut Store<GuestState>,
+    ) -> impl Future<Output = wasmtime::Result<()>> + Send;
 }
 
 impl Instantiate for ProviderPre {
@@ -40,12 +46,18 @@ impl Instantiate for ProviderPre {
     async fn instantiate(&self, store: &mut Store<GuestState>) -> wasmtime::Result<Self::Bare> {
         ProviderPre::instantiate(self, store).await
     }
+    async fn warm(bare: &Self::Bare, store: &mut Store<GuestState>) -> wasmtime::Result<()> {
+        bare.info(store).await.map(drop)
+    }
 }
 
 impl Instantiate for FixupPre {
     type Bare = FixupBare;
     async fn instantiate(&self, store: &mut Store<GuestState>) -> wasmtime::Result<Self::Bare> {
         self.instantiate_bare(store).await
+    }
+    async fn warm(bare: &Self::Bare, store: &mut Store<GuestState>) -> wasmtime::Result<()> {
+        bare.info(store).await.map(drop)
     }
 }
 
@@ -94,7 +106,9 @@ impl<P: Instantiate> ReadyPool<P> {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Ready<P::Bare>>> {
-        self.ready.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.ready
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// An instance for one request: a waiting one when there is one, else a new
@@ -104,17 +118,21 @@ impl<P: Instantiate> ReadyPool<P> {
             return Ok(ready);
         }
         let permit = acquire(&self.tools.slots, self.tools.settings.guest_call_timeout).await?;
-        self.make(permit).await
+        self.make(permit, false).await
     }
 
     /// A new instance made now, never one that waited (to measure a cold one).
     pub async fn make_now(&self) -> Result<Ready<P::Bare>, Failure> {
         let permit = acquire(&self.tools.slots, self.tools.settings.guest_call_timeout).await?;
-        self.make(permit).await
+        self.make(permit, false).await
     }
 
     /// A fresh store and instance holding `permit`, bounded like any guest call.
-    async fn make(&self, permit: OwnedSemaphorePermit) -> Result<Ready<P::Bare>, Failure> {
+    async fn make(
+        &self,
+        permit: OwnedSemaphorePermit,
+        warm: bool,
+    ) -> Result<Ready<P::Bare>, Failure> {
         let settings = &self.tools.settings;
         let mut store = sandbox::new_store(
             &self.tools.engine,
@@ -124,7 +142,11 @@ impl<P: Instantiate> ReadyPool<P> {
         );
         let pre = &self.pre;
         let bare = sandbox::guarded(&mut store, &self.label, async |store| {
-            pre.instantiate(store).await
+            let bare = pre.instantiate(store).await?;
+            if warm {
+                P::warm(&bare, store).await?;
+            }
+            Ok(bare)
         })
         .await?;
         Ok(Ready {
@@ -149,7 +171,7 @@ impl<P: Instantiate> ReadyPool<P> {
             let Ok(permit) = slots.clone().try_acquire_owned() else {
                 break;
             };
-            match self.make(permit).await {
+            match self.make(permit, self.tools.tuning.warm_ready).await {
                 Ok(ready) => self.lock().push(ready),
                 Err(failure) => {
                     tracing::warn!(component = %self.label, ?failure, "could not prepare an instance ahead of time");

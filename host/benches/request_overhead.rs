@@ -1,0 +1,164 @@
+//! One request's guest work (openai + two fixups: sandbox, `on-request`, encode,
+//! decoder, two pushes, finish, drop), timed per request under each runtime
+//! tuning, interleaved round by round so machine drift hits every tuning alike.
+//! Prints median, p90 and p99 per tuning.
+//!
+//! `cargo bench -p plugboard --bench request_overhead` (after `adapters/build.sh`).
+//! Between requests the loop sleeps 1 ms, as a client at concurrency 1 would leave
+//! a gap: background teardown and refills run there, not inside the timed span.
+
+mod fixture;
+
+use std::time::{Duration, Instant};
+
+use plugboard::runtime::RuntimeTuning;
+
+/// Rounds; each runs `PER_ROUND` requests on every tuning in turn.
+const ROUNDS: usize = 12;
+const PER_ROUND: usize = 50;
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is not supported here.
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio");
+    tokio.block_on(compare());
+}
+
+async fn compare() {
+    let tunings = [
+        (
+            "cold: instantiate on the path, drop inline",
+            fixture::cold_tuning(),
+        ),
+        (
+            "cold + background teardown",
+            RuntimeTuning {
+                background_teardown: true,
+                ..fixture::cold_tuning()
+            },
+        ),
+        (
+            "ready (never entered) + background teardown",
+            RuntimeTuning {
+                warm_ready: false,
+                ..RuntimeTuning::default()
+            },
+        ),
+        (
+            "ready, warmed by info() + bg teardown (default)",
+            RuntimeTuning::default(),
+        ),
+        (
+            "default + keep_resident 1 MiB",
+            RuntimeTuning {
+                keep_resident_bytes: 1 << 20,
+                ..RuntimeTuning::default()
+            },
+        ),
+    ];
+    let mut runtimes = Vec::new();
+    for (_, tuning) in &tunings {
+        runtimes.push(fixture::runtime(tuning.clone()).await);
+    }
+    let request = fixture::chat_request();
+    // Warm every runtime (first calls touch code pages, caches).
+    for runtime in &runtimes {
+        for _ in 0..20 {
+            fixture::whole_request(runtime, &request).await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); tunings.len()];
+    let mut phases: Vec<[Vec<Duration>; PHASES.len()]> = vec![Default::default(); tunings.len()];
+    for _ in 0..ROUNDS {
+        for (index, runtime) in runtimes.iter().enumerate() {
+            for _ in 0..PER_ROUND {
+                let started = Instant::now();
+                let laps = phased_request(runtime, &request).await;
+                samples[index].push(started.elapsed());
+                for (phase, lap) in laps.into_iter().enumerate() {
+                    phases[index][phase].push(lap);
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    }
+    println!(
+        "guest work per request, openai + first-user-turn + merge-turns, {} requests per tuning:",
+        ROUNDS * PER_ROUND
+    );
+    println!("{:<52} {:>9} {:>9} {:>9}", "tuning", "median", "p90", "p99");
+    for ((name, _), times) in tunings.iter().zip(samples) {
+        println!(
+            "{name:<52} {:>7.1}µs {:>7.1}µs {:>7.1}µs",
+            micros(quantile(&times, 0.5)),
+            micros(quantile(&times, 0.9)),
+            micros(quantile(&times, 0.99))
+        );
+    }
+    println!("\nmedian per phase (µs):");
+    println!(
+        "{:<52} {}",
+        "tuning",
+        PHASES.map(|p| format!("{p:>11}")).join("")
+    );
+    for ((name, _), laps) in tunings.iter().zip(phases) {
+        let cells: Vec<String> = laps
+            .iter()
+            .map(|times| format!("{:>11.1}", micros(quantile(times, 0.5))))
+            .collect();
+        println!("{name:<52} {}", cells.join(""));
+    }
+}
+
+/// The phases of [`phased_request`], in order.
+const PHASES: [&str; 5] = ["sandbox", "fixups", "encode", "decode", "drop"];
+
+/// [`fixture::whole_request`], lapped per phase.
+async fn phased_request(
+    runtime: &plugboard::runtime::Runtime,
+    request: &plugboard::ir::ChatRequest,
+) -> [Duration; PHASES.len()] {
+    let mut laps = [Duration::ZERO; PHASES.len()];
+    let mut lap = Instant::now();
+    let mut mark = |phase: usize| {
+        laps[phase] = lap.elapsed();
+        lap = Instant::now();
+    };
+    let mut sandbox = fixture::sandbox(runtime, "openai", true).await;
+    mark(0);
+    let fixed = sandbox
+        .on_request(request.clone())
+        .await
+        .expect("on-request");
+    mark(1);
+    sandbox
+        .encode_request(&fixed, &fixture::encode_context())
+        .await
+        .expect("encode");
+    mark(2);
+    sandbox
+        .start_decoder(fixture::stream_context())
+        .await
+        .expect("decoder");
+    sandbox.push(fixture::CHAT_DELTA_EVENT).await.expect("push");
+    sandbox.push(fixture::CHAT_STREAM_END).await.expect("push");
+    sandbox.finish().await.expect("finish");
+    mark(3);
+    drop(sandbox);
+    mark(4);
+    laps
+}
+
+fn quantile(times: &[Duration], q: f64) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
+}
+
+fn micros(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
+}
