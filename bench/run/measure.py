@@ -58,7 +58,7 @@ def hold(tools: Tools, route: Route, proc: Spawned, connections: int, kind: str)
     """Holds `connections` streams (or idle keep-alives) open; RSS before and while held."""
     before = proc.rss_kb()
     argv = [tools.loadgen, "hold", *route.loadgen_args(stream=(kind == "stream")),
-            "--connections", str(connections), "--kind", kind, "--open-timeout-s", "60",
+            "--connections", str(connections), "--kind", kind, "--open-timeout-s", "30",
             "--hold-seconds", "120"]
     child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
