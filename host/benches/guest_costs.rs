@@ -30,8 +30,11 @@ fn instantiation(c: &mut Criterion) {
     let mut group = c.benchmark_group("instantiate");
     for id in fixture::COMPONENTS {
         group.bench_function(BenchmarkId::from_parameter(id), |b| {
-            b.to_async(&tokio)
-                .iter(|| async { runtime.instantiate_cold(id).await.expect("instantiate") })
+            b.iter(|| {
+                tokio
+                    .block_on(runtime.instantiate_cold(id))
+                    .expect("instantiate")
+            })
         });
     }
     group.finish();
@@ -46,8 +49,7 @@ fn request_chain(c: &mut Criterion) {
     let mut group = c.benchmark_group("request_chain");
     for (name, runtime) in [("cold", &cold), ("ready_instances", &ready)] {
         group.bench_function(name, |b| {
-            b.to_async(&tokio)
-                .iter(|| fixture::whole_request(runtime, &request))
+            b.iter(|| tokio.block_on(fixture::whole_request(runtime, &request)))
         });
     }
     group.finish();
