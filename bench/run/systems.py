@@ -8,8 +8,11 @@ kept with the reason, so the results say why it has no numbers.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,6 +136,25 @@ def prepare_adapters_dir(root: Path, where: Path) -> Path:
     return where
 
 
+def wait_components(health_url: str, count: int, timeout_s: float, proc: Spawned) -> None:
+    """Plugboard answers /healthz before its components are compiled and loaded; the run
+    starts once every one is listed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with urllib.request.urlopen(health_url, timeout=5) as answer:
+            health = json.load(answer)
+        listed, refused = health.get("components", []), health.get("refused", [])
+        if len(listed) >= count:
+            return
+        if refused:
+            raise StartFailed(f"plugboard refused components (host and components built from "
+                              f"different contracts?): {refused}")
+        if time.monotonic() > deadline or not proc.alive():
+            raise StartFailed(f"plugboard listed {len(listed)} of {count} components after "
+                              f"{timeout_s}s: {proc.log_tail()}")
+        time.sleep(0.05)
+
+
 def start_plugboard(bins: Binaries, logs: Path, run_dir: Path, mock: Spawned, hold: Spawned,
                     swap_upstream: str) -> tuple[Spawned, dict[str, System], Path]:
     """Plugboard with the six production components; returns its three systems."""
@@ -148,6 +170,7 @@ def start_plugboard(bins: Binaries, logs: Path, run_dir: Path, mock: Spawned, ho
     proc.drain_stdout()
     proc.announced = listen
     wait_http(f"http://{listen}/healthz", 60, proc)
+    wait_components(f"http://{listen}/healthz", len(production_adapters(bins.root)), 180, proc)
     base = f"http://{listen}"
     auth = [f"Authorization: Bearer {CLIENT_KEY}"]
     systems = {
