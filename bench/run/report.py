@@ -213,7 +213,23 @@ def write_results(*, root: Path, config: dict, systems: dict[str, System], measu
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "latest.md").write_text(markdown(results))
+    if not config["quick"]:
+        update_readme(root, results)
     return results
+
+
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def update_readme(root: Path, results: dict) -> None:
+    """Puts a full run's table into the README's Performance section (between markers)."""
+    readme = root / "README.md"
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_START}\n{markdown(results)}{README_END}{tail}")
 
 
 def markdown(results: dict) -> str:
