@@ -192,10 +192,14 @@ def write_results(*, root: Path, config: dict, systems: dict[str, System], measu
             systems["direct-messages"], measured, rss_idle, rss_after, {}, {})}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
                             text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                           capture_output=True, text=True).stdout.split("\n")
     results = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": COMMAND + (" (BENCH_QUICK=1)" if config["quick"] else ""),
         "commit": commit,
+        # Files that differed from that commit when the run was made (the checkout is shared).
+        "uncommitted_changes": [line[3:] for line in dirty if line.strip()],
         "machine": machine(),
         "settings": config | {"oha": oha, "chunks_per_stream": CHUNKS},
         "elapsed_s": round(elapsed_s),
@@ -235,7 +239,9 @@ def update_readme(root: Path, results: dict) -> None:
 def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
-        f"Run `{results['command']}` on {results['date']} (commit {results['commit']}), "
+        f"Run `{results['command']}` on {results['date']} (commit {results['commit']}"
+        + (f", plus uncommitted changes to {len(results['uncommitted_changes'])} files of the shared "
+           "checkout" if results["uncommitted_changes"] else "") + "), "
         f"{m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB; {m['shared']}; "
         f"{results['settings']['rounds']} interleaved round(s), medians over rounds. "
         "Added = the system minus direct-to-mock in the same round, concurrency 1.",
