@@ -12,12 +12,14 @@
 //! next account or provider; after it, a failure becomes an in-stream error frame.
 
 mod client_dialect;
+mod client_headers;
 mod guest_errors;
 mod relay;
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
 
@@ -54,17 +56,28 @@ struct RequestRecord {
 }
 
 /// Serve one chat request in `dialect` whose raw body is `body`; `route` is what the
-/// URL said (Gemini's model and streaming).
+/// URL said (Gemini's model and streaming), `headers` what the client sent.
 pub async fn serve_chat(
     gateway: Arc<Gateway>,
     dialect: ClientDialect,
     route: RouteFacts,
     path: &str,
+    headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
     let mut record = RequestRecord::default();
-    let response = match run(&gateway, dialect, &route, body, &mut record).await {
+    let client_headers = client_headers::forwardable(headers);
+    let response = match run(
+        &gateway,
+        dialect,
+        &route,
+        &client_headers,
+        body,
+        &mut record,
+    )
+    .await
+    {
         Ok(response) => response,
         Err(error) => dialect.error_response(&error),
     };
@@ -86,6 +99,7 @@ async fn run(
     gateway: &Arc<Gateway>,
     dialect: ClientDialect,
     route: &RouteFacts,
+    client_headers: &[(String, String)],
     body: Bytes,
     record: &mut RequestRecord,
 ) -> Result<Response, ClientError> {
@@ -105,7 +119,18 @@ async fn run(
         record.provider = Some(entry.name.clone());
         record.account = Some(attempt.account.id.clone());
         record.attempts = attempt.number;
-        match try_attempt(gateway, dialect, route, &decoded, &body, entry, &attempt).await {
+        match try_attempt(
+            gateway,
+            dialect,
+            route,
+            client_headers,
+            &decoded,
+            &body,
+            entry,
+            &attempt,
+        )
+        .await
+        {
             Ok(response) => return Ok(response),
             Err(Verdict::Answer(error)) => return Err(error),
             Err(Verdict::TryNext(error)) => {
@@ -123,6 +148,7 @@ async fn try_attempt(
     gateway: &Arc<Gateway>,
     dialect: ClientDialect,
     route: &RouteFacts,
+    client_headers: &[(String, String)],
     decoded: &Decoded,
     raw_body: &Bytes,
     entry: &ProviderEntry,
@@ -180,6 +206,7 @@ async fn try_attempt(
         },
         model: upstream_model.clone(),
         stream: decoded.stream,
+        client_headers: client_headers.to_vec(),
     };
 
     // Encode: native passthrough when the upstream speaks the client's dialect and no

@@ -379,7 +379,13 @@ impl EncodeContext {
             },
             model: model.into(),
             stream: false,
+            client_headers: Vec::new(),
         }
+    }
+
+    /// A header the client sent (name case-insensitive); credentials never reach here.
+    pub fn client_header(&self, name: &str) -> Option<&str> {
+        find_header(&self.client_headers, name)
     }
 }
 

@@ -53,11 +53,7 @@ impl Provider for Anthropic {
         ctx: EncodeContext,
     ) -> Result<HttpRequest, AdapterError> {
         let body = request::encode_body(&request, &ctx.model)?;
-        Ok(messages_request(
-            ctx.base_url_or(DEFAULT_BASE_URL),
-            to_json_bytes(&body),
-            request.stream,
-        ))
+        Ok(messages_request(&ctx, to_json_bytes(&body), request.stream))
     }
 
     fn encode_native(
@@ -72,11 +68,7 @@ impl Provider for Anthropic {
         }
         let streaming = top_level_raw(&body, "stream") == Some(b"true");
         let body = set_top_level_string(&body, "model", &ctx.model)?;
-        Ok(messages_request(
-            ctx.base_url_or(DEFAULT_BASE_URL),
-            body,
-            streaming,
-        ))
+        Ok(messages_request(&ctx, body, streaming))
     }
 
     fn decoder(ctx: DecodeContext) -> decode::MessagesDecoder {
@@ -88,20 +80,36 @@ impl Provider for Anthropic {
     }
 }
 
-/// The `POST {base}/v1/messages` request, with the config's `extra-headers`
-/// (e.g. an `anthropic-beta` list).
-fn messages_request(base_url: &str, body: Vec<u8>, streaming: bool) -> HttpRequest {
+/// The `POST {base}/v1/messages` request. `anthropic-beta` joins the betas the client
+/// asked for (an Anthropic client's own header) with the config's `extra-headers`
+/// ones; other `extra-headers` are added as given.
+fn messages_request(ctx: &EncodeContext, body: Vec<u8>, streaming: bool) -> HttpRequest {
+    let base_url = ctx.base_url_or(DEFAULT_BASE_URL);
     let mut http = HttpRequest::post_json(format!("{base_url}/v1/messages"), body)
         .with_header("anthropic-version", API_VERSION);
     if streaming {
         http = http.with_header("accept", "text/event-stream");
     }
+    let mut betas: Vec<String> = ctx
+        .client_header("anthropic-beta")
+        .map(|value| value.split(',').map(|b| b.trim().to_owned()).collect())
+        .unwrap_or_default();
     if let Some(Value::Object(extra)) = host::config().get("extra-headers") {
         for (name, value) in extra {
-            if let Some(value) = value.as_str() {
+            let Some(value) = value.as_str() else {
+                continue;
+            };
+            if name.eq_ignore_ascii_case("anthropic-beta") {
+                betas.extend(value.split(',').map(|b| b.trim().to_owned()));
+            } else {
                 http = http.with_header(name.as_str(), value);
             }
         }
+    }
+    betas.retain(|beta| !beta.is_empty());
+    betas.dedup();
+    if !betas.is_empty() {
+        http = http.with_header("anthropic-beta", betas.join(","));
     }
     http
 }
@@ -155,6 +163,31 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_clients_betas_go_upstream_joined_with_the_configs() {
+        host::set_config_for_tests(
+            json!({"extra-headers": {"anthropic-beta": "context-1m-2025-08-07"}}),
+        );
+        let mut ctx = EncodeContext::for_account("", "m");
+        ctx.client_headers = vec![(
+            "anthropic-beta".into(),
+            "interleaved-thinking-2025-05-14, fine-grained-tool-streaming-2025-05-14".into(),
+        )];
+        let http = Anthropic::encode_native(
+            Dialect::AnthropicMessages,
+            br#"{"model":"x","max_tokens":1,"messages":[]}"#.to_vec(),
+            ctx,
+        )
+        .unwrap();
+        assert_eq!(
+            http.header("anthropic-beta"),
+            Some(
+                "interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14,context-1m-2025-08-07"
+            )
+        );
+        host::set_config_for_tests(json!({}));
     }
 
     #[test]

@@ -277,6 +277,9 @@ pub struct EncodeContext {
     pub model: String,
     /// Whether the client wants a stream (the URL says so for Gemini passthrough).
     pub stream: bool,
+    /// The client's headers minus credentials and hop-by-hop ones (see
+    /// `pipeline::forwardable_headers`).
+    pub client_headers: Vec<(String, String)>,
 }
 
 /// How to decode a response body.

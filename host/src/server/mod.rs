@@ -64,6 +64,7 @@ pub async fn serve(
 
 async fn chat_completions(
     State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let path = "/v1/chat/completions";
@@ -72,6 +73,7 @@ async fn chat_completions(
         ClientDialect::OpenaiChat,
         RouteFacts::default(),
         path,
+        &headers,
         body,
     )
     .await
@@ -79,6 +81,7 @@ async fn chat_completions(
 
 async fn responses(
     State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let path = "/v1/responses";
@@ -87,6 +90,7 @@ async fn responses(
         ClientDialect::OpenaiResponses,
         RouteFacts::default(),
         path,
+        &headers,
         body,
     )
     .await
@@ -94,6 +98,7 @@ async fn responses(
 
 async fn messages(
     State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let path = "/v1/messages";
@@ -102,6 +107,7 @@ async fn messages(
         ClientDialect::AnthropicMessages,
         RouteFacts::default(),
         path,
+        &headers,
         body,
     )
     .await
@@ -113,6 +119,7 @@ async fn gemini_action(
     Path(rest): Path<String>,
     RawQuery(query): RawQuery,
     uri: Uri,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let dialect = ClientDialect::Gemini;
@@ -128,9 +135,11 @@ async fn gemini_action(
         sse,
     };
     match action {
-        "generateContent" => serve_body(gateway, dialect, route(false), uri.path(), body).await,
+        "generateContent" => {
+            serve_body(gateway, dialect, route(false), uri.path(), &headers, body).await
+        }
         "streamGenerateContent" => {
-            serve_body(gateway, dialect, route(true), uri.path(), body).await
+            serve_body(gateway, dialect, route(true), uri.path(), &headers, body).await
         }
         "countTokens" => match body {
             Ok(body) => match gemini::decode_count_tokens(&body, model) {
@@ -176,10 +185,11 @@ async fn serve_body(
     dialect: ClientDialect,
     route: RouteFacts,
     path: &str,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     match body {
-        Ok(body) => serve_chat(gateway, dialect, route, path, body).await,
+        Ok(body) => serve_chat(gateway, dialect, route, path, headers, body).await,
         Err(rejection) => dialect.error_response(&body_error(
             &rejection,
             gateway.config.limits.max_body_bytes,

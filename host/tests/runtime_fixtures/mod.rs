@@ -71,6 +71,7 @@ pub fn encode_context() -> EncodeContext {
         },
         model: "test-model".into(),
         stream: false,
+        client_headers: vec![],
     }
 }
 

@@ -118,6 +118,7 @@ impl From<&EncodeContext> for wit_translator::EncodeContext {
             account: (&c.account).into(),
             model: c.model.clone(),
             stream: c.stream,
+            client_headers: c.client_headers.clone(),
         }
     }
 }
@@ -128,6 +129,7 @@ impl From<wit_translator::EncodeContext> for EncodeContext {
             account: c.account.into(),
             model: c.model,
             stream: c.stream,
+            client_headers: c.client_headers,
         }
     }
 }
