@@ -7,6 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
+use axum::serve::ListenerExt;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -56,6 +57,13 @@ pub async fn serve(
     gateway: Arc<Gateway>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Nagle's algorithm would hold back small SSE frames until the client ACKs the
+    // previous ones (up to a delayed-ACK timeout): every token would pay for it.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY on a client connection");
+        }
+    });
     axum::serve(listener, app(gateway))
         .with_graceful_shutdown(shutdown)
         .await?;
