@@ -22,7 +22,7 @@ from measure import Tools
 from phases import (build, cold_start, ensure_oha, ensure_venv, memory_idle_connections,
                     memory_streams, mock_stats, rounds, rss_snapshot, swap, warm_up)
 from procs import free_port, raise_fd_limit, stop_all
-from report import write_results
+from report import source_state, write_results
 from systems import (Binaries, System, direct_systems, start_floors, start_litellm,
                      start_mocks, start_plugboard, start_tensorzero)
 
@@ -55,6 +55,7 @@ def main() -> int:
     logs.mkdir(parents=True)
     say = lambda message: print(f"[bench {time.time() - started:6.1f}s] {message}", flush=True)  # noqa: E731
 
+    source = source_state(ROOT)
     if os.environ.get("BENCH_SKIP_BUILD") != "1":
         say("building release binaries and components")
         build(ROOT)
@@ -102,7 +103,8 @@ def main() -> int:
     results = write_results(
         root=ROOT, config=config, systems=systems, measured=measured, rss_idle=rss_idle,
         rss_after=rss_after, idle_connections=idle_connections, streams=streams, swap=swapped,
-        cold=cold, mock_stats=stats, elapsed_s=time.time() - started, oha=oha)
+        cold=cold, mock_stats=stats, elapsed_s=time.time() - started, oha=oha,
+        source=source)
     say(f"wrote bench/results/latest.json and latest.md ({results['elapsed_s']:.0f}s)")
     print((ROOT / "bench" / "results" / "latest.md").read_text())
     return 0

@@ -71,7 +71,7 @@ def system_results(system: System, measured: list[dict], rss_idle: dict, rss_aft
         "added_p99_us": _added(measured, name, base, "latency", "p99_us"),
         "added_mean_us": _added(measured, name, base, "latency", "mean_us"),
         "max_rps": own("throughput", "max_rps"),
-        "saturation_rps": own("saturation", "rps"),
+        "saturation_rps": None if own("saturation", "rps") is None else round(own("saturation", "rps")),
         "saturation_p99_ms": own("saturation", "p99_ms"),
         "ttft_p99_us": own("sse", "ttft", "p99_us"),
         "ttft_added_p50_us": _added(measured, name, base, "sse", "ttft", "p50_us"),
@@ -153,6 +153,16 @@ def targets(systems: dict, swap: dict) -> list[dict]:
     return rows
 
 
+def source_state(root: Path) -> tuple[str, list[str]]:
+    """The commit being built and measured, and the files that differ from it, read when
+    the run starts (the checkout is shared: HEAD may move during a run)."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                            text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                           capture_output=True, text=True).stdout.splitlines()
+    return commit, [line[3:] for line in dirty if line.strip()]
+
+
 def machine() -> dict:
     cpu = "unknown"
     try:
@@ -183,23 +193,21 @@ def criterion_results(root: Path) -> dict | None:
 
 def write_results(*, root: Path, config: dict, systems: dict[str, System], measured: list[dict],
                   rss_idle: dict, rss_after: dict, idle_connections: dict, streams: dict,
-                  swap: dict, cold: dict, mock_stats: dict, elapsed_s: float, oha: str | None) -> dict:
+                  swap: dict, cold: dict, mock_stats: dict, elapsed_s: float, oha: str | None,
+                  source: tuple[str, list[str]]) -> dict:
     by_name = {name: system_results(systems[name], measured, rss_idle, rss_after, idle_connections,
                                     streams) if name in systems else
                {"available": False, "reason": "not started"} for name in REQUIRED}
     if "direct-messages" in systems:
         by_name["direct"]["variants"] = {"messages": system_results(
             systems["direct-messages"], measured, rss_idle, rss_after, {}, {})}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                            text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                           capture_output=True, text=True).stdout.split("\n")
+    commit, dirty = source
     results = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": COMMAND + (" (BENCH_QUICK=1)" if config["quick"] else ""),
         "commit": commit,
         # Files that differed from that commit when the run was made (the checkout is shared).
-        "uncommitted_changes": [line[3:] for line in dirty if line.strip()],
+        "uncommitted_changes": dirty,
         "machine": machine(),
         "settings": config | {"oha": oha, "chunks_per_stream": CHUNKS},
         "elapsed_s": round(elapsed_s),
