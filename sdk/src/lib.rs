@@ -6,7 +6,8 @@
 //! output is already a component. Everything else here helps keep translation short and
 //! testable on the native target: IR types with constructors ([`types`]), an incremental
 //! SSE parser and writer ([`sse`]), JSON helpers ([`json`]), `Retry-After` parsing
-//! ([`retry`]) and the host's log and config ([`host`]).
+//! ([`retry`]), error classification ([`classify`]) and the host's log and config
+//! ([`host`]).
 //!
 //! ```ignore
 //! use plugboard_sdk::prelude::*;
@@ -35,6 +36,7 @@ pub use wit_bindgen as __wit_bindgen;
 #[path = "bindings.rs"]
 pub mod __bindings;
 
+pub mod classify;
 pub mod fixup;
 pub mod host;
 pub mod json;

@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::marker::PhantomData;
 
 use crate::__bindings::provider::exports::plugboard::adapter::translator;
+use crate::classify::class_for_status;
 use crate::json::error_message;
 use crate::retry::retry_after_ms;
 use crate::types::*;
@@ -63,15 +64,7 @@ pub trait Decoder: 'static {
 /// `retry-after-ms` or `Retry-After`; the message from the body's `error.message`.
 pub fn classify_by_status(head: &ResponseHead, body: &[u8]) -> ClassifiedError {
     let retry = RetryAfter::ms(retry_after_ms(&head.headers));
-    let class = match head.status {
-        429 => ErrorClass::RateLimited(retry),
-        401 | 403 => ErrorClass::AuthExpired,
-        402 => ErrorClass::QuotaExhausted(retry),
-        413 => ErrorClass::ContextTooLong,
-        400 | 404 | 422 => ErrorClass::BadRequest,
-        500 | 502 | 503 | 504 | 529 => ErrorClass::Overloaded(retry),
-        _ => ErrorClass::Other,
-    };
+    let class = class_for_status(head.status, retry);
     ClassifiedError::new(class, error_message(head.status, body))
 }
 

@@ -1,36 +1,14 @@
 //! Classifying Chat Completions failures for routing.
 
-use plugboard_sdk::json::error_message;
+use plugboard_sdk::classify::classify_openai_shaped;
 use plugboard_sdk::prelude::*;
-use plugboard_sdk::retry::retry_after_ms;
 
 /// Classify a non-2xx response. Beyond the status: OpenAI sends quota exhaustion as
 /// 429 `insufficient_quota` (waiting does not help, so it is not rate-limiting), and an
-/// over-long prompt as 400 `context_length_exceeded`.
+/// over-long prompt as 400 `context_length_exceeded` (or, from some deployments, "too
+/// many tokens"); the SDK reads OpenAI's error shape, this names the wording.
 pub fn classify(head: &ResponseHead, body: &[u8]) -> ClassifiedError {
-    let message = error_message(head.status, body);
-    let retry = RetryAfter::ms(retry_after_ms(&head.headers));
-    let text = String::from_utf8_lossy(body);
-    let says = |needle: &str| text.contains(needle);
-    let class = if says("insufficient_quota") || head.status == 402 {
-        ErrorClass::QuotaExhausted(retry)
-    } else if head.status == 413
-        || (matches!(head.status, 400 | 422)
-            && (says("context_length_exceeded")
-                || says("maximum context length")
-                || says("too many tokens")))
-    {
-        ErrorClass::ContextTooLong
-    } else {
-        match head.status {
-            429 => ErrorClass::RateLimited(retry),
-            401 | 403 => ErrorClass::AuthExpired,
-            400 | 404 | 422 => ErrorClass::BadRequest,
-            500 | 502 | 503 | 504 | 529 => ErrorClass::Overloaded(retry),
-            _ => ErrorClass::Other,
-        }
-    };
-    ClassifiedError::new(class, message)
+    classify_openai_shaped(head, body, &["too many tokens"])
 }
 
 #[cfg(test)]

@@ -1,0 +1,129 @@
+//! Reading upstream failures into routing classes, beyond the plain status reading of
+//! [`classify_by_status`](crate::classify_by_status).
+//!
+//! Many upstreams speak OpenAI's error shape (`{"error":{"message","type","code"}}`)
+//! with OpenAI's quirks; [`classify_openai_shaped`] reads those once, so each
+//! OpenAI-compatible adapter only names the context-length wording its upstream uses.
+
+use crate::json::error_message;
+use crate::retry::retry_after_ms;
+use crate::types::*;
+
+/// The usual routing class of an HTTP status: 429 rate-limited, 401/403 auth-expired,
+/// 402 quota-exhausted, 413 context-too-long, 400/404/422 bad-request,
+/// 500/502/503/504/529 overloaded, anything else other. `retry` rides on the classes
+/// that can be waited out.
+pub fn class_for_status(status: u16, retry: RetryAfter) -> ErrorClass {
+    match status {
+        429 => ErrorClass::RateLimited(retry),
+        401 | 403 => ErrorClass::AuthExpired,
+        402 => ErrorClass::QuotaExhausted(retry),
+        413 => ErrorClass::ContextTooLong,
+        400 | 404 | 422 => ErrorClass::BadRequest,
+        500 | 502 | 503 | 504 | 529 => ErrorClass::Overloaded(retry),
+        _ => ErrorClass::Other,
+    }
+}
+
+/// Classify an OpenAI-shaped failure. Beyond [`class_for_status`]: quota exhaustion
+/// arrives as 429 `insufficient_quota` (waiting does not help, so it is not
+/// rate-limiting), and an over-long prompt as a 400/422 whose body says
+/// `context_length_exceeded`, `maximum context length`, or any of
+/// `more_context_phrases` (each upstream words it a little differently).
+pub fn classify_openai_shaped(
+    head: &ResponseHead,
+    body: &[u8],
+    more_context_phrases: &[&str],
+) -> ClassifiedError {
+    let message = error_message(head.status, body);
+    let retry = RetryAfter::ms(retry_after_ms(&head.headers));
+    let text = String::from_utf8_lossy(body);
+    let says = |needle: &str| text.contains(needle);
+    let says_too_long = ["context_length_exceeded", "maximum context length"]
+        .iter()
+        .chain(more_context_phrases)
+        .any(|phrase| says(phrase));
+    let class = if says("insufficient_quota") || head.status == 402 {
+        ErrorClass::QuotaExhausted(retry)
+    } else if head.status == 413 || (matches!(head.status, 400 | 422) && says_too_long) {
+        ErrorClass::ContextTooLong
+    } else {
+        class_for_status(head.status, retry)
+    };
+    ClassifiedError::new(class, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(status: u16, headers: &[(&str, &str)]) -> ResponseHead {
+        ResponseHead {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn insufficient_quota_is_quota_exhausted_even_as_429_while_other_429s_wait() {
+        let quota = br#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
+        assert_eq!(
+            classify_openai_shaped(&head(429, &[("retry-after", "3")]), quota, &[]).class,
+            ErrorClass::QuotaExhausted(RetryAfter::ms(Some(3000)))
+        );
+        let limited = br#"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#;
+        let classified =
+            classify_openai_shaped(&head(429, &[("retry-after-ms", "1500")]), limited, &[]);
+        assert_eq!(
+            classified.class,
+            ErrorClass::RateLimited(RetryAfter::ms(Some(1500)))
+        );
+        assert_eq!(classified.message, "Rate limit reached");
+    }
+
+    #[test]
+    fn an_upstreams_own_context_wording_counts_only_when_named_and_only_on_a_bad_request() {
+        let worded =
+            br#"{"error":{"message":"Your input exceeds the context window of this model."}}"#;
+        assert_eq!(
+            classify_openai_shaped(&head(400, &[]), worded, &[]).class,
+            ErrorClass::BadRequest
+        );
+        assert_eq!(
+            classify_openai_shaped(&head(400, &[]), worded, &["exceeds the context window"]).class,
+            ErrorClass::ContextTooLong
+        );
+        assert_eq!(
+            classify_openai_shaped(&head(500, &[]), worded, &["exceeds the context window"]).class,
+            ErrorClass::Overloaded(RetryAfter::ms(None))
+        );
+        let coded = br#"{"error":{"code":"context_length_exceeded"}}"#;
+        assert_eq!(
+            classify_openai_shaped(&head(422, &[]), coded, &[]).class,
+            ErrorClass::ContextTooLong
+        );
+    }
+
+    #[test]
+    fn statuses_alone_fall_back_to_the_usual_classes() {
+        assert_eq!(
+            class_for_status(403, RetryAfter::ms(None)),
+            ErrorClass::AuthExpired
+        );
+        assert_eq!(
+            class_for_status(413, RetryAfter::ms(None)),
+            ErrorClass::ContextTooLong
+        );
+        assert_eq!(
+            class_for_status(503, RetryAfter::ms(Some(5))),
+            ErrorClass::Overloaded(RetryAfter::ms(Some(5)))
+        );
+        assert_eq!(
+            class_for_status(409, RetryAfter::ms(None)),
+            ErrorClass::Other
+        );
+    }
+}
