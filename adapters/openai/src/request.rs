@@ -66,9 +66,7 @@ pub fn encode_body(
     // ...except that a streamed answer must still report usage (accounting needs it),
     // whatever else the client put in its `stream_options`.
     if request.stream {
-        let options = body
-            .entry("stream_options")
-            .or_insert_with(|| json!({}));
+        let options = body.entry("stream_options").or_insert_with(|| json!({}));
         if let Value::Object(options) = options {
             options.insert("include_usage".into(), json!(true));
         } else {
