@@ -7,7 +7,8 @@
 //! testable on the native target: IR types with constructors ([`types`]), an incremental
 //! SSE parser and writer ([`sse`]), JSON helpers ([`json`]), `Retry-After` parsing
 //! ([`retry`]), error classification ([`classify`]) and the host's log and config
-//! ([`host`]).
+//! ([`host`]). Decoder tests share their split-everywhere machinery through `testing`
+//! (native targets only).
 //!
 //! ```ignore
 //! use plugboard_sdk::prelude::*;
@@ -45,6 +46,8 @@ pub mod provider;
 pub mod retry;
 pub mod schema;
 pub mod sse;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 pub mod types;
 
 pub use fixup::{Filter, Fixup};

@@ -2,6 +2,9 @@
 //! fed whole and split at every byte boundary, and the same answer as one document.
 
 use super::*;
+use plugboard_sdk::testing::{
+    assert_byte_by_byte_decodes_to, assert_every_split_decodes_to, decode_fed, forwarded_and_last,
+};
 
 const STREAM: &str = concat!(
     "event: message_start\n",
@@ -88,13 +91,11 @@ fn expected() -> Vec<StreamEvent> {
 }
 
 fn decode(ctx: DecodeContext, pieces: &[&[u8]]) -> Vec<StreamEvent> {
-    let mut decoder = MessagesDecoder::new(&ctx);
-    let mut events = Vec::new();
-    for piece in pieces {
-        events.extend(decoder.push(piece).unwrap());
-    }
-    events.extend(decoder.finish().unwrap());
-    events
+    decode_fed(MessagesDecoder::new(&ctx), pieces)
+}
+
+fn streaming_decoder() -> MessagesDecoder {
+    MessagesDecoder::new(&DecodeContext::ok(true))
 }
 
 #[test]
@@ -107,17 +108,8 @@ fn a_streamed_answer_with_thinking_text_and_a_tool_call_decodes_in_order() {
 
 #[test]
 fn splitting_the_stream_at_every_byte_gives_the_same_events() {
-    let bytes = STREAM.as_bytes();
-    for cut in 0..=bytes.len() {
-        let (head, tail) = bytes.split_at(cut);
-        assert_eq!(
-            decode(DecodeContext::ok(true), &[head, tail]),
-            expected(),
-            "cut at {cut}"
-        );
-    }
-    let pieces: Vec<&[u8]> = bytes.chunks(1).collect();
-    assert_eq!(decode(DecodeContext::ok(true), &pieces), expected());
+    assert_every_split_decodes_to(streaming_decoder, STREAM.as_bytes(), &expected());
+    assert_byte_by_byte_decodes_to(streaming_decoder, STREAM.as_bytes(), &expected());
 }
 
 #[test]
@@ -240,14 +232,7 @@ fn passthrough_forwards_every_byte_and_reports_usage_and_stop_reason() {
     for cut in [0, 5, 300, bytes.len() / 2, bytes.len() - 1] {
         let (head, tail) = bytes.split_at(cut);
         let events = decode(ctx.clone(), &[head, tail]);
-        let (finish, raws) = events.split_last().unwrap();
-        let forwarded: Vec<u8> = raws
-            .iter()
-            .flat_map(|event| match event {
-                StreamEvent::Raw(bytes) => bytes.clone(),
-                other => panic!("passthrough emitted {other:?}"),
-            })
-            .collect();
+        let (forwarded, finish) = forwarded_and_last(&events);
         assert_eq!(forwarded, bytes);
         assert_eq!(
             finish,

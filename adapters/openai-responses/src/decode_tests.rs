@@ -2,6 +2,7 @@
 //! byte boundary, must give the same IR events.
 
 use super::*;
+use plugboard_sdk::testing::{assert_every_split_decodes_to, decode_fed, forwarded_and_last};
 
 /// Reasoning with two summary parts, text, a function call and a custom tool call.
 const TOOL_STREAM: &str = concat!(
@@ -85,13 +86,11 @@ fn expected_tool_stream_events() -> Vec<StreamEvent> {
 }
 
 fn decode(ctx: DecodeContext, pieces: &[&[u8]]) -> Vec<StreamEvent> {
-    let mut decoder = ResponsesDecoder::new(&ctx);
-    let mut events = Vec::new();
-    for piece in pieces {
-        events.extend(decoder.push(piece).unwrap());
-    }
-    events.extend(decoder.finish().unwrap());
-    events
+    decode_fed(ResponsesDecoder::new(&ctx), pieces)
+}
+
+fn streaming_decoder() -> ResponsesDecoder {
+    ResponsesDecoder::new(&DecodeContext::ok(true))
 }
 
 #[test]
@@ -104,15 +103,11 @@ fn a_streamed_answer_with_reasoning_text_and_calls_decodes_in_order() {
 
 #[test]
 fn splitting_the_stream_at_every_byte_gives_the_same_events() {
-    let bytes = TOOL_STREAM.as_bytes();
-    for cut in 0..=bytes.len() {
-        let (head, tail) = bytes.split_at(cut);
-        assert_eq!(
-            decode(DecodeContext::ok(true), &[head, tail]),
-            expected_tool_stream_events(),
-            "cut at {cut}"
-        );
-    }
+    assert_every_split_decodes_to(
+        streaming_decoder,
+        TOOL_STREAM.as_bytes(),
+        &expected_tool_stream_events(),
+    );
 }
 
 #[test]
@@ -216,14 +211,7 @@ fn passthrough_forwards_bytes_unchanged_and_ends_with_usage() {
     for cut in [0, 1, 37, bytes.len() / 2, bytes.len() - 3, bytes.len()] {
         let (head, tail) = bytes.split_at(cut);
         let events = decode(ctx.clone(), &[head, tail]);
-        let (finish, raws) = events.split_last().unwrap();
-        let forwarded: Vec<u8> = raws
-            .iter()
-            .flat_map(|event| match event {
-                StreamEvent::Raw(bytes) => bytes.clone(),
-                other => panic!("passthrough emitted {other:?}"),
-            })
-            .collect();
+        let (forwarded, finish) = forwarded_and_last(&events);
         assert_eq!(forwarded, bytes, "cut at {cut}");
         assert_eq!(
             finish,

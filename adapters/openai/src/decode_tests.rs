@@ -2,6 +2,9 @@
 //! every byte boundary, must give the same IR events.
 
 use super::*;
+use plugboard_sdk::testing::{
+    assert_byte_by_byte_decodes_to, assert_every_split_decodes_to, decode_fed, forwarded_and_last,
+};
 
 /// A streamed answer with reasoning, text, two parallel tool calls and usage last.
 const TOOL_STREAM: &str = concat!(
@@ -58,13 +61,11 @@ fn expected_tool_stream_events() -> Vec<StreamEvent> {
 }
 
 fn decode(ctx: DecodeContext, pieces: &[&[u8]]) -> Vec<StreamEvent> {
-    let mut decoder = ChatDecoder::new(&ctx);
-    let mut events = Vec::new();
-    for piece in pieces {
-        events.extend(decoder.push(piece).unwrap());
-    }
-    events.extend(decoder.finish().unwrap());
-    events
+    decode_fed(ChatDecoder::new(&ctx), pieces)
+}
+
+fn streaming_decoder() -> ChatDecoder {
+    ChatDecoder::new(&DecodeContext::ok(true))
 }
 
 #[test]
@@ -77,23 +78,19 @@ fn a_streamed_tool_call_answer_decodes_to_the_full_event_sequence() {
 
 #[test]
 fn splitting_the_stream_at_every_byte_gives_the_same_events() {
-    let bytes = TOOL_STREAM.as_bytes();
-    for cut in 0..=bytes.len() {
-        let (head, tail) = bytes.split_at(cut);
-        assert_eq!(
-            decode(DecodeContext::ok(true), &[head, tail]),
-            expected_tool_stream_events(),
-            "cut at {cut}"
-        );
-    }
+    assert_every_split_decodes_to(
+        streaming_decoder,
+        TOOL_STREAM.as_bytes(),
+        &expected_tool_stream_events(),
+    );
 }
 
 #[test]
 fn byte_by_byte_feeding_still_decodes_every_event() {
-    let pieces: Vec<&[u8]> = TOOL_STREAM.as_bytes().chunks(1).collect();
-    assert_eq!(
-        decode(DecodeContext::ok(true), &pieces),
-        expected_tool_stream_events()
+    assert_byte_by_byte_decodes_to(
+        streaming_decoder,
+        TOOL_STREAM.as_bytes(),
+        &expected_tool_stream_events(),
     );
 }
 
@@ -221,14 +218,7 @@ fn passthrough_forwards_bytes_unchanged_and_ends_with_usage() {
     for cut in [0, 1, 37, bytes.len() / 2, bytes.len() - 3, bytes.len()] {
         let (head, tail) = bytes.split_at(cut);
         let events = decode(ctx.clone(), &[head, tail]);
-        let (finish, raws) = events.split_last().unwrap();
-        let forwarded: Vec<u8> = raws
-            .iter()
-            .flat_map(|event| match event {
-                StreamEvent::Raw(bytes) => bytes.clone(),
-                other => panic!("passthrough emitted {other:?}"),
-            })
-            .collect();
+        let (forwarded, finish) = forwarded_and_last(&events);
         assert_eq!(forwarded, bytes, "cut at {cut}");
         assert_eq!(
             finish,

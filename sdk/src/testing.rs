@@ -1,0 +1,170 @@
+//! Test support for decoders, native targets only: the "feed the transcript whole,
+//! split at every byte, one byte at a time, and compare the events" machinery every
+//! provider's decoder tests need, written once.
+//!
+//! A decoder is fed arbitrary chunks by the host (network reads split anywhere, even
+//! inside a UTF-8 character), so a transcript must decode to the same events however it
+//! is cut. These helpers panic with the cut that broke, so they read as assertions:
+//!
+//! ```ignore
+//! use plugboard_sdk::testing::assert_every_split_decodes_to;
+//! assert_every_split_decodes_to(|| MyDecoder::new(&DecodeContext::ok(true)), STREAM, &expected());
+//! ```
+
+use crate::provider::Decoder;
+use crate::types::StreamEvent;
+
+/// Feed `pieces` to `decoder` in order, then finish it; the events of all calls, in
+/// order. Panics if the decoder errs: a test that expects an error calls `push` itself.
+pub fn decode_fed(mut decoder: impl Decoder, pieces: &[&[u8]]) -> Vec<StreamEvent> {
+    let mut events = Vec::new();
+    for piece in pieces {
+        events.extend(decoder.push(piece).expect("the decoder refused a chunk"));
+    }
+    events.extend(decoder.finish().expect("the decoder refused to finish"));
+    events
+}
+
+/// Cut `body` in two at every byte (the ends included, so whole as well) and assert
+/// each fresh decoder from `new_decoder` gives exactly `expected`.
+pub fn assert_every_split_decodes_to<D: Decoder>(
+    new_decoder: impl Fn() -> D,
+    body: &[u8],
+    expected: &[StreamEvent],
+) {
+    for cut in 0..=body.len() {
+        let (head, tail) = body.split_at(cut);
+        assert_eq!(
+            decode_fed(new_decoder(), &[head, tail]),
+            expected,
+            "cut at {cut}"
+        );
+    }
+}
+
+/// Feed `body` one byte at a time and assert the decoder gives exactly `expected`.
+pub fn assert_byte_by_byte_decodes_to<D: Decoder>(
+    new_decoder: impl Fn() -> D,
+    body: &[u8],
+    expected: &[StreamEvent],
+) {
+    let pieces: Vec<&[u8]> = body.chunks(1).collect();
+    assert_eq!(decode_fed(new_decoder(), &pieces), expected);
+}
+
+/// Take passthrough output apart: the bytes forwarded as `raw` events, joined, and the
+/// last event (the finish). Panics if the output is empty or anything but `raw` comes
+/// before the last event: passthrough forwards bytes and adds only its accounting.
+pub fn forwarded_and_last(events: &[StreamEvent]) -> (Vec<u8>, &StreamEvent) {
+    let (last, forwarded) = events.split_last().expect("passthrough emitted nothing");
+    let bytes = forwarded
+        .iter()
+        .flat_map(|event| match event {
+            StreamEvent::Raw(bytes) => bytes.clone(),
+            other => panic!("passthrough emitted {other:?}"),
+        })
+        .collect();
+    (bytes, last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::*;
+
+    /// Splits its input into lines; `finish` flushes an unended last line. Errs on `!`.
+    #[derive(Default)]
+    struct Lines(Vec<u8>);
+
+    impl Decoder for Lines {
+        fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError> {
+            if chunk.contains(&b'!') {
+                return Err(AdapterError::upstream("bang"));
+            }
+            self.0.extend_from_slice(chunk);
+            let mut events = Vec::new();
+            while let Some(end) = self.0.iter().position(|byte| *byte == b'\n') {
+                let line: Vec<u8> = self.0.drain(..=end).collect();
+                events.push(StreamEvent::Raw(line[..end].to_vec()));
+            }
+            Ok(events)
+        }
+        fn finish(&mut self) -> Result<Vec<StreamEvent>, AdapterError> {
+            let mut events = Vec::new();
+            if !self.0.is_empty() {
+                events.push(StreamEvent::Raw(std::mem::take(&mut self.0)));
+            }
+            events.push(StreamEvent::finish(
+                FinishReason::Stop,
+                None,
+                Usage::default(),
+            ));
+            Ok(events)
+        }
+    }
+
+    fn expected() -> Vec<StreamEvent> {
+        vec![
+            StreamEvent::Raw(b"one".to_vec()),
+            StreamEvent::Raw(b"two".to_vec()),
+            StreamEvent::finish(FinishReason::Stop, None, Usage::default()),
+        ]
+    }
+
+    #[test]
+    fn a_decoder_that_buffers_correctly_passes_every_split_and_byte_by_byte() {
+        assert_eq!(
+            decode_fed(Lines::default(), &[b"one\ntw", b"o"]),
+            expected()
+        );
+        assert_every_split_decodes_to(Lines::default, b"one\ntwo", &expected());
+        assert_byte_by_byte_decodes_to(Lines::default, b"one\ntwo", &expected());
+    }
+
+    /// Forgets a partial line at every chunk end: fine whole, wrong once cut.
+    #[derive(Default)]
+    struct Forgetful(Lines);
+
+    impl Decoder for Forgetful {
+        fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError> {
+            let events = self.0.push(chunk)?;
+            self.0.0.clear();
+            Ok(events)
+        }
+        fn finish(&mut self) -> Result<Vec<StreamEvent>, AdapterError> {
+            self.0.finish()
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "cut at 1")]
+    fn a_decoder_that_drops_a_cut_line_fails_at_the_first_cut_that_shows_it() {
+        assert_every_split_decodes_to(Forgetful::default, b"one\ntwo\n", &expected());
+    }
+
+    #[test]
+    #[should_panic(expected = "refused a chunk")]
+    fn a_decoder_error_is_a_test_failure() {
+        decode_fed(Lines::default(), &[b"one!"]);
+    }
+
+    #[test]
+    fn passthrough_output_comes_apart_into_the_forwarded_bytes_and_the_finish() {
+        let events = decode_fed(Lines::default(), &[b"one\ntwo\n"]);
+        let (forwarded, last) = forwarded_and_last(&events);
+        assert_eq!(forwarded, b"onetwo");
+        assert_eq!(
+            last,
+            &StreamEvent::finish(FinishReason::Stop, None, Usage::default())
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "passthrough emitted")]
+    fn anything_but_raw_before_the_finish_is_a_test_failure() {
+        forwarded_and_last(&[
+            StreamEvent::TextStart("t".into()),
+            StreamEvent::finish(FinishReason::Stop, None, Usage::default()),
+        ]);
+    }
+}
