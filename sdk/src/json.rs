@@ -110,6 +110,17 @@ pub fn as_u64(value: Option<&Value>) -> Option<u64> {
         .or_else(|| value.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
 }
 
+/// An `f32` as the JSON number the client wrote: `0.7f32 as f64` would print
+/// 0.699999988, so this goes through the shortest decimal that reads back as the same
+/// `f32`. A non-finite value (which JSON cannot hold) is `null`.
+pub fn f32_as_written(value: f32) -> Value {
+    value
+        .to_string()
+        .parse::<f64>()
+        .map(|parsed| serde_json::json!(parsed))
+        .unwrap_or(Value::Null)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +167,12 @@ mod tests {
         );
         assert_eq!(error_message(502, b"  gateway  "), "gateway");
         assert_eq!(error_message(503, b""), "HTTP 503");
+    }
+
+    #[test]
+    fn an_f32_keeps_the_decimal_the_client_wrote() {
+        assert_eq!(f32_as_written(0.7).to_string(), "0.7");
+        assert_eq!(f32_as_written(1.0), serde_json::json!(1.0));
+        assert_eq!(f32_as_written(f32::NAN), Value::Null);
     }
 }

@@ -164,6 +164,25 @@ impl Tool {
     }
 }
 
+impl ReasoningConfig {
+    /// The effort for an upstream that takes a level (OpenAI's `low`/`medium`/`high`):
+    /// as named, or derived from a token budget (what Anthropic-style clients send):
+    /// up to 2048 tokens is `low`, up to 16384 `medium`, more `high`.
+    pub fn effort_level(&self) -> Option<String> {
+        if let Some(effort) = &self.effort {
+            return Some(effort.clone());
+        }
+        self.budget_tokens.map(|budget| {
+            match budget {
+                0..=2048 => "low",
+                2049..=16384 => "medium",
+                _ => "high",
+            }
+            .to_string()
+        })
+    }
+}
+
 impl ChatRequest {
     /// An empty, non-streaming request for `model`.
     pub fn new(model: impl Into<String>) -> Self {
@@ -400,5 +419,42 @@ impl DecodeContext {
             streaming,
             passthrough: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reasoning(effort: Option<&str>, budget_tokens: Option<u32>) -> ReasoningConfig {
+        ReasoningConfig {
+            effort: effort.map(str::to_string),
+            budget_tokens,
+        }
+    }
+
+    #[test]
+    fn a_named_effort_wins_and_a_budget_maps_to_the_nearest_level() {
+        assert_eq!(
+            reasoning(Some("minimal"), Some(50_000)).effort_level(),
+            Some("minimal".into())
+        );
+        assert_eq!(
+            reasoning(None, Some(2048)).effort_level(),
+            Some("low".into())
+        );
+        assert_eq!(
+            reasoning(None, Some(2049)).effort_level(),
+            Some("medium".into())
+        );
+        assert_eq!(
+            reasoning(None, Some(16384)).effort_level(),
+            Some("medium".into())
+        );
+        assert_eq!(
+            reasoning(None, Some(16385)).effort_level(),
+            Some("high".into())
+        );
+        assert_eq!(reasoning(None, None).effort_level(), None);
     }
 }

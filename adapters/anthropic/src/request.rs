@@ -1,6 +1,6 @@
 //! IR request to an Anthropic Messages body.
 
-use plugboard_sdk::json::{parse_ir_json, provider_options};
+use plugboard_sdk::json::{f32_as_written, parse_ir_json, provider_options};
 use plugboard_sdk::prelude::*;
 use serde_json::Map;
 
@@ -107,14 +107,14 @@ pub fn encode_body(request: &ChatRequest, model: &str) -> Result<Value, AdapterE
     // With thinking on, the API refuses temperature other than 1 and any top_k.
     if thinking_budget.is_none() {
         if let Some(temperature) = params.temperature {
-            body.insert("temperature".into(), float(temperature));
+            body.insert("temperature".into(), f32_as_written(temperature));
         }
         if let Some(top_k) = params.top_k {
             body.insert("top_k".into(), json!(top_k));
         }
     }
     if let Some(top_p) = params.top_p {
-        body.insert("top_p".into(), float(top_p));
+        body.insert("top_p".into(), f32_as_written(top_p));
     }
     if !params.stop.is_empty() {
         body.insert("stop_sequences".into(), json!(params.stop));
@@ -319,15 +319,6 @@ fn merge_options(block: &mut Map<String, Value>, options: &Option<Json>) {
     if let Some(extra) = provider_options(options, ID) {
         block.extend(extra);
     }
-}
-
-/// An `f32` as the decimal the client wrote: `0.7f32 as f64` would print 0.699999988.
-fn float(value: f32) -> Value {
-    value
-        .to_string()
-        .parse::<f64>()
-        .map(|parsed| json!(parsed))
-        .unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use plugboard_sdk::json::{parse_ir_json, provider_options};
+use plugboard_sdk::json::{f32_as_written, parse_ir_json, provider_options};
 use plugboard_sdk::prelude::*;
 use plugboard_sdk::schema::gemini_compatible;
 use serde_json::Map;
@@ -286,7 +286,7 @@ fn encode_generation_config(
     ];
     for (key, value) in floats {
         if let Some(value) = value {
-            config.insert(key.into(), float(value));
+            config.insert(key.into(), f32_as_written(value));
         }
     }
     if let Some(top_k) = params.top_k {
@@ -341,15 +341,6 @@ fn thinking_config(reasoning: &ReasoningConfig, model: &str) -> Option<Value> {
         _ => 24576,
     };
     Some(json!({"includeThoughts": budget > 0, "thinkingBudget": budget}))
-}
-
-/// An `f32` as the decimal the client wrote: `0.7f32 as f64` would print 0.699999988.
-fn float(value: f32) -> Value {
-    value
-        .to_string()
-        .parse::<f64>()
-        .map(|parsed| json!(parsed))
-        .unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@
 
 use std::collections::HashSet;
 
-use plugboard_sdk::json::{parse_ir_json, provider_options};
+use plugboard_sdk::json::{f32_as_written, parse_ir_json, provider_options};
 use plugboard_sdk::prelude::*;
 use serde_json::Map;
 
@@ -350,16 +350,20 @@ fn encode_params(
         body.insert("max_output_tokens".into(), json!(max));
     }
     if let Some(temperature) = params.temperature {
-        body.insert("temperature".into(), float(temperature));
+        body.insert("temperature".into(), f32_as_written(temperature));
     }
     if let Some(top_p) = params.top_p {
-        body.insert("top_p".into(), float(top_p));
+        body.insert("top_p".into(), f32_as_written(top_p));
     }
     // `stop`, `seed`, `top_k` and the penalties have no Responses field: dropped.
     if let Some(parallel) = params.parallel_tool_calls {
         body.insert("parallel_tool_calls".into(), json!(parallel));
     }
-    if let Some(effort) = params.reasoning.as_ref().and_then(reasoning_effort) {
+    if let Some(effort) = params
+        .reasoning
+        .as_ref()
+        .and_then(ReasoningConfig::effort_level)
+    {
         body.insert(
             "reasoning".into(),
             json!({"effort": effort, "summary": "auto"}),
@@ -388,31 +392,6 @@ fn encode_params(
         body.insert("text".into(), json!({"format": format}));
     }
     Ok(())
-}
-
-/// The effort as named, or one derived from a token budget (Anthropic-style clients):
-/// up to 2048 tokens is `low`, up to 16384 `medium`, more `high`.
-fn reasoning_effort(reasoning: &ReasoningConfig) -> Option<String> {
-    if let Some(effort) = &reasoning.effort {
-        return Some(effort.clone());
-    }
-    reasoning.budget_tokens.map(|budget| {
-        match budget {
-            0..=2048 => "low",
-            2049..=16384 => "medium",
-            _ => "high",
-        }
-        .to_string()
-    })
-}
-
-/// An `f32` as the decimal the client wrote: `0.7f32 as f64` would print 0.699999988.
-fn float(value: f32) -> Value {
-    value
-        .to_string()
-        .parse::<f64>()
-        .map(|parsed| json!(parsed))
-        .unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! IR request to an OpenAI Chat Completions body.
 
-use plugboard_sdk::json::{parse_ir_json, provider_options};
+use plugboard_sdk::json::{f32_as_written, parse_ir_json, provider_options};
 use plugboard_sdk::prelude::*;
 use serde_json::Map;
 
@@ -248,7 +248,7 @@ fn encode_params(
     ];
     for (key, value) in floats {
         if let Some(value) = value {
-            body.insert(key.into(), float(value));
+            body.insert(key.into(), f32_as_written(value));
         }
     }
     if let (Some(top_k), Flavor::Compatible) = (params.top_k, flavor) {
@@ -260,7 +260,11 @@ fn encode_params(
     if let Some(seed) = params.seed {
         body.insert("seed".into(), json!(seed));
     }
-    if let Some(effort) = params.reasoning.as_ref().and_then(reasoning_effort) {
+    if let Some(effort) = params
+        .reasoning
+        .as_ref()
+        .and_then(ReasoningConfig::effort_level)
+    {
         body.insert("reasoning_effort".into(), json!(effort));
     }
     match &params.response_format {
@@ -289,31 +293,6 @@ fn encode_params(
         body.insert("parallel_tool_calls".into(), json!(parallel));
     }
     Ok(())
-}
-
-/// The effort as named, or one derived from a token budget (Anthropic-style clients):
-/// up to 2048 tokens is `low`, up to 16384 `medium`, more `high`.
-fn reasoning_effort(reasoning: &ReasoningConfig) -> Option<String> {
-    if let Some(effort) = &reasoning.effort {
-        return Some(effort.clone());
-    }
-    reasoning.budget_tokens.map(|budget| {
-        match budget {
-            0..=2048 => "low",
-            2049..=16384 => "medium",
-            _ => "high",
-        }
-        .to_string()
-    })
-}
-
-/// An `f32` as the decimal the client wrote: `0.7f32 as f64` would print 0.699999988.
-fn float(value: f32) -> Value {
-    value
-        .to_string()
-        .parse::<f64>()
-        .map(|parsed| json!(parsed))
-        .unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
