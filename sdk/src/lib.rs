@@ -7,8 +7,9 @@
 //! testable on the native target: IR types with constructors ([`types`]), an incremental
 //! SSE parser and writer ([`sse`]), JSON helpers ([`json`]), `Retry-After` parsing
 //! ([`retry`]), error classification ([`classify`]) and the host's log and config
-//! ([`host`]). Decoder tests share their split-everywhere machinery through `testing`
-//! (native targets only).
+//! ([`host`]). [`response_decoder`] is the streamed-or-document, passthrough-aware
+//! decoder around a provider's own state machine; decoder tests share their
+//! split-everywhere assertions through `testing` (native targets only).
 //!
 //! ```ignore
 //! use plugboard_sdk::prelude::*;
@@ -43,6 +44,7 @@ pub mod host;
 pub mod json;
 pub mod json_edit;
 pub mod provider;
+pub mod response_decoder;
 pub mod retry;
 pub mod schema;
 pub mod sse;
