@@ -7,6 +7,7 @@
 pub mod anthropic;
 pub mod collect;
 pub mod gemini;
+pub mod json_fields;
 pub mod opaque_reasoning;
 pub mod openai_chat;
 pub mod openai_responses;

@@ -5,12 +5,11 @@
 //! Every reader takes the value already removed from its object: a `null` counts as
 //! absent, because SDKs send explicit nulls for unset knobs.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+pub(super) use crate::surfaces::json_fields::Object;
+use crate::surfaces::json_fields::{self, FieldErrors, JsonType};
 use crate::surfaces::{ClientError, ErrorKind};
-
-/// A JSON object, as the decoder walks it.
-pub(super) type Object = Map<String, Value>;
 
 /// The adapter id whose options carry what the IR has no field for.
 pub(super) const ANTHROPIC: &str = "anthropic";
@@ -34,65 +33,67 @@ pub(super) fn invalid_value(path: &str, why: impl std::fmt::Display) -> ClientEr
     ClientError::new(ErrorKind::InvalidRequest, format!("{path}: {why}")).param(path)
 }
 
+/// The Messages API wording for the shared readers: types named the way its validator
+/// names them (`a valid dictionary`), and never the type that came instead.
+struct MessagesErrors;
+
+impl FieldErrors for MessagesErrors {
+    const EXPECTED: &'static str = "Input should be";
+
+    fn missing(path: &str) -> ClientError {
+        missing(path)
+    }
+
+    fn wrong_type(path: &str, expected: JsonType, _got: &Value) -> ClientError {
+        let expected = match expected {
+            JsonType::String => "a valid string",
+            JsonType::Boolean => "a valid boolean",
+            JsonType::Number => "a valid number",
+            JsonType::Integer => "a valid integer",
+            JsonType::Object => "a valid dictionary",
+            JsonType::Array => "a valid list",
+        };
+        wrong_type(path, expected)
+    }
+
+    fn invalid_value(path: &str, why: String) -> ClientError {
+        invalid_value(path, why)
+    }
+}
+
 /// A string, or `None` when absent or null.
 pub(super) fn opt_string(value: Option<Value>, path: &str) -> Result<Option<String>, ClientError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(wrong_type(path, "a valid string")),
-    }
+    json_fields::opt_string::<MessagesErrors>(value, path)
 }
 
 /// A required string.
 pub(super) fn string(value: Option<Value>, path: &str) -> Result<String, ClientError> {
-    opt_string(value, path)?.ok_or_else(|| missing(path))
+    json_fields::string::<MessagesErrors>(value, path)
 }
 
 /// A boolean, or `None` when absent or null.
 pub(super) fn opt_bool(value: Option<Value>, path: &str) -> Result<Option<bool>, ClientError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(b)),
-        Some(_) => Err(wrong_type(path, "a valid boolean")),
-    }
+    json_fields::opt_bool::<MessagesErrors>(value, path)
 }
 
 /// A number as `f32` (sampling knobs need no more precision).
 pub(super) fn opt_f32(value: Option<Value>, path: &str) -> Result<Option<f32>, ClientError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => Ok(n.as_f64().map(|f| f as f32)),
-        Some(_) => Err(wrong_type(path, "a valid number")),
-    }
+    json_fields::opt_f32::<MessagesErrors>(value, path)
 }
 
 /// A non-negative integer that fits `u32` (token counts, top-k).
 pub(super) fn opt_u32(value: Option<Value>, path: &str) -> Result<Option<u32>, ClientError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_u64().map(u32::try_from) {
-            Some(Ok(v)) => Ok(Some(v)),
-            _ => Err(invalid_value(
-                path,
-                format!("Input should be a non-negative integer, got {n}"),
-            )),
-        },
-        Some(_) => Err(wrong_type(path, "a valid integer")),
-    }
+    json_fields::opt_u32::<MessagesErrors>(value, path)
 }
 
 /// An object, or `None` when absent or null.
 pub(super) fn opt_object(value: Option<Value>, path: &str) -> Result<Option<Object>, ClientError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => Ok(Some(map)),
-        Some(_) => Err(wrong_type(path, "a valid dictionary")),
-    }
+    json_fields::opt_object::<MessagesErrors>(value, path)
 }
 
 /// A required object.
 pub(super) fn object(value: Option<Value>, path: &str) -> Result<Object, ClientError> {
-    opt_object(value, path)?.ok_or_else(|| missing(path))
+    json_fields::object::<MessagesErrors>(value, path)
 }
 
 /// An array, or `None` when absent or null.
@@ -100,24 +101,14 @@ pub(super) fn opt_array(
     value: Option<Value>,
     path: &str,
 ) -> Result<Option<Vec<Value>>, ClientError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => Ok(Some(items)),
-        Some(_) => Err(wrong_type(path, "a valid list")),
-    }
+    json_fields::opt_array::<MessagesErrors>(value, path)
 }
 
 /// Leftover fields as `{"anthropic": {...}}`, or `None` when nothing is left: the escape
 /// hatch that keeps every field the IR has no slot for. Nulls are dropped: an unset knob
 /// must not reach the upstream as an explicit null it may refuse.
-pub(super) fn anthropic_options(mut rest: Object) -> Option<Value> {
-    rest.retain(|_, value| !value.is_null());
-    if rest.is_empty() {
-        return None;
-    }
-    let mut options = Object::new();
-    options.insert(ANTHROPIC.to_owned(), Value::Object(rest));
-    Some(Value::Object(options))
+pub(super) fn anthropic_options(rest: Object) -> Option<Value> {
+    json_fields::keyed_options_without_nulls(ANTHROPIC, rest)
 }
 
 #[cfg(test)]

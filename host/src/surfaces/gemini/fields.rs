@@ -10,12 +10,11 @@
 //! Every reader takes the value already removed from its object: a `null` counts as
 //! absent, because SDKs serialise unset fields as explicit nulls.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+pub(super) use crate::surfaces::json_fields::Object;
+use crate::surfaces::json_fields::{self, FieldErrors, JsonType, type_name};
 use crate::surfaces::{ClientError, ErrorKind};
-
-/// A JSON object, as the decoder walks it.
-pub(super) type Object = Map<String, Value>;
 
 /// `some_name` for `someName`: the proto spelling of a JSON field name.
 pub(super) fn snake_case(camel: &str) -> String {
@@ -103,48 +102,43 @@ pub(super) fn invalid_value(path: &str, why: impl std::fmt::Display) -> ClientEr
     .param(path)
 }
 
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
-        Value::Number(_) => "a decimal",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// Google's wording for the shared readers.
+struct GoogleErrors;
+
+impl FieldErrors for GoogleErrors {
+    const EXPECTED: &'static str = "expected";
+
+    fn missing(path: &str) -> ClientError {
+        missing(path)
+    }
+
+    fn wrong_type(path: &str, expected: JsonType, got: &Value) -> ClientError {
+        wrong_type(path, expected.with_article(), got)
+    }
+
+    fn invalid_value(path: &str, why: String) -> ClientError {
+        invalid_value(path, why)
     }
 }
 
 /// A string, or `None` when absent or null.
 pub(super) fn opt_string(value: Option<Value>, path: &str) -> Result<Option<String>, ClientError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(wrong_type(path, "a string", &other)),
-    }
+    json_fields::opt_string::<GoogleErrors>(value, path)
 }
 
 /// A required string.
 pub(super) fn string(value: Option<Value>, path: &str) -> Result<String, ClientError> {
-    opt_string(value, path)?.ok_or_else(|| missing(path))
+    json_fields::string::<GoogleErrors>(value, path)
 }
 
 /// A boolean, or `None` when absent or null.
 pub(super) fn opt_bool(value: Option<Value>, path: &str) -> Result<Option<bool>, ClientError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(b)),
-        Some(other) => Err(wrong_type(path, "a boolean", &other)),
-    }
+    json_fields::opt_bool::<GoogleErrors>(value, path)
 }
 
 /// A number as `f32` (temperatures and penalties need no more precision).
 pub(super) fn opt_f32(value: Option<Value>, path: &str) -> Result<Option<f32>, ClientError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => Ok(n.as_f64().map(|f| f as f32)),
-        Some(other) => Err(wrong_type(path, "a number", &other)),
-    }
+    json_fields::opt_f32::<GoogleErrors>(value, path)
 }
 
 /// A whole number as `i64`. Protobuf JSON allows int64 as a string and Python clients
@@ -179,11 +173,7 @@ pub(super) fn opt_u32(value: Option<Value>, path: &str) -> Result<Option<u32>, C
 
 /// An object, or `None` when absent or null.
 pub(super) fn opt_object(value: Option<Value>, path: &str) -> Result<Option<Object>, ClientError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => Ok(Some(map)),
-        Some(other) => Err(wrong_type(path, "an object", &other)),
-    }
+    json_fields::opt_object::<GoogleErrors>(value, path)
 }
 
 /// An array, or `None` when absent or null.
@@ -191,22 +181,13 @@ pub(super) fn opt_array(
     value: Option<Value>,
     path: &str,
 ) -> Result<Option<Vec<Value>>, ClientError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => Ok(Some(items)),
-        Some(other) => Err(wrong_type(path, "an array", &other)),
-    }
+    json_fields::opt_array::<GoogleErrors>(value, path)
 }
 
 /// Extras keyed by the Gemini adapter id (`{"gemini": {...}}`), or `None` when there
 /// are none: the escape hatch that keeps what the IR has no field for.
 pub(super) fn gemini_options(extras: Object) -> Option<Value> {
-    if extras.is_empty() {
-        return None;
-    }
-    let mut options = Object::new();
-    options.insert("gemini".to_owned(), Value::Object(extras));
-    Some(Value::Object(options))
+    json_fields::keyed_options("gemini", extras)
 }
 
 /// The Gemini extras inside provider-keyed options, if any.
