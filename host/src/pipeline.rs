@@ -106,6 +106,13 @@ async fn run(
     // 1. Surface decode: the client's dialect into the IR.
     let decoded = dialect.decode(&body, route)?;
     record.model = decoded.model.clone();
+    let inbound = Inbound {
+        dialect,
+        route,
+        client_headers,
+        decoded: &decoded,
+        body: &body,
+    };
 
     // 2. Route: the model name to ordered candidates (provider entry, account).
     let mut plan = gateway
@@ -119,18 +126,7 @@ async fn run(
         record.provider = Some(entry.name.clone());
         record.account = Some(attempt.account.id.clone());
         record.attempts = attempt.number;
-        match try_attempt(
-            gateway,
-            dialect,
-            route,
-            client_headers,
-            &decoded,
-            &body,
-            entry,
-            &attempt,
-        )
-        .await
-        {
+        match try_attempt(gateway, &inbound, entry, &attempt).await {
             Ok(response) => return Ok(response),
             Err(Verdict::Answer(error)) => return Err(error),
             Err(Verdict::TryNext(error)) => {
@@ -143,17 +139,34 @@ async fn run(
     Err(fallback.unwrap_or_else(|| plan.nothing_available()))
 }
 
+/// The client's request as every attempt sees it.
+struct Inbound<'a> {
+    /// The dialect it came in.
+    dialect: ClientDialect,
+    /// What the URL said.
+    route: &'a RouteFacts,
+    /// Headers an adapter may see (no credentials).
+    client_headers: &'a [(String, String)],
+    /// The body in IR form.
+    decoded: &'a Decoded,
+    /// The body as sent, for native passthrough.
+    body: &'a Bytes,
+}
+
 /// One attempt on one account. `Err` carries routing's verdict.
 async fn try_attempt(
     gateway: &Arc<Gateway>,
-    dialect: ClientDialect,
-    route: &RouteFacts,
-    client_headers: &[(String, String)],
-    decoded: &Decoded,
-    raw_body: &Bytes,
+    inbound: &Inbound<'_>,
     entry: &ProviderEntry,
     attempt: &Attempt,
 ) -> Result<Response, Verdict> {
+    let Inbound {
+        dialect,
+        route,
+        client_headers,
+        decoded,
+        body: raw_body,
+    } = *inbound;
     // Registry snapshot: this attempt runs on the components in force now, even if a
     // hot swap happens meanwhile.
     let registry = gateway.runtime.registry();
