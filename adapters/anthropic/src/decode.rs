@@ -3,53 +3,39 @@
 
 use plugboard_sdk::json::{as_u64, options_for};
 use plugboard_sdk::prelude::*;
+use plugboard_sdk::response_decoder::{ResponseDecoder, ResponseState};
 
 use crate::ID;
 
 /// Decoder for one Messages response.
-pub struct MessagesDecoder {
-    body: Body,
-    /// Native passthrough: forward bytes as `raw`, keep only usage and the stop reason.
-    passthrough: bool,
-    state: MessageState,
-}
+pub type MessagesDecoder = ResponseDecoder<MessageState>;
 
-enum Body {
-    Stream(SseParser),
-    Document(JsonBody),
-}
+impl ResponseState for MessageState {
+    const STREAM_EVENT: &'static str = "a Messages stream event";
 
-impl MessagesDecoder {
-    /// A decoder for a response described by `ctx`.
-    pub fn new(ctx: &DecodeContext) -> Self {
-        let body = if ctx.streaming {
-            Body::Stream(SseParser::new())
-        } else {
-            Body::Document(JsonBody::new())
-        };
-        MessagesDecoder {
-            body,
-            passthrough: ctx.passthrough.is_some(),
-            state: MessageState::default(),
-        }
+    fn matters_for_accounting(event: &SseEvent) -> bool {
+        matters_for_accounting(event)
     }
 
-    fn take_events(
+    fn take_stream_event(
         &mut self,
-        events: Vec<SseEvent>,
+        data: &Value,
         out: &mut Vec<StreamEvent>,
     ) -> Result<(), AdapterError> {
-        for event in events {
-            if self.passthrough && !matters_for_accounting(&event) {
-                continue;
-            }
-            if event.data.trim().is_empty() {
-                continue;
-            }
-            let data = parse_upstream_json(event.data.as_bytes(), "a Messages stream event")?;
-            self.state.take_event(&data, out)?;
-        }
-        Ok(())
+        self.take_event(data, out)
+    }
+
+    fn take_whole_document(
+        &mut self,
+        document: Value,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), AdapterError> {
+        self.take_document(&document, out)
+    }
+
+    fn end(&mut self, out: &mut Vec<StreamEvent>) -> StreamEvent {
+        self.close_all(out);
+        self.finish()
     }
 }
 
@@ -60,53 +46,6 @@ fn matters_for_accounting(event: &SseEvent) -> bool {
         None => ["\"message_start\"", "\"message_delta\"", "\"error\""]
             .iter()
             .any(|kind| event.data.contains(kind)),
-    }
-}
-
-impl Decoder for MessagesDecoder {
-    fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError> {
-        let mut out = Vec::new();
-        match &mut self.body {
-            Body::Stream(parser) => {
-                let events = parser.push(chunk);
-                self.take_events(events, &mut out)?;
-            }
-            Body::Document(document) => document.push(chunk),
-        }
-        if self.passthrough {
-            return Ok(vec![StreamEvent::Raw(chunk.to_vec())]);
-        }
-        Ok(out)
-    }
-
-    fn finish(&mut self) -> Result<Vec<StreamEvent>, AdapterError> {
-        let mut out = Vec::new();
-        match &mut self.body {
-            Body::Stream(parser) => {
-                let events = parser.finish();
-                self.take_events(events, &mut out)?;
-            }
-            Body::Document(document) => {
-                let bytes = document.bytes().trim_ascii_start().to_vec();
-                if bytes.starts_with(b"event:") || bytes.starts_with(b"data:") {
-                    // Streamed although nobody said so: read it as the stream it is.
-                    let mut parser = SseParser::new();
-                    let mut events = parser.push(&bytes);
-                    events.extend(parser.finish());
-                    self.take_events(events, &mut out)?;
-                } else if !bytes.is_empty() {
-                    let message = document.finish()?;
-                    self.state.take_document(&message, &mut out)?;
-                }
-            }
-        }
-        self.state.close_all(&mut out);
-        let finish = self.state.finish();
-        if self.passthrough {
-            return Ok(vec![finish]);
-        }
-        out.push(finish);
-        Ok(out)
     }
 }
 
@@ -133,7 +72,7 @@ enum Block {
 }
 
 #[derive(Default)]
-struct MessageState {
+pub struct MessageState {
     open: Vec<(u64, Block)>,
     usage: RawUsage,
     stop_reason: Option<String>,

@@ -4,96 +4,48 @@
 
 use plugboard_sdk::json::{as_u64, error_message, options_for};
 use plugboard_sdk::prelude::*;
+use plugboard_sdk::response_decoder::{ResponseDecoder, ResponseState};
 
 use crate::ID;
 
 /// Decoder for one Gemini response.
-pub struct GeminiDecoder {
-    stream: Option<SseParser>,
-    document: JsonBody,
-    /// Native passthrough: forward bytes as `raw`, keep only usage and the finish reason.
-    passthrough: bool,
-    state: GeminiState,
-}
+pub type GeminiDecoder = ResponseDecoder<GeminiState>;
 
-impl GeminiDecoder {
-    /// A decoder for a response described by `ctx`.
-    pub fn new(ctx: &DecodeContext) -> Self {
-        GeminiDecoder {
-            stream: ctx.streaming.then(SseParser::new),
-            document: JsonBody::new(),
-            passthrough: ctx.passthrough.is_some(),
-            state: GeminiState::default(),
-        }
+impl ResponseState for GeminiState {
+    const STREAM_EVENT: &'static str = "a Gemini stream chunk";
+
+    fn matters_for_accounting(event: &SseEvent) -> bool {
+        matters_for_accounting(event.data.trim())
     }
 
-    fn take_events(
+    fn take_stream_event(
         &mut self,
-        events: Vec<SseEvent>,
+        data: &Value,
         out: &mut Vec<StreamEvent>,
     ) -> Result<(), AdapterError> {
-        for event in events {
-            let data = event.data.trim();
-            if data.is_empty() || (self.passthrough && !matters_for_accounting(data)) {
-                continue;
+        self.take_response(data, out);
+        Ok(())
+    }
+
+    fn take_whole_document(
+        &mut self,
+        document: Value,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), AdapterError> {
+        match document {
+            Value::Array(responses) => {
+                for response in &responses {
+                    self.take_response(response, out);
+                }
             }
-            let chunk = parse_upstream_json(data.as_bytes(), "a Gemini stream chunk")?;
-            self.state.take_response(&chunk, out);
+            response => self.take_response(&response, out),
         }
         Ok(())
     }
-}
 
-impl Decoder for GeminiDecoder {
-    fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError> {
-        let mut out = Vec::new();
-        match &mut self.stream {
-            Some(parser) => {
-                let events = parser.push(chunk);
-                self.take_events(events, &mut out)?;
-            }
-            None => self.document.push(chunk),
-        }
-        if self.passthrough {
-            return Ok(vec![StreamEvent::Raw(chunk.to_vec())]);
-        }
-        Ok(out)
-    }
-
-    fn finish(&mut self) -> Result<Vec<StreamEvent>, AdapterError> {
-        let mut out = Vec::new();
-        match &mut self.stream {
-            Some(parser) => {
-                let events = parser.finish();
-                self.take_events(events, &mut out)?;
-            }
-            None => {
-                let bytes = self.document.bytes().trim_ascii_start().to_vec();
-                if bytes.starts_with(b"data:") {
-                    // Streamed although nobody said so: read it as the stream it is.
-                    let mut parser = SseParser::new();
-                    let mut events = parser.push(&bytes);
-                    events.extend(parser.finish());
-                    self.take_events(events, &mut out)?;
-                } else if !bytes.is_empty() {
-                    match self.document.finish()? {
-                        Value::Array(responses) => {
-                            for response in &responses {
-                                self.state.take_response(response, &mut out);
-                            }
-                        }
-                        response => self.state.take_response(&response, &mut out),
-                    }
-                }
-            }
-        }
-        self.state.close_blocks(&mut out);
-        let finish = self.state.finish();
-        if self.passthrough {
-            return Ok(vec![finish]);
-        }
-        out.push(finish);
-        Ok(out)
+    fn end(&mut self, out: &mut Vec<StreamEvent>) -> StreamEvent {
+        self.close_blocks(out);
+        self.finish()
     }
 }
 
@@ -112,7 +64,7 @@ fn matters_for_accounting(data: &str) -> bool {
 
 /// What the response has said so far.
 #[derive(Default)]
-struct GeminiState {
+pub struct GeminiState {
     metadata_sent: bool,
     reasoning: Option<String>,
     text: Option<String>,

@@ -5,91 +5,40 @@
 
 use plugboard_sdk::json::{as_u64, error_message, options_for};
 use plugboard_sdk::prelude::*;
+use plugboard_sdk::response_decoder::{ResponseDecoder, ResponseState};
 
 use crate::OPENAI;
 
 /// Decoder for one Responses answer.
-pub struct ResponsesDecoder {
-    stream: Option<SseParser>,
-    document: JsonBody,
-    /// Native passthrough: forward bytes as `raw`, keep only usage and the finish reason.
-    passthrough: bool,
-    state: ResponsesState,
-}
+pub type ResponsesDecoder = ResponseDecoder<ResponsesState>;
 
-impl ResponsesDecoder {
-    /// A decoder for a response described by `ctx`.
-    pub fn new(ctx: &DecodeContext) -> Self {
-        ResponsesDecoder {
-            stream: ctx.streaming.then(SseParser::new),
-            document: JsonBody::new(),
-            passthrough: ctx.passthrough.is_some(),
-            state: ResponsesState::default(),
-        }
+impl ResponseState for ResponsesState {
+    const STREAM_EVENT: &'static str = "a Responses stream event";
+
+    fn matters_for_accounting(event: &SseEvent) -> bool {
+        matters_for_accounting(event.data.trim())
     }
 
-    fn take_events(
+    fn take_stream_event(
         &mut self,
-        events: Vec<SseEvent>,
+        data: &Value,
         out: &mut Vec<StreamEvent>,
     ) -> Result<(), AdapterError> {
-        for event in events {
-            let data = event.data.trim();
-            if data.is_empty()
-                || data == "[DONE]"
-                || (self.passthrough && !matters_for_accounting(data))
-            {
-                continue;
-            }
-            let value = parse_upstream_json(data.as_bytes(), "a Responses stream event")?;
-            self.state.take_event(&value, out);
-        }
+        self.take_event(data, out);
         Ok(())
     }
-}
 
-impl Decoder for ResponsesDecoder {
-    fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError> {
-        let mut out = Vec::new();
-        match &mut self.stream {
-            Some(parser) => {
-                let events = parser.push(chunk);
-                self.take_events(events, &mut out)?;
-            }
-            None => self.document.push(chunk),
-        }
-        if self.passthrough {
-            return Ok(vec![StreamEvent::Raw(chunk.to_vec())]);
-        }
-        Ok(out)
+    fn take_whole_document(
+        &mut self,
+        document: Value,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), AdapterError> {
+        self.take_document(&document, out);
+        Ok(())
     }
 
-    fn finish(&mut self) -> Result<Vec<StreamEvent>, AdapterError> {
-        let mut out = Vec::new();
-        match &mut self.stream {
-            Some(parser) => {
-                let events = parser.finish();
-                self.take_events(events, &mut out)?;
-            }
-            None => {
-                let bytes = self.document.bytes().trim_ascii_start().to_vec();
-                if bytes.starts_with(b"event:") || bytes.starts_with(b"data:") {
-                    let mut parser = SseParser::new();
-                    let mut events = parser.push(&bytes);
-                    events.extend(parser.finish());
-                    self.take_events(events, &mut out)?;
-                } else if !bytes.is_empty() {
-                    let document = self.document.finish()?;
-                    self.state.take_document(&document, &mut out);
-                }
-            }
-        }
-        let finish = self.state.finish(&mut out);
-        if self.passthrough {
-            return Ok(vec![finish]);
-        }
-        out.push(finish);
-        Ok(out)
+    fn end(&mut self, out: &mut Vec<StreamEvent>) -> StreamEvent {
+        self.finish(out)
     }
 }
 
@@ -124,7 +73,7 @@ struct Item {
 }
 
 #[derive(Default)]
-struct ResponsesState {
+pub struct ResponsesState {
     metadata_sent: bool,
     items: Vec<Item>,
     calls: u32,

@@ -4,104 +4,39 @@
 
 use plugboard_sdk::json::{as_u64, error_message};
 use plugboard_sdk::prelude::*;
+use plugboard_sdk::response_decoder::{ResponseDecoder, ResponseState};
 
 /// Decoder for one Chat Completions response.
-pub struct ChatDecoder {
-    body: Body,
-    /// Native passthrough: forward bytes as `raw`, keep only usage and the finish reason.
-    passthrough: bool,
-    state: ChatState,
-}
+pub type ChatDecoder = ResponseDecoder<ChatState>;
 
-enum Body {
-    /// An event stream, parsed as it comes.
-    Stream(SseParser),
-    /// One document, parsed at the end (or read as a stream if it turns out to be one).
-    Document(JsonBody),
-}
+impl ResponseState for ChatState {
+    const STREAM_EVENT: &'static str = "a Chat Completions stream chunk";
 
-impl ChatDecoder {
-    /// A decoder for a response described by `ctx`.
-    pub fn new(ctx: &DecodeContext) -> Self {
-        let body = if ctx.streaming {
-            Body::Stream(SseParser::new())
-        } else {
-            Body::Document(JsonBody::new())
-        };
-        ChatDecoder {
-            body,
-            passthrough: ctx.passthrough.is_some(),
-            state: ChatState::default(),
-        }
+    fn matters_for_accounting(event: &SseEvent) -> bool {
+        matters_for_accounting(event.data.trim())
     }
 
-    fn take_events(
+    fn take_stream_event(
         &mut self,
-        events: Vec<SseEvent>,
+        data: &Value,
         out: &mut Vec<StreamEvent>,
     ) -> Result<(), AdapterError> {
-        for event in events {
-            let data = event.data.trim();
-            if data.is_empty()
-                || data == "[DONE]"
-                || (self.passthrough && !matters_for_accounting(data))
-            {
-                continue;
-            }
-            let chunk = parse_upstream_json(data.as_bytes(), "a Chat Completions stream chunk")?;
-            self.state.take_chunk(&chunk, "delta", out);
-        }
+        self.take_chunk(data, "delta", out);
         Ok(())
     }
-}
 
-impl Decoder for ChatDecoder {
-    fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError> {
-        let mut out = Vec::new();
-        match &mut self.body {
-            Body::Stream(parser) => {
-                let events = parser.push(chunk);
-                self.take_events(events, &mut out)?;
-            }
-            Body::Document(document) => document.push(chunk),
-        }
-        if self.passthrough {
-            return Ok(vec![StreamEvent::Raw(chunk.to_vec())]);
-        }
-        Ok(out)
+    fn take_whole_document(
+        &mut self,
+        document: Value,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), AdapterError> {
+        self.take_chunk(&document, "message", out);
+        Ok(())
     }
 
-    fn finish(&mut self) -> Result<Vec<StreamEvent>, AdapterError> {
-        let mut out = Vec::new();
-        match &mut self.body {
-            Body::Stream(parser) => {
-                let events = parser.finish();
-                self.take_events(events, &mut out)?;
-            }
-            Body::Document(document) => {
-                let bytes = document.bytes().trim_ascii_start().to_vec();
-                if bytes.starts_with(b"data:")
-                    || bytes.starts_with(b"event:")
-                    || bytes.starts_with(b":")
-                {
-                    // Streamed although nobody said so: read it as the stream it is.
-                    let mut parser = SseParser::new();
-                    let mut events = parser.push(&bytes);
-                    events.extend(parser.finish());
-                    self.take_events(events, &mut out)?;
-                } else if !bytes.is_empty() {
-                    let document = document.finish()?;
-                    self.state.take_chunk(&document, "message", &mut out);
-                }
-            }
-        }
-        self.state.close_blocks(&mut out);
-        let finish = self.state.finish();
-        if self.passthrough {
-            return Ok(vec![finish]);
-        }
-        out.push(finish);
-        Ok(out)
+    fn end(&mut self, out: &mut Vec<StreamEvent>) -> StreamEvent {
+        self.close_blocks(out);
+        self.finish()
     }
 }
 
@@ -122,7 +57,7 @@ fn matters_for_accounting(data: &str) -> bool {
 
 /// What the stream has said so far.
 #[derive(Default)]
-struct ChatState {
+pub struct ChatState {
     metadata_sent: bool,
     /// Id of the open reasoning block, if any.
     reasoning: Option<String>,
