@@ -42,6 +42,19 @@ pub fn config() -> Map<String, Value> {
     }
 }
 
+/// The config's `extra-headers` object as (name, value) pairs, in config order: the
+/// convention every adapter follows for headers an account needs (OpenRouter's
+/// `x-title`, an Anthropic beta...). Non-string values are skipped.
+pub fn extra_headers() -> Vec<(String, String)> {
+    match config().get("extra-headers") {
+        Some(Value::Object(extra)) => extra
+            .iter()
+            .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_string())))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 thread_local! {
     static TEST_CONFIG: std::cell::RefCell<String> = std::cell::RefCell::new("{}".to_string());
@@ -51,4 +64,28 @@ thread_local! {
 #[cfg(not(target_arch = "wasm32"))]
 pub fn set_config_for_tests(value: Value) {
     TEST_CONFIG.with(|config| *config.borrow_mut() = value.to_string());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_headers_come_in_config_order_and_skip_what_is_not_text() {
+        set_config_for_tests(serde_json::json!({
+            "extra-headers": {"x-title": "plugboard", "x-count": 3, "http-referer": "https://example.test"}
+        }));
+        assert_eq!(
+            extra_headers(),
+            vec![
+                ("x-title".to_string(), "plugboard".to_string()),
+                (
+                    "http-referer".to_string(),
+                    "https://example.test".to_string()
+                ),
+            ]
+        );
+        set_config_for_tests(serde_json::json!({"extra-headers": "x-title: no"}));
+        assert_eq!(extra_headers(), Vec::new());
+    }
 }

@@ -52,6 +52,23 @@ pub fn top_level_raw<'a>(body: &'a [u8], key: &str) -> Option<&'a [u8]> {
     Some(&body[member.value.clone()])
 }
 
+/// A client's native (passthrough) body, pointed at the upstream model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeBody {
+    /// The body as sent, but for `model`.
+    pub body: Vec<u8>,
+    /// Whether the client asked for a stream (top-level `"stream": true`).
+    pub streaming: bool,
+}
+
+/// Point a passthrough body at `model` (every other byte survives) and read whether it
+/// asks to stream: what every adapter whose dialect names the model in the body does.
+pub fn native_body_for_model(body: &[u8], model: &str) -> Result<NativeBody, AdapterError> {
+    let streaming = top_level_raw(body, "stream") == Some(b"true");
+    let body = set_top_level_string(body, "model", model)?;
+    Ok(NativeBody { body, streaming })
+}
+
 /// Byte spans of one object member: the key without quotes, and the whole value.
 struct Member {
     key: std::ops::Range<usize>,
@@ -190,5 +207,15 @@ mod tests {
         let body = br#"{"x":{"stream":false},"stream": true}"#;
         assert_eq!(top_level_raw(body, "stream"), Some(&b"true"[..]));
         assert_eq!(top_level_raw(body, "nope"), None);
+    }
+
+    #[test]
+    fn a_native_body_gets_the_upstream_model_and_says_whether_it_streams() {
+        let native = native_body_for_model(br#"{"model":"alias","stream":true}"#, "gpt-5").unwrap();
+        assert_eq!(native.body, br#"{"model":"gpt-5","stream":true}"#);
+        assert!(native.streaming);
+        let quiet = native_body_for_model(br#"{"stream":false,"model":"a"}"#, "b").unwrap();
+        assert!(!quiet.streaming);
+        assert!(native_body_for_model(b"[1]", "b").is_err());
     }
 }

@@ -164,6 +164,31 @@ impl Tool {
     }
 }
 
+impl Dialect {
+    /// The dialect as people call it, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Dialect::OpenaiChat => "OpenAI Chat",
+            Dialect::OpenaiResponses => "OpenAI Responses",
+            Dialect::AnthropicMessages => "Anthropic Messages",
+            Dialect::Gemini => "Gemini generateContent",
+        }
+    }
+
+    /// For [`Provider::encode_native`](crate::Provider::encode_native) of an adapter
+    /// with one native dialect (`self`): `Ok` when the host asks for it, otherwise the
+    /// `unsupported` error naming the adapter, what it passes through and what was asked.
+    pub fn passthrough_only(self, asked: Dialect, adapter: &str) -> Result<(), AdapterError> {
+        if asked == self {
+            return Ok(());
+        }
+        Err(AdapterError::unsupported(format!(
+            "the {adapter} adapter passes through {} only, not {asked:?}",
+            self.name()
+        )))
+    }
+}
+
 impl ReasoningConfig {
     /// The effort for an upstream that takes a level (OpenAI's `low`/`medium`/`high`):
     /// as named, or derived from a token budget (what Anthropic-style clients send):
@@ -233,6 +258,15 @@ impl HttpRequest {
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
+    }
+    /// Adds `accept: text/event-stream` when `streaming` (builder style): what an
+    /// upstream that streams over SSE wants to see on a streamed request.
+    pub fn accepting_event_stream_if(self, streaming: bool) -> Self {
+        if streaming {
+            self.with_header("accept", "text/event-stream")
+        } else {
+            self
+        }
     }
     /// The first value of a header, names compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -456,5 +490,34 @@ mod tests {
             Some("high".into())
         );
         assert_eq!(reasoning(None, None).effort_level(), None);
+    }
+
+    #[test]
+    fn a_streamed_request_accepts_an_event_stream_and_a_plain_one_does_not() {
+        let streamed =
+            HttpRequest::post_json("http://u", Vec::new()).accepting_event_stream_if(true);
+        assert_eq!(streamed.header("accept"), Some("text/event-stream"));
+        let plain = HttpRequest::post_json("http://u", Vec::new()).accepting_event_stream_if(false);
+        assert_eq!(plain.header("accept"), None);
+    }
+
+    #[test]
+    fn passthrough_of_another_dialect_is_refused_by_name() {
+        assert!(
+            Dialect::Gemini
+                .passthrough_only(Dialect::Gemini, "gemini")
+                .is_ok()
+        );
+        let refused = Dialect::AnthropicMessages
+            .passthrough_only(Dialect::OpenaiChat, "anthropic")
+            .unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::Unsupported);
+        assert_eq!(
+            refused.message,
+            format!(
+                "the anthropic adapter passes through Anthropic Messages only, not {:?}",
+                Dialect::OpenaiChat
+            )
+        );
     }
 }
