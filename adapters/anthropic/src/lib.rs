@@ -9,7 +9,7 @@ pub mod decode;
 pub mod errors;
 pub mod request;
 
-use plugboard_sdk::json_edit::{set_top_level_string, top_level_raw};
+use plugboard_sdk::json_edit::native_body_for_model;
 use plugboard_sdk::prelude::*;
 
 /// The adapter id config refers to.
@@ -61,14 +61,9 @@ impl Provider for Anthropic {
         body: Vec<u8>,
         ctx: EncodeContext,
     ) -> Result<HttpRequest, AdapterError> {
-        if dialect != Dialect::AnthropicMessages {
-            return Err(AdapterError::unsupported(format!(
-                "the anthropic adapter passes through Anthropic Messages only, not {dialect:?}"
-            )));
-        }
-        let streaming = top_level_raw(&body, "stream") == Some(b"true");
-        let body = set_top_level_string(&body, "model", &ctx.model)?;
-        Ok(messages_request(&ctx, body, streaming))
+        Dialect::AnthropicMessages.passthrough_only(dialect, ID)?;
+        let native = native_body_for_model(&body, &ctx.model)?;
+        Ok(messages_request(&ctx, native.body, native.streaming))
     }
 
     fn decoder(ctx: DecodeContext) -> decode::MessagesDecoder {
@@ -86,24 +81,17 @@ impl Provider for Anthropic {
 fn messages_request(ctx: &EncodeContext, body: Vec<u8>, streaming: bool) -> HttpRequest {
     let base_url = ctx.base_url_or(DEFAULT_BASE_URL);
     let mut http = HttpRequest::post_json(format!("{base_url}/v1/messages"), body)
-        .with_header("anthropic-version", API_VERSION);
-    if streaming {
-        http = http.with_header("accept", "text/event-stream");
-    }
+        .with_header("anthropic-version", API_VERSION)
+        .accepting_event_stream_if(streaming);
     let mut betas: Vec<String> = ctx
         .client_header("anthropic-beta")
         .map(|value| value.split(',').map(|b| b.trim().to_owned()).collect())
         .unwrap_or_default();
-    if let Some(Value::Object(extra)) = host::config().get("extra-headers") {
-        for (name, value) in extra {
-            let Some(value) = value.as_str() else {
-                continue;
-            };
-            if name.eq_ignore_ascii_case("anthropic-beta") {
-                betas.extend(value.split(',').map(|b| b.trim().to_owned()));
-            } else {
-                http = http.with_header(name.as_str(), value);
-            }
+    for (name, value) in host::extra_headers() {
+        if name.eq_ignore_ascii_case("anthropic-beta") {
+            betas.extend(value.split(',').map(|b| b.trim().to_owned()));
+        } else {
+            http = http.with_header(name, value);
         }
     }
     betas.retain(|beta| !beta.is_empty());

@@ -61,11 +61,7 @@ impl Provider for Gemini {
         body: Vec<u8>,
         ctx: EncodeContext,
     ) -> Result<HttpRequest, AdapterError> {
-        if dialect != Dialect::Gemini {
-            return Err(AdapterError::unsupported(format!(
-                "the gemini adapter passes through Gemini generateContent only, not {dialect:?}"
-            )));
-        }
+        Dialect::Gemini.passthrough_only(dialect, ID)?;
         Ok(generate_request(&ctx, body, ctx.stream))
     }
 
@@ -81,12 +77,7 @@ impl Provider for Gemini {
 /// `POST {base}/v1beta/models/{model}:generateContent`, or `:streamGenerateContent?alt=sse`.
 fn generate_request(ctx: &EncodeContext, body: Vec<u8>, streaming: bool) -> HttpRequest {
     let url = generate_url(ctx.base_url_or(DEFAULT_BASE_URL), &ctx.model, streaming);
-    let http = HttpRequest::post_json(url, body);
-    if streaming {
-        http.with_header("accept", "text/event-stream")
-    } else {
-        http
-    }
+    HttpRequest::post_json(url, body).accepting_event_stream_if(streaming)
 }
 
 /// The method URL. A base URL that already ends in an API version (`/v1beta`, `/v1`,

@@ -10,7 +10,7 @@ pub mod decode;
 pub mod errors;
 pub mod request;
 
-use plugboard_sdk::json_edit::{set_top_level_string, top_level_raw};
+use plugboard_sdk::json_edit::native_body_for_model;
 use plugboard_sdk::prelude::*;
 
 /// The adapter id config refers to; also the options key for Responses-only extras.
@@ -59,17 +59,12 @@ impl Provider for OpenAiResponses {
         body: Vec<u8>,
         ctx: EncodeContext,
     ) -> Result<HttpRequest, AdapterError> {
-        if dialect != Dialect::OpenaiResponses {
-            return Err(AdapterError::unsupported(format!(
-                "the openai-responses adapter passes through OpenAI Responses only, not {dialect:?}"
-            )));
-        }
-        let streaming = top_level_raw(&body, "stream") == Some(b"true");
-        let body = set_top_level_string(&body, "model", &ctx.model)?;
+        Dialect::OpenaiResponses.passthrough_only(dialect, ID)?;
+        let native = native_body_for_model(&body, &ctx.model)?;
         Ok(responses_request(
             ctx.base_url_or(DEFAULT_BASE_URL),
-            body,
-            streaming,
+            native.body,
+            native.streaming,
         ))
     }
 
@@ -84,12 +79,8 @@ impl Provider for OpenAiResponses {
 
 /// The `POST {base}/responses` request.
 fn responses_request(base_url: &str, body: Vec<u8>, streaming: bool) -> HttpRequest {
-    let http = HttpRequest::post_json(format!("{base_url}/responses"), body);
-    if streaming {
-        http.with_header("accept", "text/event-stream")
-    } else {
-        http
-    }
+    HttpRequest::post_json(format!("{base_url}/responses"), body)
+        .accepting_event_stream_if(streaming)
 }
 
 export_provider!(OpenAiResponses);

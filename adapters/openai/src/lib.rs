@@ -9,7 +9,7 @@ pub mod decode;
 pub mod errors;
 pub mod request;
 
-use plugboard_sdk::json_edit::set_top_level_string;
+use plugboard_sdk::json_edit::native_body_for_model;
 use plugboard_sdk::prelude::*;
 
 /// The adapter id config refers to.
@@ -61,17 +61,12 @@ impl Provider for OpenAi {
         body: Vec<u8>,
         ctx: EncodeContext,
     ) -> Result<HttpRequest, AdapterError> {
-        if dialect != Dialect::OpenaiChat {
-            return Err(AdapterError::unsupported(format!(
-                "the openai adapter passes through OpenAI Chat only, not {dialect:?}"
-            )));
-        }
-        let streaming = plugboard_sdk::json_edit::top_level_raw(&body, "stream") == Some(b"true");
-        let body = set_top_level_string(&body, "model", &ctx.model)?;
+        Dialect::OpenaiChat.passthrough_only(dialect, ID)?;
+        let native = native_body_for_model(&body, &ctx.model)?;
         Ok(chat_request(
             ctx.base_url_or(DEFAULT_BASE_URL),
-            body,
-            streaming,
+            native.body,
+            native.streaming,
         ))
     }
 
@@ -86,16 +81,10 @@ impl Provider for OpenAi {
 
 /// The `POST {base}/chat/completions` request, with the config's `extra-headers`.
 fn chat_request(base_url: &str, body: Vec<u8>, streaming: bool) -> HttpRequest {
-    let mut http = HttpRequest::post_json(format!("{base_url}/chat/completions"), body);
-    if streaming {
-        http = http.with_header("accept", "text/event-stream");
-    }
-    if let Some(Value::Object(extra)) = host::config().get("extra-headers") {
-        for (name, value) in extra {
-            if let Some(value) = value.as_str() {
-                http = http.with_header(name.as_str(), value);
-            }
-        }
+    let mut http = HttpRequest::post_json(format!("{base_url}/chat/completions"), body)
+        .accepting_event_stream_if(streaming);
+    for (name, value) in host::extra_headers() {
+        http = http.with_header(name, value);
     }
     http
 }
