@@ -57,26 +57,20 @@ pub fn classify_openai_shaped(
 mod tests {
     use super::*;
 
-    fn head(status: u16, headers: &[(&str, &str)]) -> ResponseHead {
-        ResponseHead {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
     #[test]
     fn insufficient_quota_is_quota_exhausted_even_as_429_while_other_429s_wait() {
         let quota = br#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
         assert_eq!(
-            classify_openai_shaped(&head(429, &[("retry-after", "3")]), quota, &[]).class,
+            classify_openai_shaped(&ResponseHead::new(429, &[("retry-after", "3")]), quota, &[])
+                .class,
             ErrorClass::QuotaExhausted(RetryAfter::ms(Some(3000)))
         );
         let limited = br#"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#;
-        let classified =
-            classify_openai_shaped(&head(429, &[("retry-after-ms", "1500")]), limited, &[]);
+        let classified = classify_openai_shaped(
+            &ResponseHead::new(429, &[("retry-after-ms", "1500")]),
+            limited,
+            &[],
+        );
         assert_eq!(
             classified.class,
             ErrorClass::RateLimited(RetryAfter::ms(Some(1500)))
@@ -89,20 +83,30 @@ mod tests {
         let worded =
             br#"{"error":{"message":"Your input exceeds the context window of this model."}}"#;
         assert_eq!(
-            classify_openai_shaped(&head(400, &[]), worded, &[]).class,
+            classify_openai_shaped(&ResponseHead::new(400, &[]), worded, &[]).class,
             ErrorClass::BadRequest
         );
         assert_eq!(
-            classify_openai_shaped(&head(400, &[]), worded, &["exceeds the context window"]).class,
+            classify_openai_shaped(
+                &ResponseHead::new(400, &[]),
+                worded,
+                &["exceeds the context window"]
+            )
+            .class,
             ErrorClass::ContextTooLong
         );
         assert_eq!(
-            classify_openai_shaped(&head(500, &[]), worded, &["exceeds the context window"]).class,
+            classify_openai_shaped(
+                &ResponseHead::new(500, &[]),
+                worded,
+                &["exceeds the context window"]
+            )
+            .class,
             ErrorClass::Overloaded(RetryAfter::ms(None))
         );
         let coded = br#"{"error":{"code":"context_length_exceeded"}}"#;
         assert_eq!(
-            classify_openai_shaped(&head(422, &[]), coded, &[]).class,
+            classify_openai_shaped(&ResponseHead::new(422, &[]), coded, &[]).class,
             ErrorClass::ContextTooLong
         );
     }

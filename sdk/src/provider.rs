@@ -135,20 +135,10 @@ macro_rules! export_provider {
 mod tests {
     use super::*;
 
-    fn head(status: u16, headers: &[(&str, &str)]) -> ResponseHead {
-        ResponseHead {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
     #[test]
     fn a_429_with_retry_after_seconds_is_rate_limited_with_the_hint_in_ms() {
         let classified = classify_by_status(
-            &head(429, &[("retry-after", "7")]),
+            &ResponseHead::new(429, &[("retry-after", "7")]),
             br#"{"error":{"message":"slow down"}}"#,
         );
         assert_eq!(
@@ -161,23 +151,23 @@ mod tests {
     #[test]
     fn statuses_map_to_routing_classes() {
         assert_eq!(
-            classify_by_status(&head(401, &[]), b"").class,
+            classify_by_status(&ResponseHead::new(401, &[]), b"").class,
             ErrorClass::AuthExpired
         );
         assert_eq!(
-            classify_by_status(&head(422, &[]), b"").class,
+            classify_by_status(&ResponseHead::new(422, &[]), b"").class,
             ErrorClass::BadRequest
         );
         assert_eq!(
-            classify_by_status(&head(529, &[]), b"").class,
+            classify_by_status(&ResponseHead::new(529, &[]), b"").class,
             ErrorClass::Overloaded(RetryAfter::ms(None))
         );
         assert_eq!(
-            classify_by_status(&head(418, &[]), b"teapot").class,
+            classify_by_status(&ResponseHead::new(418, &[]), b"teapot").class,
             ErrorClass::Other
         );
         assert_eq!(
-            classify_by_status(&head(418, &[]), b"teapot").message,
+            classify_by_status(&ResponseHead::new(418, &[]), b"teapot").message,
             "teapot"
         );
     }

@@ -275,6 +275,17 @@ impl HttpRequest {
 }
 
 impl ResponseHead {
+    /// A response head from borrowed header pairs: what tests of `classify_error` and
+    /// decoders build.
+    pub fn new(status: u16, headers: &[(&str, &str)]) -> Self {
+        ResponseHead {
+            status,
+            headers: headers
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        }
+    }
     /// The first value of a header, names compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         find_header(&self.headers, name)
@@ -519,5 +530,13 @@ mod tests {
                 Dialect::OpenaiChat
             )
         );
+    }
+
+    #[test]
+    fn a_response_head_built_from_pairs_finds_its_headers_by_any_case() {
+        let head = ResponseHead::new(429, &[("Retry-After", "7")]);
+        assert_eq!(head.status, 429);
+        assert_eq!(head.header("retry-after"), Some("7"));
+        assert_eq!(head.header("x-missing"), None);
     }
 }

@@ -54,16 +54,6 @@ pub fn classify(head: &ResponseHead, body: &[u8]) -> ClassifiedError {
 mod tests {
     use super::*;
 
-    fn head(status: u16, headers: &[(&str, &str)]) -> ResponseHead {
-        ResponseHead {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
     fn body(kind: &str, message: &str) -> Vec<u8> {
         json!({"type": "error", "error": {"type": kind, "message": message}})
             .to_string()
@@ -73,7 +63,7 @@ mod tests {
     #[test]
     fn rate_limits_and_overload_carry_retry_hints() {
         let limited = classify(
-            &head(429, &[("retry-after", "12")]),
+            &ResponseHead::new(429, &[("retry-after", "12")]),
             &body(
                 "rate_limit_error",
                 "Number of request tokens has exceeded your per-minute rate limit",
@@ -88,15 +78,19 @@ mod tests {
             "Number of request tokens has exceeded your per-minute rate limit"
         );
         assert_eq!(
-            classify(&head(529, &[]), &body("overloaded_error", "Overloaded")).class,
+            classify(
+                &ResponseHead::new(529, &[]),
+                &body("overloaded_error", "Overloaded")
+            )
+            .class,
             ErrorClass::Overloaded(RetryAfter::ms(None))
         );
         assert_eq!(
-            classify(&head(500, &[]), &body("api_error", "Internal")).class,
+            classify(&ResponseHead::new(500, &[]), &body("api_error", "Internal")).class,
             ErrorClass::Overloaded(RetryAfter::ms(None))
         );
         assert_eq!(
-            classify(&head(503, &[]), b"").class,
+            classify(&ResponseHead::new(503, &[]), b"").class,
             ErrorClass::Overloaded(RetryAfter::ms(None))
         );
     }
@@ -108,14 +102,14 @@ mod tests {
             "prompt is too long: 215000 tokens > 200000 maximum",
         );
         assert_eq!(
-            classify(&head(400, &[]), &long).class,
+            classify(&ResponseHead::new(400, &[]), &long).class,
             ErrorClass::ContextTooLong
         );
         let bad = body(
             "invalid_request_error",
             "messages.1.content: Field required",
         );
-        let classified = classify(&head(400, &[]), &bad);
+        let classified = classify(&ResponseHead::new(400, &[]), &bad);
         assert_eq!(classified.class, ErrorClass::BadRequest);
         assert_eq!(classified.message, "messages.1.content: Field required");
     }
@@ -124,14 +118,18 @@ mod tests {
     fn auth_and_billing() {
         assert_eq!(
             classify(
-                &head(401, &[]),
+                &ResponseHead::new(401, &[]),
                 &body("authentication_error", "invalid x-api-key")
             )
             .class,
             ErrorClass::AuthExpired
         );
         assert_eq!(
-            classify(&head(403, &[]), &body("permission_error", "no")).class,
+            classify(
+                &ResponseHead::new(403, &[]),
+                &body("permission_error", "no")
+            )
+            .class,
             ErrorClass::AuthExpired
         );
         let broke = body(
@@ -139,7 +137,7 @@ mod tests {
             "Your credit balance is too low to access the Anthropic API.",
         );
         assert_eq!(
-            classify(&head(400, &[]), &broke).class,
+            classify(&ResponseHead::new(400, &[]), &broke).class,
             ErrorClass::QuotaExhausted(RetryAfter::ms(None))
         );
     }

@@ -97,23 +97,16 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn head(status: u16, headers: &[(&str, &str)]) -> ResponseHead {
-        ResponseHead {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
     const PER_MINUTE: &[u8] = br#"{"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details.","status":"RESOURCE_EXHAUSTED","details":[
         {"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]},
         {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"12s"}]}}"#;
 
     #[test]
     fn a_per_minute_429_is_rate_limited_with_the_retry_delay_from_the_body() {
-        let classified = classify(&head(429, &[("retry-after", "99")]), PER_MINUTE);
+        let classified = classify(
+            &ResponseHead::new(429, &[("retry-after", "99")]),
+            PER_MINUTE,
+        );
         assert_eq!(
             classified.class,
             ErrorClass::RateLimited(RetryAfter::ms(Some(12_000)))
@@ -129,17 +122,17 @@ mod tests {
     fn a_per_day_quota_or_a_billing_message_without_delay_is_quota_exhausted() {
         let per_day = String::from_utf8_lossy(PER_MINUTE).replace("PerMinute", "PerDay");
         assert_eq!(
-            classify(&head(429, &[]), per_day.as_bytes()).class,
+            classify(&ResponseHead::new(429, &[]), per_day.as_bytes()).class,
             ErrorClass::QuotaExhausted(RetryAfter::ms(Some(12_000)))
         );
         let billing = br#"{"error":{"code":429,"message":"Quota exceeded; check billing.","status":"RESOURCE_EXHAUSTED"}}"#;
         assert_eq!(
-            classify(&head(429, &[]), billing).class,
+            classify(&ResponseHead::new(429, &[]), billing).class,
             ErrorClass::QuotaExhausted(RetryAfter::ms(None))
         );
         let plain = br#"{"error":{"code":429,"message":"Resource has been exhausted (e.g. check rate limits).","status":"RESOURCE_EXHAUSTED"}}"#;
         assert_eq!(
-            classify(&head(429, &[("retry-after", "2")]), plain).class,
+            classify(&ResponseHead::new(429, &[("retry-after", "2")]), plain).class,
             ErrorClass::RateLimited(RetryAfter::ms(Some(2_000)))
         );
     }
@@ -147,14 +140,14 @@ mod tests {
     #[test]
     fn an_invalid_api_key_is_auth_expired_although_gemini_says_400() {
         let body = br#"[{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}]"#;
-        let classified = classify(&head(400, &[]), body);
+        let classified = classify(&ResponseHead::new(400, &[]), body);
         assert_eq!(classified.class, ErrorClass::AuthExpired);
         assert_eq!(
             classified.message,
             "API key not valid. Please pass a valid API key."
         );
         assert_eq!(
-            classify(&head(403, &[]), br#"{"error":{"code":403,"message":"Permission denied","status":"PERMISSION_DENIED"}}"#).class,
+            classify(&ResponseHead::new(403, &[]), br#"{"error":{"code":403,"message":"Permission denied","status":"PERMISSION_DENIED"}}"#).class,
             ErrorClass::AuthExpired
         );
     }
@@ -163,13 +156,16 @@ mod tests {
     fn token_limits_are_context_too_long_and_other_400s_bad_requests() {
         let long = br#"{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}"#;
         assert_eq!(
-            classify(&head(400, &[]), long).class,
+            classify(&ResponseHead::new(400, &[]), long).class,
             ErrorClass::ContextTooLong
         );
         let bad = br#"{"error":{"code":400,"message":"* GenerateContentRequest.contents: contents is not specified","status":"INVALID_ARGUMENT"}}"#;
-        assert_eq!(classify(&head(400, &[]), bad).class, ErrorClass::BadRequest);
         assert_eq!(
-            classify(&head(404, &[]), b"{}").class,
+            classify(&ResponseHead::new(400, &[]), bad).class,
+            ErrorClass::BadRequest
+        );
+        assert_eq!(
+            classify(&ResponseHead::new(404, &[]), b"{}").class,
             ErrorClass::BadRequest
         );
     }
@@ -178,12 +174,15 @@ mod tests {
     fn server_failures_are_overloaded() {
         for status in [500, 503, 504] {
             assert_eq!(
-                classify(&head(status, &[]), br#"{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}"#).class,
+                classify(&ResponseHead::new(status, &[]), br#"{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}"#).class,
                 ErrorClass::Overloaded(RetryAfter::ms(None)),
                 "{status}"
             );
         }
-        assert_eq!(classify(&head(409, &[]), b"").class, ErrorClass::Other);
+        assert_eq!(
+            classify(&ResponseHead::new(409, &[]), b"").class,
+            ErrorClass::Other
+        );
     }
 
     #[test]

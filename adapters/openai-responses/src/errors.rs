@@ -16,20 +16,13 @@ pub fn classify(head: &ResponseHead, body: &[u8]) -> ClassifiedError {
 mod tests {
     use super::*;
 
-    fn head(status: u16, headers: &[(&str, &str)]) -> ResponseHead {
-        ResponseHead {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
     #[test]
     fn rate_limits_carry_the_retry_hint_and_quota_is_told_apart() {
         let limited = br#"{"error":{"message":"Rate limit reached for o4-mini","type":"requests","code":"rate_limit_exceeded"}}"#;
-        let classified = classify(&head(429, &[("retry-after-ms", "1500")]), limited);
+        let classified = classify(
+            &ResponseHead::new(429, &[("retry-after-ms", "1500")]),
+            limited,
+        );
         assert_eq!(
             classified.class,
             ErrorClass::RateLimited(RetryAfter::ms(Some(1500)))
@@ -37,7 +30,7 @@ mod tests {
         assert_eq!(classified.message, "Rate limit reached for o4-mini");
         let quota = br#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
         assert_eq!(
-            classify(&head(429, &[]), quota).class,
+            classify(&ResponseHead::new(429, &[]), quota).class,
             ErrorClass::QuotaExhausted(RetryAfter::ms(None))
         );
     }
@@ -46,19 +39,25 @@ mod tests {
     fn context_length_auth_and_server_failures() {
         let long = br#"{"error":{"message":"Your input exceeds the context window of this model.","type":"invalid_request_error","code":"context_length_exceeded"}}"#;
         assert_eq!(
-            classify(&head(400, &[]), long).class,
+            classify(&ResponseHead::new(400, &[]), long).class,
             ErrorClass::ContextTooLong
         );
         let bad = br#"{"error":{"message":"Unknown parameter: 'input[0].foo'.","type":"invalid_request_error"}}"#;
-        assert_eq!(classify(&head(400, &[]), bad).class, ErrorClass::BadRequest);
         assert_eq!(
-            classify(&head(401, &[]), b"{}").class,
+            classify(&ResponseHead::new(400, &[]), bad).class,
+            ErrorClass::BadRequest
+        );
+        assert_eq!(
+            classify(&ResponseHead::new(401, &[]), b"{}").class,
             ErrorClass::AuthExpired
         );
         assert_eq!(
-            classify(&head(503, &[("retry-after", "2")]), b"").class,
+            classify(&ResponseHead::new(503, &[("retry-after", "2")]), b"").class,
             ErrorClass::Overloaded(RetryAfter::ms(Some(2000)))
         );
-        assert_eq!(classify(&head(409, &[]), b"").class, ErrorClass::Other);
+        assert_eq!(
+            classify(&ResponseHead::new(409, &[]), b"").class,
+            ErrorClass::Other
+        );
     }
 }

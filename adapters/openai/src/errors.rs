@@ -15,27 +15,17 @@ pub fn classify(head: &ResponseHead, body: &[u8]) -> ClassifiedError {
 mod tests {
     use super::*;
 
-    fn head(status: u16, headers: &[(&str, &str)]) -> ResponseHead {
-        ResponseHead {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
     #[test]
     fn rate_limits_carry_the_retry_hint_from_either_header() {
         let body = br#"{"error":{"message":"Rate limit reached for gpt-4o","type":"requests","code":"rate_limit_exceeded"}}"#;
-        let classified = classify(&head(429, &[("retry-after-ms", "1500")]), body);
+        let classified = classify(&ResponseHead::new(429, &[("retry-after-ms", "1500")]), body);
         assert_eq!(
             classified.class,
             ErrorClass::RateLimited(RetryAfter::ms(Some(1500)))
         );
         assert_eq!(classified.message, "Rate limit reached for gpt-4o");
         assert_eq!(
-            classify(&head(429, &[("retry-after", "3")]), body).class,
+            classify(&ResponseHead::new(429, &[("retry-after", "3")]), body).class,
             ErrorClass::RateLimited(RetryAfter::ms(Some(3000)))
         );
     }
@@ -44,11 +34,11 @@ mod tests {
     fn insufficient_quota_is_quota_exhausted_even_as_429() {
         let body = br#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
         assert_eq!(
-            classify(&head(429, &[]), body).class,
+            classify(&ResponseHead::new(429, &[]), body).class,
             ErrorClass::QuotaExhausted(RetryAfter::ms(None))
         );
         assert_eq!(
-            classify(&head(402, &[]), b"{}").class,
+            classify(&ResponseHead::new(402, &[]), b"{}").class,
             ErrorClass::QuotaExhausted(RetryAfter::ms(None))
         );
     }
@@ -57,14 +47,17 @@ mod tests {
     fn context_length_is_told_apart_from_other_bad_requests() {
         let long = br#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","code":"context_length_exceeded"}}"#;
         assert_eq!(
-            classify(&head(400, &[]), long).class,
+            classify(&ResponseHead::new(400, &[]), long).class,
             ErrorClass::ContextTooLong
         );
         let bad =
             br#"{"error":{"message":"Invalid value for 'role'","type":"invalid_request_error"}}"#;
-        assert_eq!(classify(&head(400, &[]), bad).class, ErrorClass::BadRequest);
         assert_eq!(
-            classify(&head(404, &[]), b"{}").class,
+            classify(&ResponseHead::new(400, &[]), bad).class,
+            ErrorClass::BadRequest
+        );
+        assert_eq!(
+            classify(&ResponseHead::new(404, &[]), b"{}").class,
             ErrorClass::BadRequest
         );
     }
@@ -73,23 +66,26 @@ mod tests {
     fn auth_and_server_failures() {
         assert_eq!(
             classify(
-                &head(401, &[]),
+                &ResponseHead::new(401, &[]),
                 br#"{"error":{"message":"Incorrect API key"}}"#
             )
             .class,
             ErrorClass::AuthExpired
         );
         assert_eq!(
-            classify(&head(403, &[]), b"").class,
+            classify(&ResponseHead::new(403, &[]), b"").class,
             ErrorClass::AuthExpired
         );
         for status in [500, 502, 503, 504, 529] {
             assert_eq!(
-                classify(&head(status, &[]), b"").class,
+                classify(&ResponseHead::new(status, &[]), b"").class,
                 ErrorClass::Overloaded(RetryAfter::ms(None)),
                 "{status}"
             );
         }
-        assert_eq!(classify(&head(409, &[]), b"").class, ErrorClass::Other);
+        assert_eq!(
+            classify(&ResponseHead::new(409, &[]), b"").class,
+            ErrorClass::Other
+        );
     }
 }
