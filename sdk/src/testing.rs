@@ -67,6 +67,23 @@ pub fn forwarded_and_last(events: &[StreamEvent]) -> (Vec<u8>, &StreamEvent) {
     (bytes, last)
 }
 
+/// Passthrough, cut in two at every byte (the ends included): each fresh decoder from
+/// `new_decoder` must forward every byte of `body` unchanged as `raw` events and end
+/// with exactly `finish` (the accounting it read on the way).
+pub fn assert_passthrough_forwards_every_byte<D: Decoder>(
+    new_decoder: impl Fn() -> D,
+    body: &[u8],
+    finish: &StreamEvent,
+) {
+    for cut in 0..=body.len() {
+        let (head, tail) = body.split_at(cut);
+        let events = decode_fed(new_decoder(), &[head, tail]);
+        let (forwarded, last) = forwarded_and_last(&events);
+        assert_eq!(forwarded, body, "cut at {cut}");
+        assert_eq!(last, finish, "cut at {cut}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +174,33 @@ mod tests {
             last,
             &StreamEvent::finish(FinishReason::Stop, None, Usage::default())
         );
+    }
+
+    #[test]
+    fn a_forwarding_decoder_passes_at_every_cut() {
+        /// Forwards each chunk as `raw` and finishes with a fixed event.
+        struct Forward;
+        impl Decoder for Forward {
+            fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError> {
+                Ok(vec![StreamEvent::Raw(chunk.to_vec())])
+            }
+            fn finish(&mut self) -> Result<Vec<StreamEvent>, AdapterError> {
+                Ok(vec![StreamEvent::finish(
+                    FinishReason::Stop,
+                    None,
+                    Usage::default(),
+                )])
+            }
+        }
+        let finish = StreamEvent::finish(FinishReason::Stop, None, Usage::default());
+        assert_passthrough_forwards_every_byte(|| Forward, b"data: x\n\n", &finish);
+    }
+
+    #[test]
+    #[should_panic(expected = "cut at 0")]
+    fn a_decoder_that_parses_instead_of_forwarding_fails_passthrough() {
+        let finish = StreamEvent::finish(FinishReason::Stop, None, Usage::default());
+        assert_passthrough_forwards_every_byte(Lines::default, b"one\n", &finish);
     }
 
     #[test]

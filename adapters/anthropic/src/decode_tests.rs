@@ -3,7 +3,8 @@
 
 use super::*;
 use plugboard_sdk::testing::{
-    assert_byte_by_byte_decodes_to, assert_every_split_decodes_to, decode_fed, forwarded_and_last,
+    assert_byte_by_byte_decodes_to, assert_every_split_decodes_to,
+    assert_passthrough_forwards_every_byte, decode_fed,
 };
 
 const STREAM: &str = concat!(
@@ -228,15 +229,9 @@ fn a_cut_stream_closes_its_open_blocks() {
 fn passthrough_forwards_every_byte_and_reports_usage_and_stop_reason() {
     let mut ctx = DecodeContext::ok(true);
     ctx.passthrough = Some(Dialect::AnthropicMessages);
-    let bytes = STREAM.as_bytes();
-    for cut in [0, 5, 300, bytes.len() / 2, bytes.len() - 1] {
-        let (head, tail) = bytes.split_at(cut);
-        let events = decode(ctx.clone(), &[head, tail]);
-        let (forwarded, finish) = forwarded_and_last(&events);
-        assert_eq!(forwarded, bytes);
-        assert_eq!(
-            finish,
-            &StreamEvent::finish(FinishReason::ToolCalls, Some("tool_use".into()), usage())
-        );
-    }
+    assert_passthrough_forwards_every_byte(
+        || MessagesDecoder::new(&ctx),
+        STREAM.as_bytes(),
+        &StreamEvent::finish(FinishReason::ToolCalls, Some("tool_use".into()), usage()),
+    );
 }

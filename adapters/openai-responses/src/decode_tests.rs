@@ -2,7 +2,9 @@
 //! byte boundary, must give the same IR events.
 
 use super::*;
-use plugboard_sdk::testing::{assert_every_split_decodes_to, decode_fed, forwarded_and_last};
+use plugboard_sdk::testing::{
+    assert_every_split_decodes_to, assert_passthrough_forwards_every_byte, decode_fed,
+};
 
 /// Reasoning with two summary parts, text, a function call and a custom tool call.
 const TOOL_STREAM: &str = concat!(
@@ -207,15 +209,9 @@ fn failed_responses_and_error_events_become_error_events() {
 fn passthrough_forwards_bytes_unchanged_and_ends_with_usage() {
     let mut ctx = DecodeContext::ok(true);
     ctx.passthrough = Some(Dialect::OpenaiResponses);
-    let bytes = TOOL_STREAM.as_bytes();
-    for cut in [0, 1, 37, bytes.len() / 2, bytes.len() - 3, bytes.len()] {
-        let (head, tail) = bytes.split_at(cut);
-        let events = decode(ctx.clone(), &[head, tail]);
-        let (forwarded, finish) = forwarded_and_last(&events);
-        assert_eq!(forwarded, bytes, "cut at {cut}");
-        assert_eq!(
-            finish,
-            &StreamEvent::finish(FinishReason::ToolCalls, Some("completed".into()), usage())
-        );
-    }
+    assert_passthrough_forwards_every_byte(
+        || ResponsesDecoder::new(&ctx),
+        TOOL_STREAM.as_bytes(),
+        &StreamEvent::finish(FinishReason::ToolCalls, Some("completed".into()), usage()),
+    );
 }

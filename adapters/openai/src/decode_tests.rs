@@ -3,7 +3,8 @@
 
 use super::*;
 use plugboard_sdk::testing::{
-    assert_byte_by_byte_decodes_to, assert_every_split_decodes_to, decode_fed, forwarded_and_last,
+    assert_byte_by_byte_decodes_to, assert_every_split_decodes_to,
+    assert_passthrough_forwards_every_byte, decode_fed,
 };
 
 /// A streamed answer with reasoning, text, two parallel tool calls and usage last.
@@ -214,17 +215,11 @@ fn garbage_in_a_stream_is_an_upstream_error() {
 fn passthrough_forwards_bytes_unchanged_and_ends_with_usage() {
     let mut ctx = DecodeContext::ok(true);
     ctx.passthrough = Some(Dialect::OpenaiChat);
-    let bytes = TOOL_STREAM.as_bytes();
-    for cut in [0, 1, 37, bytes.len() / 2, bytes.len() - 3, bytes.len()] {
-        let (head, tail) = bytes.split_at(cut);
-        let events = decode(ctx.clone(), &[head, tail]);
-        let (forwarded, finish) = forwarded_and_last(&events);
-        assert_eq!(forwarded, bytes, "cut at {cut}");
-        assert_eq!(
-            finish,
-            &StreamEvent::finish(FinishReason::ToolCalls, Some("tool_calls".into()), usage())
-        );
-    }
+    assert_passthrough_forwards_every_byte(
+        || ChatDecoder::new(&ctx),
+        TOOL_STREAM.as_bytes(),
+        &StreamEvent::finish(FinishReason::ToolCalls, Some("tool_calls".into()), usage()),
+    );
 }
 
 #[test]
