@@ -46,19 +46,13 @@ struct LatencyReport {
 pub async fn run(args: LatencyArgs) -> Result<()> {
     let target = Target::from_args(&args.target)?;
     let mut connection = Connection::open(&target).await?;
-    let mut errors = 0;
+    // Warm-up failures are reported (first_error) but not counted against the run.
     let mut first_error = None;
-    let mut record_error = |message: String| {
-        errors += 1;
-        first_error.get_or_insert(message);
-    };
-
     for _ in 0..args.warmup {
         if let Err(message) = one_request(&mut connection).await {
-            record_error(message);
+            first_error.get_or_insert(message);
         }
     }
-    // Warm-up failures are reported (first_error) but not counted against the run.
     let mut measured_errors = 0;
 
     let started = Instant::now();
@@ -72,7 +66,7 @@ pub async fn run(args: LatencyArgs) -> Result<()> {
             Ok(us) => samples.push(us),
             Err(message) => {
                 measured_errors += 1;
-                record_error(message);
+                first_error.get_or_insert(message);
             }
         }
     }
