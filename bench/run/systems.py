@@ -92,10 +92,6 @@ api-keys: [{CLIENT_KEY}]
 adapters-dir: {adapters}
 cache-dir: {cache}
 log-level: warn
-limits:
-  # 1,000 held streams hold 1,000 instances; the default 1,000 slots, part of them kept for
-  # instances made ahead, would refuse the last few (pool exhausted, 503).
-  max-instances: 1200
 providers:
   - name: passthrough
     adapter: openai

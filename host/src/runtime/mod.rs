@@ -58,7 +58,7 @@ impl Default for RuntimeSettings {
             cache_dir: None,
             guest_memory_bytes: 128 << 20,
             guest_call_timeout: Duration::from_secs(2),
-            max_instances: 1000,
+            max_instances: 4000,
         }
     }
 }
