@@ -11,7 +11,7 @@ mod fixture;
 
 use std::time::{Duration, Instant};
 
-use plugboard::runtime::RuntimeTuning;
+use plugboard::runtime::{RuntimeSettings, RuntimeTuning};
 
 /// Rounds; each runs `PER_ROUND` requests on every tuning in turn.
 const ROUNDS: usize = 12;
@@ -28,40 +28,46 @@ fn main() {
 }
 
 async fn compare() {
+    let madvise = fixture::madvise_settings;
     let tunings = [
         (
-            "cold: instantiate on the path, drop inline",
+            "cold: instantiate on the path, drop inline, madvise",
+            madvise(),
             fixture::cold_tuning(),
         ),
         (
-            "cold + background teardown",
+            "ready, warmed by info() + bg teardown, madvise",
+            madvise(),
             RuntimeTuning {
-                background_teardown: true,
-                ..fixture::cold_tuning()
-            },
-        ),
-        (
-            "ready (never entered) + background teardown",
-            RuntimeTuning {
-                warm_ready: false,
+                pagemap_scan: false,
                 ..RuntimeTuning::default()
             },
         ),
         (
-            "ready, warmed by info() + bg teardown (default)",
+            "the same + keep 1 MiB by memset (no pagemap scan)",
+            fixture::settings(),
+            RuntimeTuning {
+                pagemap_scan: false,
+                ..RuntimeTuning::default()
+            },
+        ),
+        (
+            "default: + pagemap scan, keep 1 MiB",
+            fixture::settings(),
             RuntimeTuning::default(),
         ),
         (
-            "default + keep_resident 1 MiB",
-            RuntimeTuning {
-                keep_resident_bytes: 1 << 20,
-                ..RuntimeTuning::default()
+            "default with keep 16 MiB",
+            RuntimeSettings {
+                keep_resident_bytes: 16 << 20,
+                ..fixture::settings()
             },
+            RuntimeTuning::default(),
         ),
     ];
     let mut runtimes = Vec::new();
-    for (_, tuning) in &tunings {
-        runtimes.push(fixture::runtime(tuning.clone()).await);
+    for (_, settings, tuning) in &tunings {
+        runtimes.push(fixture::runtime_with(settings.clone(), tuning.clone()).await);
     }
     let request = fixture::chat_request();
     // Warm every runtime (first calls touch code pages, caches).
@@ -91,7 +97,7 @@ async fn compare() {
         ROUNDS * PER_ROUND
     );
     println!("{:<52} {:>9} {:>9} {:>9}", "tuning", "median", "p90", "p99");
-    for ((name, _), times) in tunings.iter().zip(samples) {
+    for ((name, _, _), times) in tunings.iter().zip(samples) {
         println!(
             "{name:<52} {:>7.1}µs {:>7.1}µs {:>7.1}µs",
             micros(quantile(&times, 0.5)),
@@ -105,7 +111,7 @@ async fn compare() {
         "tuning",
         PHASES.map(|p| format!("{p:>11}")).join("")
     );
-    for ((name, _), laps) in tunings.iter().zip(phases) {
+    for ((name, _, _), laps) in tunings.iter().zip(phases) {
         let cells: Vec<String> = laps
             .iter()
             .map(|times| format!("{:>11.1}", micros(quantile(times, 0.5))))

@@ -178,7 +178,7 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
 fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
     let (mut interrupt, mut terminate) = {
-        use tokio::signal::unix::{signal, SignalKind};
+        use tokio::signal::unix::{SignalKind, signal};
         (
             signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?,
             signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?,

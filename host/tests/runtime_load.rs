@@ -3,7 +3,6 @@
 
 mod runtime_fixtures;
 
-
 use plugboard::runtime::{ComponentKind, Runtime, summary_table};
 use runtime_fixtures::*;
 
@@ -162,7 +161,10 @@ async fn the_second_load_comes_from_the_compile_cache() {
     let second = Runtime::new(test_settings(Some(cache.path().to_owned()))).unwrap();
     assert!(second.load_dir(dir.path()).await.unwrap().is_empty());
     let registry = second.registry();
-    assert!(registry.provider("test-spin").is_none(), "compiled, not cached");
+    assert!(
+        registry.provider("test-spin").is_none(),
+        "compiled, not cached"
+    );
     assert!(registry.fixup("merge-turns").is_some());
 }
 

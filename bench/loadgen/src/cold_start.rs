@@ -70,7 +70,11 @@ pub async fn run(args: ColdStartArgs) -> Result<()> {
         }
         if Instant::now() > deadline {
             let _ = child.kill().await;
-            bail!("no 200 within {}s (last status {:?})", args.timeout_s, last_status);
+            bail!(
+                "no 200 within {}s (last status {:?})",
+                args.timeout_s,
+                last_status
+            );
         }
         tokio::time::sleep(Duration::from_micros(500)).await;
     };

@@ -144,7 +144,9 @@ enum Held {
 
 /// Opens one connection and gets it to the held state.
 async fn open_one(target: &Target, kind: HoldKind) -> std::result::Result<Held, String> {
-    let mut sender = handshake(&target.authority).await.map_err(|e| format!("{e:#}"))?;
+    let mut sender = handshake(&target.authority)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
     let response = sender
         .send_request(target.request())
         .await
@@ -168,7 +170,9 @@ async fn open_one(target: &Target, kind: HoldKind) -> std::result::Result<Held, 
             Ok(Held::Stream(body))
         }
         HoldKind::Idle => {
-            body.collect().await.map_err(|e| format!("reading body: {e}"))?;
+            body.collect()
+                .await
+                .map_err(|e| format!("reading body: {e}"))?;
             Ok(Held::Idle(sender))
         }
     }

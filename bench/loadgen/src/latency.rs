@@ -88,7 +88,11 @@ async fn one_request(connection: &mut Connection) -> std::result::Result<f64, St
     let response = connection.send().await.map_err(|e| format!("{e:#}"))?;
     let answer = read_all(response).await.map_err(|e| format!("{e:#}"))?;
     if answer.status != 200 {
-        return Err(format!("status {}: {}", answer.status, excerpt(&answer.body)));
+        return Err(format!(
+            "status {}: {}",
+            answer.status,
+            excerpt(&answer.body)
+        ));
     }
     Ok(round(answer.done.duration_since(sent).as_secs_f64() * 1e6))
 }

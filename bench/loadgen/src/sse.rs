@@ -94,7 +94,10 @@ pub async fn run(args: SseArgs) -> Result<()> {
     }
 
     let pick = |f: fn(&StreamTiming) -> f64| timings.iter().map(f).collect::<Vec<_>>();
-    let gaps: Vec<f64> = timings.iter().flat_map(|t| t.gaps_us.iter().copied()).collect();
+    let gaps: Vec<f64> = timings
+        .iter()
+        .flat_map(|t| t.gaps_us.iter().copied())
+        .collect();
     let per_event: Vec<f64> = timings.iter().filter_map(|t| t.per_event_us).collect();
     let events_total: usize = timings.iter().map(|t| t.events).sum();
     let report = SseReport {
@@ -122,7 +125,11 @@ async fn one_stream(connection: &mut Connection) -> std::result::Result<StreamTi
     let head = Instant::now();
     if response.status() != 200 {
         let answer = read_all(response).await.map_err(|e| format!("{e:#}"))?;
-        return Err(format!("status {}: {}", answer.status, excerpt(&answer.body)));
+        return Err(format!(
+            "status {}: {}",
+            answer.status,
+            excerpt(&answer.body)
+        ));
     }
     let mut body = response.into_body();
     let mut counter = EventCounter::default();
@@ -131,7 +138,9 @@ async fn one_stream(connection: &mut Connection) -> std::result::Result<StreamTi
     let mut gaps_us = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| format!("stream broke: {e}"))?;
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         if data.is_empty() {
             continue;
         }

@@ -25,7 +25,15 @@ impl Summary {
     /// Summarises `samples` (any order); an empty set summarises to zeros.
     pub fn of(samples: &[f64]) -> Self {
         if samples.is_empty() {
-            return Self { count: 0, p50_us: 0.0, p90_us: 0.0, p99_us: 0.0, mean_us: 0.0, min_us: 0.0, max_us: 0.0 };
+            return Self {
+                count: 0,
+                p50_us: 0.0,
+                p90_us: 0.0,
+                p99_us: 0.0,
+                mean_us: 0.0,
+                min_us: 0.0,
+                max_us: 0.0,
+            };
         }
         let mut sorted = samples.to_vec();
         sorted.sort_by(f64::total_cmp);

@@ -71,7 +71,12 @@ struct StampUpstream {
 /// Runs the mode and prints its JSON report.
 pub async fn run(args: SwapArgs) -> Result<()> {
     let upstream = Arc::new(StampUpstream::default());
-    serve_upstream(args.upstream_listen, upstream.clone(), args.stamp_header.clone()).await?;
+    serve_upstream(
+        args.upstream_listen,
+        upstream.clone(),
+        args.stamp_header.clone(),
+    )
+    .await?;
     let target = Target::from_args(&args.target)?;
     let health = Target::new(&args.healthz, Method::GET, Bytes::new(), &[])?;
 
@@ -81,7 +86,8 @@ pub async fn run(args: SwapArgs) -> Result<()> {
     let first_failure = Arc::new(Mutex::new(None::<String>));
     let mut workers = Vec::new();
     for _ in 0..args.workers {
-        let (target, stop, sent, failed) = (target.clone(), stop.clone(), sent.clone(), failed.clone());
+        let (target, stop, sent, failed) =
+            (target.clone(), stop.clone(), sent.clone(), failed.clone());
         let first_failure = first_failure.clone();
         workers.push(tokio::spawn(async move {
             let mut connection = Connection::open(&target).await.ok();
@@ -106,18 +112,28 @@ pub async fn run(args: SwapArgs) -> Result<()> {
 
     // Deploy: write beside the target under a name outside the `.wasm` pattern, rename.
     let staging = args.dest.with_extension("wasm.incoming");
-    std::fs::copy(&args.new_wasm, &staging).with_context(|| format!("copying {}", args.new_wasm.display()))?;
+    std::fs::copy(&args.new_wasm, &staging)
+        .with_context(|| format!("copying {}", args.new_wasm.display()))?;
     std::fs::rename(&staging, &args.dest)?;
     let landed = Instant::now();
     let deadline = landed + Duration::from_secs_f64(args.timeout_s);
 
     let visible_ms = loop {
-        if component_hash(&health, &args.component).await.ok().flatten() != old_hash {
+        if component_hash(&health, &args.component)
+            .await
+            .ok()
+            .flatten()
+            != old_hash
+        {
             break ms(landed.elapsed());
         }
         if Instant::now() > deadline {
             stop.store(true, Ordering::SeqCst);
-            bail!("{} did not change in /healthz within {}s", args.component, args.timeout_s);
+            bail!(
+                "{} did not change in /healthz within {}s",
+                args.component,
+                args.timeout_s
+            );
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     };
@@ -158,7 +174,11 @@ async fn serve_once(connection: &mut Connection) -> std::result::Result<(), Stri
     let response = connection.send().await.map_err(|e| format!("{e:#}"))?;
     let answer = read_all(response).await.map_err(|e| format!("{e:#}"))?;
     if answer.status != 200 {
-        return Err(format!("status {}: {}", answer.status, excerpt(&answer.body)));
+        return Err(format!(
+            "status {}: {}",
+            answer.status,
+            excerpt(&answer.body)
+        ));
     }
     Ok(())
 }
@@ -186,28 +206,47 @@ fn ms(duration: Duration) -> f64 {
 const CHAT_ANSWER: &str = r#"{"id":"chatcmpl-swap","object":"chat.completion","created":0,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
 
 /// Serves every request with [`CHAT_ANSWER`], remembering the stamp header it carried.
-async fn serve_upstream(addr: SocketAddr, upstream: Arc<StampUpstream>, header: String) -> Result<()> {
-    let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+async fn serve_upstream(
+    addr: SocketAddr,
+    upstream: Arc<StampUpstream>,
+    header: String,
+) -> Result<()> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let _ = stream.set_nodelay(true);
             let (upstream, header) = (upstream.clone(), header.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                    let stamp = request.headers().get(header.as_str()).and_then(|v| v.to_str().ok()).map(str::to_string);
+                    let stamp = request
+                        .headers()
+                        .get(header.as_str())
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
                     if stamp.is_some() {
                         *upstream.last_stamp.lock().unwrap() = stamp;
                     }
                     async move {
                         // Read the request to its end so the connection stays reusable.
                         let _ = http_body_util::BodyExt::collect(request.into_body()).await;
-                        let mut response = hyper::Response::new(Full::new(Bytes::from_static(CHAT_ANSWER.as_bytes())));
-                        response.headers_mut().insert(hyper::header::CONTENT_TYPE, "application/json".parse().unwrap());
+                        let mut response = hyper::Response::new(Full::new(Bytes::from_static(
+                            CHAT_ANSWER.as_bytes(),
+                        )));
+                        response.headers_mut().insert(
+                            hyper::header::CONTENT_TYPE,
+                            "application/json".parse().unwrap(),
+                        );
                         Ok::<_, std::convert::Infallible>(response)
                     }
                 });
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
     });

@@ -59,7 +59,11 @@ impl Target {
             ),
             (None, None) => Bytes::new(),
         };
-        let method = if body.is_empty() { Method::GET } else { Method::POST };
+        let method = if body.is_empty() {
+            Method::GET
+        } else {
+            Method::POST
+        };
         Self::new(&args.url, method, body, &args.headers)
     }
 
@@ -88,7 +92,13 @@ impl Target {
             .unwrap_or("/")
             .parse()
             .expect("a path taken from a parsed URI");
-        Ok(Self { authority, uri, method, body, headers })
+        Ok(Self {
+            authority,
+            uri,
+            method,
+            body,
+            headers,
+        })
     }
 
     /// The same endpoint with another body (the swap mode's probe reuses a target).
@@ -118,7 +128,10 @@ pub struct Connection {
 impl Connection {
     /// Opens a connection to `target`'s host.
     pub async fn open(target: &Target) -> Result<Self> {
-        let mut connection = Self { target: target.clone(), sender: None };
+        let mut connection = Self {
+            target: target.clone(),
+            sender: None,
+        };
         connection.ensure_open().await?;
         Ok(connection)
     }
@@ -180,8 +193,17 @@ pub struct Answer {
 /// Reads a response body to the end.
 pub async fn read_all(response: Response<Incoming>) -> Result<Answer> {
     let status = response.status().as_u16();
-    let body = response.into_body().collect().await.context("reading body")?.to_bytes();
-    Ok(Answer { status, body, done: Instant::now() })
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .context("reading body")?
+        .to_bytes();
+    Ok(Answer {
+        status,
+        body,
+        done: Instant::now(),
+    })
 }
 
 /// A short, printable excerpt of a body for error reports.

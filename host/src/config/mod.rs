@@ -71,6 +71,8 @@ pub struct Limits {
     pub upstream_timeout_s: u64,
     /// Most guest instances alive at once.
     pub max_instances: u32,
+    /// KiB of each guest memory a freed pool slot keeps resident for its next instance.
+    pub guest_keep_resident_kb: usize,
 }
 
 impl Default for Limits {
@@ -83,6 +85,7 @@ impl Default for Limits {
             upstream_connect_timeout_ms: 10_000,
             upstream_timeout_s: 600,
             max_instances: runtime.max_instances,
+            guest_keep_resident_kb: runtime.keep_resident_bytes >> 10,
         }
     }
 }
@@ -209,6 +212,7 @@ impl Config {
             guest_memory_bytes: self.limits.guest_memory_mb << 20,
             guest_call_timeout: Duration::from_millis(self.limits.guest_call_timeout_ms),
             max_instances: self.limits.max_instances,
+            keep_resident_bytes: self.limits.guest_keep_resident_kb << 10,
         }
     }
 

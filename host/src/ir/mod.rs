@@ -395,7 +395,11 @@ pub enum StreamEvent {
     /// Reasoning fragment.
     ReasoningDelta { id: String, delta: String },
     /// Reasoning block ends.
-    ReasoningEnd { id: String, signature: Option<String>, redacted: Option<String> },
+    ReasoningEnd {
+        id: String,
+        signature: Option<String>,
+        redacted: Option<String>,
+    },
     /// Tool call begins streaming.
     ToolInputStart { id: String, name: String },
     /// Arguments fragment.

@@ -93,9 +93,17 @@ fn pooling_config(settings: &RuntimeSettings, tuning: &RuntimeTuning) -> Pooling
     // The pool's hard ceiling per memory; `StoreLimits` (sandbox) enforces the same
     // cap with a clean trap before the pool would refuse.
     pool.max_memory_size(settings.guest_memory_bytes);
-    // 0 (wasmtime's default) resets a freed memory with madvise; see RuntimeTuning
-    // and docs/architecture.md for what memset-and-keep measured.
-    pool.linear_memory_keep_resident(tuning.keep_resident_bytes);
+    // A freed slot resets the pages its guest wrote in place (found with PAGEMAP_SCAN)
+    // up to `keep_resident_bytes`, and only `madvise`s what lies beyond: a Rust guest
+    // dirties ~100 KB per request, so the common case makes no syscall that changes
+    // the page tables. docs/architecture.md has the measurements.
+    pool.linear_memory_keep_resident(settings.keep_resident_bytes);
+    pool.table_keep_resident(settings.keep_resident_bytes.min(1 << 20));
+    pool.pagemap_scan(if tuning.pagemap_scan {
+        wasmtime::Enabled::Auto
+    } else {
+        wasmtime::Enabled::No
+    });
     pool
 }
 

@@ -233,11 +233,15 @@ fn compile_or_reuse(tools: &Toolchain, bytes: &[u8], hash: &str) -> Result<Compo
         return compile(&tools.engine, bytes);
     };
     let cached = cache_dir.join(format!("{hash}-{}.cwasm", tools.cache_tag));
-    if cached.is_file() {
-        // SAFETY: `deserialize_file` trusts the artifact to be one wasmtime wrote:
-        // the cache directory belongs to the operator like the binary itself, and
-        // its name binds the artifact to the source hash and to this engine.
-        match unsafe { Component::deserialize_file(&tools.engine, &cached) } {
+    if let Ok(artifact) = std::fs::read(&cached) {
+        // Read into memory rather than `deserialize_file` (an mmap): a mapped file that
+        // someone truncates or rewrites in place under a running host would kill it
+        // with SIGBUS; this costs ~0.2 ms per component at load.
+        // SAFETY: `deserialize` trusts the artifact to be one wasmtime wrote: the
+        // cache directory belongs to the operator like the binary itself, and the
+        // name binds the artifact to the source hash and to this engine (wasmtime
+        // still checks its header and engine settings, refusing a foreign artifact).
+        match unsafe { Component::deserialize(&tools.engine, &artifact) } {
             Ok(component) => return Ok(component),
             Err(error) => {
                 tracing::warn!(path = %cached.display(), error = %format!("{error:#}"), "corrupt compile cache entry; recompiling");
@@ -250,6 +254,18 @@ fn compile_or_reuse(tools: &Toolchain, bytes: &[u8], hash: &str) -> Result<Compo
         tracing::warn!(path = %cached.display(), %error, "could not write compile cache entry");
     }
     Ok(component)
+}
+
+/// Give the heap's free memory back to the OS. Compiling a component with Cranelift
+/// allocates tens of MB that are freed afterwards, but glibc keeps freed memory in
+/// its arenas: without this, a start with an empty compile cache (or a hot swap of
+/// a new build) leaves ~30 MB more resident than a start from the cache.
+pub fn release_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` takes no pointers; it only walks glibc's own arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, String> {

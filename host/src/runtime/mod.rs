@@ -50,6 +50,10 @@ pub struct RuntimeSettings {
     pub guest_call_timeout: Duration,
     /// Most guest instances alive at once (pooling allocator slots).
     pub max_instances: u32,
+    /// Bytes of each guest linear memory (and, up to 1 MiB, each table) that a freed
+    /// pool slot resets in place and keeps resident for its next instance, instead of
+    /// handing them back to the OS with `madvise` (see [`RuntimeTuning::pagemap_scan`]).
+    pub keep_resident_bytes: usize,
 }
 
 impl Default for RuntimeSettings {
@@ -59,6 +63,7 @@ impl Default for RuntimeSettings {
             guest_memory_bytes: 128 << 20,
             guest_call_timeout: Duration::from_secs(2),
             max_instances: 4000,
+            keep_resident_bytes: 1 << 20,
         }
     }
 }
@@ -77,9 +82,12 @@ pub struct RuntimeTuning {
     pub warm_ready: bool,
     /// Drop a finished request's stores on a background task instead of in place.
     pub background_teardown: bool,
-    /// `PoolingAllocationConfig::linear_memory_keep_resident`: bytes of each linear
-    /// memory reset with `memset` and kept resident instead of `madvise`d away.
-    pub keep_resident_bytes: usize,
+    /// `PoolingAllocationConfig::pagemap_scan` (Linux 6.7+, else ignored): find the
+    /// pages a guest wrote with the `PAGEMAP_SCAN` ioctl and reset only those, so a
+    /// slot whose dirty set fits [`RuntimeSettings::keep_resident_bytes`] is recycled
+    /// without `madvise` (no TLB-shootdown IPIs, no page faults on its next use).
+    /// Without it, keeping memory resident means `memset`ting all of it.
+    pub pagemap_scan: bool,
 }
 
 impl Default for RuntimeTuning {
@@ -88,7 +96,7 @@ impl Default for RuntimeTuning {
             ready_instances: 2,
             warm_ready: true,
             background_teardown: true,
-            keep_resident_bytes: 0,
+            pagemap_scan: true,
         }
     }
 }

@@ -71,6 +71,7 @@ impl RegistryCell {
 
         let mut next = Registry::default();
         let mut refused = Vec::new();
+        let mut compiled_any = false;
         for path in files {
             let outcome = match std::fs::read(&path) {
                 Err(error) => Err(format!("cannot read file: {error}")),
@@ -78,9 +79,12 @@ impl RegistryCell {
                     let hash = loader::content_hash(&bytes);
                     match by_hash.get(hash.as_str()) {
                         Some(unchanged) => Ok(unchanged.at_path(&path)),
-                        None => loader::load(tools, &path, bytes, hash)
-                            .await
-                            .map(Entry::from),
+                        None => {
+                            compiled_any = true;
+                            loader::load(tools, &path, bytes, hash)
+                                .await
+                                .map(Entry::from)
+                        }
                     }
                 }
             };
@@ -111,6 +115,9 @@ impl RegistryCell {
         log_changes(&old, &next);
         self.record_failures(&next, &refused);
         self.current.store(Arc::new(next));
+        if compiled_any {
+            loader::release_free_heap();
+        }
         Ok(refused)
     }
 

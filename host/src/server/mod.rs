@@ -7,11 +7,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
-use axum::serve::ListenerExt;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use bytes::Bytes;
 use serde_json::json;
 use tokio::net::TcpListener;

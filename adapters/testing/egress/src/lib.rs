@@ -17,7 +17,10 @@ impl Provider for Egress {
     type Decoder = FinishOnly;
 
     fn info() -> AdapterInfo {
-        let mut info = test_info("test-egress", "sends requests to the host named in its config");
+        let mut info = test_info(
+            "test-egress",
+            "sends requests to the host named in its config",
+        );
         info.hosts.push("declared.invalid".into());
         info
     }
