@@ -41,6 +41,17 @@ enum Command {
         #[command(subcommand)]
         command: AdaptersCommand,
     },
+    /// Internal: compile the component on stdin and write the artifact to stdout.
+    /// `serve` runs this as a child so the compiler's memory leaves with it.
+    #[command(hide = true)]
+    CompileComponent {
+        /// The serving runtime's `guest_memory_bytes` (shapes bounds checks).
+        #[arg(long)]
+        guest_memory_bytes: usize,
+        /// The serving runtime's `max_instances`.
+        #[arg(long)]
+        max_instances: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -58,6 +69,13 @@ enum AdaptersCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::CompileComponent {
+        guest_memory_bytes,
+        max_instances,
+    } = cli.command
+    {
+        return compile_component(guest_memory_bytes, max_instances);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -74,6 +92,7 @@ fn main() -> ExitCode {
             Command::Adapters {
                 command: AdaptersCommand::List { config, adapters },
             } => list_adapters(config.as_deref(), adapters).await,
+            Command::CompileComponent { .. } => unreachable!("handled before the runtime"),
         }
     });
     match result {
@@ -115,8 +134,12 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
     }
     let listen = config.listen_addr()?;
 
-    let runtime =
-        Runtime::new(config.runtime_settings()).context("cannot start the wasm runtime")?;
+    let settings = RuntimeSettings {
+        // New components compile in a child process: see `loader::compile`.
+        compiler: std::env::current_exe().ok(),
+        ..config.runtime_settings()
+    };
+    let runtime = Runtime::new(settings).context("cannot start the wasm runtime")?;
     let refused = runtime
         .load_dir(&config.adapters_dir)
         .await
@@ -194,6 +217,34 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down: finishing requests in flight");
     })
+}
+
+/// `plugboard compile-component`: stdin to artifact on stdout, reason on stderr.
+fn compile_component(guest_memory_bytes: usize, max_instances: u32) -> ExitCode {
+    use std::io::{Read, Write};
+    let mut bytes = Vec::new();
+    if let Err(error) = std::io::stdin().read_to_end(&mut bytes) {
+        eprintln!("plugboard: cannot read the component from stdin: {error}");
+        return ExitCode::FAILURE;
+    }
+    let settings = RuntimeSettings {
+        guest_memory_bytes,
+        max_instances,
+        ..RuntimeSettings::default()
+    };
+    match plugboard::runtime::loader::compile_to_artifact(&settings, &bytes) {
+        Ok(artifact) => match std::io::stdout().lock().write_all(&artifact) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("plugboard: cannot write the artifact: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(reason) => {
+            eprintln!("plugboard: {reason}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn list_adapters(

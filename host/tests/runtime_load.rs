@@ -3,7 +3,7 @@
 
 mod runtime_fixtures;
 
-use plugboard::runtime::{ComponentKind, Runtime, summary_table};
+use plugboard::runtime::{ComponentKind, Runtime, RuntimeSettings, summary_table};
 use runtime_fixtures::*;
 
 const FIXUPS: [&str; 2] = ["adapters/first-user-turn.wasm", "adapters/merge-turns.wasm"];
@@ -93,6 +93,33 @@ async fn garbage_and_foreign_components_are_refused_with_reasons_while_the_rest_
     );
     assert!(runtime.registry().fixup("merge-turns").is_some());
     assert_eq!(runtime.failures().len(), 2);
+}
+
+/// `serve` compiles in a child process (`plugboard compile-component`): the same
+/// components load, the same files are refused with the same reasons.
+#[tokio::test(flavor = "multi_thread")]
+async fn compiling_in_a_child_process_loads_and_refuses_like_in_process() {
+    let dir = adapters_dir(&["adapters/merge-turns.wasm", "test-adapters/test-spin.wasm"]);
+    std::fs::write(dir.path().join("garbage.wasm"), b"this is not wasm").unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let settings = RuntimeSettings {
+        compiler: Some(env!("CARGO_BIN_EXE_plugboard").into()),
+        ..test_settings(Some(cache.path().to_owned()))
+    };
+    let runtime = Runtime::new(settings).unwrap();
+
+    let refused = runtime.load_dir(dir.path()).await.expect("load");
+
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].reason.starts_with("not a valid component"),
+        "{}",
+        refused[0].reason
+    );
+    assert!(runtime.registry().fixup("merge-turns").is_some());
+    assert!(runtime.registry().provider("test-spin").is_some());
+    let cached = std::fs::read_dir(cache.path()).unwrap().count();
+    assert_eq!(cached, 2, "both artifacts cached for the next start");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -213,6 +213,7 @@ impl Config {
             guest_call_timeout: Duration::from_millis(self.limits.guest_call_timeout_ms),
             max_instances: self.limits.max_instances,
             keep_resident_bytes: self.limits.guest_keep_resident_kb << 10,
+            compiler: None,
         }
     }
 

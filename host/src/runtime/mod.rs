@@ -54,6 +54,10 @@ pub struct RuntimeSettings {
     /// pool slot resets in place and keeps resident for its next instance, instead of
     /// handing them back to the OS with `madvise` (see [`RuntimeTuning::pagemap_scan`]).
     pub keep_resident_bytes: usize,
+    /// Compile new components in a child process running this executable
+    /// (`<compiler> compile-component`, see [`loader::compile_to_artifact`]) instead
+    /// of in this one. `None`: compile in-process (tests, benches).
+    pub compiler: Option<PathBuf>,
 }
 
 impl Default for RuntimeSettings {
@@ -64,6 +68,7 @@ impl Default for RuntimeSettings {
             guest_call_timeout: Duration::from_secs(2),
             max_instances: 4000,
             keep_resident_bytes: 1 << 20,
+            compiler: None,
         }
     }
 }

@@ -43,7 +43,7 @@ pub fn test_settings(cache_dir: Option<PathBuf>) -> RuntimeSettings {
         guest_memory_bytes: 64 << 20,
         guest_call_timeout: Duration::from_millis(500),
         max_instances: 64,
-        keep_resident_bytes: RuntimeSettings::default().keep_resident_bytes,
+        ..RuntimeSettings::default()
     }
 }
 
