@@ -7,14 +7,20 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use notify::event::{AccessKind, AccessMode};
+use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{Event, EventKind, RecursiveMode, Watcher};
 
 use super::Runtime;
 
-/// Quiet time after the last event before rescanning: a copy or an editor's save
+/// Quiet time after the last event before rescanning while a file may still be being
+/// written (created, or data written and not yet closed): a copy or an editor's save
 /// arrives as several events; one rescan should follow them all.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// Quiet time after an event that says a file is complete (renamed into place,
+/// closed after writing, removed): only long enough to gather the rest of a burst,
+/// so an atomic deploy is served within milliseconds.
+pub const SETTLE: Duration = Duration::from_millis(15);
 
 /// The live watcher; dropping it stops the events, which ends the rescan thread.
 pub struct DirectoryWatch {
@@ -31,12 +37,13 @@ pub fn watch(runtime: Weak<Runtime>, dir: PathBuf) -> anyhow::Result<DirectoryWa
     let dir = dir
         .canonicalize()
         .with_context(|| format!("cannot watch {}", dir.display()))?;
-    let (events, received) = mpsc::channel::<()>();
+    // Each relevant event says whether it leaves its file complete.
+    let (events, received) = mpsc::channel::<bool>();
     let watched_dir = dir.clone();
     let mut watcher =
         notify::recommended_watcher(move |event: notify::Result<Event>| match event {
             Ok(event) if is_relevant(&event, &watched_dir) => {
-                let _ = events.send(());
+                let _ = events.send(settles(&event));
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "adapters directory watch error"),
@@ -51,10 +58,11 @@ pub fn watch(runtime: Weak<Runtime>, dir: PathBuf) -> anyhow::Result<DirectoryWa
     std::thread::Builder::new()
         .name("plugboard-adapters-watch".into())
         .spawn(move || {
-            while received.recv().is_ok() {
+            while let Ok(mut settled) = received.recv() {
                 loop {
-                    match received.recv_timeout(DEBOUNCE) {
-                        Ok(()) => continue,
+                    let quiet = if settled { SETTLE } else { DEBOUNCE };
+                    match received.recv_timeout(quiet) {
+                        Ok(latest) => settled = latest,
                         Err(RecvTimeoutError::Timeout) => break,
                         Err(RecvTimeoutError::Disconnected) => return,
                     }
@@ -86,10 +94,21 @@ fn is_relevant(event: &Event, dir: &Path) -> bool {
         })
 }
 
+/// Whether `event` leaves its file complete: moved into place (the atomic deploy),
+/// closed after writing, or removed. A create or a write may be followed by more.
+fn settles(event: &Event) -> bool {
+    matches!(
+        event.kind,
+        EventKind::Access(AccessKind::Close(AccessMode::Write))
+            | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+            | EventKind::Remove(_)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use notify::event::{CreateKind, ModifyKind, RemoveKind};
+    use notify::event::{CreateKind, DataChange, RemoveKind};
 
     fn event(kind: EventKind, path: &str) -> Event {
         Event::new(kind).add_path(PathBuf::from(path))
@@ -117,6 +136,27 @@ mod tests {
             ),
             dir
         ));
+    }
+
+    #[test]
+    fn a_rename_into_place_a_close_after_writing_or_a_removal_settles_a_file() {
+        let settling = [
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            EventKind::Remove(RemoveKind::File),
+        ];
+        for kind in settling {
+            assert!(settles(&event(kind, "/adapters/a.wasm")), "{kind:?}");
+        }
+        let unfinished = [
+            EventKind::Create(CreateKind::File),
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            EventKind::Modify(ModifyKind::Any),
+        ];
+        for kind in unfinished {
+            assert!(!settles(&event(kind, "/adapters/a.wasm")), "{kind:?}");
+        }
     }
 
     #[test]
