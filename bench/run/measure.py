@@ -56,7 +56,7 @@ def sse(tools: Tools, route: Route, slow: bool = False) -> dict:
 
 def hold(tools: Tools, route: Route, proc: Spawned, connections: int, kind: str) -> dict:
     """Holds `connections` streams (or idle keep-alives) open; RSS before and while held."""
-    before = proc.rss_kb()
+    before, pss_before = proc.rss_kb(), proc.pss_kb()
     argv = [tools.loadgen, "hold", *route.loadgen_args(stream=(kind == "stream")),
             "--connections", str(connections), "--kind", kind, "--open-timeout-s", "30",
             "--hold-seconds", "120"]
@@ -66,7 +66,7 @@ def hold(tools: Tools, route: Route, proc: Spawned, connections: int, kind: str)
         assert child.stdout is not None and child.stdin is not None
         ready = json.loads(child.stdout.readline() or "{}")
         time.sleep(0.5)  # let the last allocations settle before reading memory
-        during = proc.rss_kb()
+        during, pss_during = proc.rss_kb(), proc.pss_kb()
         child.stdin.close()
         done = json.loads(child.stdout.readline() or "{}")
         child.wait(30)
@@ -75,12 +75,16 @@ def hold(tools: Tools, route: Route, proc: Spawned, connections: int, kind: str)
             child.kill()
     if not ready:
         raise RuntimeError(f"hold produced no report: {child.stderr.read() if child.stderr else ''}")
-    per_kb = (during - before) / max(ready.get("open", 0), 1) if before and during else None
+    opened = max(ready.get("open", 0), 1)
+    per_kb = (during - before) / opened if before and during else None
+    pss_per_kb = (pss_during - pss_before) / opened if pss_before and pss_during else None
     return {"kind": kind, "requested": connections, "open": ready.get("open"),
             "failed": ready.get("failed"), "first_error": ready.get("first_error"),
             "open_ms": ready.get("open_ms"), "ended_early": done.get("ended_early"),
             "rss_before_kb": before, "rss_held_kb": during,
-            "kb_per_connection": None if per_kb is None else round(per_kb, 1)}
+            "kb_per_connection": None if per_kb is None else round(per_kb, 1),
+            "pss_before_kb": pss_before, "pss_held_kb": pss_during,
+            "pss_kb_per_connection": None if pss_per_kb is None else round(pss_per_kb, 1)}
 
 
 WARMUP_S = 0.5

@@ -91,6 +91,10 @@ class Spawned:
         """Resident memory of the process and its descendants, KiB."""
         return tree_rss_kb(self.pid)
 
+    def pss_kb(self) -> int | None:
+        """PSS of the process and its descendants, KiB."""
+        return tree_pss_kb(self.pid)
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 3 s, to this process's own group only."""
         if self.proc.poll() is None:
@@ -134,6 +138,26 @@ def _children(pid: int) -> list[int]:
         except FileNotFoundError:
             pass
     return found
+
+
+def pss_kb(pid: int) -> int | None:
+    """Proportional set size: like RSS, but a page shared by several mappings (the
+    copy-on-write image every wasm instance maps) counts once, split among them."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return None
+
+
+def tree_pss_kb(pid: int) -> int | None:
+    """PSS of `pid` plus every descendant."""
+    own = pss_kb(pid)
+    if own is None:
+        return None
+    return own + sum(tree_pss_kb(child) or 0 for child in _children(pid))
 
 
 def tree_rss_kb(pid: int) -> int | None:

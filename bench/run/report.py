@@ -85,6 +85,7 @@ def system_results(system: System, measured: list[dict], rss_idle: dict, rss_aft
         held = streams[name]
         out["rss_1000_streams_mb"] = _mb(held["rss_held_kb"])
         out["kb_per_stream"] = held["kb_per_connection"]
+        out["pss_kb_per_stream"] = held.get("pss_kb_per_connection")
         out["streams_held"] = held["open"]
     if name in idle_connections and idle_connections[name].get("kb_per_connection") is not None:
         out["bytes_per_idle_connection"] = round(idle_connections[name]["kb_per_connection"] * 1024)
@@ -271,6 +272,13 @@ def markdown(results: dict) -> str:
     if variant:
         lines += ["", f"Anthropic client → `openai` adapter (the other translated direction): added "
                       f"p50 {_fmt(variant['added_p50_us'])} µs, p99 {_fmt(variant['added_p99_us'])} µs."]
+    held = [(name, results["systems"][name]) for name in REQUIRED
+            if results["systems"][name].get("kb_per_stream") is not None]
+    if held:
+        lines += ["", "Memory per held stream (1,000 streams), RSS / PSS (PSS counts a page shared "
+                      "by several mappings once): " + "; ".join(
+                          f"{name} {_fmt(s['kb_per_stream'])} / {_fmt(s.get('pss_kb_per_stream'))} KB"
+                          for name, s in held) + "."]
     swap, cold = results["hot_swap"], results["cold_start"]
     lines += ["", f"Cold start to first proxied 200: {_fmt(cold.get('uncached', {}).get('cold_start_ms'))} ms "
                   f"(empty compile cache), {_fmt(cold.get('cached', {}).get('cold_start_ms'))} ms (cached). "
