@@ -242,7 +242,7 @@ fn compile_component(guest_memory_bytes: usize, max_instances: u32) -> ExitCode 
         },
         Err(reason) => {
             eprintln!("plugboard: {reason}");
-            ExitCode::FAILURE
+            ExitCode::from(plugboard::runtime::loader::REFUSED_EXIT_CODE as u8)
         }
     }
 }

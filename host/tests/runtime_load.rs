@@ -122,6 +122,23 @@ async fn compiling_in_a_child_process_loads_and_refuses_like_in_process() {
     assert_eq!(cached, 2, "both artifacts cached for the next start");
 }
 
+/// A compiler that cannot run (an executable replaced or removed under a running
+/// host) is not the file's fault: the component compiles in-process instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_compiler_that_cannot_run_falls_back_to_compiling_in_process() {
+    let dir = adapters_dir(&["adapters/merge-turns.wasm"]);
+    let settings = RuntimeSettings {
+        compiler: Some(dir.path().join("no-such-plugboard")),
+        ..test_settings(None)
+    };
+    let runtime = Runtime::new(settings).unwrap();
+
+    let refused = runtime.load_dir(dir.path()).await.expect("load");
+
+    assert!(refused.is_empty(), "{refused:?}");
+    assert!(runtime.registry().fixup("merge-turns").is_some());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_file_claiming_a_loaded_id_is_refused() {
     let dir = adapters_dir(&["adapters/merge-turns.wasm"]);

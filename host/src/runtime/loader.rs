@@ -282,12 +282,30 @@ fn compile(tools: &Toolchain, bytes: &[u8]) -> Result<Component, String> {
         return Component::new(&tools.engine, bytes)
             .map_err(|error| format!("not a valid component: {error:#}"));
     };
-    let artifact = compile_in_child(compiler, &tools.settings, bytes)?;
-    // SAFETY: the artifact comes from this same executable's `compile-component`,
-    // built for an engine with these very settings; wasmtime still checks its header
-    // and the engine's compatibility before using it.
-    unsafe { Component::deserialize(&tools.engine, &artifact) }
-        .map_err(|error| format!("the compiler's artifact does not load: {error:#}"))
+    let unusable = match compile_in_child(compiler, &tools.settings, bytes) {
+        Err(ChildCompile::Refused(reason)) => return Err(reason),
+        Err(ChildCompile::NotStarted(reason)) => reason,
+        // SAFETY: the artifact comes from this same executable's `compile-component`,
+        // built for an engine with these very settings; wasmtime still checks its
+        // header and the engine's compatibility before using it.
+        Ok(artifact) => match unsafe { Component::deserialize(&tools.engine, &artifact) } {
+            Ok(component) => return Ok(component),
+            // The executable on disk is no longer this one (upgraded in place).
+            Err(error) => format!("its artifact does not load here: {error:#}"),
+        },
+    };
+    tracing::warn!(compiler = %compiler.display(), reason = %unusable,
+        "cannot compile in a child process; compiling in this one");
+    Component::new(&tools.engine, bytes)
+        .map_err(|error| format!("not a valid component: {error:#}"))
+}
+
+/// Why a child compile gave no artifact.
+enum ChildCompile {
+    /// The compiler ran and refused the file (or died on it): the file's verdict.
+    Refused(String),
+    /// The compiler could not be run at all: compile in-process instead.
+    NotStarted(String),
 }
 
 /// Run `<compiler> compile-component` with the settings that shape compiled code,
@@ -296,7 +314,7 @@ fn compile_in_child(
     compiler: &Path,
     settings: &RuntimeSettings,
     bytes: &[u8],
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, ChildCompile> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let mut child = Command::new(compiler)
@@ -309,7 +327,7 @@ fn compile_in_child(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|error| format!("cannot start the compiler {}: {error}", compiler.display()))?;
+        .map_err(|error| ChildCompile::NotStarted(format!("cannot start it: {error}")))?;
     // The child reads all of stdin before it writes anything, so writing first and
     // reading after cannot deadlock.
     let written = child
@@ -319,23 +337,33 @@ fn compile_in_child(
         .transpose();
     let output = child
         .wait_with_output()
-        .map_err(|error| format!("the compiler failed: {error}"))?;
+        .map_err(|error| ChildCompile::NotStarted(format!("cannot wait for it: {error}")))?;
     if output.status.success() {
-        if let Err(error) = written {
-            return Err(format!(
-                "could not hand the component to the compiler: {error}"
-            ));
-        }
-        return Ok(output.stdout);
+        return match written {
+            Ok(_) => Ok(output.stdout),
+            Err(error) => Err(ChildCompile::NotStarted(format!(
+                "cannot hand it the component: {error}"
+            ))),
+        };
     }
     let reason = String::from_utf8_lossy(&output.stderr);
-    let reason = reason.trim().trim_start_matches("plugboard: ");
-    Err(if reason.is_empty() {
-        format!("the compiler exited with {}", output.status)
-    } else {
-        reason.to_owned()
+    let reason = reason.trim().trim_start_matches("plugboard: ").to_owned();
+    Err(match output.status.code() {
+        Some(REFUSED_EXIT_CODE) => ChildCompile::Refused(reason),
+        // Killed by a signal: the compiler died on this file; never retry it here.
+        None => ChildCompile::Refused(format!(
+            "the compiler died on this file ({})",
+            output.status
+        )),
+        // Some other failure of the compiler itself (e.g. an executable of another
+        // version that lacks the subcommand): not the file's fault.
+        Some(_) => ChildCompile::NotStarted(format!("it failed ({}): {reason}", output.status)),
     })
 }
+
+/// The exit code of `plugboard compile-component` for "this file is not a component
+/// this runtime can compile" (the refusal reason is on its stderr).
+pub const REFUSED_EXIT_CODE: i32 = 3;
 
 /// What `plugboard compile-component` does: compile `bytes` for the engine that
 /// `settings` build and serialise it. The error is the load's refusal reason.
