@@ -57,6 +57,22 @@ async fn compare() {
             RuntimeTuning::default(),
         ),
         (
+            "default, teardown inline",
+            fixture::settings(),
+            RuntimeTuning {
+                background_teardown: false,
+                ..RuntimeTuning::default()
+            },
+        ),
+        (
+            "default, no instances made ahead",
+            fixture::settings(),
+            RuntimeTuning {
+                ready_instances: 0,
+                ..RuntimeTuning::default()
+            },
+        ),
+        (
             "default with keep 16 MiB",
             RuntimeSettings {
                 keep_resident_bytes: 16 << 20,

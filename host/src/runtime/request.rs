@@ -9,19 +9,17 @@
 //! provider config goes into each store when it is taken.
 //!
 //! Measured side by side in one run (`cargo bench -p plugboard --bench
-//! request_overhead`, release, openai + first-user-turn + merge-turns, on a shared
-//! 2-core VM at load average ~5, so absolute numbers are inflated; 600 requests
-//! per tuning, interleaved):
+//! request_overhead`, release, openai + first-user-turn + merge-turns, quiet 2-core
+//! VM, 600 requests per tuning, interleaved; 2026-11-22):
 //!
-//! | tuning                                       | median | p90    |
-//! | -------------------------------------------- | ------ | ------ |
-//! | cold: instantiate on the path, drop inline   | 385 µs | 507 µs |
-//! | ready instances, never entered, bg teardown  | 304 µs | 503 µs |
-//! | ready, warmed by `info()`, bg teardown (default) | 231 µs | 463 µs |
+//! | tuning                                              | median | p90    |
+//! | --------------------------------------------------- | ------ | ------ |
+//! | cold: instantiate on the path, drop inline, madvise | 373 µs | 557 µs |
+//! | default (ready instances, bg teardown, pagemap)     | 198 µs | 342 µs |
+//! | default, teardown inline                            | 220 µs | 382 µs |
+//! | default, no instances made ahead                    | 254 µs | 396 µs |
 //!
-//! Per phase (medians): the fixups' take + filter + `on-request` went 159 -> 55 µs,
-//! encode 94 -> 60 µs, drop 75 -> 26 µs. What remains on the path is guest compute,
-//! first-touch page faults of the heap, and the conversions.
+//! docs/architecture.md has the per-phase numbers and the reasoning.
 
 use std::sync::Arc;
 
