@@ -19,6 +19,8 @@ GPT_MODEL = "gpt-mock-1"
 WITH_FIRST_USER_TURN = "kiro-mock-fixed"
 WITHOUT_FIXUPS = "kiro-mock-raw"
 WITH_MERGE_TURNS = "merge-mock"
+# An Anthropic upstream behind a request fixup: Anthropic clients take the IR path.
+CLAUDE_WITH_FIXUP = "claude-mock-fixed"
 GEMINI_MODEL = "gemini-mock-1"
 RESPONSES_MODEL = "responses-mock-1"
 # Which adapter serves each model of the shared gateway.
@@ -52,6 +54,7 @@ def gateway(upstream: MockUpstream, tmp_path_factory) -> Plugboard:
             provider("kiro-fixed", "openai", upstream, [WITH_FIRST_USER_TURN], fixups=["first-user-turn"]),
             provider("kiro-raw", "openai", upstream, [WITHOUT_FIXUPS], fixups=[]),
             provider("merged", "openai", upstream, [WITH_MERGE_TURNS], fixups=["merge-turns"]),
+            provider("claude-fixed", "anthropic", upstream, [CLAUDE_WITH_FIXUP], fixups=["first-user-turn"]),
             provider("gemini-upstream", "gemini", upstream, [GEMINI_MODEL]),
             provider("responses-upstream", "openai-responses", upstream, [RESPONSES_MODEL]),
         ],

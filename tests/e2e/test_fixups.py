@@ -3,7 +3,9 @@ provider encodes it. The "Kiro case": some upstreams refuse a conversation whose
 turn is the assistant's; `first-user-turn` makes it start with the user, and a provider
 without the fixup sends the conversation exactly as the client wrote it."""
 
-from conftest import WITH_FIRST_USER_TURN, WITH_MERGE_TURNS, WITHOUT_FIXUPS
+import anthropic
+
+from conftest import CLAUDE_WITH_FIXUP, WITH_FIRST_USER_TURN, WITH_MERGE_TURNS, WITHOUT_FIXUPS
 from mock_upstream import joined_text
 
 GREETING = "Hi! I'm your coding assistant. What shall we build?"
@@ -55,3 +57,29 @@ def test_merge_turns_joins_consecutive_turns_of_the_same_role(client, mock):
     assert "Here is my file:" in merged and "def add(a, b): return a - b" in merged
     assert merged.index("Here is my file:") < merged.index("def add")
     assert sent[1:] == [("assistant", "I see it."), ("user", "Find the bug.")]
+
+
+def test_blocks_the_ir_cannot_carry_survive_a_fixup_on_the_way_to_anthropic(gateway, mock):
+    """An Anthropic client's server-tool blocks (web search and its results) have no IR
+    part; with a fixup in the chain the request takes the IR path, and the blocks still
+    reach the Anthropic upstream, in place."""
+    search = {"type": "server_tool_use", "id": "srvtoolu_01", "name": "web_search", "input": {"query": "rust 2026"}}
+    results = {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_01",
+               "content": [{"type": "web_search_result", "url": "https://example.com", "title": "Rust",
+                            "encrypted_content": "opaque", "page_age": None}]}
+    claude = anthropic.Anthropic(base_url=gateway.base_url, api_key=gateway.api_key, max_retries=0, timeout=30)
+
+    claude.messages.create(model=CLAUDE_WITH_FIXUP, max_tokens=256, messages=[
+        {"role": "user", "content": "What's new in Rust?"},
+        {"role": "assistant", "content": [{"type": "text", "text": "Searching."}, search, results,
+                                          {"type": "text", "text": "Rust 2026 is out."}]},
+        {"role": "user", "content": "Thanks!"},
+    ])
+
+    sent = mock.last()
+    assert sent.dialect == "anthropic"
+    assistant = sent.body["messages"][1]
+    assert [block["type"] for block in assistant["content"]] == \
+        ["text", "server_tool_use", "web_search_tool_result", "text"]
+    assert assistant["content"][1] == search
+    assert assistant["content"][2]["content"][0]["encrypted_content"] == "opaque"

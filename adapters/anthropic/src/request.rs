@@ -129,10 +129,22 @@ pub fn encode_body(request: &ChatRequest, model: &str) -> Result<Value, AdapterE
     Ok(Value::Object(body))
 }
 
+/// One turn of the Messages body being built.
+struct Turn {
+    role: &'static str,
+    blocks: Vec<Value>,
+    /// Blocks the IR could not carry (`kept_blocks`), with their index in the turn.
+    kept: Vec<(usize, Value)>,
+}
+
 /// Messages with the API's rules applied: tool turns become user turns, consecutive
 /// turns of one role merge, tool results lead their user turn, and empty turns go.
+/// Blocks an Anthropic client sent that the IR cannot carry (server tool use and
+/// results, search results...) come back at their place in the turn.
 fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, AdapterError> {
-    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    let mut turns: Vec<Turn> = Vec::new();
+    // The previous IR message's role and where its blocks began in the current turn.
+    let mut previous: Option<(Role, usize)> = None;
     for message in messages {
         let role = match message.role {
             Role::System => continue,
@@ -145,22 +157,68 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, AdapterError> {
                 blocks.push(block);
             }
         }
-        match turns.last_mut() {
-            Some((last_role, last_blocks)) if *last_role == role => last_blocks.extend(blocks),
-            _ => turns.push((role, blocks)),
-        }
+        let turn = match turns.last_mut() {
+            Some(turn) if turn.role == role => turn,
+            _ => {
+                previous = None;
+                turns.push(Turn {
+                    role,
+                    blocks: Vec::new(),
+                    kept: Vec::new(),
+                });
+                turns.last_mut().expect("just pushed")
+            }
+        };
+        let start = turn.blocks.len();
+        // The Anthropic surface splits one user turn into its tool results (a tool
+        // message) and the rest (a user message carrying the kept blocks); their
+        // indices count from the start of the whole turn.
+        let origin = match previous {
+            Some((Role::Tool, tool_start)) if message.role == Role::User => tool_start,
+            _ => start,
+        };
+        turn.kept.extend(
+            kept_blocks(&message.options)
+                .into_iter()
+                .map(|(index, block)| (origin + index, block)),
+        );
+        turn.blocks.extend(blocks);
+        previous = Some((message.role, start));
     }
     Ok(turns
         .into_iter()
-        .filter(|(_, blocks)| !blocks.is_empty())
-        .map(|(role, mut blocks)| {
-            if role == "user" {
+        .filter(|turn| !turn.blocks.is_empty() || !turn.kept.is_empty())
+        .map(|mut turn| {
+            if turn.role == "user" {
                 // "tool_result blocks must come first" in a user turn; the sort is stable.
-                blocks.sort_by_key(|block| block["type"] != "tool_result");
+                turn.blocks
+                    .sort_by_key(|block| block["type"] != "tool_result");
             }
-            json!({"role": role, "content": blocks})
+            turn.kept.sort_by_key(|(index, _)| *index);
+            for (index, block) in turn.kept {
+                let at = index.min(turn.blocks.len());
+                turn.blocks.insert(at, block);
+            }
+            json!({"role": turn.role, "content": turn.blocks})
         })
         .collect())
+}
+
+/// A message's `{"anthropic": {"kept_blocks": [{"index": i, "block": {...}}]}}`.
+fn kept_blocks(options: &Option<Json>) -> Vec<(usize, Value)> {
+    let Some(mut extra) = provider_options(options, ID) else {
+        return Vec::new();
+    };
+    let Some(Value::Array(kept)) = extra.remove("kept_blocks") else {
+        return Vec::new();
+    };
+    kept.into_iter()
+        .filter_map(|entry| {
+            let index = usize::try_from(entry.get("index")?.as_u64()?).ok()?;
+            let block = entry.get("block")?.clone();
+            block.is_object().then_some((index, block))
+        })
+        .collect()
 }
 
 fn encode_part(part: &Part, role: &str) -> Result<Option<Value>, AdapterError> {

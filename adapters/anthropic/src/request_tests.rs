@@ -248,3 +248,72 @@ fn a_json_schema_format_becomes_a_system_instruction() {
         "{instruction}"
     );
 }
+
+/// What an Anthropic client sends that the IR has no part for (server tool use and
+/// its results, search results) rides in the message's options as `kept_blocks`, with
+/// its index in the client's turn; it goes back upstream at that place, so a fixup on
+/// the IR path does not cost the model its web search results.
+#[test]
+fn blocks_the_ir_cannot_carry_go_back_at_their_place_in_the_turn() {
+    let search = json!({"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "rust"}});
+    let results =
+        json!({"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []});
+    let cited = json!({"type": "search_result", "source": "https://example.com", "title": "t", "content": []});
+    let kept = |entries: Value| Some(json!({"anthropic": {"kept_blocks": entries}}).to_string());
+    let mut assistant = Message::new(
+        Role::Assistant,
+        vec![Part::text("Let me search."), Part::text("Found it.")],
+    );
+    assistant.options =
+        kept(json!([{"index": 1, "block": search}, {"index": 2, "block": results}]));
+    // The user turn `[tool_result, search_result, text]`, as the surface splits it.
+    let mut user = Message::user_text("Use this too.");
+    user.options = kept(json!([{"index": 1, "block": cited}]));
+    let request = ChatRequest::new("alias")
+        .with_message(Message::user_text("search rust"))
+        .with_message(assistant)
+        .with_message(Message::new(
+            Role::Tool,
+            vec![Part::tool_result_text("toolu_1", "ok")],
+        ))
+        .with_message(user);
+
+    let body = encode_body(&request, "claude-sonnet-4-5").unwrap();
+
+    assert_eq!(
+        body["messages"],
+        json!([
+            {"role": "user", "content": [{"type": "text", "text": "search rust"}]},
+            {"role": "assistant", "content": [
+                {"type": "text", "text": "Let me search."},
+                search,
+                results,
+                {"type": "text", "text": "Found it."},
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"},
+                cited,
+                {"type": "text", "text": "Use this too."},
+            ]},
+        ])
+    );
+}
+
+#[test]
+fn a_turn_of_nothing_but_kept_blocks_is_not_dropped_as_empty() {
+    let block =
+        json!({"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}});
+    let mut assistant = Message::new(Role::Assistant, vec![]);
+    assistant.options =
+        Some(json!({"anthropic": {"kept_blocks": [{"index": 0, "block": block}]}}).to_string());
+    let request = ChatRequest::new("alias")
+        .with_message(Message::user_text("hi"))
+        .with_message(assistant);
+
+    let body = encode_body(&request, "claude-sonnet-4-5").unwrap();
+
+    assert_eq!(
+        body["messages"][1],
+        json!({"role": "assistant", "content": [block]})
+    );
+}

@@ -13,7 +13,8 @@
 //! - block types the IR cannot carry (server tool use and results, search results,
 //!   containers...) are kept verbatim in the message's options under `kept_blocks`
 //!   (`[{"index": i, "block": {...}}]`), so nothing is refused that a native upstream
-//!   would accept; an IR upstream does not see them.
+//!   would accept; the Anthropic adapter puts them back in place, other upstreams
+//!   do not see them.
 
 use std::collections::HashMap;
 
