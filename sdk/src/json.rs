@@ -45,6 +45,41 @@ pub fn provider_options(options: &Option<Json>, provider: &str) -> Option<Map<St
     }
 }
 
+/// Items a surface kept with their position because the IR has no form for them:
+/// `options = {"<provider>": {"<key>": [{"index": i, "<item>": {...}}, ...]}}` (the
+/// Anthropic surface's `kept_blocks`, the Gemini surface's `unknownParts`). Entries
+/// without an index or an object item are skipped. Put them back with
+/// [`insert_at_positions`].
+pub fn kept_at_positions(
+    options: &Option<Json>,
+    provider: &str,
+    key: &str,
+    item: &str,
+) -> Vec<(usize, Value)> {
+    let Some(Value::Array(kept)) =
+        provider_options(options, provider).and_then(|mut extra| extra.remove(key))
+    else {
+        return Vec::new();
+    };
+    kept.into_iter()
+        .filter_map(|mut entry| {
+            let index = usize::try_from(entry.get("index")?.as_u64()?).ok()?;
+            let item = entry.get_mut(item)?.take();
+            item.is_object().then_some((index, item))
+        })
+        .collect()
+}
+
+/// Insert `kept` items into `items` at their positions, lowest first, each clamped to
+/// the end: the original order comes back when `items` are the others in their order.
+pub fn insert_at_positions(items: &mut Vec<Value>, mut kept: Vec<(usize, Value)>) {
+    kept.sort_by_key(|(index, _)| *index);
+    for (index, item) in kept {
+        let at = index.min(items.len());
+        items.insert(at, item);
+    }
+}
+
 /// A serialised `{"<provider>": value}` options object.
 pub fn options_for(provider: &str, value: Value) -> Json {
     let mut map = Map::new();
@@ -124,6 +159,32 @@ pub fn f32_as_written(value: f32) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn kept_items_go_back_at_their_positions() {
+        let options = Some(
+            json!({"p": {"kept": [
+                {"index": 3, "block": {"k": 3}},
+                {"index": 1, "block": {"k": 1}},
+                {"index": 9, "block": {"k": 9}},
+                {"block": {"no": "index"}},
+                {"index": 2, "block": "not an object"},
+            ]}})
+            .to_string(),
+        );
+        let kept = kept_at_positions(&options, "p", "kept", "block");
+        assert_eq!(kept.len(), 3);
+        let mut items = vec![json!({"k": 0}), json!({"k": 2})];
+        insert_at_positions(&mut items, kept);
+        let order: Vec<u64> = items
+            .iter()
+            .map(|item| item["k"].as_u64().unwrap())
+            .collect();
+        assert_eq!(order, [0, 1, 2, 3, 9]);
+        assert!(kept_at_positions(&None, "p", "kept", "block").is_empty());
+        assert!(kept_at_positions(&options, "q", "kept", "block").is_empty());
+    }
 
     #[test]
     fn provider_options_pick_the_adapters_own_object() {

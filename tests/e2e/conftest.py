@@ -21,6 +21,8 @@ WITHOUT_FIXUPS = "kiro-mock-raw"
 WITH_MERGE_TURNS = "merge-mock"
 # An Anthropic upstream behind a request fixup: Anthropic clients take the IR path.
 CLAUDE_WITH_FIXUP = "claude-mock-fixed"
+# A Gemini upstream behind a request fixup: Gemini clients take the IR path.
+GEMINI_WITH_FIXUP = "gemini-mock-fixed"
 GEMINI_MODEL = "gemini-mock-1"
 RESPONSES_MODEL = "responses-mock-1"
 # Which adapter serves each model of the shared gateway.
@@ -55,6 +57,7 @@ def gateway(upstream: MockUpstream, tmp_path_factory) -> Plugboard:
             provider("kiro-raw", "openai", upstream, [WITHOUT_FIXUPS], fixups=[]),
             provider("merged", "openai", upstream, [WITH_MERGE_TURNS], fixups=["merge-turns"]),
             provider("claude-fixed", "anthropic", upstream, [CLAUDE_WITH_FIXUP], fixups=["first-user-turn"]),
+            provider("gemini-fixed", "gemini", upstream, [GEMINI_WITH_FIXUP], fixups=["first-user-turn"]),
             provider("gemini-upstream", "gemini", upstream, [GEMINI_MODEL]),
             provider("responses-upstream", "openai-responses", upstream, [RESPONSES_MODEL]),
         ],

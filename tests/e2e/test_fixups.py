@@ -4,8 +4,10 @@ turn is the assistant's; `first-user-turn` makes it start with the user, and a p
 without the fixup sends the conversation exactly as the client wrote it."""
 
 import anthropic
+from google import genai
+from google.genai import types
 
-from conftest import CLAUDE_WITH_FIXUP, WITH_FIRST_USER_TURN, WITH_MERGE_TURNS, WITHOUT_FIXUPS
+from conftest import CLAUDE_WITH_FIXUP, GEMINI_WITH_FIXUP, WITH_FIRST_USER_TURN, WITH_MERGE_TURNS, WITHOUT_FIXUPS
 from mock_upstream import joined_text
 
 GREETING = "Hi! I'm your coding assistant. What shall we build?"
@@ -83,3 +85,29 @@ def test_blocks_the_ir_cannot_carry_survive_a_fixup_on_the_way_to_anthropic(gate
         ["text", "server_tool_use", "web_search_tool_result", "text"]
     assert assistant["content"][1] == search
     assert assistant["content"][2]["content"][0]["encrypted_content"] == "opaque"
+
+
+def test_parts_the_ir_cannot_carry_survive_a_fixup_on_the_way_to_gemini(gateway, mock):
+    """A Gemini client's code-execution parts have no IR form; through a fixup (the IR
+    path) they still reach the Gemini upstream, in place."""
+    gemini = genai.Client(api_key=gateway.api_key,
+                          http_options=types.HttpOptions(base_url=gateway.base_url, timeout=30_000))
+    code = {"executableCode": {"language": "PYTHON", "code": "print(6 * 7)"}}
+    outcome = {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "42\n"}}
+
+    gemini.models.generate_content(model=GEMINI_WITH_FIXUP, contents=[
+        types.Content(role="user", parts=[types.Part(text="What is 6 times 7?")]),
+        types.Content(role="model", parts=[
+            types.Part(text="Let me compute."),
+            types.Part(executable_code=types.ExecutableCode(language="PYTHON", code="print(6 * 7)")),
+            types.Part(code_execution_result=types.CodeExecutionResult(outcome="OUTCOME_OK", output="42\n")),
+            types.Part(text="It is 42."),
+        ]),
+        types.Content(role="user", parts=[types.Part(text="Thanks!")]),
+    ])
+
+    sent = mock.last()
+    assert sent.dialect == "gemini"
+    model_turn = sent.body["contents"][1]
+    assert model_turn["role"] == "model"
+    assert model_turn["parts"] == [{"text": "Let me compute."}, code, outcome, {"text": "It is 42."}]

@@ -1,6 +1,8 @@
 //! IR request to an Anthropic Messages body.
 
-use plugboard_sdk::json::{f32_as_written, parse_ir_json, provider_options};
+use plugboard_sdk::json::{
+    f32_as_written, insert_at_positions, kept_at_positions, parse_ir_json, provider_options,
+};
 use plugboard_sdk::prelude::*;
 use serde_json::Map;
 
@@ -178,7 +180,7 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, AdapterError> {
             _ => start,
         };
         turn.kept.extend(
-            kept_blocks(&message.options)
+            kept_at_positions(&message.options, ID, "kept_blocks", "block")
                 .into_iter()
                 .map(|(index, block)| (origin + index, block)),
         );
@@ -194,31 +196,10 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>, AdapterError> {
                 turn.blocks
                     .sort_by_key(|block| block["type"] != "tool_result");
             }
-            turn.kept.sort_by_key(|(index, _)| *index);
-            for (index, block) in turn.kept {
-                let at = index.min(turn.blocks.len());
-                turn.blocks.insert(at, block);
-            }
+            insert_at_positions(&mut turn.blocks, turn.kept);
             json!({"role": turn.role, "content": turn.blocks})
         })
         .collect())
-}
-
-/// A message's `{"anthropic": {"kept_blocks": [{"index": i, "block": {...}}]}}`.
-fn kept_blocks(options: &Option<Json>) -> Vec<(usize, Value)> {
-    let Some(mut extra) = provider_options(options, ID) else {
-        return Vec::new();
-    };
-    let Some(Value::Array(kept)) = extra.remove("kept_blocks") else {
-        return Vec::new();
-    };
-    kept.into_iter()
-        .filter_map(|entry| {
-            let index = usize::try_from(entry.get("index")?.as_u64()?).ok()?;
-            let block = entry.get("block")?.clone();
-            block.is_object().then_some((index, block))
-        })
-        .collect()
 }
 
 fn encode_part(part: &Part, role: &str) -> Result<Option<Value>, AdapterError> {

@@ -10,7 +10,9 @@
 
 use std::collections::HashMap;
 
-use plugboard_sdk::json::{f32_as_written, parse_ir_json, provider_options};
+use plugboard_sdk::json::{
+    f32_as_written, insert_at_positions, kept_at_positions, parse_ir_json, provider_options,
+};
 use plugboard_sdk::prelude::*;
 use plugboard_sdk::schema::gemini_compatible;
 use serde_json::Map;
@@ -75,9 +77,17 @@ pub fn encode_body(request: &ChatRequest, model: &str) -> Result<Value, AdapterE
 /// Messages to `contents` with strictly alternating `user`/`model` roles (consecutive
 /// turns of one role merge); system turns inside the conversation are returned apart,
 /// for `systemInstruction` (Gemini has no system role in `contents`).
+/// One content of the body being built.
+struct Content {
+    role: &'static str,
+    parts: Vec<Value>,
+    /// Parts the IR could not carry, with their index in the content.
+    unknown: Vec<(usize, Value)>,
+}
+
 fn encode_contents(messages: &[Message]) -> Result<(Vec<Value>, Vec<String>), AdapterError> {
     let mut call_names: HashMap<&str, &str> = HashMap::new();
-    let mut contents: Vec<(&str, Vec<Value>)> = Vec::new();
+    let mut contents: Vec<Content> = Vec::new();
     let mut system = Vec::new();
     for message in messages {
         let (role, parts) = match message.role {
@@ -88,17 +98,31 @@ fn encode_contents(messages: &[Message]) -> Result<(Vec<Value>, Vec<String>), Ad
             Role::Assistant => ("model", encode_model_parts(message, &mut call_names)),
             Role::User | Role::Tool => ("user", encode_user_parts(message, &call_names)?),
         };
-        if parts.is_empty() {
+        // Parts a Gemini client sent that have no IR form (`executableCode`,
+        // `codeExecutionResult`...), indexed within their content. Contents alternate
+        // roles, so one merged content here is one content as the client sent it.
+        let unknown = kept_at_positions(&message.options, ID, "unknownParts", "part");
+        if parts.is_empty() && unknown.is_empty() {
             continue;
         }
         match contents.last_mut() {
-            Some((last_role, last_parts)) if *last_role == role => last_parts.extend(parts),
-            _ => contents.push((role, parts)),
+            Some(last) if last.role == role => {
+                last.parts.extend(parts);
+                last.unknown.extend(unknown);
+            }
+            _ => contents.push(Content {
+                role,
+                parts,
+                unknown,
+            }),
         }
     }
     let contents = contents
         .into_iter()
-        .map(|(role, parts)| json!({"role": role, "parts": parts}))
+        .map(|mut content| {
+            insert_at_positions(&mut content.parts, content.unknown);
+            json!({"role": content.role, "parts": content.parts})
+        })
         .collect();
     Ok((contents, system))
 }

@@ -264,3 +264,36 @@ fn consecutive_assistant_turns_merge_and_empty_turns_vanish() {
         ])
     );
 }
+
+/// Parts a Gemini client sent that the IR has no form for (code execution and its
+/// result) ride in the message's options as `unknownParts` with their index in the
+/// content; they go back upstream at that place.
+#[test]
+fn parts_the_ir_cannot_carry_go_back_at_their_place_in_the_content() {
+    let code = json!({"executableCode": {"language": "PYTHON", "code": "print(6 * 7)"}});
+    let outcome = json!({"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "42\n"}});
+    let mut model = Message::new(
+        Role::Assistant,
+        vec![Part::text("Let me compute."), Part::text("It is 42.")],
+    );
+    model.options = Some(
+        json!({"gemini": {"unknownParts": [{"index": 1, "part": code}, {"index": 2, "part": outcome}]}})
+            .to_string(),
+    );
+    let request = ChatRequest::new("alias")
+        .with_message(Message::user_text("6 times 7?"))
+        .with_message(model)
+        .with_message(Message::user_text("thanks"));
+
+    let body = encode(&request);
+
+    assert_eq!(
+        body["contents"][1],
+        json!({"role": "model", "parts": [
+            {"text": "Let me compute."},
+            code,
+            outcome,
+            {"text": "It is 42."},
+        ]})
+    );
+}
