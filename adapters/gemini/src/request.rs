@@ -141,7 +141,7 @@ fn encode_model_parts<'a>(
                 if let Some(signature) = signature_option(&text.options) {
                     out.insert("thoughtSignature".into(), json!(signature));
                 }
-                parts.push(Value::Object(out));
+                parts.push(with_kept_fields(Value::Object(out), &text.options));
             }
             // Unsigned thought text is dropped: Gemini reads nothing from it.
             Part::Reasoning(reasoning) => {
@@ -176,7 +176,7 @@ fn encode_model_parts<'a>(
                     None => {}
                 }
                 first_call = false;
-                parts.push(Value::Object(out));
+                parts.push(with_kept_fields(Value::Object(out), &call.options));
             }
             Part::File(file) => parts.push(encode_file(file)),
             _ => {}
@@ -193,7 +193,9 @@ fn encode_user_parts(
     let mut files = Vec::new();
     for part in &message.parts {
         match part {
-            Part::Text(text) if !text.text.is_empty() => parts.push(json!({"text": text.text})),
+            Part::Text(text) if !text.text.is_empty() => {
+                parts.push(with_kept_fields(json!({"text": text.text}), &text.options));
+            }
             Part::File(file) => parts.push(encode_file(file)),
             Part::ToolResult(result) => {
                 let name = result
@@ -214,11 +216,12 @@ fn encode_user_parts(
                         ToolOutput::File(file) => files.push(encode_file(file)),
                     }
                 }
-                parts.push(json!({"functionResponse": {
+                let response = json!({"functionResponse": {
                     "id": result.call_id,
                     "name": name,
                     "response": tool_response(&text, result.is_error),
-                }}));
+                }});
+                parts.push(with_kept_fields(response, &result.options));
             }
             _ => {}
         }
@@ -247,12 +250,55 @@ fn tool_response(text: &str, is_error: bool) -> Value {
 }
 
 fn encode_file(file: &FilePart) -> Value {
-    match &file.data {
+    let part = match &file.data {
         FileData::Base64(data) => {
             json!({"inlineData": {"mimeType": file.media_type, "data": data}})
         }
         FileData::Url(url) => json!({"fileData": {"mimeType": file.media_type, "fileUri": url}}),
+    };
+    with_kept_fields(part, &file.options)
+}
+
+/// The payload fields of a Gemini part: a part has one of them.
+const PAYLOADS: [&str; 7] = [
+    "text",
+    "functionCall",
+    "functionResponse",
+    "inlineData",
+    "fileData",
+    "executableCode",
+    "codeExecutionResult",
+];
+
+/// Splice back what a Gemini client sent on a part that the IR has no field for:
+/// part-level fields (`videoMetadata`, `mediaResolution`, `partMetadata`, unknown ones)
+/// and the kept fields of its payload (`functionCall`, `functionResponse`,
+/// `inlineData`, `fileData`), which the Gemini surface stores in the part's options.
+/// What this adapter set itself wins; the thought signature is placed by the callers,
+/// whose rules differ per part kind.
+fn with_kept_fields(mut part: Value, options: &Option<Json>) -> Value {
+    let (Some(kept), Value::Object(out)) = (provider_options(options, ID), &mut part) else {
+        return part;
+    };
+    for (key, value) in kept {
+        if key == "thoughtSignature" || key == "thought" {
+            continue;
+        }
+        match (out.get_mut(&key), value) {
+            (Some(Value::Object(payload)), Value::Object(fields)) => {
+                for (field, value) in fields {
+                    payload.entry(field).or_insert(value);
+                }
+            }
+            (Some(_), _) => {}
+            // Kept fields of a payload this part no longer has (translated elsewhere).
+            (None, _) if PAYLOADS.contains(&key.as_str()) => {}
+            (None, value) => {
+                out.insert(key, value);
+            }
+        }
     }
+    part
 }
 
 fn signature_option(options: &Option<Json>) -> Option<String> {

@@ -297,3 +297,52 @@ fn parts_the_ir_cannot_carry_go_back_at_their_place_in_the_content() {
         ]})
     );
 }
+
+/// Fields of a part the IR has no slot for (`videoMetadata`, `partMetadata`, unknown
+/// fields of `functionCall` or `inlineData`) come back on that part; what the adapter
+/// sets itself wins, and kept fields of a payload the part no longer has are dropped.
+#[test]
+fn kept_part_fields_are_spliced_back_into_their_part() {
+    let options = |value: Value| Some(json!({"gemini": value}).to_string());
+    let mut note = TextPart::new("see the clip");
+    note.options =
+        options(json!({"partMetadata": {"source": "upload"}, "functionCall": {"stale": true}}));
+    let clip = FilePart {
+        media_type: "video/mp4".into(),
+        data: FileData::Base64("AAAA".into()),
+        filename: None,
+        options: options(json!({
+            "videoMetadata": {"startOffset": "1s", "endOffset": "5s"},
+            "inlineData": {"mimeType": "ignored/own-value-wins", "extraField": 1},
+        })),
+    };
+    let mut call = ToolCallPart::new("call_1", "bash", r#"{"cmd":"ls"}"#);
+    call.options =
+        options(json!({"thoughtSignature": "sig-1", "functionCall": {"willContinue": true}}));
+    let request = ChatRequest::new("alias")
+        .with_message(Message::new(
+            Role::User,
+            vec![Part::Text(note), Part::File(clip)],
+        ))
+        .with_message(Message::new(Role::Assistant, vec![Part::ToolCall(call)]));
+
+    let body = encode(&request);
+
+    assert_eq!(
+        body["contents"][0]["parts"],
+        json!([
+            {"text": "see the clip", "partMetadata": {"source": "upload"}},
+            {
+                "inlineData": {"mimeType": "video/mp4", "data": "AAAA", "extraField": 1},
+                "videoMetadata": {"startOffset": "1s", "endOffset": "5s"},
+            },
+        ])
+    );
+    assert_eq!(
+        body["contents"][1]["parts"][0],
+        json!({
+            "functionCall": {"id": "call_1", "name": "bash", "args": {"cmd": "ls"}, "willContinue": true},
+            "thoughtSignature": "sig-1",
+        })
+    );
+}
