@@ -111,3 +111,17 @@ def test_parts_the_ir_cannot_carry_survive_a_fixup_on_the_way_to_gemini(gateway,
     model_turn = sent.body["contents"][1]
     assert model_turn["role"] == "model"
     assert model_turn["parts"] == [{"text": "Let me compute."}, code, outcome, {"text": "It is 42."}]
+
+
+def test_fields_a_chat_client_sent_survive_a_fixup_on_the_way_to_openai(client, mock):
+    """Through a fixup a Chat request takes the IR path; a message's `name` and a text
+    part's `cache_control` (which OpenRouter passes to Anthropic models) still arrive."""
+    client.chat.completions.create(model=WITH_FIRST_USER_TURN, messages=[
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "name": "ada", "content": [
+            {"type": "text", "text": "A long document.", "cache_control": {"type": "ephemeral"}}]},
+    ])
+
+    user = mock.last().body["messages"][-1]
+    assert user["role"] == "user" and user["name"] == "ada"
+    assert user["content"] == [{"type": "text", "text": "A long document.", "cache_control": {"type": "ephemeral"}}]

@@ -88,6 +88,7 @@ fn encode_messages(request: &ChatRequest) -> Result<Vec<Value>, AdapterError> {
         messages.push(json!({"role": "system", "content": text.join("\n\n")}));
     }
     for message in &request.messages {
+        let emitted = messages.len();
         match message.role {
             Role::System => {
                 messages.push(json!({"role": "system", "content": message.joined_text()}))
@@ -95,8 +96,32 @@ fn encode_messages(request: &ChatRequest) -> Result<Vec<Value>, AdapterError> {
             Role::Assistant => messages.push(encode_assistant(message)),
             Role::User | Role::Tool => encode_user_or_tool(message, &mut messages)?,
         }
+        if messages.len() > emitted {
+            let last = messages.last_mut().expect("one was pushed");
+            with_message_fields(last, message);
+        }
     }
     Ok(messages)
+}
+
+/// A Chat client's message fields the IR has no slot for (`name`, an assistant's
+/// `refusal` or `audio`, unknown ones), kept in the message's options, back on the
+/// message this one became (for a turn split into tool and user messages, the last).
+/// What the adapter set itself wins, except that a later `developer` message keeps
+/// its role.
+fn with_message_fields(out: &mut Value, message: &Message) {
+    let (Some(fields), Value::Object(out)) = (provider_options(&message.options, ID), out) else {
+        return;
+    };
+    for (key, value) in fields {
+        if key == "role" {
+            if message.role == Role::System && value == "developer" {
+                out.insert(key, value);
+            }
+            continue;
+        }
+        out.entry(key).or_insert(value);
+    }
 }
 
 /// Assistant text and tool calls. Reasoning parts are dropped: Chat Completions has no
@@ -150,7 +175,18 @@ fn encode_user_or_tool(message: &Message, messages: &mut Vec<Value>) -> Result<(
                 messages
                     .push(json!({"role": "tool", "tool_call_id": result.call_id, "content": text}));
             }
-            Part::Text(text) => content.push(json!({"type": "text", "text": text.text})),
+            Part::Text(text) => {
+                let mut part = json!({"type": "text", "text": text.text});
+                // A part's own fields (`cache_control`...), kept by the Chat surface.
+                if let (Some(fields), Value::Object(out)) =
+                    (provider_options(&text.options, ID), &mut part)
+                {
+                    for (key, value) in fields {
+                        out.entry(key).or_insert(value);
+                    }
+                }
+                content.push(part);
+            }
             Part::File(file) => content.push(encode_file(file)?),
             // A user turn has no place for reasoning or calls; they cannot be meant.
             Part::Reasoning(_) | Part::ToolCall(_) => {}
@@ -160,9 +196,13 @@ fn encode_user_or_tool(message: &Message, messages: &mut Vec<Value>) -> Result<(
     if content.is_empty() {
         return Ok(());
     }
-    // Plain string content when the turn is one text: the form every server accepts.
+    // Plain string content when the turn is one bare text: the form every server accepts.
     let content = match content.as_slice() {
-        [single] if single["type"] == "text" => single["text"].clone(),
+        [single]
+            if single["type"] == "text" && single.as_object().is_some_and(|o| o.len() == 2) =>
+        {
+            single["text"].clone()
+        }
         _ => Value::Array(content),
     };
     messages.push(json!({"role": "user", "content": content}));

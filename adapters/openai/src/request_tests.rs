@@ -233,3 +233,38 @@ fn a_clients_own_stream_options_never_switch_usage_off() {
         json!({"include_obfuscation": false, "include_usage": true})
     );
 }
+
+/// On the IR path (a Chat client behind a fixup), what the Chat surface kept goes back:
+/// message fields such as `name`, a later `developer` message's role, and a text
+/// part's own fields such as `cache_control` (which keeps the content an array).
+#[test]
+fn fields_a_chat_client_sent_that_the_ir_has_no_slot_for_go_back() {
+    let openai = |value: Value| Some(json!({"openai": value}).to_string());
+    let mut named = Message::user_text("hi, I'm Ada");
+    named.options = openai(json!({"name": "ada", "role": "ignored"}));
+    let mut cached = TextPart::new("a long document");
+    cached.options = openai(json!({"cache_control": {"type": "ephemeral"}}));
+    let mut developer = Message::new(Role::System, vec![Part::text("Answer in French.")]);
+    developer.options = openai(json!({"role": "developer"}));
+    let mut assistant = Message::new(Role::Assistant, vec![Part::text("Bonjour.")]);
+    assistant.options = openai(json!({"name": "helper", "content": "not this"}));
+    let request = ChatRequest::new("alias")
+        .with_message(named)
+        .with_message(Message::new(Role::User, vec![Part::Text(cached)]))
+        .with_message(developer)
+        .with_message(assistant);
+
+    let body = encode(&request);
+
+    assert_eq!(
+        body["messages"],
+        json!([
+            {"role": "user", "content": "hi, I'm Ada", "name": "ada"},
+            {"role": "user", "content": [
+                {"type": "text", "text": "a long document", "cache_control": {"type": "ephemeral"}},
+            ]},
+            {"role": "developer", "content": "Answer in French."},
+            {"role": "assistant", "content": "Bonjour.", "name": "helper"},
+        ])
+    );
+}
