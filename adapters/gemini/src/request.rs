@@ -83,6 +83,8 @@ struct Content {
     parts: Vec<Value>,
     /// Parts the IR could not carry, with their index in the content.
     unknown: Vec<(usize, Value)>,
+    /// Fields of the client's `Content` besides `role` and `parts`.
+    fields: Map<String, Value>,
 }
 
 fn encode_contents(messages: &[Message]) -> Result<(Vec<Value>, Vec<String>), AdapterError> {
@@ -105,15 +107,21 @@ fn encode_contents(messages: &[Message]) -> Result<(Vec<Value>, Vec<String>), Ad
         if parts.is_empty() && unknown.is_empty() {
             continue;
         }
+        let mut fields = provider_options(&message.options, ID).unwrap_or_default();
+        fields.remove("unknownParts");
         match contents.last_mut() {
             Some(last) if last.role == role => {
                 last.parts.extend(parts);
                 last.unknown.extend(unknown);
+                for (key, value) in fields {
+                    last.fields.entry(key).or_insert(value);
+                }
             }
             _ => contents.push(Content {
                 role,
                 parts,
                 unknown,
+                fields,
             }),
         }
     }
@@ -121,7 +129,10 @@ fn encode_contents(messages: &[Message]) -> Result<(Vec<Value>, Vec<String>), Ad
         .into_iter()
         .map(|mut content| {
             insert_at_positions(&mut content.parts, content.unknown);
-            json!({"role": content.role, "parts": content.parts})
+            let mut out = content.fields;
+            out.insert("role".into(), json!(content.role));
+            out.insert("parts".into(), Value::Array(content.parts));
+            Value::Object(out)
         })
         .collect();
     Ok((contents, system))

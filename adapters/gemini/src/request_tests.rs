@@ -346,3 +346,15 @@ fn kept_part_fields_are_spliced_back_into_their_part() {
         })
     );
 }
+
+#[test]
+fn a_contents_own_unknown_fields_go_back_on_it() {
+    let mut user = Message::user_text("hi");
+    user.options = Some(json!({"gemini": {"futureField": {"x": 1}, "role": "model"}}).to_string());
+    let body = encode(&ChatRequest::new("alias").with_message(user));
+
+    assert_eq!(
+        body["contents"][0],
+        json!({"role": "user", "parts": [{"text": "hi"}], "futureField": {"x": 1}})
+    );
+}
