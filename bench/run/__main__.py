@@ -5,7 +5,8 @@
 
 Environment: BENCH_QUICK=1 (smoke run), BENCH_ROUNDS=N (override rounds),
 BENCH_SKIP_BUILD=1 (use the binaries already built), BENCH_NO_PEERS=1 (skip LiteLLM and
-TensorZero; they are then recorded as not run), LITELLM_MASTER_KEY (LiteLLM's master
+TensorZero; they are then recorded as not run), BENCH_NO_MICRO=1 (skip the criterion
+micro-benchmarks), LITELLM_MASTER_KEY (LiteLLM's master
 key; a fixed local one when unset). Writes bench/results/latest.json and latest.md;
 logs and generated configs go to target/bench-run/.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from measure import Tools
 from phases import (build, cold_start, ensure_oha, ensure_venv, memory_idle_connections,
-                    memory_streams, mock_stats, rounds, rss_snapshot, swap, warm_up)
+                    memory_streams, micro, mock_stats, rounds, rss_snapshot, swap, warm_up)
 from procs import free_port, raise_fd_limit, stop_all
 from report import source_state, write_results
 from systems import (Binaries, System, direct_systems, start_floors, start_litellm,
@@ -56,9 +57,10 @@ def main() -> int:
     say = lambda message: print(f"[bench {time.time() - started:6.1f}s] {message}", flush=True)  # noqa: E731
 
     source = source_state(ROOT)
+    micro_wanted = os.environ.get("BENCH_NO_MICRO") != "1"
     if os.environ.get("BENCH_SKIP_BUILD") != "1":
         say("building release binaries and components")
-        build(ROOT)
+        build(ROOT, micro_wanted)
     oha = ensure_oha(say)
     venv = ROOT / "target" / "bench-venv"
     peers_wanted = os.environ.get("BENCH_NO_PEERS") != "1"
@@ -99,11 +101,17 @@ def main() -> int:
     say("cold start")
     cold = cold_start(tools, bins, run_dir, mock, say)
     stats = mock_stats(mock)
+    stop_all()
+    if micro_wanted:
+        say("micro-benchmarks (cargo bench -p plugboard), with every server stopped")
+        micro_results = micro(ROOT, run_dir, config["quick"], say)
+    else:
+        micro_results = {"skipped": "BENCH_NO_MICRO=1"}
 
     results = write_results(
         root=ROOT, config=config, systems=systems, measured=measured, rss_idle=rss_idle,
         rss_after=rss_after, idle_connections=idle_connections, streams=streams, swap=swapped,
-        cold=cold, mock_stats=stats, elapsed_s=time.time() - started, oha=oha,
+        cold=cold, mock_stats=stats, micro=micro_results, elapsed_s=time.time() - started, oha=oha,
         source=source)
     say(f"wrote bench/results/latest.json and latest.md ({results['elapsed_s']:.0f}s)")
     print((ROOT / "bench" / "results" / "latest.md").read_text())

@@ -1,4 +1,5 @@
-"""The phases of a run: build, tools, warm-up, interleaved rounds, memory, swap, cold start.
+"""The phases of a run: build, tools, warm-up, interleaved rounds, memory, swap, cold start,
+micro-benchmarks.
 
 Rounds interleave the systems: each round measures every system's latency, then every
 system's streams, then every system's throughput, so a drift of the (shared, 2-core)
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -29,13 +31,16 @@ OHA_VERSION = "1.16.0"
 SLOW = {"litellm"}
 
 
-def build(root: Path) -> None:
-    """Release build of the host and the harness, and every component (tests included)."""
+def build(root: Path, micro_wanted: bool) -> None:
+    """Release build of the host and the harness, every component (tests included), and
+    the micro-benchmarks (built now so no compile runs between measurements)."""
     subprocess.run(["rustup", "target", "add", "wasm32-wasip2"], check=True, cwd=root,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     subprocess.run(["cargo", "build", "--release", "-p", "plugboard", "-p", "bench-mock-upstream",
                     "-p", "bench-floor", "-p", "bench-loadgen"], check=True, cwd=root)
     subprocess.run(["adapters/build.sh", "--tests"], check=True, cwd=root)
+    if micro_wanted:
+        subprocess.run(["cargo", "bench", "-p", "plugboard", "--no-run"], check=True, cwd=root)
 
 
 def ensure_oha(say) -> str | None:
@@ -239,3 +244,30 @@ def mock_stats(mock: Spawned) -> dict:
             return json.load(answer)
     except Exception as error:  # noqa: BLE001
         return {"error": str(error)}
+
+
+def micro(root: Path, run_dir: Path, quick: bool, say) -> dict:
+    """`cargo bench -p plugboard`: the criterion micro-benchmarks (instantiation, per-chunk
+    host-guest cost, native vs wasm) from a clean `target/criterion`, so no earlier run's
+    figures can stand in for this one's, then `request_overhead` (one request's guest
+    work per runtime tuning, phase by phase)."""
+    shutil.rmtree(root / "target" / "criterion", ignore_errors=True)
+    logs = run_dir / "logs"
+    timing = ["--warm-up-time", "0.3", "--measurement-time", "0.8"] if quick else []
+    done = subprocess.run(["cargo", "bench", "-p", "plugboard", "--bench", "guest_costs", "--",
+                           *timing], cwd=root, capture_output=True, text=True)
+    (logs / "micro-guest-costs.log").write_text(done.stdout + done.stderr)
+    results: dict = {}
+    if done.returncode != 0:
+        results["error"] = f"cargo bench --bench guest_costs failed: {done.stderr.strip()[-600:]}"
+    say("  guest_costs done; request_overhead")
+    overhead = run_dir / "request_overhead.json"
+    done = subprocess.run(["cargo", "bench", "-p", "plugboard", "--bench", "request_overhead"],
+                          cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "REQUEST_OVERHEAD_JSON": str(overhead)})
+    (logs / "micro-request-overhead.log").write_text(done.stdout + done.stderr)
+    if done.returncode == 0 and overhead.exists():
+        results["request_overhead"] = json.loads(overhead.read_text())
+    else:
+        results["request_overhead_error"] = done.stderr.strip()[-600:]
+    return results

@@ -194,7 +194,8 @@ def criterion_results(root: Path) -> dict | None:
 
 def write_results(*, root: Path, config: dict, systems: dict[str, System], measured: list[dict],
                   rss_idle: dict, rss_after: dict, idle_connections: dict, streams: dict,
-                  swap: dict, cold: dict, mock_stats: dict, elapsed_s: float, oha: str | None,
+                  swap: dict, cold: dict, mock_stats: dict, micro: dict, elapsed_s: float,
+                  oha: str | None,
                   source: tuple[str, list[str]]) -> dict:
     by_name = {name: system_results(systems[name], measured, rss_idle, rss_after, idle_connections,
                                     streams) if name in systems else
@@ -219,7 +220,9 @@ def write_results(*, root: Path, config: dict, systems: dict[str, System], measu
         "idle_connections": idle_connections,
         "held_streams": streams,
         "mock_stats": mock_stats,
-        "criterion": criterion_results(root),
+        # Measured by this run (`micro` in phases.py), from a cleared target/criterion.
+        "criterion": criterion_results(root) if "skipped" not in micro else None,
+        "micro": micro,
         "rounds": measured,
     }
     out = root / "bench" / "results"
@@ -289,4 +292,40 @@ def markdown(results: dict) -> str:
               "", "| target | measured | status |", "| --- | ---: | --- |"]
     for row in results["targets"]:
         lines.append(f"| {row['target']} | {_fmt(row['measured'], row['unit'])} | {row['status']} |")
+    lines += micro_markdown(results)
     return "\n".join(lines) + "\n"
+
+
+# The criterion figures the table shows, with what each one is.
+MICRO_ROWS = [
+    ("instantiate/openai", "instantiate the `openai` adapter (store + instance, pooling allocator)"),
+    ("instantiate/merge-turns", "instantiate the `merge-turns` fixup"),
+    ("per_chunk/decoder_push", "one SSE chunk through the decoder (host → guest → IR events)"),
+    ("per_chunk/decoder_push_with_2_fixups", "the same, then through two fixups' `on-events`"),
+    ("native_vs_wasm/encode_request_native", "`openai` encode-request compiled natively"),
+    ("native_vs_wasm/encode_request_wasm", "the same translation in its component"),
+    ("native_vs_wasm/decode_event_native", "`openai` decode of one event, native"),
+    ("native_vs_wasm/decode_event_wasm", "the same in its component"),
+    ("request_chain/cold", "a request's whole guest chain, instances made on the path"),
+    ("request_chain/ready_instances", "the same with instances made ahead"),
+]
+
+
+def micro_markdown(results: dict) -> list[str]:
+    """The micro-benchmarks of this run, when it ran them."""
+    criterion = results.get("criterion") or {}
+    rows = [(name, what, criterion[name]["median_ns"] / 1000) for name, what in MICRO_ROWS
+            if name in criterion]
+    overhead = (results.get("micro") or {}).get("request_overhead") or {}
+    if not rows and not overhead:
+        return []
+    lines = ["", "Micro-benchmarks of this run (`cargo bench -p plugboard`, medians):", "",
+             "| benchmark | what | µs |", "| --- | --- | ---: |"]
+    lines += [f"| `{name}` | {what} | {_fmt(round(us, 1))} |" for name, what, us in rows]
+    default = next((v for k, v in overhead.items() if k.startswith("default:")), None)
+    if default:
+        phases = ", ".join(f"{k} {_fmt(v)}" for k, v in default["phases_median_us"].items())
+        lines.append(f"| `request_overhead` default tuning | one request's guest work (openai + 2 "
+                     f"fixups), p50 / p99; phases: {phases} | {_fmt(default['median_us'])} / "
+                     f"{_fmt(default['p99_us'])} |")
+    return lines

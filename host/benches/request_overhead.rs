@@ -6,6 +6,8 @@
 //! `cargo bench -p plugboard --bench request_overhead` (after `adapters/build.sh`).
 //! Between requests the loop sleeps 1 ms, as a client at concurrency 1 would leave
 //! a gap: background teardown and refills run there, not inside the timed span.
+//! With `REQUEST_OVERHEAD_JSON=path` set, the same figures are also written there as
+//! JSON (`just bench` does this and copies them into its results).
 
 mod fixture;
 
@@ -113,7 +115,7 @@ async fn compare() {
         ROUNDS * PER_ROUND
     );
     println!("{:<52} {:>9} {:>9} {:>9}", "tuning", "median", "p90", "p99");
-    for ((name, _, _), times) in tunings.iter().zip(samples) {
+    for ((name, _, _), times) in tunings.iter().zip(&samples) {
         println!(
             "{name:<52} {:>7.1}µs {:>7.1}µs {:>7.1}µs",
             micros(quantile(&times, 0.5)),
@@ -121,18 +123,52 @@ async fn compare() {
             micros(quantile(&times, 0.99))
         );
     }
+    if let Ok(path) = std::env::var("REQUEST_OVERHEAD_JSON") {
+        write_json(&path, &tunings, &samples, &phases);
+    }
     println!("\nmedian per phase (µs):");
     println!(
         "{:<52} {}",
         "tuning",
         PHASES.map(|p| format!("{p:>11}")).join("")
     );
-    for ((name, _, _), laps) in tunings.iter().zip(phases) {
+    for ((name, _, _), laps) in tunings.iter().zip(&phases) {
         let cells: Vec<String> = laps
             .iter()
             .map(|times| format!("{:>11.1}", micros(quantile(times, 0.5))))
             .collect();
         println!("{name:<52} {}", cells.join(""));
+    }
+}
+
+/// `{tuning: {median_us, p90_us, p99_us, phases_median_us: {phase: µs}}}` at `path`.
+fn write_json<S, T>(
+    path: &str,
+    tunings: &[(&str, S, T)],
+    samples: &[Vec<Duration>],
+    phases: &[[Vec<Duration>; PHASES.len()]],
+) {
+    let round = |d: Duration| (micros(d) * 10.0).round() / 10.0;
+    let mut out = serde_json::Map::new();
+    for (((name, _, _), times), laps) in tunings.iter().zip(samples).zip(phases) {
+        let per_phase: serde_json::Map<String, serde_json::Value> = PHASES
+            .iter()
+            .zip(laps)
+            .map(|(phase, times)| (phase.to_string(), round(quantile(times, 0.5)).into()))
+            .collect();
+        out.insert(
+            name.to_string(),
+            serde_json::json!({
+                "median_us": round(quantile(times, 0.5)),
+                "p90_us": round(quantile(times, 0.9)),
+                "p99_us": round(quantile(times, 0.99)),
+                "phases_median_us": per_phase,
+            }),
+        );
+    }
+    let text = serde_json::to_string_pretty(&out).expect("JSON of numbers");
+    if let Err(error) = std::fs::write(path, text + "\n") {
+        eprintln!("could not write {path}: {error}");
     }
 }
 
