@@ -118,9 +118,9 @@ async fn compare() {
     for ((name, _, _), times) in tunings.iter().zip(&samples) {
         println!(
             "{name:<52} {:>7.1}µs {:>7.1}µs {:>7.1}µs",
-            micros(quantile(&times, 0.5)),
-            micros(quantile(&times, 0.9)),
-            micros(quantile(&times, 0.99))
+            micros(quantile(times, 0.5)),
+            micros(quantile(times, 0.9)),
+            micros(quantile(times, 0.99))
         );
     }
     if let Ok(path) = std::env::var("REQUEST_OVERHEAD_JSON") {
