@@ -64,7 +64,11 @@ pub async fn serve(
             tracing::debug!(%error, "could not set TCP_NODELAY on a client connection");
         }
     });
-    axum::serve(listener, app(gateway))
+    // `into_make_service`: each connection gets a clone of the finished router (one
+    // `Arc`). Handing `axum::serve` the router itself makes axum call
+    // `Router::with_state(())` per connection, which rebuilds the route table: ~4.6 KB
+    // of heap per connection for as long as it lives (heaptrack, 1,000 held streams).
+    axum::serve(listener, app(gateway).into_make_service())
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())
