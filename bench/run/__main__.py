@@ -1,6 +1,6 @@
 """`just bench`: build in release, start every system, measure them interleaved, report.
 
-    python3 bench/run                 # the full run (about 10-15 minutes)
+    python3 bench/run                 # the full run (about 12-15 minutes)
     BENCH_QUICK=1 python3 bench/run   # one short round (about 3 minutes), same outputs
 
 Environment: BENCH_QUICK=1 (smoke run), BENCH_ROUNDS=N (override rounds),
