@@ -40,7 +40,7 @@ def settings() -> dict:
         "sse_streams": 60 if quick else 200,
         "probe_s": 1.5 if quick else 2.5,
         "first_search_probes": 6 if quick else 8,
-        "later_search_probes": 4,
+        "later_search_probes": 5,
         "max_seconds": 3.0 if quick else 6.0,
         "held_streams": 1000,
     }
