@@ -39,8 +39,7 @@ def settings() -> dict:
         "latency_requests": 500 if quick else 2000,
         "sse_streams": 60 if quick else 200,
         "probe_s": 1.5 if quick else 2.5,
-        "first_search_probes": 6 if quick else 8,
-        "later_search_probes": 5,
+        "search_probes": 6 if quick else 8,
         "max_seconds": 3.0 if quick else 6.0,
         "held_streams": 1000,
     }

@@ -110,7 +110,6 @@ def _guard(say, label: str, action):
 def rounds(tools: Tools, systems: dict[str, System], config: dict, say) -> list[dict]:
     """R rounds of (latency, streams, throughput) over every system, in ORDER."""
     measured: list[dict] = []
-    best_rate: dict[str, list[float]] = {}
     for number in range(config["rounds"]):
         say(f"round {number + 1}/{config['rounds']}: latency")
         record: dict[str, dict] = {s.name: {} for s in available(systems)}
@@ -130,16 +129,12 @@ def rounds(tools: Tools, systems: dict[str, System], config: dict, say) -> list[
             for system in available(systems):
                 if system.name == "direct-messages":
                     continue
-                history = best_rate.get(system.name)
-                if history:
-                    start, growth, probes = max(sorted(history)[len(history) // 2] * 0.8, 20), 1.25, config["later_search_probes"]
-                else:
-                    start, growth, probes = 1000.0, 2.0, config["first_search_probes"]
+                # Every round searches afresh (from 1,000 rps, doubling): a round that
+                # started from an earlier round's result inherited its bad luck.
                 search = _guard(say, f"{system.name} rate search",
-                                lambda: measure.rate_search(tools, system.route, start, growth, probes))
+                                lambda: measure.rate_search(tools, system.route, 1000.0, 2.0,
+                                                            config["search_probes"]))
                 record[system.name]["throughput"] = search
-                if "max_rps" in search and search["max_rps"] > 0:
-                    best_rate.setdefault(system.name, []).append(search["max_rps"])
                 record[system.name]["saturation"] = _guard(
                     say, f"{system.name} saturation", lambda: measure.oha(tools, system.route, None, 32))
                 say(f"  {system.name}: max_rps {search.get('max_rps')}, "
