@@ -1,6 +1,6 @@
 """`just bench`: build in release, start every system, measure them interleaved, report.
 
-    python3 bench/run                 # the full run (about 12-15 minutes)
+    python3 bench/run                 # the full run (about 20 minutes)
     BENCH_QUICK=1 python3 bench/run   # one short round (about 3 minutes), same outputs
 
 Environment: BENCH_QUICK=1 (smoke run), BENCH_ROUNDS=N (override rounds),
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def settings() -> dict:
     quick = os.environ.get("BENCH_QUICK") == "1"
-    rounds = int(os.environ.get("BENCH_ROUNDS", "1" if quick else "3"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "1" if quick else "5"))
     return {
         "quick": quick,
         "rounds": rounds,
