@@ -247,22 +247,21 @@ def micro(root: Path, run_dir: Path, quick: bool, say) -> dict:
     figures can stand in for this one's, then `request_overhead` (one request's guest
     work per runtime tuning, phase by phase)."""
     shutil.rmtree(root / "target" / "criterion", ignore_errors=True)
-    logs = run_dir / "logs"
-    timing = ["--warm-up-time", "0.3", "--measurement-time", "0.8"] if quick else []
-    done = subprocess.run(["cargo", "bench", "-p", "plugboard", "--bench", "guest_costs", "--",
-                           *timing], cwd=root, capture_output=True, text=True)
-    (logs / "micro-guest-costs.log").write_text(done.stdout + done.stderr)
     results: dict = {}
-    if done.returncode != 0:
-        results["error"] = f"cargo bench --bench guest_costs failed: {done.stderr.strip()[-600:]}"
+
+    def bench(name: str, args: list[str], env: dict | None = None) -> bool:
+        """One bench target, its output kept in the run's logs; a failure is recorded."""
+        done = subprocess.run(["cargo", "bench", "-p", "plugboard", "--bench", name, "--", *args],
+                              cwd=root, capture_output=True, text=True, env=env)
+        (run_dir / "logs" / f"micro-{name}.log").write_text(done.stdout + done.stderr)
+        if done.returncode != 0:
+            results[f"{name}_error"] = done.stderr.strip()[-600:]
+        return done.returncode == 0
+
+    bench("guest_costs", ["--warm-up-time", "0.3", "--measurement-time", "0.8"] if quick else [])
     say("  guest_costs done; request_overhead")
     overhead = run_dir / "request_overhead.json"
-    done = subprocess.run(["cargo", "bench", "-p", "plugboard", "--bench", "request_overhead"],
-                          cwd=root, capture_output=True, text=True,
-                          env={**os.environ, "REQUEST_OVERHEAD_JSON": str(overhead)})
-    (logs / "micro-request-overhead.log").write_text(done.stdout + done.stderr)
-    if done.returncode == 0 and overhead.exists():
+    if bench("request_overhead", [], {**os.environ, "REQUEST_OVERHEAD_JSON": str(overhead)}) \
+            and overhead.exists():
         results["request_overhead"] = json.loads(overhead.read_text())
-    else:
-        results["request_overhead_error"] = done.stderr.strip()[-600:]
     return results
