@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod credentials;
+pub mod failure;
 pub mod ir;
 pub mod pipeline;
 pub mod routing;

@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -13,9 +12,7 @@ use tracing_subscriber::EnvFilter;
 
 use plugboard::config::{Config, check_against_registry};
 use plugboard::pipeline::Gateway;
-use plugboard::routing::Router;
 use plugboard::runtime::{ComponentKind, Runtime, RuntimeSettings};
-use plugboard::upstream::UpstreamClient;
 
 /// One base URL for every LLM subscription.
 #[derive(Parser)]
@@ -159,18 +156,7 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
         .watch(config.adapters_dir.clone())
         .with_context(|| format!("cannot watch {}", config.adapters_dir.display()))?;
 
-    let upstream = UpstreamClient::new(
-        Duration::from_millis(config.limits.upstream_connect_timeout_ms),
-        Duration::from_secs(config.limits.upstream_timeout_s),
-    )
-    .context("cannot build the upstream HTTP client")?;
-    let config = Arc::new(config);
-    let gateway = Arc::new(Gateway {
-        router: Router::new(&config),
-        config: config.clone(),
-        runtime: runtime.clone(),
-        upstream,
-    });
+    let gateway = Arc::new(Gateway::new(Arc::new(config), runtime.clone())?);
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -4,35 +4,45 @@
 //! surface decode -> route -> for each attempt:
 //!     registry snapshot -> sandbox -> on_request -> encode_request   (or encode_native)
 //!     -> on_upstream_request -> egress check + credential -> send
-//!     -> non-2xx: classify_error -> routing verdict (answer, or rest and try the next)
+//!     -> non-2xx: classify_error -> failure
 //!     -> start_decoder -> push chunks / finish -> surface encode (stream or one body)
+//!   a failed attempt: routing settles it (rest the account; answer, or try the next)
 //! ```
 //!
+//! Every failure is a [`Failure`] built where it happens ([`AttemptFailures`] for the
+//! attempt's guest, upstream and transport failures); routing alone decides what it
+//! means ([`Router::settle`]), and the dialect renders what the client is told.
 //! Everything before the first byte reaches the client may still fail over to the
 //! next account or provider; after it, a failure becomes an in-stream error frame.
 
+// A `Failure` (~144 bytes) is built only when something went wrong; moving it up a
+// few frames costs nothing next to the request, and boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
+
 mod client_dialect;
 mod client_headers;
-mod guest_errors;
 mod relay;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
 
 use crate::config::{Config, ProviderEntry};
-use crate::routing::{Attempt, Router, TransportFailure, Verdict};
+use crate::credentials::Redactor;
+use crate::failure::{AttemptFailures, ClientError, ErrorKind, Failure, Retry, TransportFailure};
+use crate::routing::{Attempt, Next, Router};
 use crate::runtime::{
-    Account, DecodeContext, EncodeContext, FixupComponent, Registry, Runtime, SandboxContext,
+    Account, DecodeContext, EncodeContext, FixupComponent, ProviderComponent, Registry, Runtime,
+    SandboxContext,
 };
-use crate::surfaces::{ClientError, Decoded, ErrorKind};
+use crate::surfaces::Decoded;
 use crate::upstream::{EgressPolicy, PrepareError, SendError, UpstreamClient};
 
 pub use client_dialect::{ClientDialect, RouteFacts, json_response};
-use guest_errors::GuestErrors;
 
 /// Everything a request needs, shared by all requests.
 pub struct Gateway {
@@ -44,6 +54,36 @@ pub struct Gateway {
     pub router: Router,
     /// The one upstream HTTP client.
     pub upstream: UpstreamClient,
+    /// Every credential the config holds, kept out of relayed text and logs.
+    pub redactor: Redactor,
+}
+
+impl Gateway {
+    /// The gateway for `config` on `runtime`: routing, the upstream client with the
+    /// configured timeouts, and a redactor for every key the config holds.
+    pub fn new(config: Arc<Config>, runtime: Arc<Runtime>) -> anyhow::Result<Self> {
+        let limits = &config.limits;
+        let upstream = UpstreamClient::new(
+            Duration::from_millis(limits.upstream_connect_timeout_ms),
+            Duration::from_secs(limits.upstream_timeout_s),
+            Duration::from_secs(limits.upstream_idle_timeout_s),
+        )
+        .context("cannot build the upstream HTTP client")?;
+        let redactor = Redactor::new(
+            config
+                .api_keys
+                .iter()
+                .chain(config.providers.iter().flat_map(|p| p.api_keys.iter())),
+        );
+        redactor.install();
+        Ok(Self {
+            router: Router::new(&config),
+            config,
+            runtime,
+            upstream,
+            redactor,
+        })
+    }
 }
 
 /// What the per-request log line reports.
@@ -119,21 +159,22 @@ async fn run(
         .router
         .plan(&decoded.model, &gateway.runtime.registry())?;
 
-    // 3. Attempts, until one answers or a verdict says to stop.
+    // 3. Attempts, until one answers or routing says to stop.
     let mut fallback: Option<ClientError> = None;
     while let Some(attempt) = plan.next_attempt() {
         let entry = &gateway.config.providers[attempt.candidate.provider];
         record.provider = Some(entry.name.clone());
         record.account = Some(attempt.account.id.clone());
         record.attempts = attempt.number;
-        match try_attempt(gateway, &inbound, entry, &attempt).await {
+        let failure = match try_attempt(gateway, &inbound, entry, &attempt).await {
             Ok(response) => return Ok(response),
-            Err(Verdict::Answer(error)) => return Err(error),
-            Err(Verdict::TryNext(error)) => {
-                tracing::info!(provider = %entry.name, account = %attempt.account.id, attempt = attempt.number,
-                    reason = %error.message, "attempt failed; trying the next account or provider");
-                fallback = Some(error);
-            }
+            Err(failure) => failure,
+        };
+        tracing::info!(provider = %entry.name, account = %attempt.account.id, attempt = attempt.number,
+            source = ?failure.source, retry = ?failure.retry, reason = %failure.error.message, "attempt failed");
+        match gateway.router.settle(&attempt, failure) {
+            Next::Answer(error) => return Err(error),
+            Next::TryNext(error) => fallback = Some(error),
         }
     }
     Err(fallback.unwrap_or_else(|| plan.nothing_available()))
@@ -153,13 +194,13 @@ struct Inbound<'a> {
     body: &'a Bytes,
 }
 
-/// One attempt on one account. `Err` carries routing's verdict.
+/// One attempt on one account. `Err` is what went wrong, for routing to settle.
 async fn try_attempt(
     gateway: &Arc<Gateway>,
     inbound: &Inbound<'_>,
     entry: &ProviderEntry,
     attempt: &Attempt,
-) -> Result<Response, Verdict> {
+) -> Result<Response, Failure> {
     let Inbound {
         dialect,
         route,
@@ -170,33 +211,16 @@ async fn try_attempt(
     // Registry snapshot: this attempt runs on the components in force now, even if a
     // hot swap happens meanwhile.
     let registry = gateway.runtime.registry();
-    let Some(provider) = registry.provider(&entry.adapter).cloned() else {
-        return Err(Verdict::TryNext(
-            ClientError::new(
-                ErrorKind::Overloaded,
-                format!(
-                    "provider `{}`: adapter `{}` is not loaded",
-                    entry.name, entry.adapter
-                ),
-            )
-            .code("adapter_not_loaded"),
-        ));
-    };
+    let provider = provider_component(&registry, entry)?;
     let fixups = fixup_chain(&registry, &provider.info.default_fixups, entry)?;
-    let Some(base_url) = entry
-        .base_url
-        .clone()
-        .or_else(|| provider.info.default_base_url.clone())
-    else {
-        return Err(Verdict::TryNext(ClientError::new(
-            ErrorKind::Overloaded,
-            format!(
-                "provider `{}` has no base-url and adapter `{}` has no default",
-                entry.name, entry.adapter
-            ),
-        )));
-    };
-    let errors = GuestErrors::new(&provider.info, gateway.config.limits.guest_call_timeout_ms);
+    let base_url = base_url(entry, &provider)?;
+    let failures = AttemptFailures::new(
+        &entry.name,
+        format!("{}@{}", provider.info.id, provider.info.version),
+        gateway.config.limits.guest_call_timeout_ms,
+        gateway.redactor.clone(),
+    );
+    let guest = |error| failures.guest(&error);
     let upstream_model = attempt.candidate.upstream_model.clone();
 
     // Sandbox: one store for this request's whole guest chain.
@@ -210,7 +234,7 @@ async fn try_attempt(
         .runtime
         .sandbox(&provider, &fixups, context)
         .await
-        .map_err(|e| errors.verdict(e))?;
+        .map_err(guest)?;
     let encode_context = EncodeContext {
         account: Account {
             id: attempt.account.id.clone(),
@@ -239,11 +263,8 @@ async fn try_attempt(
             Err(error) => Err(error),
         }
     }
-    .map_err(|e| errors.verdict(e))?;
-    let request = sandbox
-        .on_upstream_request(request)
-        .await
-        .map_err(|e| errors.verdict(e))?;
+    .map_err(guest)?;
+    let request = sandbox.on_upstream_request(request).await.map_err(guest)?;
 
     // Egress check and credential: after every guest hook, so no guest sees the key.
     let policy = EgressPolicy::new(&base_url, &provider.info.hosts, &entry.allow_hosts);
@@ -253,28 +274,7 @@ async fn try_attempt(
         attempt.account.secret.as_ref(),
         &policy,
     )
-    .map_err(|error| match error {
-        PrepareError::Egress(refused) => {
-            tracing::warn!(adapter = %errors.component(), provider = %entry.name,
-                    destination = %refused.destination, "egress refused");
-            Verdict::Answer(
-                ClientError::new(
-                    ErrorKind::Permission,
-                    format!(
-                        "adapter {} tried to reach `{}`, which provider `{}` does not grant",
-                        errors.component(),
-                        refused.destination,
-                        entry.name
-                    ),
-                )
-                .code("egress_refused"),
-            )
-        }
-        PrepareError::Invalid(message) => Verdict::Answer(ClientError::new(
-            ErrorKind::Internal,
-            format!("adapter {}: {message}", errors.component()),
-        )),
-    })?;
+    .map_err(|error| refused_request(&failures, error))?;
 
     // Send, and wait for the response head.
     let response = gateway
@@ -282,31 +282,18 @@ async fn try_attempt(
         .send(outgoing)
         .await
         .map_err(|error| match error {
-            SendError::Timeout(_) => crate::routing::failover::judge_transport(
-                TransportFailure::Timeout,
-                &entry.name,
-                "",
-            ),
-            SendError::Connect(detail) => crate::routing::failover::judge_transport(
-                TransportFailure::Connect,
-                &entry.name,
-                &detail,
-            ),
+            SendError::Timeout(_) => failures.transport(TransportFailure::Timeout, ""),
+            SendError::Connect(detail) => failures.transport(TransportFailure::Connect, &detail),
         })?;
 
-    // A failure: the adapter classifies it, routing decides.
+    // A refusal: the adapter classifies it.
     if !response.is_success() {
         let head = response.head.clone();
         let body = response.read_error_body().await;
-        let classified = sandbox
-            .classify_error(&head, &body)
-            .await
-            .map_err(|e| errors.verdict(e))?;
+        let classified = sandbox.classify_error(&head, &body).await.map_err(guest)?;
         tracing::info!(provider = %entry.name, account = %attempt.account.id, status = head.status,
             class = ?classified.class, "upstream refused");
-        return Err(gateway
-            .router
-            .judge_upstream(attempt, head.status, &classified));
+        return Err(failures.upstream_answer(head.status, &classified));
     }
 
     // Decode the body into events and encode them for the client.
@@ -315,18 +302,8 @@ async fn try_attempt(
         streaming: response.is_streaming(),
         passthrough: passthrough.then_some(dialect.dialect()),
     };
-    sandbox
-        .start_decoder(decode_context)
-        .await
-        .map_err(|e| errors.verdict(e))?;
-    let relay = relay::Relay {
-        sandbox,
-        response,
-        errors,
-        provider_name: entry.name.clone(),
-        passthrough,
-        dialect,
-    };
+    sandbox.start_decoder(decode_context).await.map_err(guest)?;
+    let relay = relay::Relay::new(sandbox, response, failures, passthrough, dialect);
     if decoded.stream {
         relay
             .stream(
@@ -339,23 +316,94 @@ async fn try_attempt(
     }
 }
 
+/// The entry's provider adapter in the registry snapshot; one not loaded sends the
+/// request to the next candidate.
+fn provider_component(
+    registry: &Registry,
+    entry: &ProviderEntry,
+) -> Result<Arc<ProviderComponent>, Failure> {
+    registry.provider(&entry.adapter).cloned().ok_or_else(|| {
+        Failure::host(
+            ClientError::new(
+                ErrorKind::Overloaded,
+                format!(
+                    "provider `{}`: adapter `{}` is not loaded",
+                    entry.name, entry.adapter
+                ),
+            )
+            .code("adapter_not_loaded"),
+            Retry::NextAccount,
+        )
+    })
+}
+
+/// Where the entry's requests go: its `base-url`, else the adapter's default.
+fn base_url(entry: &ProviderEntry, provider: &ProviderComponent) -> Result<String, Failure> {
+    entry
+        .base_url
+        .clone()
+        .or_else(|| provider.info.default_base_url.clone())
+        .ok_or_else(|| {
+            Failure::host(
+                ClientError::new(
+                    ErrorKind::Overloaded,
+                    format!(
+                        "provider `{}` has no base-url and adapter `{}` has no default",
+                        entry.name, entry.adapter
+                    ),
+                ),
+                Retry::NextAccount,
+            )
+        })
+}
+
+/// A request the adapter built that the host will not send.
+fn refused_request(failures: &AttemptFailures, error: PrepareError) -> Failure {
+    let adapter = failures.component();
+    let error = match error {
+        PrepareError::Egress(refused) => {
+            tracing::warn!(adapter, provider = failures.provider(),
+                destination = %refused.destination, "egress refused");
+            ClientError::new(
+                ErrorKind::Permission,
+                format!(
+                    "adapter {adapter} tried to reach `{}`, which provider `{}` does not grant",
+                    refused.destination,
+                    failures.provider()
+                ),
+            )
+            .code("egress_refused")
+        }
+        PrepareError::Invalid(message) => ClientError::new(
+            ErrorKind::Internal,
+            failures.redact(&format!("adapter {adapter}: {message}")),
+        ),
+    };
+    Failure {
+        error,
+        source: crate::failure::Source::Guest(adapter.to_owned()),
+        retry: Retry::Never,
+    }
+}
+
 /// The adapter's default fixups, then the entry's, resolved in the registry snapshot.
 fn fixup_chain(
     registry: &Registry,
     defaults: &[String],
     entry: &ProviderEntry,
-) -> Result<Vec<Arc<FixupComponent>>, Verdict> {
+) -> Result<Vec<Arc<FixupComponent>>, Failure> {
     defaults
         .iter()
         .chain(entry.fixups.iter())
         .map(|id| {
             registry.fixup(id).cloned().ok_or_else(|| {
-                Verdict::TryNext(
+                Failure::host(
                     ClientError::new(
                         ErrorKind::Internal,
                         format!("provider `{}`: fixup `{id}` is not loaded", entry.name),
                     )
                     .code("fixup_not_loaded"),
+                    Retry::NextAccount,
                 )
             })
         })

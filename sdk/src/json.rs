@@ -10,6 +10,19 @@ pub fn parse_upstream_json(bytes: &[u8], what: &str) -> Result<Value, AdapterErr
     parse_json_as(bytes, ErrorKind::Upstream, what)
 }
 
+/// Check that upstream bytes are one JSON value without building it (passthrough
+/// events the adapter forwards unread); a failure is an `upstream` error naming `what`.
+pub fn check_upstream_json(bytes: &[u8], what: &str) -> Result<(), AdapterError> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map(drop)
+        .map_err(|error| {
+            AdapterError::new(
+                ErrorKind::Upstream,
+                format!("{what} is not valid JSON: {error}"),
+            )
+        })
+}
+
 /// Parse bytes the client sent (passthrough bodies); a failure is `invalid-request`.
 pub fn parse_client_json(bytes: &[u8], what: &str) -> Result<Value, AdapterError> {
     parse_json_as(bytes, ErrorKind::InvalidRequest, what)

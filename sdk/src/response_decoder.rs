@@ -4,13 +4,16 @@
 //! that carry accounting are parsed. A provider supplies the state machine
 //! ([`ResponseState`]); [`ResponseDecoder`] does the plumbing around it.
 //!
-//! Two things every upstream needs and no adapter should have to remember: a body the
-//! host did not expect to stream that turns out to be an event stream is read as one,
-//! and blank `data:` lines and OpenAI's `[DONE]` sentinel are skipped.
+//! Three things every upstream needs and no adapter should have to remember: a body the
+//! host did not expect to stream that turns out to be an event stream is read as one;
+//! blank `data:` lines and OpenAI's `[DONE]` sentinel are skipped; and in passthrough,
+//! an event that is not JSON ends the stream with an error like any other, although
+//! only the accounting events are parsed into values (the others are only checked,
+//! which builds nothing).
 
 use serde_json::Value;
 
-use crate::json::{JsonBody, parse_upstream_json};
+use crate::json::{JsonBody, check_upstream_json, parse_upstream_json};
 use crate::provider::Decoder;
 use crate::sse::{SseEvent, SseParser};
 use crate::types::{AdapterError, DecodeContext, StreamEvent};
@@ -73,10 +76,11 @@ impl<S: ResponseState> ResponseDecoder<S> {
     ) -> Result<(), AdapterError> {
         for event in events {
             let data = event.data.trim();
-            if data.is_empty()
-                || data == "[DONE]"
-                || (self.passthrough && !S::matters_for_accounting(&event))
-            {
+            if data.is_empty() || data == "[DONE]" {
+                continue;
+            }
+            if self.passthrough && !S::matters_for_accounting(&event) {
+                check_upstream_json(data.as_bytes(), S::STREAM_EVENT)?;
                 continue;
             }
             let value = parse_upstream_json(data.as_bytes(), S::STREAM_EVENT)?;
@@ -237,8 +241,7 @@ mod tests {
     fn passthrough_forwards_every_byte_and_parses_only_accounting() {
         let mut ctx = DecodeContext::ok(true);
         ctx.passthrough = Some(Dialect::OpenaiChat);
-        // The text event is not JSON: passthrough must not even parse it.
-        let stream = b"data: {say: not json}\n\ndata: {\"usage\":5}\n\n";
+        let stream = b"data: {\"say\": \"hi\"}\n\ndata: {\"usage\":5}\n\n";
         let events = decode_fed(
             ResponseDecoder::<Echo>::new(&ctx),
             &[&stream[..9], &stream[9..]],
@@ -246,6 +249,17 @@ mod tests {
         let (forwarded, last) = forwarded_and_last(&events);
         assert_eq!(forwarded, stream);
         assert_eq!(last, &finish(Some(5)));
+    }
+
+    #[test]
+    fn passthrough_still_refuses_an_event_that_is_not_json() {
+        let mut ctx = DecodeContext::ok(true);
+        ctx.passthrough = Some(Dialect::OpenaiChat);
+        let mut decoder = ResponseDecoder::<Echo>::new(&ctx);
+        assert!(decoder.push(b"data: {\"say\": \"hi\"}\n\n").is_ok());
+        let error = decoder.push(b"data: {say: not json}\n\n").unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Upstream);
+        assert!(error.message.contains("an echo event"), "{}", error.message);
     }
 
     #[test]

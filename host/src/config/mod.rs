@@ -69,6 +69,9 @@ pub struct Limits {
     pub upstream_connect_timeout_ms: u64,
     /// Longest wait for an upstream's response head (first byte), seconds.
     pub upstream_timeout_s: u64,
+    /// Longest silence between two chunks of an upstream's body, seconds: a stream
+    /// that stops mid-answer ends with the dialect's error instead of hanging.
+    pub upstream_idle_timeout_s: u64,
     /// Most guest instances alive at once.
     pub max_instances: u32,
     /// KiB of each guest memory a freed pool slot keeps resident for its next instance.
@@ -84,6 +87,7 @@ impl Default for Limits {
             guest_call_timeout_ms: runtime.guest_call_timeout.as_millis() as u64,
             upstream_connect_timeout_ms: 10_000,
             upstream_timeout_s: 600,
+            upstream_idle_timeout_s: 300,
             max_instances: runtime.max_instances,
             guest_keep_resident_kb: runtime.keep_resident_bytes >> 10,
         }
@@ -104,6 +108,26 @@ pub struct RetrySettings {
     pub overloaded_cooldown_s: u64,
     /// How long an account whose credential was rejected stays disabled, seconds.
     pub auth_disable_s: u64,
+    /// Rest for an account whose upstream timed out, refused the connection or fell
+    /// silent mid-answer, seconds.
+    pub unreachable_cooldown_s: u64,
+    /// Longest rest any upstream can ask for with `Retry-After` (or a reset time),
+    /// seconds; longer hints are cut to this and the log says so.
+    pub max_retry_after_s: u64,
+}
+
+impl RetrySettings {
+    /// The rest for `reason` when the upstream gave no hint.
+    pub fn default_rest(&self, reason: crate::routing::CooldownReason) -> Duration {
+        use crate::routing::CooldownReason;
+        Duration::from_secs(match reason {
+            CooldownReason::RateLimited => self.cooldown_s,
+            CooldownReason::QuotaExhausted => self.quota_cooldown_s,
+            CooldownReason::Overloaded => self.overloaded_cooldown_s,
+            CooldownReason::AuthRejected => self.auth_disable_s,
+            CooldownReason::Unreachable => self.unreachable_cooldown_s,
+        })
+    }
 }
 
 impl Default for RetrySettings {
@@ -114,6 +138,8 @@ impl Default for RetrySettings {
             quota_cooldown_s: 3600,
             overloaded_cooldown_s: 5,
             auth_disable_s: 300,
+            unreachable_cooldown_s: 30,
+            max_retry_after_s: 86_400,
         }
     }
 }

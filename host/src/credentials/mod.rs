@@ -69,6 +69,75 @@ pub fn any_key_matches(keys: &[Secret], presented: &str) -> bool {
     found.into()
 }
 
+/// Shortest secret the [`Redactor`] looks for: shorter ones (test keys, `k1`) would
+/// blank out ordinary words of a message.
+const SHORTEST_REDACTED: usize = 8;
+
+/// What a redacted credential is replaced with.
+pub const REDACTED: &str = "[redacted]";
+
+/// Removes every credential the host holds from text that came from outside (an
+/// upstream's error message that echoes the key, a transport error, a guest's panic)
+/// before it reaches a client or a log. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    /// The secrets, longest first, so a key that contains another is replaced whole.
+    secrets: std::sync::Arc<[String]>,
+}
+
+impl Redactor {
+    /// A redactor for `secrets` (empty and very short ones are skipped).
+    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Self {
+        let mut secrets: Vec<String> = secrets
+            .into_iter()
+            .filter(|secret| secret.0.len() >= SHORTEST_REDACTED)
+            .map(|secret| secret.0.clone())
+            .collect();
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        secrets.dedup();
+        Self {
+            secrets: secrets.into(),
+        }
+    }
+
+    /// `text` with every secret replaced by [`REDACTED`].
+    pub fn redact(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for secret in self.secrets.iter() {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), REDACTED);
+            }
+        }
+        text
+    }
+}
+
+/// The redactor in force for text that reaches the log outside a request's failure
+/// path (a guest's `host.log` lines); installed with the config.
+static INSTALLED: std::sync::RwLock<Option<Redactor>> = std::sync::RwLock::new(None);
+
+impl Redactor {
+    /// Make this the redactor for [`redact_log`].
+    pub fn install(&self) {
+        *INSTALLED.write().unwrap_or_else(|p| p.into_inner()) = Some(self.clone());
+    }
+}
+
+/// `text` with every credential of the installed redactor removed (unchanged when
+/// none is installed).
+pub fn redact_log(text: &str) -> String {
+    match &*INSTALLED.read().unwrap_or_else(|p| p.into_inner()) {
+        Some(redactor) => redactor.redact(text),
+        None => text.to_owned(),
+    }
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redactor({} secrets)", self.secrets.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +160,22 @@ mod tests {
         assert!(!any_key_matches(&keys, "sk-two "));
         assert!(!any_key_matches(&keys, ""));
         assert!(!any_key_matches(&[], "sk-one"));
+    }
+
+    #[test]
+    fn the_redactor_removes_every_held_key_from_upstream_text() {
+        let keys = [
+            Secret::new("sk-upstream-secret-1"),
+            Secret::new("sk-upstream-secret-1-longer"),
+            Secret::new("k1"),
+        ];
+        let redactor = Redactor::new(&keys);
+        assert_eq!(
+            redactor.redact("Incorrect API key provided: sk-upstream-secret-1-longer (and sk-upstream-secret-1)."),
+            "Incorrect API key provided: [redacted] (and [redacted])."
+        );
+        // Too short to look for: ordinary words stay intact.
+        assert_eq!(redactor.redact("k1 is fine"), "k1 is fine");
+        assert!(!format!("{redactor:?}").contains("sk-upstream"));
     }
 }

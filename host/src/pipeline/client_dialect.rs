@@ -128,7 +128,8 @@ impl ClientDialect {
         }
     }
 
-    /// An error response: the dialect's error body with the kind's status.
+    /// An error response: the dialect's error body with the kind's status, and
+    /// `Retry-After` when the error says when to retry (SDKs' retry logic reads it).
     pub fn error_response(self, error: &ClientError) -> Response {
         let body = match self {
             ClientDialect::OpenaiChat | ClientDialect::OpenaiResponses => {
@@ -139,7 +140,13 @@ impl ClientDialect {
         };
         let status =
             StatusCode::from_u16(error.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        json_response(status, body)
+        let mut response = json_response(status, body);
+        if let Some(seconds) = error.retry_after_secs() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 
     /// The model list in this dialect's shape.

@@ -1,10 +1,15 @@
 //! The response half of an attempt: upstream body chunks through the guest decoder
 //! (and fixups' `on-events`) to the client, as a stream or as one body.
 //!
-//! Until the first byte is ready for the client, a failure is returned as a routing
-//! verdict so the pipeline may fail over. After it, the response is committed: a
-//! task pumps the rest, and a failure becomes an in-stream error frame. When the
-//! client goes away, the task stops and the upstream connection is dropped.
+//! Until the first byte is ready for the client, a failure is returned to routing so
+//! the pipeline may fail over. After it, the response is committed: a task pumps the
+//! rest, and a failure becomes an in-stream error frame. When the client goes away,
+//! the task stops and the upstream connection is dropped.
+//!
+//! Two things are checked here for every adapter: a 2xx answer with an empty body is
+//! an upstream failure, not an empty success; and in passthrough, bytes reach the
+//! client only up to the end of the last complete SSE event, so an error frame never
+//! lands inside a half-sent one.
 
 use std::convert::Infallible;
 
@@ -15,50 +20,55 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::client_dialect::{ClientDialect, json_response};
-use super::guest_errors::GuestErrors;
+use crate::failure::{AttemptFailures, ClientError, Failure, TransportFailure};
 use crate::ir::StreamEvent;
-use crate::routing::failover::judge_transport;
-use crate::routing::{TransportFailure, Verdict};
-use crate::runtime::RequestSandbox;
-use crate::surfaces::collect::{Collector, adapter_client_error};
-use crate::surfaces::{ClientError, Decoded, ErrorKind, StreamEncoder};
-use crate::upstream::UpstreamResponse;
+use crate::runtime::{GuestError, RequestSandbox};
+use crate::surfaces::collect::Collector;
+use crate::surfaces::{Decoded, StreamEncoder};
+use crate::upstream::{BodyError, UpstreamResponse};
 
 /// A successful upstream response on its way to the client.
 pub(super) struct Relay {
-    pub sandbox: RequestSandbox,
-    pub response: UpstreamResponse,
-    pub errors: GuestErrors,
-    pub provider_name: String,
+    sandbox: RequestSandbox,
+    response: UpstreamResponse,
+    failures: AttemptFailures,
     /// Native passthrough: forward `Raw` bytes, use `Finish` for accounting only.
-    pub passthrough: bool,
-    pub dialect: ClientDialect,
+    passthrough: bool,
+    /// Passthrough bytes of an SSE event not yet complete.
+    partial: Vec<u8>,
+    dialect: ClientDialect,
 }
 
-/// An adapter-reported error before anything was sent: upstream trouble may fail
-/// over, anything else is the answer.
-fn verdict_for(error: ClientError) -> Verdict {
-    if error.kind == ErrorKind::Upstream {
-        Verdict::TryNext(error)
-    } else {
-        Verdict::Answer(error)
-    }
-}
+/// What one read of the upstream body gave: events for the client, and whether the
+/// body ended.
+type Step = (Vec<StreamEvent>, bool);
 
 impl Relay {
+    /// Relay `response`, decoded by `sandbox`'s started decoder.
+    pub fn new(
+        sandbox: RequestSandbox,
+        response: UpstreamResponse,
+        failures: AttemptFailures,
+        passthrough: bool,
+        dialect: ClientDialect,
+    ) -> Self {
+        Self {
+            sandbox,
+            response,
+            failures,
+            passthrough,
+            partial: Vec::new(),
+            dialect,
+        }
+    }
+
     /// Read the whole body, then answer with one document naming the model the client
     /// asked for.
-    pub async fn collect(mut self, decoded: &Decoded) -> Result<Response, Verdict> {
+    pub async fn collect(mut self, decoded: &Decoded) -> Result<Response, Failure> {
         let mut collector = Collector::new();
         let mut raw = Vec::new();
         loop {
-            let chunk = self.next_chunk().await?;
-            let last = chunk.is_none();
-            let events = match chunk {
-                Some(chunk) => self.sandbox.push(&chunk).await,
-                None => self.sandbox.finish().await,
-            }
-            .map_err(|error| self.errors.verdict(error))?;
+            let (events, last) = self.step().await?;
             for event in &events {
                 if let StreamEvent::Raw(bytes) = event {
                     raw.extend_from_slice(bytes);
@@ -72,7 +82,7 @@ impl Relay {
         }
         let collected = collector.finish();
         if let Some(error) = &collected.error {
-            return Err(verdict_for(adapter_client_error(error)));
+            return Err(self.failures.stream_error(error));
         }
         let body = if self.passthrough {
             raw
@@ -89,25 +99,20 @@ impl Relay {
         mut self,
         mut encoder: Box<dyn StreamEncoder>,
         content_type: &'static str,
-    ) -> Result<Response, Verdict> {
+    ) -> Result<Response, Failure> {
         let mut first = Vec::new();
         let mut ended = false;
         while first.is_empty() && !ended {
-            let chunk = self.next_chunk().await?;
-            ended = chunk.is_none();
-            let events = match chunk {
-                Some(chunk) => self.sandbox.push(&chunk).await,
-                None => self.sandbox.finish().await,
-            }
-            .map_err(|error| self.errors.verdict(error))?;
+            let (events, last) = self.step().await?;
+            ended = last;
             if let Some(StreamEvent::Error(error)) =
                 events.iter().find(|e| matches!(e, StreamEvent::Error(_)))
             {
-                return Err(verdict_for(adapter_client_error(error)));
+                return Err(self.failures.stream_error(error));
             }
             self.encode(&events, encoder.as_mut(), &mut first);
-            if ended && !self.passthrough {
-                encoder.done(&mut first);
+            if ended {
+                self.end(encoder.as_mut(), &mut first);
             }
         }
 
@@ -133,46 +138,25 @@ impl Relay {
     async fn pump(mut self, mut encoder: Box<dyn StreamEncoder>, sender: mpsc::Sender<Bytes>) {
         loop {
             let mut out = Vec::new();
-            let chunk = tokio::select! {
-                chunk = self.response.next_chunk() => chunk,
+            let step = tokio::select! {
+                step = self.step() => step,
                 () = sender.closed() => {
-                    tracing::debug!(provider = %self.provider_name, "client went away; upstream read stopped");
+                    tracing::debug!(provider = self.failures.provider(), "client went away; upstream read stopped");
                     return;
                 }
             };
-            let done = match chunk {
-                Ok(Some(chunk)) => match self.sandbox.push(&chunk).await {
-                    Ok(events) => self.encode(&events, encoder.as_mut(), &mut out),
-                    Err(error) => {
-                        tracing::warn!(error = %error, "guest failed mid-stream");
-                        encoder.error(&self.errors.client_error(&error), &mut out);
-                        true
+            let done = match step {
+                Ok((events, last)) => {
+                    let failed = self.encode(&events, encoder.as_mut(), &mut out);
+                    if last && !failed {
+                        self.end(encoder.as_mut(), &mut out);
                     }
-                },
-                Ok(None) => match self.sandbox.finish().await {
-                    Ok(events) => {
-                        self.encode(&events, encoder.as_mut(), &mut out);
-                        if !self.passthrough {
-                            encoder.done(&mut out);
-                        }
-                        true
-                    }
-                    Err(error) => {
-                        tracing::warn!(error = %error, "guest failed at the end of the stream");
-                        encoder.error(&self.errors.client_error(&error), &mut out);
-                        true
-                    }
-                },
-                Err(detail) => {
-                    tracing::warn!(provider = %self.provider_name, %detail, "upstream broke off mid-stream");
-                    let error = ClientError::new(
-                        ErrorKind::Upstream,
-                        format!(
-                            "provider `{}` broke off its answer: {detail}",
-                            self.provider_name
-                        ),
-                    );
-                    encoder.error(&error, &mut out);
+                    last || failed
+                }
+                Err(failure) => {
+                    tracing::warn!(provider = self.failures.provider(), source = ?failure.source,
+                        reason = %failure.error.message, "stream failed after the client's first bytes");
+                    self.fail(&failure.error, encoder.as_mut(), &mut out);
                     true
                 }
             };
@@ -185,41 +169,126 @@ impl Relay {
         }
     }
 
+    /// Read one upstream chunk (or the end) through the decoder. A body that breaks or
+    /// falls silent, a guest that fails, and a 2xx body that ended empty are failures.
+    async fn step(&mut self) -> Result<Step, Failure> {
+        let chunk = self.response.next_chunk().await.map_err(|error| {
+            let failure = match &error {
+                BodyError::Idle(_) => TransportFailure::Idle,
+                BodyError::Broken(_) => TransportFailure::Body,
+            };
+            self.failures.transport(failure, &error.to_string())
+        })?;
+        let guest = |error: GuestError| self.failures.guest(&error);
+        match chunk {
+            Some(chunk) => {
+                let events = self.sandbox.push(&chunk).await.map_err(guest)?;
+                Ok((events, false))
+            }
+            None if self.response.received() == 0 => {
+                Err(self.failures.empty_answer(self.response.head.status))
+            }
+            None => {
+                let events = self.sandbox.finish().await.map_err(guest)?;
+                Ok((events, true))
+            }
+        }
+    }
+
     /// Encode `events` into `out`; true when an error event ended the stream.
     fn encode(
-        &self,
+        &mut self,
         events: &[StreamEvent],
         encoder: &mut dyn StreamEncoder,
         out: &mut Vec<u8>,
     ) -> bool {
-        let mut failed = false;
         for event in events {
             log_usage(event);
             match event {
                 StreamEvent::Error(error) => {
-                    encoder.error(&adapter_client_error(error), out);
-                    failed = true;
+                    let error = self.failures.adapter_error(error);
+                    self.fail(&error, encoder, out);
+                    return true;
                 }
-                StreamEvent::Raw(bytes) if self.passthrough => out.extend_from_slice(bytes),
+                StreamEvent::Raw(bytes) if self.passthrough => self.forward(bytes, out),
                 _ if self.passthrough => {}
                 _ => encoder.event(event, out),
             }
         }
-        failed
+        false
     }
 
-    /// The next upstream chunk; a broken body before commit may fail over.
-    async fn next_chunk(&mut self) -> Result<Option<Bytes>, Verdict> {
-        self.response
-            .next_chunk()
-            .await
-            .map_err(|detail| judge_transport(TransportFailure::Body, &self.provider_name, &detail))
+    /// Passthrough bytes: out up to the end of the last complete event, the rest held.
+    fn forward(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        if self.partial.is_empty() && end_of_last_event(bytes) == Some(bytes.len()) {
+            out.extend_from_slice(bytes);
+            return;
+        }
+        self.partial.extend_from_slice(bytes);
+        if let Some(end) = end_of_last_event(&self.partial) {
+            out.extend_from_slice(&self.partial[..end]);
+            self.partial.drain(..end);
+        }
     }
+
+    /// The upstream ended cleanly: what it sent last goes out as it is, then the
+    /// dialect's closing frames (a passthrough stream has its own).
+    fn end(&mut self, encoder: &mut dyn StreamEncoder, out: &mut Vec<u8>) {
+        if self.passthrough {
+            out.append(&mut self.partial);
+        } else {
+            encoder.done(out);
+        }
+    }
+
+    /// End the stream with `error`. A passthrough event cut off mid-way is dropped, so
+    /// the error frame starts on a clean line.
+    fn fail(&mut self, error: &ClientError, encoder: &mut dyn StreamEncoder, out: &mut Vec<u8>) {
+        if !self.partial.is_empty() {
+            tracing::debug!(
+                bytes = self.partial.len(),
+                "dropped the incomplete event before the error frame"
+            );
+            self.partial.clear();
+        }
+        encoder.error(error, out);
+    }
+}
+
+/// Where the last complete SSE event in `bytes` ends (just past its blank line), if
+/// any. An event ends at a blank line: a line terminator (`\n`, `\r\n` or `\r`)
+/// followed by another.
+fn end_of_last_event(bytes: &[u8]) -> Option<usize> {
+    let mut i = bytes.len();
+    while i >= 2 {
+        match (bytes[i - 2], bytes[i - 1]) {
+            (b'\n', b'\n') | (b'\r', b'\r') => return Some(i),
+            (b'\r', b'\n') if i >= 3 && bytes[i - 3] == b'\n' => return Some(i),
+            _ => i -= 1,
+        }
+    }
+    None
 }
 
 /// Usage for accounting (a store comes later; the log has it meanwhile).
 fn log_usage(event: &StreamEvent) {
     if let StreamEvent::Finish(finish) = event {
         tracing::debug!(usage = ?finish.usage, reason = ?finish.reason, "finish");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::end_of_last_event;
+
+    #[test]
+    fn an_event_ends_at_a_blank_line_whatever_the_line_terminator() {
+        assert_eq!(end_of_last_event(b"data: a\n\n"), Some(9));
+        assert_eq!(end_of_last_event(b"data: a\n\ndata: b"), Some(9));
+        assert_eq!(end_of_last_event(b"data: a\r\n\r\ndata: b\r\n"), Some(11));
+        assert_eq!(end_of_last_event(b"data: a\r\rdata"), Some(9));
+        assert_eq!(end_of_last_event(b"data: {\"partial\": tr"), None);
+        assert_eq!(end_of_last_event(b"data: a\n"), None);
+        assert_eq!(end_of_last_event(b""), None);
     }
 }

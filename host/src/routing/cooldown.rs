@@ -1,7 +1,7 @@
 //! Which accounts are resting, and until when.
 //!
 //! An account that was rate limited, ran out of quota, found its upstream overloaded
-//! or had its credential rejected is taken out of rotation for a while. The book is
+//! or unreachable, or had its credential rejected is taken out of rotation for a while. The book is
 //! in-process; shared state across instances is a later step (see DESIGN.md).
 
 use std::collections::HashMap;
@@ -19,6 +19,8 @@ pub enum CooldownReason {
     Overloaded,
     /// The credential was rejected; the account is disabled for a while.
     AuthRejected,
+    /// The upstream could not be reached, timed out or fell silent mid-answer.
+    Unreachable,
 }
 
 impl CooldownReason {
@@ -29,6 +31,7 @@ impl CooldownReason {
             CooldownReason::QuotaExhausted => "out of quota",
             CooldownReason::Overloaded => "overloaded",
             CooldownReason::AuthRejected => "credential rejected",
+            CooldownReason::Unreachable => "unreachable",
         }
     }
 }

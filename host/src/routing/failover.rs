@@ -1,171 +1,136 @@
-//! What an upstream failure means for this request: answer the client now, or rest
-//! the account and try the next one. Routing alone decides; adapters only classify.
+//! What a failed attempt means for this request and for the account: answer the client
+//! now, or rest the account and try the next one. The one place that decides; the
+//! failure itself says only who caused it and what it advises ([`Failure`]).
 
 use std::time::{Duration, Instant};
 
 use super::cooldown::{CooldownBook, CooldownReason};
 use crate::config::RetrySettings;
-use crate::ir::{ClassifiedError, ErrorClass};
-use crate::surfaces::{ClientError, ErrorKind};
+use crate::failure::{ClientError, ErrorKind, Failure, Retry};
 
 /// The decision after one failed attempt.
 #[derive(Debug, Clone)]
-pub enum Verdict {
+pub enum Next {
     /// Give the client this error now; no other account would do better.
     Answer(ClientError),
     /// Try the next account or provider; if none is left, give the client this error.
     TryNext(ClientError),
 }
 
-/// Judge a classified non-2xx upstream answer, resting the account as the class asks.
-pub fn judge_upstream(
-    status: u16,
-    error: &ClassifiedError,
-    provider: &str,
+/// Decide `failure` of an attempt on `account`: rest the account as the advice asks
+/// (an upstream's hint capped at `retry.max-retry-after-s`), and say whether to go on.
+pub fn settle(
+    failure: Failure,
     account: &str,
     retry: &RetrySettings,
     book: &CooldownBook,
     now: Instant,
-) -> Verdict {
-    let message = &error.message;
-    let rest = |hint_ms: Option<u64>, default_s: u64, reason: CooldownReason| {
-        let duration = hint_ms
-            .map(Duration::from_millis)
-            .unwrap_or(Duration::from_secs(default_s));
-        tracing::info!(
-            account,
-            reason = reason.describe(),
-            rest_s = duration.as_secs_f64(),
-            "account resting"
-        );
-        book.rest(account, duration, reason, now);
-    };
-    match error.class {
-        ErrorClass::RateLimited { retry_after_ms } => {
+) -> Next {
+    let Failure {
+        mut error,
+        retry: advice,
+        ..
+    } = failure;
+    match advice {
+        Retry::Never => Next::Answer(error),
+        Retry::NextAccount => Next::TryNext(error),
+        // No refresh yet (the accounts issue brings it): the account rests as disabled.
+        Retry::SameAccountAfterRefresh => {
             rest(
-                retry_after_ms,
-                retry.cooldown_s,
-                CooldownReason::RateLimited,
+                account,
+                CooldownReason::AuthRejected,
+                None,
+                retry,
+                book,
+                now,
             );
-            Verdict::TryNext(
-                ClientError::new(
-                    ErrorKind::RateLimited,
-                    format!("provider `{provider}` is rate limited: {message}"),
-                )
-                .code("rate_limit_exceeded"),
-            )
+            Next::TryNext(error)
         }
-        ErrorClass::QuotaExhausted { retry_after_ms } => {
-            rest(
-                retry_after_ms,
-                retry.quota_cooldown_s,
-                CooldownReason::QuotaExhausted,
-            );
-            Verdict::TryNext(
-                ClientError::new(
-                    ErrorKind::RateLimited,
-                    format!("provider `{provider}` is out of quota: {message}"),
-                )
-                .code("insufficient_quota"),
-            )
-        }
-        ErrorClass::Overloaded { retry_after_ms } => {
-            rest(
-                retry_after_ms,
-                retry.overloaded_cooldown_s,
-                CooldownReason::Overloaded,
-            );
-            Verdict::TryNext(ClientError::new(
-                ErrorKind::Overloaded,
-                format!("provider `{provider}` is overloaded: {message}"),
-            ))
-        }
-        ErrorClass::AuthExpired => {
-            rest(None, retry.auth_disable_s, CooldownReason::AuthRejected);
-            Verdict::TryNext(ClientError::new(
-                ErrorKind::Upstream,
-                format!(
-                    "provider `{provider}` rejected the credential of account {account}: {message}"
-                ),
-            ))
-        }
-        ErrorClass::ContextTooLong => Verdict::Answer(
-            ClientError::new(ErrorKind::InvalidRequest, message.clone())
-                .code("context_length_exceeded"),
-        ),
-        ErrorClass::BadRequest => {
-            Verdict::Answer(ClientError::new(ErrorKind::InvalidRequest, message.clone()))
-        }
-        ErrorClass::Other => {
-            let described = format!("provider `{provider}` answered HTTP {status}: {message}");
-            match status {
-                408 | 500..=599 => {
-                    Verdict::TryNext(ClientError::new(ErrorKind::Upstream, described))
-                }
-                404 => Verdict::Answer(ClientError::new(ErrorKind::NotFound, described)),
-                400 | 422 => {
-                    Verdict::Answer(ClientError::new(ErrorKind::InvalidRequest, described))
-                }
-                _ => Verdict::Answer(ClientError::new(ErrorKind::Upstream, described)),
+        Retry::AfterDelay { reason, delay } => {
+            let rested = rest(account, reason, delay, retry, book, now);
+            if matches!(error.kind, ErrorKind::RateLimited | ErrorKind::Overloaded) {
+                error.retry_after = Some(rested);
             }
+            Next::TryNext(error)
         }
     }
 }
 
-/// Why the upstream could not be reached or read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportFailure {
-    /// No response head within `limits.upstream-timeout-s`.
-    Timeout,
-    /// Connection refused, DNS, TLS, reset before the head.
-    Connect,
-    /// The body broke off before anything reached the client.
-    Body,
-}
-
-/// Judge a transport failure: always worth another account or provider.
-pub fn judge_transport(failure: TransportFailure, provider: &str, detail: &str) -> Verdict {
-    let error = match failure {
-        TransportFailure::Timeout => ClientError::new(
-            ErrorKind::Timeout,
-            format!("provider `{provider}` did not answer in time"),
-        ),
-        TransportFailure::Connect => ClientError::new(
-            ErrorKind::Upstream,
-            format!("provider `{provider}` is unreachable: {detail}"),
-        ),
-        TransportFailure::Body => ClientError::new(
-            ErrorKind::Upstream,
-            format!("provider `{provider}` broke off its answer: {detail}"),
-        ),
-    };
-    Verdict::TryNext(error)
+/// Rest `account` for `hint` (or the default for `reason`), never longer than the cap.
+/// Returns the rest applied.
+fn rest(
+    account: &str,
+    reason: CooldownReason,
+    hint: Option<Duration>,
+    retry: &RetrySettings,
+    book: &CooldownBook,
+    now: Instant,
+) -> Duration {
+    let wanted = hint.unwrap_or_else(|| retry.default_rest(reason));
+    let cap = Duration::from_secs(retry.max_retry_after_s);
+    if wanted > cap {
+        tracing::warn!(
+            account,
+            reason = reason.describe(),
+            rest_s = cap.as_secs_f64(),
+            capped_from_s = wanted.as_secs_f64(),
+            cap_s = retry.max_retry_after_s,
+            "account resting; the upstream asked for longer than retry.max-retry-after-s"
+        );
+    } else {
+        tracing::info!(
+            account,
+            reason = reason.describe(),
+            rest_s = wanted.as_secs_f64(),
+            "account resting"
+        );
+    }
+    let duration = wanted.min(cap);
+    book.rest(account, duration, reason, now);
+    duration
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credentials::{Redactor, Secret};
+    use crate::failure::{AttemptFailures, TransportFailure};
+    use crate::ir::{ClassifiedError, ErrorClass};
 
-    fn judge(status: u16, class: ErrorClass, book: &CooldownBook, now: Instant) -> Verdict {
+    const ACCOUNT: &str = "claude-main#1";
+
+    fn failures() -> AttemptFailures {
+        AttemptFailures::new(
+            "claude-main",
+            "anthropic@0.1.0",
+            2000,
+            Redactor::new(&[Secret::new("sk-operator-secret-key")]),
+        )
+    }
+
+    fn judge(status: u16, class: ErrorClass, book: &CooldownBook, now: Instant) -> Next {
+        judge_with(status, class, &RetrySettings::default(), book, now)
+    }
+
+    fn judge_with(
+        status: u16,
+        class: ErrorClass,
+        retry: &RetrySettings,
+        book: &CooldownBook,
+        now: Instant,
+    ) -> Next {
         let error = ClassifiedError {
             class,
             message: "upstream says no".into(),
         };
-        judge_upstream(
-            status,
-            &error,
-            "claude-main",
-            "claude-main#1",
-            &RetrySettings::default(),
-            book,
-            now,
-        )
+        let failure = failures().upstream_answer(status, &error);
+        settle(failure, ACCOUNT, retry, book, now)
     }
 
     #[test]
     fn a_rate_limit_rests_the_account_for_retry_after_and_moves_on() {
         let (book, now) = (CooldownBook::new(), Instant::now());
-        let verdict = judge(
+        let next = judge(
             429,
             ErrorClass::RateLimited {
                 retry_after_ms: Some(7_000),
@@ -173,12 +138,17 @@ mod tests {
             &book,
             now,
         );
-        let Verdict::TryNext(fallback) = verdict else {
-            panic!("{verdict:?}")
+        let Next::TryNext(fallback) = next else {
+            panic!("{next:?}")
         };
         assert_eq!(fallback.kind, ErrorKind::RateLimited);
         assert!(fallback.message.contains("claude-main"));
-        let rest = book.current("claude-main#1", now).unwrap();
+        assert_eq!(
+            fallback.retry_after_secs(),
+            Some(7),
+            "the client hears it too"
+        );
+        let rest = book.current(ACCOUNT, now).unwrap();
         assert_eq!(rest.until - now, Duration::from_secs(7));
     }
 
@@ -194,7 +164,7 @@ mod tests {
             now,
         );
         assert_eq!(
-            book.current("claude-main#1", now).unwrap().until - now,
+            book.current(ACCOUNT, now).unwrap().until - now,
             Duration::from_secs(60)
         );
         let (book, now) = (CooldownBook::new(), Instant::now());
@@ -207,22 +177,82 @@ mod tests {
             now,
         );
         assert_eq!(
-            book.current("claude-main#1", now).unwrap().until - now,
+            book.current(ACCOUNT, now).unwrap().until - now,
             Duration::from_secs(5)
         );
     }
 
     #[test]
+    fn an_absurd_retry_after_is_capped() {
+        let (book, now) = (CooldownBook::new(), Instant::now());
+        let next = judge(
+            429,
+            ErrorClass::RateLimited {
+                retry_after_ms: Some(99_999_999_999_000),
+            },
+            &book,
+            now,
+        );
+        let cap = Duration::from_secs(RetrySettings::default().max_retry_after_s);
+        assert_eq!(book.current(ACCOUNT, now).unwrap().until - now, cap);
+        let Next::TryNext(error) = next else {
+            panic!("{next:?}")
+        };
+        assert_eq!(error.retry_after, Some(cap));
+
+        let retry = RetrySettings {
+            max_retry_after_s: 120,
+            ..RetrySettings::default()
+        };
+        let (book, now) = (CooldownBook::new(), Instant::now());
+        judge_with(
+            429,
+            ErrorClass::QuotaExhausted {
+                retry_after_ms: Some(3_600_000),
+            },
+            &retry,
+            &book,
+            now,
+        );
+        assert_eq!(
+            book.current(ACCOUNT, now).unwrap().until - now,
+            Duration::from_secs(120)
+        );
+    }
+
+    #[test]
+    fn a_timeout_or_refused_connection_rests_the_account() {
+        for failure in [
+            TransportFailure::Timeout,
+            TransportFailure::Connect,
+            TransportFailure::Idle,
+        ] {
+            let (book, now) = (CooldownBook::new(), Instant::now());
+            let next = settle(
+                failures().transport(failure, "connection refused"),
+                ACCOUNT,
+                &RetrySettings::default(),
+                &book,
+                now,
+            );
+            assert!(matches!(next, Next::TryNext(_)), "{failure:?}: {next:?}");
+            let rest = book.current(ACCOUNT, now).expect("the account rests");
+            assert_eq!(rest.reason, CooldownReason::Unreachable);
+            assert_eq!(rest.until - now, Duration::from_secs(30));
+        }
+    }
+
+    #[test]
     fn a_too_long_prompt_goes_straight_back_to_the_client() {
         let (book, now) = (CooldownBook::new(), Instant::now());
-        let verdict = judge(400, ErrorClass::ContextTooLong, &book, now);
-        let Verdict::Answer(error) = verdict else {
-            panic!("{verdict:?}")
+        let next = judge(400, ErrorClass::ContextTooLong, &book, now);
+        let Next::Answer(error) = next else {
+            panic!("{next:?}")
         };
         assert_eq!(error.kind.status(), 400);
         assert_eq!(error.message, "upstream says no");
         assert!(
-            book.current("claude-main#1", now).is_none(),
+            book.current(ACCOUNT, now).is_none(),
             "nothing rests for a client mistake"
         );
     }
@@ -230,10 +260,10 @@ mod tests {
     #[test]
     fn a_rejected_credential_disables_the_account() {
         let (book, now) = (CooldownBook::new(), Instant::now());
-        let verdict = judge(401, ErrorClass::AuthExpired, &book, now);
-        assert!(matches!(verdict, Verdict::TryNext(ref e) if e.kind.status() == 502));
+        let next = judge(401, ErrorClass::AuthExpired, &book, now);
+        assert!(matches!(next, Next::TryNext(ref e) if e.kind.status() == 502));
         assert_eq!(
-            book.current("claude-main#1", now).unwrap().reason,
+            book.current(ACCOUNT, now).unwrap().reason,
             CooldownReason::AuthRejected
         );
     }
@@ -243,10 +273,30 @@ mod tests {
         let (book, now) = (CooldownBook::new(), Instant::now());
         assert!(matches!(
             judge(502, ErrorClass::Other, &book, now),
-            Verdict::TryNext(_)
+            Next::TryNext(_)
         ));
         assert!(
-            matches!(judge(404, ErrorClass::Other, &book, now), Verdict::Answer(ref e) if e.kind.status() == 404)
+            matches!(judge(404, ErrorClass::Other, &book, now), Next::Answer(ref e) if e.kind.status() == 404)
         );
+    }
+
+    #[test]
+    fn an_upstream_that_echoes_the_key_is_redacted() {
+        let error = ClassifiedError {
+            class: ErrorClass::AuthExpired,
+            message: "Incorrect API key provided: sk-operator-secret-key".into(),
+        };
+        let failure = failures().upstream_answer(401, &error);
+        assert!(!failure.error.message.contains("sk-operator-secret-key"));
+        assert!(
+            failure.error.message.contains("[redacted]"),
+            "{}",
+            failure.error.message
+        );
+        let transport = failures().transport(
+            TransportFailure::Body,
+            "error decoding body for key=sk-operator-secret-key",
+        );
+        assert!(!transport.error.message.contains("sk-operator-secret-key"));
     }
 }

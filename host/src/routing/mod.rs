@@ -14,13 +14,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, RetrySettings};
-use crate::ir::ClassifiedError;
+use crate::failure::{ClientError, ErrorKind, Failure};
 use crate::runtime::Registry;
-use crate::surfaces::{ClientError, ErrorKind, ListedModel};
+use crate::surfaces::ListedModel;
 
 pub use accounts::{AccountSlot, Pick};
 pub use cooldown::{CooldownBook, CooldownReason};
-pub use failover::{TransportFailure, Verdict};
+pub use failover::Next;
 pub use model_table::{Candidate, ModelTable};
 
 /// Model table, account pools and cooldowns for the whole config.
@@ -76,17 +76,11 @@ impl Router {
         })
     }
 
-    /// Judge a classified upstream failure of `attempt` (rests the account as needed).
-    pub fn judge_upstream(
-        &self,
-        attempt: &Attempt,
-        status: u16,
-        error: &ClassifiedError,
-    ) -> Verdict {
-        failover::judge_upstream(
-            status,
-            error,
-            &self.names[attempt.candidate.provider],
+    /// Decide a failed attempt: rest its account as the failure advises, and say
+    /// whether to answer the client or try the next candidate.
+    pub fn settle(&self, attempt: &Attempt, failure: Failure) -> Next {
+        failover::settle(
+            failure,
             &attempt.account.id,
             &self.retry,
             &self.book,
@@ -167,10 +161,12 @@ impl Plan<'_> {
                     CooldownReason::RateLimited | CooldownReason::QuotaExhausted => {
                         ErrorKind::RateLimited
                     }
-                    CooldownReason::Overloaded | CooldownReason::AuthRejected => {
-                        ErrorKind::Overloaded
-                    }
+                    CooldownReason::Overloaded
+                    | CooldownReason::AuthRejected
+                    | CooldownReason::Unreachable => ErrorKind::Overloaded,
                 };
+                let error = ClientError::new(kind, String::new()).retry_after(soonest);
+                let retry_in = error.retry_after_secs().unwrap_or(1);
                 ClientError::new(
                     kind,
                     format!(
@@ -178,10 +174,11 @@ impl Plan<'_> {
                         self.requested,
                         self.router.names[provider],
                         reason.describe(),
-                        soonest.as_secs().max(1)
+                        retry_in
                     ),
                 )
                 .code("rate_limit_exceeded")
+                .retry_after(soonest)
             }
             None => ClientError::new(
                 ErrorKind::Overloaded,
@@ -194,7 +191,9 @@ impl Plan<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::ErrorClass;
+    use crate::credentials::Redactor;
+    use crate::failure::AttemptFailures;
+    use crate::ir::{ClassifiedError, ErrorClass};
 
     fn router(retry: &str) -> Router {
         let text = format!(
@@ -203,13 +202,15 @@ mod tests {
         Router::new(&Config::parse(&text).unwrap().0)
     }
 
-    fn rate_limited() -> ClassifiedError {
-        ClassifiedError {
+    fn rate_limited() -> Failure {
+        let classified = ClassifiedError {
             class: ErrorClass::RateLimited {
                 retry_after_ms: Some(30_000),
             },
             message: "slow down".into(),
-        }
+        };
+        AttemptFailures::new("a", "x@0.1.0", 2000, Redactor::default())
+            .upstream_answer(429, &classified)
     }
 
     #[test]
@@ -221,8 +222,8 @@ mod tests {
         while let Some(attempt) = plan.next_attempt() {
             seen.push(attempt.account.id.clone());
             assert!(matches!(
-                router.judge_upstream(&attempt, 429, &rate_limited()),
-                Verdict::TryNext(_)
+                router.settle(&attempt, rate_limited()),
+                Next::TryNext(_)
             ));
         }
         assert_eq!(seen, ["a#1", "a#2", "b#1"]);
@@ -233,6 +234,10 @@ mod tests {
         let error = plan.nothing_available();
         assert_eq!(error.kind.status(), 429);
         assert!(error.message.contains("retry in"), "{}", error.message);
+        let after = error
+            .retry_after_secs()
+            .expect("a Retry-After for the client");
+        assert!((29..=30).contains(&after), "{after}");
     }
 
     #[test]

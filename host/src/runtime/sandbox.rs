@@ -53,7 +53,9 @@ impl wit_types::Host for GuestState {}
 
 impl host_api::Host for GuestState {
     fn log(&mut self, level: LogLevel, message: String) {
-        let message = cut_at_char_boundary(&message, LOG_LINE_LIMIT);
+        // A guest sees upstream error bodies, which may echo the key it never saw.
+        let message =
+            crate::credentials::redact_log(cut_at_char_boundary(&message, LOG_LINE_LIMIT));
         let adapter = &*self.caller;
         match level {
             LogLevel::Trace => tracing::trace!(target: "plugboard::adapter", adapter, "{message}"),

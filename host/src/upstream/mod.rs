@@ -24,6 +24,18 @@ const ERROR_BODY_LIMIT: usize = 1 << 20;
 pub struct UpstreamClient {
     client: reqwest::Client,
     first_byte_timeout: Duration,
+    idle_timeout: Duration,
+}
+
+/// Why a response body could not be read on.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// No byte arrived for this long.
+    #[error("no data for {} s", .0.as_secs_f64())]
+    Idle(Duration),
+    /// The connection broke or the framing was invalid.
+    #[error("{0}")]
+    Broken(String),
 }
 
 /// Why nothing came back.
@@ -39,8 +51,13 @@ pub enum SendError {
 
 impl UpstreamClient {
     /// Build the client. `connect_timeout` bounds TCP+TLS; `first_byte_timeout` bounds
-    /// the wait for the response head (streams may then run longer).
-    pub fn new(connect_timeout: Duration, first_byte_timeout: Duration) -> anyhow::Result<Self> {
+    /// the wait for the response head; `idle_timeout` bounds the silence between two
+    /// body chunks (a stream may run as long as it keeps talking).
+    pub fn new(
+        connect_timeout: Duration,
+        first_byte_timeout: Duration,
+        idle_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .use_rustls_tls()
             .connect_timeout(connect_timeout)
@@ -59,6 +76,7 @@ impl UpstreamClient {
         Ok(Self {
             client,
             first_byte_timeout,
+            idle_timeout,
         })
     }
 
@@ -92,7 +110,12 @@ impl UpstreamClient {
                 })
                 .collect(),
         };
-        Ok(UpstreamResponse { head, response })
+        Ok(UpstreamResponse {
+            head,
+            response,
+            idle_timeout: self.idle_timeout,
+            received: 0,
+        })
     }
 }
 
@@ -101,6 +124,8 @@ pub struct UpstreamResponse {
     /// Status and headers (names lower-case).
     pub head: ResponseHead,
     response: reqwest::Response,
+    idle_timeout: Duration,
+    received: u64,
 }
 
 impl UpstreamResponse {
@@ -120,12 +145,22 @@ impl UpstreamResponse {
         })
     }
 
-    /// The next body chunk, `None` at the end.
-    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, String> {
-        self.response
-            .chunk()
+    /// The next body chunk, `None` at the end; an error when the body breaks or falls
+    /// silent for the idle timeout.
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
+        let chunk = tokio::time::timeout(self.idle_timeout, self.response.chunk())
             .await
-            .map_err(|err| describe(&err.without_url()))
+            .map_err(|_| BodyError::Idle(self.idle_timeout))?
+            .map_err(|err| BodyError::Broken(describe(&err.without_url())))?;
+        if let Some(chunk) = &chunk {
+            self.received += chunk.len() as u64;
+        }
+        Ok(chunk)
+    }
+
+    /// Body bytes received so far.
+    pub fn received(&self) -> u64 {
+        self.received
     }
 
     /// The whole body, up to 1 MiB (error bodies, for classification).
