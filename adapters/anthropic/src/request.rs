@@ -7,6 +7,7 @@ use plugboard_sdk::prelude::*;
 use serde_json::Map;
 
 use crate::ID;
+use crate::schema::structured_output_schema;
 
 /// `max_tokens` is required by the API; used when the client set none.
 pub const DEFAULT_MAX_TOKENS: u32 = 8192;
@@ -174,7 +175,8 @@ pub fn supports_structured_output(model: &str) -> bool {
 }
 
 /// A JSON-schema response format as Anthropic's `output_config.format`, when `model`
-/// [supports it](supports_structured_output); `None` otherwise (and for plain JSON,
+/// [supports it](supports_structured_output) and the schema can be put in the subset
+/// the API takes ([`structured_output_schema`]); `None` otherwise (and for plain JSON,
 /// which has no native form), leaving the prompt instruction to ask for it.
 fn native_output_format(
     format: &Option<ResponseFormat>,
@@ -183,7 +185,8 @@ fn native_output_format(
     match format {
         Some(ResponseFormat::JsonSchema(format)) if supports_structured_output(model) => {
             let schema = parse_ir_json(&format.schema, "the response format schema")?;
-            Ok(Some(json!({"type": "json_schema", "schema": schema})))
+            Ok(structured_output_schema(&schema)
+                .map(|schema| json!({"type": "json_schema", "schema": schema})))
         }
         _ => Ok(None),
     }
