@@ -64,7 +64,9 @@ async fn raw_post(plugboard: &Plugboard, target: &str, body: &str) -> (u16, Stri
 /// Every request the upstream saw stayed under the base path and in one model segment.
 fn assert_nothing_left_the_base_path(upstream: &ScriptedUpstream, probe: &str) {
     for got in upstream.received() {
-        let on_base = got.target.starts_with(&format!("{BASE_PATH}v1beta/models/"))
+        let on_base = got
+            .target
+            .starts_with(&format!("{BASE_PATH}v1beta/models/"))
             && !got.target.contains("..")
             && !got.target.contains("injected");
         assert!(
@@ -111,15 +113,16 @@ async fn a_model_name_cannot_steer_the_gemini_url_from_the_chat_route() {
             let response = post_json(&client, &url, &body).send().await.unwrap();
             let status = response.status().as_u16();
             let text = response.text().await.unwrap();
-            assert!(
-                (400..500).contains(&status),
-                "{model}: {status} {text}"
-            );
+            assert!((400..500).contains(&status), "{model}: {status} {text}");
             assert!(!text.contains(OPERATOR_KEY), "{model}: {text}");
             assert_nothing_left_the_base_path(&upstream, model);
         }
     }
-    assert_eq!(upstream.received().len(), 1, "only the control went upstream");
+    assert_eq!(
+        upstream.received().len(),
+        1,
+        "only the control went upstream"
+    );
 }
 
 #[tokio::test]
@@ -157,7 +160,11 @@ async fn a_model_name_cannot_steer_the_gemini_url_from_the_gemini_route() {
         assert!(!answer.contains(OPERATOR_KEY), "{target}: {answer}");
         assert_nothing_left_the_base_path(&upstream, target);
     }
-    assert_eq!(upstream.received().len(), 1, "only the control went upstream");
+    assert_eq!(
+        upstream.received().len(),
+        1,
+        "only the control went upstream"
+    );
 }
 
 /// `test-egress` sends to whatever `target` names; its base URL has the path `/base`.
@@ -187,10 +194,14 @@ async fn the_host_refuses_a_path_outside_the_base_path_or_a_query_no_adapter_enc
         format!("{base}/base/v1/x?injected=1&key=k:streamGenerateContent?alt=sse"),
     ] {
         let plugboard = egress_gateway(&upstream, &target);
-        let response = post_json(&client(), &plugboard.url("/v1/chat/completions"), &hello("m"))
-            .send()
-            .await
-            .unwrap();
+        let response = post_json(
+            &client(),
+            &plugboard.url("/v1/chat/completions"),
+            &hello("m"),
+        )
+        .send()
+        .await
+        .unwrap();
         let error = openai_error(response, 403).await;
         assert_eq!(error["code"], "egress_refused", "{target}");
         let message = error["message"].as_str().unwrap();
@@ -203,10 +214,14 @@ async fn the_host_refuses_a_path_outside_the_base_path_or_a_query_no_adapter_enc
     // The same adapter aimed under the base path, canonically, is let through.
     upstream.reply(Reply::json(200, json!({})));
     let plugboard = egress_gateway(&upstream, &format!("{base}/base/v1/x%3Fy?alt=sse&a=b+c"));
-    let _ = post_json(&client(), &plugboard.url("/v1/chat/completions"), &hello("m"))
-        .send()
-        .await
-        .unwrap();
+    let _ = post_json(
+        &client(),
+        &plugboard.url("/v1/chat/completions"),
+        &hello("m"),
+    )
+    .send()
+    .await
+    .unwrap();
     let received = upstream.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].target, "/base/v1/x%3Fy?alt=sse&a=b+c");

@@ -79,7 +79,10 @@ mod tests {
         );
         assert_eq!(path_segment(r"..\..\X").unwrap(), "..%5C..%5CX");
         assert_eq!(path_segment("a%2Fb#f").unwrap(), "a%252Fb%23f");
-        assert_eq!(path_segment("m:streamGenerateContent").unwrap(), "m%3AstreamGenerateContent");
+        assert_eq!(
+            path_segment("m:streamGenerateContent").unwrap(),
+            "m%3AstreamGenerateContent"
+        );
         assert_eq!(path_segment("é").unwrap(), "%C3%A9");
     }
 

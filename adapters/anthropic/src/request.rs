@@ -156,8 +156,7 @@ pub fn encode_body(request: &ChatRequest, model: &str) -> Result<Value, AdapterE
 /// names this cannot read get the prompt instruction instead.
 pub fn supports_structured_output(model: &str) -> bool {
     let mut parts = model.split('-');
-    if parts.next() != Some("claude")
-        || !matches!(parts.next(), Some("opus" | "sonnet" | "haiku"))
+    if parts.next() != Some("claude") || !matches!(parts.next(), Some("opus" | "sonnet" | "haiku"))
     {
         return false;
     }

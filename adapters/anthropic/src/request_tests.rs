@@ -254,10 +254,15 @@ fn a_json_schema_format_becomes_output_config_format_on_models_with_structured_o
             "required": ["n"], "additionalProperties": false
         }}})
     );
-    assert!(body.get("system").is_none(), "no prompt instruction as well");
+    assert!(
+        body.get("system").is_none(),
+        "no prompt instruction as well"
+    );
 
     // The client's own output_config (effort) joins the format.
-    let with_effort = schema_request(Some(json!({"anthropic": {"output_config": {"effort": "low"}}})));
+    let with_effort = schema_request(Some(
+        json!({"anthropic": {"output_config": {"effort": "low"}}}),
+    ));
     let body = encode_body(&with_effort, "claude-opus-4-6").unwrap();
     assert_eq!(body["output_config"]["effort"], "low");
     assert_eq!(body["output_config"]["format"]["type"], "json_schema");
@@ -265,11 +270,19 @@ fn a_json_schema_format_becomes_output_config_format_on_models_with_structured_o
 
 #[test]
 fn a_json_schema_format_becomes_a_system_instruction_on_older_models() {
-    for model in ["claude-opus-4-1", "claude-sonnet-4-20250514", "claude-3-7-sonnet-latest", "m"] {
+    for model in [
+        "claude-opus-4-1",
+        "claude-sonnet-4-20250514",
+        "claude-3-7-sonnet-latest",
+        "m",
+    ] {
         let body = encode_body(&schema_request(None), model).unwrap();
         assert!(body.get("output_config").is_none(), "{model}");
         let instruction = body["system"][0]["text"].as_str().unwrap();
-        assert!(instruction.contains(r#""required":["n"]"#), "{model}: {instruction}");
+        assert!(
+            instruction.contains(r#""required":["n"]"#),
+            "{model}: {instruction}"
+        );
     }
 }
 
@@ -304,7 +317,12 @@ fn plain_json_stays_a_system_instruction() {
     request.params.response_format = Some(ResponseFormat::JsonObject);
     let body = encode_body(&request, "claude-sonnet-4-5").unwrap();
     assert!(body.get("output_config").is_none());
-    assert!(body["system"][0]["text"].as_str().unwrap().contains("JSON object"));
+    assert!(
+        body["system"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("JSON object")
+    );
 }
 
 /// What an Anthropic client sends that the IR has no part for (server tool use and

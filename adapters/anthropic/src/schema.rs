@@ -161,7 +161,8 @@ mod tests {
     fn a_map_cannot_be_expressed() {
         let map = json!({"type": "object", "properties": {"scores": {"type": "object", "additionalProperties": {"type": "number"}}}});
         assert_eq!(structured_output_schema(&map), None);
-        let open = json!({"anyOf": [{"type": "object", "additionalProperties": true}, {"type": "null"}]});
+        let open =
+            json!({"anyOf": [{"type": "object", "additionalProperties": true}, {"type": "null"}]});
         assert_eq!(structured_output_schema(&open), None);
     }
 }

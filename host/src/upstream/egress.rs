@@ -85,7 +85,9 @@ impl EgressPolicy {
         if declared && granted {
             Ok(())
         } else {
-            Err(refused("host neither the base URL's nor declared and granted"))
+            Err(refused(
+                "host neither the base URL's nor declared and granted",
+            ))
         }
     }
 
@@ -120,7 +122,10 @@ impl EgressPolicy {
             ));
         }
         if raw_path.split('/').any(hides_dot_segment) {
-            return Err(refused("a path segment that decodes to a dot segment", false));
+            return Err(refused(
+                "a path segment that decodes to a dot segment",
+                false,
+            ));
         }
         let on_base_host = self.base_host.as_deref() == Some(normalise(host).as_str());
         if on_base_host && !under(raw_path, &self.base_path) {

@@ -218,7 +218,12 @@ mod tests {
     fn refusal(url: &str) -> EgressRefused {
         let request = guest_request(url, &[]);
         let secret = Secret::new("AIza-operator-key");
-        match prepare(request, &AuthScheme::Bearer, Some(&secret), &policy_with_path()) {
+        match prepare(
+            request,
+            &AuthScheme::Bearer,
+            Some(&secret),
+            &policy_with_path(),
+        ) {
             Err(PrepareError::Egress(refused)) => {
                 assert!(!refused.to_string().contains("operator-key"), "{refused}");
                 refused

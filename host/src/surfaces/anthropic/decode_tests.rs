@@ -613,7 +613,10 @@ fn output_config_format_becomes_the_response_format_and_leaves_effort_in_the_opt
         "output_config": {"format": {"type": "json_schema", "schema": person_schema()}}
     })))
     .request;
-    assert_eq!(alone.params.response_format, strict_schema(&person_schema()));
+    assert_eq!(
+        alone.params.response_format,
+        strict_schema(&person_schema())
+    );
     assert_eq!(alone.options, None, "an emptied output_config goes");
 }
 
@@ -623,7 +626,10 @@ fn the_older_output_format_is_read_too_and_the_current_field_wins() {
         "output_format": {"type": "json_schema", "schema": person_schema()}
     })))
     .request;
-    assert_eq!(legacy.params.response_format, strict_schema(&person_schema()));
+    assert_eq!(
+        legacy.params.response_format,
+        strict_schema(&person_schema())
+    );
     assert_eq!(legacy.options, None, "output_format is consumed");
 
     let other = json!({"type": "object", "properties": {}, "additionalProperties": false});
