@@ -18,8 +18,7 @@ _FIELDS = {
     # The structured-outputs beta's spelling, still accepted during the transition.
     "output_format",
 }
-# What `output_config` holds on the real API.
-_OUTPUT_CONFIG_FIELDS = {"effort", "format"}
+
 _USER_BLOCKS = {"text", "image", "document", "tool_result", "search_result"}
 _ASSISTANT_BLOCKS = {"text", "thinking", "redacted_thinking", "tool_use", "server_tool_use", "web_search_tool_result"}
 
@@ -77,9 +76,6 @@ def _validate_output_config(body: dict) -> None:
     if config is not None:
         if not isinstance(config, dict):
             raise Invalid("output_config: Input should be a valid dictionary")
-        extra = sorted(set(config) - _OUTPUT_CONFIG_FIELDS)
-        if extra:
-            raise Invalid(f"output_config.{extra[0]}: Extra inputs are not permitted")
     current = (config or {}).get("format")
     legacy = body.get("output_format")
     if current is not None and legacy is not None:
