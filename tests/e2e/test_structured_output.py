@@ -144,3 +144,35 @@ def test_a_model_without_structured_outputs_gets_the_schema_as_an_instruction(st
     assert "output_config" not in sent
     instructions = " ".join(block["text"] for block in sent["system"])
     assert json.dumps(PERSON, separators=(",", ":")) in instructions
+
+
+def test_an_open_schema_with_bounds_is_closed_for_anthropic_and_the_bounds_described(structured_claude, mock):
+    client = openai.OpenAI(base_url=structured_claude.base_url + "/v1", api_key=structured_claude.api_key,
+                           max_retries=0, timeout=30)
+    mock.queue(text(ANSWER))
+    # As pydantic writes `class Person(BaseModel): name: str; age: int = Field(ge=0)`.
+    pydantic = {"title": "Person", "type": "object", "required": ["name", "age"],
+                "properties": {"name": {"type": "string", "title": "Name"},
+                               "age": {"type": "integer", "minimum": 0, "title": "Age"}}}
+
+    content = client.chat.completions.create(
+        model="sonnet", messages=QUESTION,
+        response_format={"type": "json_schema", "json_schema": {"name": "Person", "schema": pydantic}},
+    ).choices[0].message.content
+
+    assert json.loads(content)["age"] == 36
+    schema = schema_in_upstream_dialect(mock.last())
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["age"] == {"type": "integer", "title": "Age", "description": "{minimum: 0}"}
+
+
+def test_the_mock_refuses_an_open_object_schema_as_the_real_api_does(mock):
+    from mock_upstream import ANTHROPIC_KEY
+
+    body = {"model": "claude-mock-1", "max_tokens": 16, "messages": QUESTION,
+            "output_config": {"format": {"type": "json_schema", "schema": {"type": "object", "properties": {}}}}}
+    response = httpx.post(mock.base_url + "/v1/messages", json=body,
+                          headers={"x-api-key": ANTHROPIC_KEY, "anthropic-version": "2023-06-01"})
+
+    assert response.status_code == 400
+    assert "additionalProperties" in response.json()["error"]["message"]
