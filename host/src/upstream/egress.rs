@@ -206,8 +206,13 @@ fn canonical_query(url: &reqwest::Url) -> String {
     scratch.query().unwrap_or_default().to_owned()
 }
 
-/// At most [`QUOTE_LIMIT`] bytes of `text`, cut on a character boundary.
-fn shorten(mut text: String) -> String {
+/// At most [`QUOTE_LIMIT`] bytes of `text`, cut on a character boundary, control
+/// characters (a client's text can carry them into a log line) replaced.
+fn shorten(text: String) -> String {
+    let mut text: String = text
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
     if text.len() > QUOTE_LIMIT {
         let mut cut = QUOTE_LIMIT;
         while !text.is_char_boundary(cut) {
@@ -298,6 +303,22 @@ mod tests {
         assert!(!host_matches("*.example.com", "example.com"));
         assert!(!host_matches("*.example.com", "badexample.com"));
         assert!(!host_matches("example.com", "a.example.com"));
+    }
+
+    #[test]
+    fn the_base_path_is_matched_on_segment_boundaries() {
+        assert!(under("/gemini", "/gemini"));
+        assert!(under("/gemini/v1beta/models/m", "/gemini"));
+        assert!(!under("/geminiX/v1beta", "/gemini"));
+        assert!(!under("/", "/gemini"));
+        assert!(under("/anything", ""));
+    }
+
+    #[test]
+    fn a_quoted_destination_is_short_and_has_no_control_characters() {
+        let quoted = shorten(format!("h/a\nb{}", "x".repeat(500)));
+        assert!(quoted.starts_with("h/a\u{fffd}b"));
+        assert!(quoted.len() <= QUOTE_LIMIT + '…'.len_utf8());
     }
 
     #[test]
