@@ -111,9 +111,11 @@ async fn a_model_name_cannot_steer_the_gemini_url_from_the_chat_route() {
             let mut body = hello(model);
             body["stream"] = json!(stream);
             let response = post_json(&client, &url, &body).send().await.unwrap();
+            // Not a name an entry without `models:` passes on: not served at all.
             let status = response.status().as_u16();
             let text = response.text().await.unwrap();
-            assert!((400..500).contains(&status), "{model}: {status} {text}");
+            assert_eq!(status, 404, "{model}: {text}");
+            assert!(text.contains("model_not_found"), "{model}: {text}");
             assert!(!text.contains(OPERATOR_KEY), "{model}: {text}");
             assert_nothing_left_the_base_path(&upstream, model);
         }
@@ -225,4 +227,33 @@ async fn the_host_refuses_a_path_outside_the_base_path_or_a_query_no_adapter_enc
     let received = upstream.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].target, "/base/v1/x%3Fy?alt=sse&a=b+c");
+}
+
+/// Past routing (an operator-listed name is trusted there), the adapter's encoding and
+/// the host's check still keep a climbing name on the base path.
+#[tokio::test]
+async fn a_listed_name_that_climbs_is_encoded_by_the_adapter_and_refused_by_the_host() {
+    let upstream = ScriptedUpstream::start().await;
+    let plugboard = Plugboard::start(
+        &adapters_with(&["gemini"]),
+        &format!(
+            "providers:\n  - {{name: gem, adapter: gemini, base-url: '{}/base', api-keys: [{OPERATOR_KEY}], models: [{{name: 'x/../../../Y', alias: climber}}]}}\n",
+            upstream.base_url
+        ),
+    );
+    let response = post_json(
+        &client(),
+        &plugboard.url("/v1/chat/completions"),
+        &hello("climber"),
+    )
+    .send()
+    .await
+    .unwrap();
+    let error = openai_error(response, 403).await;
+    assert_eq!(error["code"], "egress_refused");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("gemini@"), "{message}");
+    assert!(message.contains("x%2F..%2F..%2F..%2FY"), "{message}");
+    assert!(!message.contains(OPERATOR_KEY), "{message}");
+    assert!(upstream.received().is_empty(), "a request left the host");
 }
