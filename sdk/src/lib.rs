@@ -6,10 +6,11 @@
 //! output is already a component. Everything else here helps keep translation short and
 //! testable on the native target: IR types with constructors ([`types`]), an incremental
 //! SSE parser and writer ([`sse`]), JSON helpers ([`json`]), `Retry-After` parsing
-//! ([`retry`]), error classification ([`classify`]) and the host's log and config
-//! ([`host`]). [`response_decoder`] is the streamed-or-document, passthrough-aware
-//! decoder around a provider's own state machine; decoder tests share their
-//! split-everywhere assertions through `testing` (native targets only).
+//! ([`retry`]), error classification ([`classify`]), URL encoding of client-derived
+//! values ([`url`]) and the host's log and config ([`host`]). [`response_decoder`] is
+//! the streamed-or-document, passthrough-aware decoder around a provider's own state
+//! machine; decoder tests share their split-everywhere assertions through `testing`
+//! (native targets only).
 //!
 //! ```ignore
 //! use plugboard_sdk::prelude::*;
@@ -51,6 +52,7 @@ pub mod sse;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 pub mod types;
+pub mod url;
 
 pub use fixup::{Filter, Fixup};
 pub use provider::{Decoder, Provider, classify_by_status};

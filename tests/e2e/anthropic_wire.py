@@ -15,7 +15,10 @@ _FIELDS = {
     "model", "messages", "max_tokens", "system", "metadata", "stop_sequences", "stream",
     "temperature", "top_k", "top_p", "tools", "tool_choice", "thinking", "service_tier",
     "container", "mcp_servers", "context_management", "output_config",
+    # The structured-outputs beta's spelling, still accepted during the transition.
+    "output_format",
 }
+
 _USER_BLOCKS = {"text", "image", "document", "tool_result", "search_result"}
 _ASSISTANT_BLOCKS = {"text", "thinking", "redacted_thinking", "tool_use", "server_tool_use", "web_search_tool_result"}
 
@@ -59,9 +62,43 @@ def validate(body) -> None:
             continue  # server tools (web_search...) have their own shapes
         if not isinstance(tool.get("name"), str) or not isinstance(tool.get("input_schema"), dict):
             raise Invalid(f"tools.{i}: name and input_schema are required")
+    _validate_output_config(body)
     choice = body.get("tool_choice")
     if choice is not None and (not isinstance(choice, dict) or choice.get("type") not in {"auto", "any", "tool", "none"}):
         raise Invalid("tool_choice: must be an object with type auto, any, tool or none")
+
+
+def _validate_output_config(body: dict) -> None:
+    """Structured outputs: `output_config.format` (or the older `output_format`, not
+    both) is `{"type": "json_schema", "schema": {...}}`, every object schema closed with
+    `additionalProperties: false`, as the real API demands."""
+    config = body.get("output_config")
+    if config is not None:
+        if not isinstance(config, dict):
+            raise Invalid("output_config: Input should be a valid dictionary")
+    current = (config or {}).get("format")
+    legacy = body.get("output_format")
+    if current is not None and legacy is not None:
+        raise Invalid("output_format: use output_config.format only")
+    for path, fmt in (("output_config.format", current), ("output_format", legacy)):
+        if fmt is None:
+            continue
+        if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+            raise Invalid(f"{path}.type: Input should be 'json_schema'")
+        if not isinstance(fmt.get("schema"), dict):
+            raise Invalid(f"{path}.schema: Field required")
+        _require_closed_objects(fmt["schema"], f"{path}.schema")
+
+
+def _require_closed_objects(schema, path: str) -> None:
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "object" and schema.get("additionalProperties") is not False:
+        raise Invalid(f"{path}: For 'object' type, 'additionalProperties' must be explicitly set to false")
+    for name, sub in (schema.get("properties") or {}).items():
+        _require_closed_objects(sub, f"{path}.properties.{name}")
+    if "items" in schema:
+        _require_closed_objects(schema["items"], f"{path}.items")
 
 
 def _validate_system(system) -> None:

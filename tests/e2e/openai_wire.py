@@ -67,6 +67,11 @@ def validate(body) -> None:
     if "stream_options" in body and not body.get("stream"):
         raise Invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options")
     _validate_messages(body.get("messages"))
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        spec = fmt.get("json_schema")
+        if not isinstance(spec, dict) or not spec.get("name"):
+            raise Invalid("Missing required parameter: 'response_format.json_schema.name'.", "response_format.json_schema.name")
     for i, tool in enumerate(body.get("tools") or []):
         function = tool.get("function") if isinstance(tool, dict) else None
         if tool.get("type") != "function" or not isinstance(function, dict) or not function.get("name"):

@@ -66,6 +66,12 @@ def validate(body) -> None:
         if tool["type"] == "function" and not tool.get("name"):
             # The Chat Completions shape ({"type":"function","function":{...}}) lands here.
             raise Invalid(f"Missing required parameter: 'tools[{i}].name'.", f"tools[{i}].name")
+    fmt = (body.get("text") or {}).get("format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        if not fmt.get("name"):
+            raise Invalid("Missing required parameter: 'text.format.name'.", "text.format.name")
+        if not isinstance(fmt.get("schema"), dict):
+            raise Invalid("Missing required parameter: 'text.format.schema'.", "text.format.schema")
     effort = (body.get("reasoning") or {}).get("effort")
     if effort is not None and effort not in {"none", "minimal", "low", "medium", "high", "xhigh"}:
         raise Invalid(f"Invalid value: '{effort}'. Supported values are: 'minimal', 'low', 'medium', and 'high'.", "reasoning.effort")

@@ -2,12 +2,14 @@
 //!
 //! The translation lives in plain modules that unit-test natively: [`request`] (IR to a
 //! Messages body), [`decode`] (Messages SSE or one message document to IR events, and
-//! the passthrough decoder), [`errors`] (failure classification). This file wires them
-//! to the SDK's [`Provider`] trait.
+//! the passthrough decoder), [`errors`] (failure classification), [`schema`] (a JSON
+//! schema in the subset structured outputs take). This file wires them to the SDK's
+//! [`Provider`] trait.
 
 pub mod decode;
 pub mod errors;
 pub mod request;
+pub mod schema;
 
 use plugboard_sdk::json_edit::native_body_for_model;
 use plugboard_sdk::prelude::*;

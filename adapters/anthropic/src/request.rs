@@ -7,6 +7,7 @@ use plugboard_sdk::prelude::*;
 use serde_json::Map;
 
 use crate::ID;
+use crate::schema::structured_output_schema;
 
 /// `max_tokens` is required by the API; used when the client set none.
 pub const DEFAULT_MAX_TOKENS: u32 = 8192;
@@ -49,7 +50,10 @@ pub fn encode_body(request: &ChatRequest, model: &str) -> Result<Value, AdapterE
             _ => None,
         }));
     }
-    if let Some(instruction) = json_format_instruction(&request.params.response_format)? {
+    let native_format = native_output_format(&request.params.response_format, model)?;
+    if native_format.is_none()
+        && let Some(instruction) = json_format_instruction(&request.params.response_format)?
+    {
         system.push(json!({"type": "text", "text": instruction}));
     }
     if !system.is_empty() {
@@ -124,11 +128,67 @@ pub fn encode_body(request: &ChatRequest, model: &str) -> Result<Value, AdapterE
     if request.stream {
         body.insert("stream".into(), json!(true));
     }
-    // Provider-keyed extras (`metadata`, `service_tier`, `container`...) go in as given.
+    if let Some(format) = native_format {
+        body.insert("output_config".into(), json!({"format": format}));
+    }
+    // Provider-keyed extras (`metadata`, `service_tier`, `container`...) go in as given;
+    // an `output_config` of the client's (`effort`) joins the one built here.
     if let Some(extra) = provider_options(&request.options, ID) {
-        body.extend(extra);
+        for (key, value) in extra {
+            match (body.get_mut(&key), value) {
+                (Some(Value::Object(ours)), Value::Object(theirs)) if key == "output_config" => {
+                    for (field, value) in theirs {
+                        ours.entry(field).or_insert(value);
+                    }
+                }
+                (_, value) => {
+                    body.insert(key, value);
+                }
+            }
+        }
     }
     Ok(Value::Object(body))
+}
+
+/// Does `model` take structured outputs (`output_config.format`)? The Claude API
+/// serves them on Claude Opus, Sonnet and Haiku 4.5 and every later version; older
+/// models (`claude-opus-4-1`, `claude-sonnet-4-20250514`, `claude-3-7-sonnet-...`) and
+/// names this cannot read get the prompt instruction instead.
+pub fn supports_structured_output(model: &str) -> bool {
+    let mut parts = model.split('-');
+    if parts.next() != Some("claude") || !matches!(parts.next(), Some("opus" | "sonnet" | "haiku"))
+    {
+        return false;
+    }
+    let Some(major) = parts.next().and_then(|p| p.parse::<u32>().ok()) else {
+        return false;
+    };
+    // `claude-sonnet-4-20250514`: the part after the major version is a date, not a
+    // minor version.
+    let minor = parts
+        .next()
+        .filter(|p| p.len() <= 2)
+        .and_then(|p| p.parse::<u32>().ok())
+        .unwrap_or(0);
+    (major, minor) >= (4, 5)
+}
+
+/// A JSON-schema response format as Anthropic's `output_config.format`, when `model`
+/// [supports it](supports_structured_output) and the schema can be put in the subset
+/// the API takes ([`structured_output_schema`]); `None` otherwise (and for plain JSON,
+/// which has no native form), leaving the prompt instruction to ask for it.
+fn native_output_format(
+    format: &Option<ResponseFormat>,
+    model: &str,
+) -> Result<Option<Value>, AdapterError> {
+    match format {
+        Some(ResponseFormat::JsonSchema(format)) if supports_structured_output(model) => {
+            let schema = parse_ir_json(&format.schema, "the response format schema")?;
+            Ok(structured_output_schema(&schema)
+                .map(|schema| json!({"type": "json_schema", "schema": schema})))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// One turn of the Messages body being built.
@@ -335,7 +395,8 @@ fn encode_tool_choice(choice: Option<&ToolChoice>, parallel: Option<bool>) -> Op
     Some(value)
 }
 
-/// The API has no JSON mode; the instruction goes in the system prompt instead.
+/// For plain JSON, and a schema a model without structured outputs must follow: the
+/// instruction goes in the system prompt.
 fn json_format_instruction(
     format: &Option<ResponseFormat>,
 ) -> Result<Option<String>, AdapterError> {

@@ -232,20 +232,96 @@ fn reasoning_effort_becomes_a_thinking_budget_and_drops_temperature() {
     );
 }
 
-#[test]
-fn a_json_schema_format_becomes_a_system_instruction() {
+fn schema_request(options: Option<Value>) -> ChatRequest {
     let mut request = ChatRequest::new("m").with_message(Message::user_text("x"));
     request.params.response_format = Some(ResponseFormat::JsonSchema(JsonSchemaFormat {
         name: "a".into(),
-        schema: r#"{"type":"object"}"#.into(),
+        schema: r#"{"type":"object","properties":{"n":{"type":"string"}},"required":["n"],"additionalProperties":false}"#.into(),
         strict: true,
         description: None,
     }));
-    let body = encode_body(&request, "m").unwrap();
-    let instruction = body["system"][0]["text"].as_str().unwrap();
+    request.options = options.map(|options| options.to_string());
+    request
+}
+
+#[test]
+fn a_json_schema_format_becomes_output_config_format_on_models_with_structured_outputs() {
+    let body = encode_body(&schema_request(None), "claude-sonnet-4-5-20250929").unwrap();
+    assert_eq!(
+        body["output_config"],
+        json!({"format": {"type": "json_schema", "schema": {
+            "type": "object", "properties": {"n": {"type": "string"}},
+            "required": ["n"], "additionalProperties": false
+        }}})
+    );
     assert!(
-        instruction.contains(r#"{"type":"object"}"#),
-        "{instruction}"
+        body.get("system").is_none(),
+        "no prompt instruction as well"
+    );
+
+    // The client's own output_config (effort) joins the format.
+    let with_effort = schema_request(Some(
+        json!({"anthropic": {"output_config": {"effort": "low"}}}),
+    ));
+    let body = encode_body(&with_effort, "claude-opus-4-6").unwrap();
+    assert_eq!(body["output_config"]["effort"], "low");
+    assert_eq!(body["output_config"]["format"]["type"], "json_schema");
+}
+
+#[test]
+fn a_json_schema_format_becomes_a_system_instruction_on_older_models() {
+    for model in [
+        "claude-opus-4-1",
+        "claude-sonnet-4-20250514",
+        "claude-3-7-sonnet-latest",
+        "m",
+    ] {
+        let body = encode_body(&schema_request(None), model).unwrap();
+        assert!(body.get("output_config").is_none(), "{model}");
+        let instruction = body["system"][0]["text"].as_str().unwrap();
+        assert!(
+            instruction.contains(r#""required":["n"]"#),
+            "{model}: {instruction}"
+        );
+    }
+}
+
+#[test]
+fn structured_outputs_are_known_from_claude_4_5_on() {
+    for model in [
+        "claude-sonnet-4-5",
+        "claude-sonnet-4-5-20250929",
+        "claude-opus-4-5",
+        "claude-haiku-4-5-20251001",
+        "claude-opus-4-6",
+        "claude-sonnet-4-6",
+        "claude-opus-5",
+    ] {
+        assert!(supports_structured_output(model), "{model}");
+    }
+    for model in [
+        "claude-opus-4-1-20250805",
+        "claude-sonnet-4-20250514",
+        "claude-sonnet-4-0",
+        "claude-3-5-haiku-latest",
+        "gpt-5",
+        "claude",
+    ] {
+        assert!(!supports_structured_output(model), "{model}");
+    }
+}
+
+#[test]
+fn plain_json_stays_a_system_instruction() {
+    let mut request = ChatRequest::new("m").with_message(Message::user_text("x"));
+    request.params.response_format = Some(ResponseFormat::JsonObject);
+    let body = encode_body(&request, "claude-sonnet-4-5").unwrap();
+    assert!(body.get("output_config").is_none());
+    assert!(
+        body["system"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("JSON object")
     );
 }
 

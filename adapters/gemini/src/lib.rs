@@ -51,7 +51,7 @@ impl Provider for Gemini {
         ctx: EncodeContext,
     ) -> Result<HttpRequest, AdapterError> {
         let body = request::encode_body(&request, &ctx.model)?;
-        Ok(generate_request(&ctx, to_json_bytes(&body), request.stream))
+        generate_request(&ctx, to_json_bytes(&body), request.stream)
     }
 
     /// Passthrough: a Gemini body names no model (it is in the URL), so the body goes
@@ -62,7 +62,7 @@ impl Provider for Gemini {
         ctx: EncodeContext,
     ) -> Result<HttpRequest, AdapterError> {
         Dialect::Gemini.passthrough_only(dialect, ID)?;
-        Ok(generate_request(&ctx, body, ctx.stream))
+        generate_request(&ctx, body, ctx.stream)
     }
 
     fn decoder(ctx: DecodeContext) -> decode::GeminiDecoder {
@@ -75,26 +75,33 @@ impl Provider for Gemini {
 }
 
 /// `POST {base}/v1beta/models/{model}:generateContent`, or `:streamGenerateContent?alt=sse`.
-fn generate_request(ctx: &EncodeContext, body: Vec<u8>, streaming: bool) -> HttpRequest {
-    let url = generate_url(ctx.base_url_or(DEFAULT_BASE_URL), &ctx.model, streaming);
-    HttpRequest::post_json(url, body).accepting_event_stream_if(streaming)
+fn generate_request(
+    ctx: &EncodeContext,
+    body: Vec<u8>,
+    streaming: bool,
+) -> Result<HttpRequest, AdapterError> {
+    let url = generate_url(ctx.base_url_or(DEFAULT_BASE_URL), &ctx.model, streaming)?;
+    Ok(HttpRequest::post_json(url, body).accepting_event_stream_if(streaming))
 }
 
 /// The method URL. A base URL that already ends in an API version (`/v1beta`, `/v1`,
-/// `/v1alpha`) keeps it; a model given as `models/x` is not doubled.
-pub fn generate_url(base_url: &str, model: &str, streaming: bool) -> String {
+/// `/v1alpha`) keeps it; a model given as `models/x` is not doubled. The model (which
+/// may come from a client, for an entry without `models:`) is one encoded path
+/// segment, so `/`, `..`, `?` or `:` in it cannot reach another path, a query or
+/// another method.
+pub fn generate_url(base_url: &str, model: &str, streaming: bool) -> Result<String, AdapterError> {
     let has_version = base_url
         .rsplit('/')
         .next()
         .is_some_and(|last| last.starts_with("v1"));
     let version = if has_version { "" } else { "/v1beta" };
-    let model = model.trim_start_matches("models/");
+    let model = plugboard_sdk::url::path_segment(model.trim_start_matches("models/"))?;
     let method = if streaming {
         "streamGenerateContent?alt=sse"
     } else {
         "generateContent"
     };
-    format!("{base_url}{version}/models/{model}:{method}")
+    Ok(format!("{base_url}{version}/models/{model}:{method}"))
 }
 
 export_provider!(Gemini);
@@ -155,6 +162,27 @@ mod tests {
         assert!(http.url.ends_with(":generateContent"));
         let refused = Gemini::encode_native(Dialect::OpenaiChat, body.to_vec(), ctx).unwrap_err();
         assert_eq!(refused.kind, ErrorKind::Unsupported);
+    }
+
+    #[test]
+    fn a_client_chosen_model_stays_one_path_segment() {
+        let url = |model: &str| generate_url("http://127.0.0.1:9000/base", model, true);
+        assert_eq!(
+            url("gem/../../../../X").unwrap(),
+            "http://127.0.0.1:9000/base/v1beta/models/gem%2F..%2F..%2F..%2F..%2FX:streamGenerateContent?alt=sse"
+        );
+        assert_eq!(
+            url(r"..\..\X").unwrap(),
+            "http://127.0.0.1:9000/base/v1beta/models/..%5C..%5CX:streamGenerateContent?alt=sse"
+        );
+        assert_eq!(
+            url("x?injected=1&key=k").unwrap(),
+            "http://127.0.0.1:9000/base/v1beta/models/x%3Finjected%3D1%26key%3Dk:streamGenerateContent?alt=sse"
+        );
+        for model in ["..", "models/..", "."] {
+            let error = url(model).unwrap_err();
+            assert_eq!(error.kind, ErrorKind::InvalidRequest, "{model}");
+        }
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! `<entry-name>/<id or alias>`. An entry that lists no models serves the models its
 //! adapter's `info()` lists, and (since the operator named the entry explicitly)
 //! any `<entry-name>/<model>`: adapters know only a default list, upstreams add models
-//! faster than adapters ship.
+//! faster than adapters ship. Such a client-chosen name must be a [`passthrough_name`]
+//! (a safe charset, no dot segments): it travels to the adapter, which may put it in a
+//! URL, so it is the first of three guards (then the adapter's encoding, then the
+//! host's URL check in `upstream::egress`).
 
 use crate::config::{ModelEntry, ProviderEntry};
 use crate::runtime::Registry;
@@ -58,7 +61,9 @@ impl ModelTable {
                 .and_then(|rest| rest.strip_prefix('/'))
                 .map(|rest| match find(&models, rest) {
                     Some(id) => Some(id),
-                    None if entry.models.is_empty() && !rest.is_empty() => Some(rest.to_owned()),
+                    None if entry.models.is_empty() && passthrough_name(rest) => {
+                        Some(rest.to_owned())
+                    }
                     None => None,
                 });
             if let Some(upstream_model) = direct.or(prefixed.flatten()) {
@@ -110,6 +115,26 @@ impl TableEntry {
             })
             .unwrap_or_default()
     }
+}
+
+/// Longest model name an entry without `models:` passes on.
+const PASSTHROUGH_NAME_MAX: usize = 256;
+
+/// May a client-chosen name (`<entry>/<name>` for an entry without `models:`) reach
+/// the upstream? 1 to [`PASSTHROUGH_NAME_MAX`] characters of ASCII letters, digits and
+/// `-` `_` `.` `:` `@` `/`, where `/` only separates non-empty parts that are not `.`
+/// or `..`. That covers `gemini-2.5-pro`, `vendor/model:free` (OpenRouter),
+/// `ft:gpt-4o:org::id` and `claude@2025`, and leaves out everything that can end a URL
+/// path segment or start a query (`?`, `#`, `%`, `\`, `&`, `=`, spaces) or climb
+/// (`..`).
+fn passthrough_name(name: &str) -> bool {
+    (1..=PASSTHROUGH_NAME_MAX).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:@/".contains(&b))
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
 }
 
 /// The upstream id for a client name (alias first, then id).
@@ -200,6 +225,43 @@ providers:
             "unprefixed needs the adapter's list"
         );
         assert!(table.resolve("gpt/", &Registry::default()).is_empty());
+    }
+
+    #[test]
+    fn an_entry_without_models_passes_on_only_safe_names() {
+        let table = table();
+        for name in [
+            "gpt/vendor/model:free",
+            "gpt/ft:gpt-4o-mini:org::abc123",
+            "gpt/claude-3-5-sonnet@20240620",
+            "gpt/gemini-2.5-pro",
+        ] {
+            assert_eq!(
+                table.resolve(name, &Registry::default()),
+                vec![cand(2, &name["gpt/".len()..])],
+                "{name}"
+            );
+        }
+        for name in [
+            "gpt/../../../../X",
+            "gpt/gem/../../X",
+            "gpt/./x",
+            "gpt/x/",
+            "gpt//x",
+            r"gpt/..\..\X",
+            "gpt/x?injected=1&key=k",
+            "gpt/x#f",
+            "gpt/x%2F..",
+            "gpt/a b",
+            "gpt/é",
+        ] {
+            assert!(
+                table.resolve(name, &Registry::default()).is_empty(),
+                "{name}"
+            );
+        }
+        let long = format!("gpt/{}", "m".repeat(PASSTHROUGH_NAME_MAX + 1));
+        assert!(table.resolve(&long, &Registry::default()).is_empty());
     }
 
     #[test]

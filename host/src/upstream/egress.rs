@@ -1,49 +1,82 @@
 //! The egress policy: where a guest-built request may go.
 //!
-//! A provider entry may reach its base URL's host, plus the hosts that both the
+//! Hosts: a provider entry may reach its base URL's host, plus the hosts that both the
 //! adapter declares (`info().hosts`) and the operator grants (`allow-hosts`). Patterns
 //! are exact host names or `*.suffix` (subdomains of `suffix`, not `suffix` itself).
+//!
+//! Paths and queries: an adapter puts client-derived text (a model name, for an entry
+//! without `models:`) into URLs, so the host also checks the URL text the guest built,
+//! not only its normalised form (`Url::parse` resolves `..` and turns `\` into `/`,
+//! which is how `gem/../../X` once reached `/X` with the operator's key):
+//!
+//! - the raw path must already be canonical (what `Url::parse` would make of it): no
+//!   dot segment in any spelling (`..`, `%2e%2e`), no backslash, nothing left to escape;
+//! - no segment, percent-decoded, may hold a `.` or `..` piece between `/` or `\`
+//!   (`..%2F..%2FX` is one segment here, but a server that decodes `%2F` sees `../../X`);
+//! - on the base URL's host the path must stay under the base URL's path;
+//! - the query must be `name=value` pairs in the canonical form-urlencoded spelling the
+//!   SDK's `url::query_value` writes, and there is no fragment. The host cannot know
+//!   which parameters an adapter meant to build, but it knows that every value an
+//!   adapter encodes comes out canonical, while client text pasted in raw
+//!   (`x?injected=1&key=...:streamGenerateContent?alt=sse`) does not: a raw `?`, `:`
+//!   or `/` in a query is refused.
+//!
 //! Anything else is refused before a byte leaves the machine.
 
-/// The hosts one provider entry may reach.
+/// Longest URL text a refusal quotes.
+const QUOTE_LIMIT: usize = 200;
+
+/// Where one provider entry's requests may go.
 #[derive(Debug, Clone)]
 pub struct EgressPolicy {
     base_host: Option<String>,
+    /// The base URL's path without a trailing `/` (`""` for the root).
+    base_path: String,
     declared: Vec<String>,
     granted: Vec<String>,
 }
 
 /// A refused destination.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("egress to `{destination}` is not granted")]
+#[error("egress to `{destination}` is not granted: {reason}")]
 pub struct EgressRefused {
-    /// The host (or URL, when it has none) that was refused.
+    /// The host (or URL, when it has none) that was refused; for a refused path or
+    /// query, the host with the path (and query) the guest built, shortened.
     pub destination: String,
+    /// Which rule refused it.
+    pub reason: &'static str,
 }
 
 impl EgressPolicy {
     /// The policy for an entry whose base URL is `base_url`, whose adapter declares
     /// `declared` and whose config grants `granted`.
     pub fn new(base_url: &str, declared: &[String], granted: &[String]) -> Self {
-        let base_host = reqwest::Url::parse(base_url)
-            .ok()
+        let parsed = reqwest::Url::parse(base_url).ok();
+        let base_host = parsed
+            .as_ref()
             .and_then(|url| url.host_str().map(normalise));
+        let base_path = parsed
+            .as_ref()
+            .map(|url| url.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
         Self {
             base_host,
+            base_path,
             declared: declared.iter().map(|p| normalise(p)).collect(),
             granted: granted.iter().map(|p| normalise(p)).collect(),
         }
     }
 
-    /// Allow `url` or say why not. Only `http` and `https` are ever allowed.
+    /// Allow the host of `url` or say why not. Only `http` and `https` are ever allowed.
     pub fn check(&self, url: &reqwest::Url) -> Result<(), EgressRefused> {
-        let refused = || EgressRefused {
+        let refused = |reason| EgressRefused {
             destination: url.host_str().unwrap_or(url.as_str()).to_owned(),
+            reason,
         };
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(refused());
+            return Err(refused("only http and https leave the machine"));
         }
-        let host = normalise(url.host_str().ok_or_else(refused)?);
+        let host = normalise(url.host_str().ok_or_else(|| refused("no host"))?);
         if self.base_host.as_deref() == Some(host.as_str()) {
             return Ok(());
         }
@@ -52,9 +85,143 @@ impl EgressPolicy {
         if declared && granted {
             Ok(())
         } else {
-            Err(refused())
+            Err(refused(
+                "host neither the base URL's nor declared and granted",
+            ))
         }
     }
+
+    /// [`check`](Self::check) the host, then the path and query rules (module docs)
+    /// against `raw`, the URL text the guest built, which parsed to `url`.
+    pub fn check_request(&self, raw: &str, url: &reqwest::Url) -> Result<(), EgressRefused> {
+        self.check(url)?;
+        let host = url.host_str().unwrap_or_default();
+        let refused = |reason, with_query: bool| {
+            let (path, query) = raw_parts(raw).unwrap_or_default();
+            let mut destination = format!("{host}{path}");
+            if let (true, Some(query)) = (with_query, query) {
+                destination.push('?');
+                destination.push_str(query);
+            }
+            EgressRefused {
+                destination: shorten(destination),
+                reason,
+            }
+        };
+        let Some((raw_path, raw_query)) = raw_parts(raw) else {
+            return Err(refused("not an absolute `scheme://host/path` URL", false));
+        };
+        if raw.contains('#') {
+            return Err(refused("a fragment", true));
+        }
+        let raw_path = if raw_path.is_empty() { "/" } else { raw_path };
+        if raw_path != url.path() {
+            return Err(refused(
+                "a path that is not canonical (dot segments, backslashes or unescaped characters)",
+                false,
+            ));
+        }
+        if raw_path.split('/').any(hides_dot_segment) {
+            return Err(refused(
+                "a path segment that decodes to a dot segment",
+                false,
+            ));
+        }
+        let on_base_host = self.base_host.as_deref() == Some(normalise(host).as_str());
+        if on_base_host && !under(raw_path, &self.base_path) {
+            return Err(refused("a path outside the base URL's path", false));
+        }
+        if let Some(query) = raw_query
+            && !query.is_empty()
+            && query != canonical_query(url)
+        {
+            return Err(refused(
+                "a query that is not canonical form-urlencoded pairs",
+                true,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The raw path and query of `raw` (`scheme://authority` removed, the fragment
+/// ignored), or `None` when it has no `://`.
+fn raw_parts(raw: &str) -> Option<(&str, Option<&str>)> {
+    let after_scheme = &raw[raw.find("://")? + 3..];
+    let authority_end = after_scheme
+        .find(['/', '\\', '?', '#'])
+        .unwrap_or(after_scheme.len());
+    let rest = &after_scheme[authority_end..];
+    let rest = rest.split('#').next().unwrap_or_default();
+    Some(match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    })
+}
+
+/// Does `path` lie at or under `base` (no trailing `/`; `""` is the root)?
+fn under(path: &str, base: &str) -> bool {
+    base.is_empty()
+        || path == base
+        || path
+            .strip_prefix(base)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Does this raw segment, percent-decoded, hold a `.` or `..` piece?
+fn hides_dot_segment(segment: &str) -> bool {
+    let decoded = percent_decode(segment);
+    decoded
+        .split(['/', '\\'])
+        .any(|piece| piece == "." || piece == "..")
+}
+
+/// `%XX` escapes decoded (invalid ones kept as they are), lossily as UTF-8.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `url`'s query pairs written again in canonical form-urlencoded spelling.
+fn canonical_query(url: &reqwest::Url) -> String {
+    let mut scratch = reqwest::Url::parse("http://canonical.invalid/").expect("a valid URL");
+    scratch.query_pairs_mut().extend_pairs(url.query_pairs());
+    scratch.query().unwrap_or_default().to_owned()
+}
+
+/// At most [`QUOTE_LIMIT`] bytes of `text`, cut on a character boundary, control
+/// characters (a client's text can carry them into a log line) replaced.
+fn shorten(text: String) -> String {
+    let mut text: String = text
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if text.len() > QUOTE_LIMIT {
+        let mut cut = QUOTE_LIMIT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
 }
 
 /// Lower-case, without a trailing dot or IPv6 brackets, so spellings compare equal.
@@ -136,6 +303,22 @@ mod tests {
         assert!(!host_matches("*.example.com", "example.com"));
         assert!(!host_matches("*.example.com", "badexample.com"));
         assert!(!host_matches("example.com", "a.example.com"));
+    }
+
+    #[test]
+    fn the_base_path_is_matched_on_segment_boundaries() {
+        assert!(under("/gemini", "/gemini"));
+        assert!(under("/gemini/v1beta/models/m", "/gemini"));
+        assert!(!under("/geminiX/v1beta", "/gemini"));
+        assert!(!under("/", "/gemini"));
+        assert!(under("/anything", ""));
+    }
+
+    #[test]
+    fn a_quoted_destination_is_short_and_has_no_control_characters() {
+        let quoted = shorten(format!("h/a\nb{}", "x".repeat(500)));
+        assert!(quoted.starts_with("h/a\u{fffd}b"));
+        assert!(quoted.len() <= QUOTE_LIMIT + '…'.len_utf8());
     }
 
     #[test]

@@ -44,8 +44,11 @@ const CLIENT_OWNED: &[&str] = &[
 ];
 
 /// Check `request` against `policy` and add the account's credential per `scheme`.
-/// Any guest-supplied header (or query parameter) with the credential's name is
-/// removed first, so a guest cannot smuggle or override a credential.
+/// The policy judges the URL text the guest built as well as its parsed form (host,
+/// path under the base URL's path, canonical path and query: see [`super::egress`]),
+/// so nothing is sent, and no credential attached, to a path a client steered the
+/// adapter to. Any guest-supplied header (or query parameter) with the credential's
+/// name is removed first, so a guest cannot smuggle or override a credential.
 pub fn prepare(
     request: HttpRequest,
     scheme: &AuthScheme,
@@ -54,7 +57,7 @@ pub fn prepare(
 ) -> Result<OutgoingRequest, PrepareError> {
     let mut url = Url::parse(&request.url)
         .map_err(|err| PrepareError::Invalid(format!("URL `{}`: {err}", request.url)))?;
-    policy.check(&url)?;
+    policy.check_request(&request.url, &url)?;
     let method = reqwest::Method::from_bytes(request.method.as_bytes())
         .map_err(|_| PrepareError::Invalid(format!("method `{}`", request.method)))?;
 
@@ -205,6 +208,86 @@ mod tests {
             matches!(err, PrepareError::Egress(ref e) if e.destination == "attacker.example.net"),
             "{err}"
         );
+    }
+
+    /// The base URL has a path, so escaping it is visible after normalisation too.
+    fn policy_with_path() -> EgressPolicy {
+        EgressPolicy::new("https://api.example.com/gemini/", &[], &[])
+    }
+
+    fn refusal(url: &str) -> EgressRefused {
+        let request = guest_request(url, &[]);
+        let secret = Secret::new("AIza-operator-key");
+        match prepare(
+            request,
+            &AuthScheme::Bearer,
+            Some(&secret),
+            &policy_with_path(),
+        ) {
+            Err(PrepareError::Egress(refused)) => {
+                assert!(!refused.to_string().contains("operator-key"), "{refused}");
+                refused
+            }
+            Err(other) => panic!("{url}: refused as {other}"),
+            Ok(out) => panic!("{url}: sent to {}", out.url),
+        }
+    }
+
+    #[test]
+    fn a_path_that_climbs_out_of_the_base_path_in_any_spelling_is_refused() {
+        for url in [
+            "https://api.example.com/gemini/v1beta/models/gem/../../../../X:generateContent",
+            "https://api.example.com/gemini/v1beta/models/gem/%2e%2e/%2E%2E/%2e%2e/X:generateContent",
+            "https://api.example.com/gemini/v1beta/models/gem/.%2e/./X",
+            r"https://api.example.com/gemini/v1beta/models/gem\..\..\..\X:generateContent",
+            "https://api.example.com/gemini/v1beta/models/..%2F..%2F..%2FX:generateContent",
+            "https://api.example.com/gemini/v1beta/models/..%5c..%5cX:generateContent",
+            "https://api.example.com/X:generateContent",
+            "https://api.example.com/geminiX/v1beta",
+            "https://api.example.com/gemini/a b",
+            "http:api.example.com/gemini/x",
+        ] {
+            let refused = refusal(url);
+            assert!(
+                refused.destination.starts_with("api.example.com"),
+                "{url}: {refused}"
+            );
+        }
+        let climbed = refusal("https://api.example.com/gemini/v1beta/models/../../X");
+        assert_eq!(
+            climbed.destination,
+            "api.example.com/gemini/v1beta/models/../../X"
+        );
+    }
+
+    #[test]
+    fn a_query_the_adapter_did_not_encode_is_refused() {
+        for url in [
+            "https://api.example.com/gemini/v1beta/models/x?injected=1&key=AIza-client:generateContent",
+            "https://api.example.com/gemini/v1beta/models/x?injected=1&key=k:streamGenerateContent?alt=sse",
+            "https://api.example.com/gemini/v1beta/models/x?model=vendor/m",
+            "https://api.example.com/gemini/v1beta/models/x:generateContent#frag",
+        ] {
+            refusal(url);
+        }
+    }
+
+    #[test]
+    fn canonical_urls_under_the_base_path_pass() {
+        for url in [
+            "https://api.example.com/gemini",
+            "https://api.example.com/gemini/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
+            "https://api.example.com/gemini/v1beta/models/vendor%2Fm%3Fa%3D1:generateContent",
+            "https://api.example.com/gemini/v1/x?a=b+c&d=%2F%3F&e=",
+        ] {
+            let out = prepare(
+                guest_request(url, &[]),
+                &AuthScheme::None,
+                None,
+                &policy_with_path(),
+            );
+            assert!(out.is_ok(), "{url}: {}", out.err().unwrap());
+        }
     }
 
     #[test]

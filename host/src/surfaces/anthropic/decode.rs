@@ -4,9 +4,12 @@
 //! (`metadata`, `context_management`, `service_tier`, `container`, `mcp_servers`,
 //! unknown fields...) lands in `request.options["anthropic"]` verbatim, where the
 //! Anthropic adapter splices it back into the upstream body. Fields the IR carries only
-//! approximately are translated *and* kept there too (`output_config`, a non-`enabled`
-//! `thinking`, the whole `tools` array when it holds server tools), so an Anthropic
-//! upstream gets exactly what the client sent.
+//! approximately are translated *and* kept there too (`output_config` apart from its
+//! `format`, a non-`enabled` `thinking`, the whole `tools` array when it holds server
+//! tools), so an Anthropic upstream gets what the client sent. Structured output
+//! (`output_config.format`, or the older top-level `output_format`) becomes the IR's
+//! `response_format`, which every adapter encodes in its own dialect (the Anthropic
+//! adapter as `output_config.format` again).
 
 use serde_json::Value;
 
@@ -15,7 +18,10 @@ use super::fields::{
     Object, anthropic_options, invalid_value, missing, object, opt_array, opt_bool, opt_f32,
     opt_object, opt_string, opt_u32, string, wrong_type,
 };
-use crate::ir::{ChatRequest, Dialect, GenerationParams, ReasoningConfig, Tool, ToolChoice};
+use crate::ir::{
+    ChatRequest, Dialect, GenerationParams, JsonSchemaFormat, ReasoningConfig, ResponseFormat,
+    Tool, ToolChoice,
+};
 use crate::surfaces::{ClientError, Decoded, ErrorKind};
 
 /// Decodes a `POST /v1/messages` (or `/v1/messages/count_tokens`) body.
@@ -98,8 +104,56 @@ fn decode_params(body: &mut Object) -> Result<GenerationParams, ClientError> {
         top_k: opt_u32(body.remove("top_k"), "top_k")?,
         stop,
         reasoning: decode_reasoning(body)?,
+        response_format: decode_output_format(body)?,
         ..GenerationParams::default()
     })
+}
+
+/// The name a schema gets in dialects that require one (Anthropic's has none).
+const SCHEMA_NAME: &str = "response";
+
+/// Structured output: `output_config.format` (the current API) or the older top-level
+/// `output_format` (the `structured-outputs-2025-11-13` beta, still sent by the AI SDK,
+/// litellm and LangChain), both `{"type": "json_schema", "schema": {...}}`, into a
+/// strict JSON-schema response format (Anthropic decodes constrained to the schema).
+/// Both are consumed; `output_config` keeps its other fields (`effort`) for the
+/// options, and goes when nothing else is left in it. When a client sends both, the
+/// current `output_config.format` wins. Call after [`decode_reasoning`], which reads
+/// `output_config` too.
+fn decode_output_format(body: &mut Object) -> Result<Option<ResponseFormat>, ClientError> {
+    let legacy = body.remove("output_format");
+    let current = match body.get_mut("output_config") {
+        Some(Value::Object(config)) => {
+            let format = config.remove("format");
+            if config.is_empty() {
+                body.remove("output_config");
+            }
+            format
+        }
+        _ => None,
+    };
+    let (value, path) = match (current, legacy) {
+        (Some(format), _) if !format.is_null() => (format, "output_config.format"),
+        (_, Some(format)) => (format, "output_format"),
+        _ => return Ok(None),
+    };
+    let Some(mut format) = opt_object(Some(value), path)? else {
+        return Ok(None);
+    };
+    let kind = string(format.remove("type"), &format!("{path}.type"))?;
+    if kind != "json_schema" {
+        return Err(invalid_value(
+            &format!("{path}.type"),
+            format!("Input should be 'json_schema', got '{kind}'"),
+        ));
+    }
+    let schema = object(format.remove("schema"), &format!("{path}.schema"))?;
+    Ok(Some(ResponseFormat::JsonSchema(JsonSchemaFormat {
+        name: SCHEMA_NAME.to_owned(),
+        schema: Value::Object(schema).to_string(),
+        strict: true,
+        description: None,
+    })))
 }
 
 /// `thinking` and `output_config.effort` into reasoning controls.

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use super::content::anthropic_of;
 use super::decode;
 use crate::ir::{
-    Dialect, FileData, FilePart, Part, ReasoningConfig, ReasoningPart, Role, TextPart,
-    ToolCallPart, ToolChoice, ToolOutput,
+    Dialect, FileData, FilePart, JsonSchemaFormat, Part, ReasoningConfig, ReasoningPart,
+    ResponseFormat, Role, TextPart, ToolCallPart, ToolChoice, ToolOutput,
 };
 use crate::surfaces::{ClientError, Decoded, ErrorKind};
 
@@ -570,4 +570,101 @@ fn bodies_that_are_not_json_objects_are_refused() {
     );
     let error = decode(b"[1, 2]").unwrap_err();
     assert_eq!(error.message, "The request body must be a JSON object");
+}
+
+fn person_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+        "required": ["name", "age"],
+        "additionalProperties": false
+    })
+}
+
+fn strict_schema(schema: &Value) -> Option<ResponseFormat> {
+    Some(ResponseFormat::JsonSchema(JsonSchemaFormat {
+        name: "response".into(),
+        schema: schema.to_string(),
+        strict: true,
+        description: None,
+    }))
+}
+
+#[test]
+fn output_config_format_becomes_the_response_format_and_leaves_effort_in_the_options() {
+    let request = decoded(hello(json!({
+        "output_config": {"effort": "low", "format": {"type": "json_schema", "schema": person_schema()}}
+    })))
+    .request;
+    assert_eq!(
+        request.params.response_format,
+        strict_schema(&person_schema())
+    );
+    assert_eq!(
+        request.options,
+        Some(json!({"anthropic": {"output_config": {"effort": "low"}}}))
+    );
+    assert_eq!(
+        request.params.reasoning.and_then(|r| r.effort).as_deref(),
+        Some("low")
+    );
+
+    let alone = decoded(hello(json!({
+        "output_config": {"format": {"type": "json_schema", "schema": person_schema()}}
+    })))
+    .request;
+    assert_eq!(
+        alone.params.response_format,
+        strict_schema(&person_schema())
+    );
+    assert_eq!(alone.options, None, "an emptied output_config goes");
+}
+
+#[test]
+fn the_older_output_format_is_read_too_and_the_current_field_wins() {
+    let legacy = decoded(hello(json!({
+        "output_format": {"type": "json_schema", "schema": person_schema()}
+    })))
+    .request;
+    assert_eq!(
+        legacy.params.response_format,
+        strict_schema(&person_schema())
+    );
+    assert_eq!(legacy.options, None, "output_format is consumed");
+
+    let other = json!({"type": "object", "properties": {}, "additionalProperties": false});
+    let both = decoded(hello(json!({
+        "output_format": {"type": "json_schema", "schema": other},
+        "output_config": {"format": {"type": "json_schema", "schema": person_schema()}}
+    })))
+    .request;
+    assert_eq!(both.params.response_format, strict_schema(&person_schema()));
+
+    let null = decoded(hello(json!({"output_format": null}))).request;
+    assert_eq!(null.params.response_format, None);
+}
+
+#[test]
+fn a_malformed_output_format_is_refused_naming_its_path() {
+    let cases = [
+        (
+            hello(json!({"output_config": {"format": {"type": "json_object"}}})),
+            "output_config.format.type: Input should be 'json_schema', got 'json_object'",
+        ),
+        (
+            hello(json!({"output_format": {"type": "json_schema"}})),
+            "output_format.schema: Field required",
+        ),
+        (
+            hello(json!({"output_format": "json"})),
+            "output_format: Input should be a valid dictionary",
+        ),
+        (
+            hello(json!({"output_config": {"format": {"schema": {}}}})),
+            "output_config.format.type: Field required",
+        ),
+    ];
+    for (body, message) in cases {
+        assert_eq!(refused(body).message, message);
+    }
 }
