@@ -189,3 +189,134 @@ async fn the_watcher_swaps_changed_files_and_drops_removed_ones() {
         "still served by the snapshot it started with"
     );
 }
+
+/// Copying one provider's file over another's (here test-hog's over test-spin's)
+/// offers an id another file already provides: the copy is refused, and the
+/// component that was loaded from that path goes on serving, the same instance.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_copied_over_another_is_refused_and_the_old_one_keeps_serving() {
+    let dir = adapters_dir(&[
+        "test-adapters/test-hog.wasm",
+        "test-adapters/test-spin.wasm",
+        "test-adapters/test-stamp.wasm",
+    ]);
+    let runtime = runtime();
+    runtime.load_dir(dir.path()).await.unwrap();
+    let spin_before = runtime.registry().provider("test-spin").unwrap().clone();
+    let target = dir.path().join("test-spin.wasm");
+
+    std::fs::copy(built("test-adapters/test-hog.wasm"), &target).unwrap();
+    let refused = runtime.load_dir(dir.path()).await.unwrap();
+
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].path, target);
+    assert!(
+        refused[0]
+            .reason
+            .contains("\"test-hog\" is already provided by")
+            && refused[0].reason.contains("test-hog.wasm"),
+        "{}",
+        refused[0].reason
+    );
+    let registry = runtime.registry();
+    assert!(
+        Arc::ptr_eq(registry.provider("test-spin").unwrap(), &spin_before),
+        "the component previously loaded from test-spin.wasm stays"
+    );
+    assert!(
+        registry
+            .provider("test-hog")
+            .unwrap()
+            .path()
+            .ends_with("test-hog.wasm")
+    );
+    assert_eq!(
+        stamp_of(&mut sandbox_with_stamp(&runtime).await).await,
+        "v1"
+    );
+    let failures = runtime.failures();
+    assert_eq!(failures.len(), 1, "listed as refused: {failures:?}");
+    assert_eq!(failures[0].path, target);
+
+    // Another rescan (any file event) keeps it so; restoring the file clears the refusal.
+    assert_eq!(runtime.load_dir(dir.path()).await.unwrap().len(), 1);
+    assert!(Arc::ptr_eq(
+        runtime.registry().provider("test-spin").unwrap(),
+        &spin_before
+    ));
+    std::fs::copy(built("test-adapters/test-spin.wasm"), &target).unwrap();
+    assert!(runtime.load_dir(dir.path()).await.unwrap().is_empty());
+    assert!(runtime.failures().is_empty());
+    assert!(Arc::ptr_eq(
+        runtime.registry().provider("test-spin").unwrap(),
+        &spin_before
+    ));
+}
+
+/// The other way round: a file earlier by name (test-hog.wasm) now claims the id of
+/// a file later by name (test-spin). First-by-name never lets a changed file take
+/// an id from the file already serving it: the change is refused and test-hog stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_that_now_claims_a_served_id_never_takes_it_from_its_file() {
+    let dir = adapters_dir(&[
+        "test-adapters/test-hog.wasm",
+        "test-adapters/test-spin.wasm",
+    ]);
+    let runtime = runtime();
+    runtime.load_dir(dir.path()).await.unwrap();
+    let before = runtime.registry();
+    let target = dir.path().join("test-hog.wasm");
+
+    std::fs::copy(built("test-adapters/test-spin.wasm"), &target).unwrap();
+    let refused = runtime.load_dir(dir.path()).await.unwrap();
+
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].path, target);
+    assert!(
+        refused[0]
+            .reason
+            .contains("\"test-spin\" is already provided by")
+    );
+    let after = runtime.registry();
+    for id in ["test-hog", "test-spin"] {
+        assert!(
+            Arc::ptr_eq(after.provider(id).unwrap(), before.provider(id).unwrap()),
+            "{id} is served by the same component as before"
+        );
+    }
+}
+
+/// Whatever the reason for a refusal (here: not a component, the wrong world, a
+/// duplicate id), the component previously loaded from that path is kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_reason_for_a_refusal_unloads_the_component_at_its_path() {
+    let dir = adapters_dir(&[
+        "test-adapters/test-hog.wasm",
+        "test-adapters/test-spin.wasm",
+    ]);
+    let runtime = runtime();
+    runtime.load_dir(dir.path()).await.unwrap();
+    let spin = runtime.registry().provider("test-spin").unwrap().clone();
+    let target = dir.path().join("test-spin.wasm");
+    let replacements: [(&str, Vec<u8>); 3] = [
+        ("not a valid component", b"\0asm not a component".to_vec()),
+        (
+            "not a Plugboard adapter",
+            std::fs::read(built("test-adapters/test-wrong-world.wasm")).unwrap(),
+        ),
+        (
+            "already provided by",
+            std::fs::read(built("test-adapters/test-hog.wasm")).unwrap(),
+        ),
+    ];
+    for (reason, bytes) in replacements {
+        replace_atomically(&target, &bytes);
+        let refused = runtime.load_dir(dir.path()).await.unwrap();
+        assert_eq!(refused.len(), 1, "{reason}: {refused:?}");
+        assert!(refused[0].reason.contains(reason), "{}", refused[0].reason);
+        assert!(
+            Arc::ptr_eq(runtime.registry().provider("test-spin").unwrap(), &spin),
+            "refused for {reason:?}, test-spin stays"
+        );
+    }
+}

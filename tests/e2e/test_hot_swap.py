@@ -1,6 +1,7 @@
 """Stories of hot swap: an operator replaces a fixup's `.wasm` while clients keep
 sending requests. No request may fail, and within 2 s the upstream must see the new
-version's work. A file that is not a valid component never replaces a good one."""
+version's work. A file that is refused, for any reason (not a valid component, an id
+another file provides), never replaces or removes a good one."""
 
 import os
 import shutil
@@ -89,6 +90,48 @@ def test_files_that_are_not_valid_components_are_refused_and_service_goes_on(sta
     refusals = [line for line in output.splitlines() if line.startswith("refused")]
     assert any("garbage.wasm" in line for line in refusals), output
     assert any("test-wrong-world.wasm" in line for line in refusals), output
+
+
+@pytest.mark.parametrize("replace", [replace_by_rename, replace_in_place], ids=["rename", "copy-in-place"])
+def test_a_provider_copied_over_another_is_refused_and_the_old_one_keeps_serving(stamped, mock, replace):
+    """`cp anthropic.wasm openai.wasm` under load: the copy claims `anthropic`, which
+    anthropic.wasm already provides, so it is refused, and the `openai` adapter that
+    was loaded from openai.wasm goes on serving every request."""
+    openai_file = stamped.adapters / "openai.wasm"
+    with SteadyLoad(stamped.base_url, stamped.api_key, MODEL) as load:
+        time.sleep(1.0)
+        replace(built(ADAPTERS / "anthropic.wasm"), openai_file)
+        reported = _wait_until_logged(stamped, 'provider id "anthropic" is already provided by', within=5.0)
+        time.sleep(2.0)
+
+    assert load.count() > 20, "the load generator barely ran"
+    assert load.failures == [], f"{len(load.failures)} of {load.count()} requests failed, first: {load.failures[0]}"
+    assert reported, "the log never named the duplicate id"
+    refusal = next(line for line in stamped.log_text().splitlines() if "already provided by" in line)
+    assert "openai.wasm" in refusal and "openai@" in refusal, f"names the file and what stays: {refusal}"
+
+    # The offline listing shows the file as refused, for the same reason.
+    listing = stamped.cli("adapters", "list", "--adapters", str(stamped.adapters))
+    output = listing.stdout + listing.stderr
+    refusals = [line for line in output.splitlines() if line.startswith("refused")]
+    assert any("openai.wasm" in line and "anthropic" in line for line in refusals), output
+
+    # Restored, it is served as before and nothing is refused any more.
+    replace_by_rename(built(ADAPTERS / "openai.wasm"), openai_file)
+    time.sleep(1.0)
+    with SteadyLoad(stamped.base_url, stamped.api_key, MODEL, threads=1) as after:
+        time.sleep(1.0)
+    assert after.count() > 0 and after.failures == []
+
+
+def _wait_until_logged(server, text: str, within: float) -> bool:
+    """True once `text` shows in the server's log."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if text in server.log_text():
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _wait_until_reported(server, names: list[str], within: float) -> bool:

@@ -1,9 +1,10 @@
-//! Loading one `.wasm` file: read, hash, compile (or reuse the on-disk cache),
-//! find its world, instantiate once and check what `info()` says.
+//! Loading one `.wasm` file: read, hash, compile (or reuse the on-disk cache,
+//! [`super::compile_cache`]), find its world, instantiate once and check what
+//! `info()` says.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -11,6 +12,7 @@ use wasmtime::component::{Component, Linker};
 
 use tokio::sync::Semaphore;
 
+use super::compile_cache::CompileCache;
 use super::dispatch::{FixupPre, ProviderPre};
 use super::pool::ReadyPool;
 use super::sandbox::{self, GuestState};
@@ -38,6 +40,10 @@ pub struct Toolchain {
     pub slots: Arc<Semaphore>,
     /// File-name part identifying compiled artifacts this engine can run.
     pub cache_tag: String,
+    /// The compile cache in `settings.cache_dir`, opened on first use (so a command
+    /// that loads nothing creates nothing); `None` inside when there is no cache dir
+    /// or it cannot be opened (then every load compiles, with one warning).
+    compile_cache: OnceLock<Option<CompileCache>>,
 }
 
 impl Toolchain {
@@ -59,7 +65,23 @@ impl Toolchain {
             tuning,
             slots,
             cache_tag,
+            compile_cache: OnceLock::new(),
         })
+    }
+
+    /// The compile cache, when one is configured and could be opened.
+    pub fn compile_cache(&self) -> Option<&CompileCache> {
+        self.compile_cache
+            .get_or_init(|| {
+                let dir = self.settings.cache_dir.as_ref()?;
+                CompileCache::open(dir)
+                    .inspect_err(|error| {
+                        tracing::warn!(dir = %dir.display(), %error,
+                            "cannot open the compile cache; compiling every component at load")
+                    })
+                    .ok()
+            })
+            .as_ref()
     }
 }
 
@@ -226,32 +248,19 @@ fn world_of(component: &Component, engine: &Engine) -> Result<ComponentKind, Str
     ))
 }
 
-/// The compiled component: from `cache_dir/<sha256>-<tag>.cwasm` when present and
-/// readable, else compiled now and written there atomically (temp file + rename).
+/// The compiled component: from the compile cache when it holds a sound entry for
+/// `hash`, else compiled now and stored there (see [`super::compile_cache`]).
 fn compile_or_reuse(tools: &Toolchain, bytes: &[u8], hash: &str) -> Result<Component, String> {
-    let Some(cache_dir) = &tools.settings.cache_dir else {
+    let Some(cache) = tools.compile_cache() else {
         return compile(tools, bytes);
     };
-    let cached = cache_dir.join(format!("{hash}-{}.cwasm", tools.cache_tag));
-    if let Ok(artifact) = std::fs::read(&cached) {
-        // Read into memory rather than `deserialize_file` (an mmap): a mapped file that
-        // someone truncates or rewrites in place under a running host would kill it
-        // with SIGBUS; this costs ~0.2 ms per component at load.
-        // SAFETY: `deserialize` trusts the artifact to be one wasmtime wrote: the
-        // cache directory belongs to the operator like the binary itself, and the
-        // name binds the artifact to the source hash and to this engine (wasmtime
-        // still checks its header and engine settings, refusing a foreign artifact).
-        match unsafe { Component::deserialize(&tools.engine, &artifact) } {
-            Ok(component) => return Ok(component),
-            Err(error) => {
-                tracing::warn!(path = %cached.display(), error = %format!("{error:#}"), "corrupt compile cache entry; recompiling");
-                let _ = std::fs::remove_file(&cached);
-            }
-        }
+    if let Some(component) = cache.lookup(&tools.engine, hash, &tools.cache_tag) {
+        return Ok(component);
     }
     let component = compile(tools, bytes)?;
-    if let Err(error) = write_cache_entry(&component, cache_dir, &cached) {
-        tracing::warn!(path = %cached.display(), %error, "could not write compile cache entry");
+    if let Err(error) = cache.store(&component, hash, &tools.cache_tag) {
+        let entry = cache.entry_path(hash, &tools.cache_tag);
+        tracing::warn!(entry = %entry.display(), error = %format!("{error:#}"), "could not write compile cache entry");
     }
     Ok(component)
 }
@@ -375,35 +384,6 @@ pub fn compile_to_artifact(settings: &RuntimeSettings, bytes: &[u8]) -> Result<V
     component
         .serialize()
         .map_err(|error| format!("cannot serialise the compiled component: {error:#}"))
-}
-
-fn write_cache_entry(component: &Component, cache_dir: &Path, target: &Path) -> anyhow::Result<()> {
-    let artifact = component
-        .serialize()
-        .map_err(|error| anyhow::anyhow!("{error:#}"))?;
-    std::fs::create_dir_all(cache_dir)?;
-    let mut temp = tempfile_in(cache_dir)?;
-    std::io::Write::write_all(&mut temp.1, &artifact)?;
-    temp.1.sync_all()?;
-    std::fs::rename(&temp.0, target)?;
-    Ok(())
-}
-
-/// A uniquely named temp file in `dir` (same file system, so `rename` is atomic).
-fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
-    let path = dir.join(name);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    Ok((path, file))
 }
 
 #[cfg(test)]

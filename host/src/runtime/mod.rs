@@ -8,7 +8,8 @@
 //! - [`bindings`] and [`dispatch`]: generated bindings per contract version, and the
 //!   one enum per world that a new contract version adds a variant to;
 //! - [`convert`]: host IR <-> WIT types, per contract version;
-//! - [`loader`]: read, hash, compile (with the on-disk cache), find the world, validate;
+//! - [`loader`]: read, hash, compile (with the on-disk [`compile_cache`], whose entries
+//!   are sealed with a per-install key), find the world, validate;
 //! - [`registry`]: the registry in force and the validate-then-swap rescan;
 //! - [`watcher`]: directory events -> debounced rescans;
 //! - [`sandbox`] and [`request`]: the per-instance store, its limits, deadlines and
@@ -17,6 +18,7 @@
 //! - [`pool`]: fresh instances made ahead of requests, per component.
 
 pub mod bindings;
+pub mod compile_cache;
 pub mod convert;
 pub mod dispatch;
 pub mod engine;

@@ -43,10 +43,11 @@ impl RegistryCell {
     /// Scan `dir`, validate what is new or changed, swap the result in, and return
     /// the files refused by this scan.
     ///
-    /// Rules: components are keyed by id per kind; the first file by name wins an
-    /// id and later claimants are refused; a file that fails validation keeps the
-    /// component previously loaded from the same path (a half-written upload never
-    /// replaces a working adapter); a removed file removes its component.
+    /// Rules (see [`assign`]): components are keyed by id per kind; a refused file,
+    /// whatever the reason (unreadable, not a component, wrong world, a trap in
+    /// `info()`, an id another file already provides), never replaces or removes the
+    /// component previously loaded from the same path; among files that newly claim
+    /// an id, the first by name wins; a removed file removes its component.
     pub async fn rescan(
         &self,
         tools: &Arc<Toolchain>,
@@ -69,11 +70,10 @@ impl RegistryCell {
             by_path.insert(&fixup.path, Entry::Fixup(fixup.clone()));
         }
 
-        let mut next = Registry::default();
-        let mut refused = Vec::new();
+        let mut offers = Vec::with_capacity(files.len());
         let mut compiled_any = false;
         for path in files {
-            let outcome = match std::fs::read(&path) {
+            let offer = match std::fs::read(&path) {
                 Err(error) => Err(format!("cannot read file: {error}")),
                 Ok(bytes) => {
                     let hash = loader::content_hash(&bytes);
@@ -88,29 +88,20 @@ impl RegistryCell {
                     }
                 }
             };
-            let entry = match outcome {
-                Ok(entry) => entry,
-                Err(reason) => {
-                    refused.push(LoadFailure {
-                        path: path.clone(),
-                        reason,
-                    });
-                    match by_path.get(path.as_path()) {
-                        Some(previous) => previous.clone(),
-                        None => continue,
-                    }
-                }
-            };
-            if let Err(reason) = entry.insert_into(&mut next) {
-                refused.push(LoadFailure {
-                    path: path.clone(),
-                    reason,
-                });
-            }
+            offers.push((path, offer));
         }
 
+        let (next, refused) = assign(&offers, &by_path);
         for failure in &refused {
-            tracing::warn!(path = %failure.path.display(), reason = %failure.reason, "adapter file refused");
+            match by_path.get(failure.path.as_path()) {
+                Some(kept) => {
+                    tracing::warn!(path = %failure.path.display(), reason = %failure.reason,
+                    still_serving = kept.label(), "adapter file refused; the component previously loaded from it stays")
+                }
+                None => {
+                    tracing::warn!(path = %failure.path.display(), reason = %failure.reason, "adapter file refused")
+                }
+            }
         }
         log_changes(&old, &next);
         self.record_failures(&next, &refused);
@@ -136,6 +127,75 @@ impl RegistryCell {
         for failure in refused {
             failures.insert(failure.path.clone(), failure.clone());
         }
+    }
+}
+
+/// What one file offers a rescan: its component, or why it was refused.
+type Offer = (PathBuf, Result<Entry, String>);
+
+/// Build the next registry from what each file offers (in file-name order) and the
+/// components the old registry loaded from each path (`previous`).
+///
+/// A component keeps its id when its path still offers that id (perhaps a new
+/// version) or offers nothing usable: a refused file falls back to the component
+/// previously loaded from it, so no refusal ever unloads a working adapter (copying
+/// `anthropic.wasm` over `openai.wasm` is refused as a duplicate of `anthropic` and
+/// `openai` goes on serving). These never collide, since the old registry held each
+/// id once. Newcomers (new files, and files that now offer another id) then take
+/// the ids still free, first by name first. A newcomer refused as a duplicate falls
+/// back to its path's previous component too; that component outranks every
+/// newcomer, so the assignment starts over with it placed (at most once per file).
+fn assign(offers: &[Offer], previous: &HashMap<&Path, Entry>) -> (Registry, Vec<LoadFailure>) {
+    let mut fell_back: HashMap<&Path, String> = HashMap::new();
+    'assign: loop {
+        let mut next = Registry::default();
+        let mut refused = Vec::new();
+        let mut newcomers = Vec::new();
+        for (path, offer) in offers {
+            let kept = previous.get(path.as_path());
+            let refusal = match (offer, fell_back.get(path.as_path())) {
+                (Err(reason), _) | (Ok(_), Some(reason)) => reason.clone(),
+                (Ok(entry), None) if kept.is_some_and(|kept| kept.same_id(entry)) => {
+                    if let Err(reason) = entry.clone().insert_into(&mut next) {
+                        refused.push(LoadFailure {
+                            path: path.clone(),
+                            reason,
+                        });
+                    }
+                    continue;
+                }
+                (Ok(entry), None) => {
+                    newcomers.push((path, entry));
+                    continue;
+                }
+            };
+            refused.push(LoadFailure {
+                path: path.clone(),
+                reason: refusal,
+            });
+            if let Some(kept) = kept
+                && let Err(reason) = kept.clone().insert_into(&mut next)
+            {
+                refused.push(LoadFailure {
+                    path: path.clone(),
+                    reason,
+                });
+            }
+        }
+        for (path, entry) in newcomers {
+            if let Err(reason) = entry.clone().insert_into(&mut next) {
+                if previous.contains_key(path.as_path()) {
+                    fell_back.insert(path, reason);
+                    continue 'assign;
+                }
+                refused.push(LoadFailure {
+                    path: path.clone(),
+                    reason,
+                });
+            }
+        }
+        refused.sort_by(|a, b| a.path.file_name().cmp(&b.path.file_name()));
+        return (next, refused);
     }
 }
 
@@ -178,6 +238,24 @@ impl Entry {
         }
     }
 
+    /// Whether both are of one kind and claim one id.
+    fn same_id(&self, other: &Entry) -> bool {
+        match (self, other) {
+            (Entry::Provider(a), Entry::Provider(b)) => a.info.id == b.info.id,
+            (Entry::Fixup(a), Entry::Fixup(b)) => a.info.id == b.info.id,
+            _ => false,
+        }
+    }
+
+    /// `id@version`.
+    fn label(&self) -> &str {
+        match self {
+            Entry::Provider(p) => &p.label,
+            Entry::Fixup(f) => &f.label,
+        }
+    }
+
+    /// Add to `registry` unless its id is taken there; the error is the refusal reason.
     fn insert_into(self, registry: &mut Registry) -> Result<(), String> {
         match self {
             Entry::Provider(p) => match registry.providers.get(&p.info.id) {

@@ -96,3 +96,44 @@ pub fn request_with(messages: Vec<Message>) -> ChatRequest {
         ..Default::default()
     }
 }
+
+/// What [`capture_warnings`] has captured.
+static WARNINGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+/// Capture everything logged at `warn` and above from now on, for
+/// [`captured_warnings`]: installs a global subscriber (global, not per thread: loads
+/// compile on blocking threads) once per test binary. Call it before the story.
+pub fn capture_warnings() {
+    use std::sync::Once;
+    static INSTALL: Once = Once::new();
+
+    struct Capture;
+    impl std::io::Write for Capture {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            WARNINGS
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner())
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    INSTALL.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(|| Capture)
+            .with_ansi(false)
+            .with_max_level(tracing::Level::WARN)
+            .try_init();
+    });
+}
+
+/// Everything captured since [`capture_warnings`] was first called, as text. Tests of
+/// one binary run in parallel and share it: look for what only your test logs (a
+/// temp path).
+pub fn captured_warnings() -> String {
+    let log = WARNINGS.lock().unwrap_or_else(|poison| poison.into_inner());
+    String::from_utf8_lossy(&log).into_owned()
+}
