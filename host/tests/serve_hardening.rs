@@ -336,8 +336,7 @@ fn silent_upstream() -> String {
             let mut request = Vec::new();
             let mut buf = [0u8; 4096];
             // Read the head and a body of `content-length` bytes.
-            loop {
-                let Ok(n) = stream.read(&mut buf) else { break };
+            while let Ok(n) = stream.read(&mut buf) {
                 if n == 0 {
                     break;
                 }

@@ -79,6 +79,7 @@ const TRIM_AFTER_BODY_BYTES: u64 = 1 << 20;
 
 /// Raise the soft open-file limit (`RLIMIT_NOFILE`) to the hard limit, logging the
 /// change, and return the soft limit now in force (`None` if it cannot be read).
+#[allow(clippy::unnecessary_cast)] // `rlim_t` is `u64` on Linux, not everywhere
 pub fn raise_open_file_limit() -> Option<u64> {
     #[cfg(unix)]
     {
@@ -125,6 +126,7 @@ pub fn raise_open_file_limit() -> Option<u64> {
 }
 
 /// The soft open-file limit in force, if it can be read.
+#[allow(clippy::unnecessary_cast)] // `rlim_t` is `u64` on Linux, not everywhere
 fn open_file_limit() -> Option<u64> {
     #[cfg(unix)]
     {
