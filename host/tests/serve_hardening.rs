@@ -399,3 +399,52 @@ async fn sigterm_with_a_stream_held_by_a_silent_upstream_exits_within_the_grace(
     let log = plugboard.log();
     assert!(log.contains("cutting 1 connection"), "{log}");
 }
+
+#[test]
+fn a_low_soft_open_file_limit_is_raised_to_the_hard_limit_with_a_log_line() {
+    let hard = std::process::Command::new("sh")
+        .args(["-c", "ulimit -Hn"])
+        .output()
+        .unwrap();
+    let hard = String::from_utf8_lossy(&hard.stdout).trim().to_owned();
+    if hard.parse::<u64>().is_ok_and(|hard| hard <= 256) {
+        eprintln!("skipped: the hard open-file limit is {hard}, nothing to raise to");
+        return;
+    }
+    let workdir = tempfile::tempdir().unwrap();
+    let config = workdir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen: 127.0.0.1:0\napi-keys: [{CLIENT_KEY}]\nadapters-dir: {}\n",
+            no_adapters().display()
+        ),
+    )
+    .unwrap();
+    let log_path = workdir.path().join("plugboard.log");
+    // The shell lowers only the soft limit, then becomes Plugboard.
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -S -n 256 && exec \"$0\" serve --config \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_plugboard"))
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let _ = std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(line.contains("listening"), "{line}\n{log}");
+    assert!(
+        log.contains("raised the open-file limit (RLIMIT_NOFILE) from 256 to"),
+        "{log}"
+    );
+}
