@@ -92,6 +92,10 @@ fn main() -> ExitCode {
             Command::CompileComponent { .. } => unreachable!("handled before the runtime"),
         }
     });
+    // Whatever is still running (connections cut at the end of the shutdown grace, a
+    // blocking task) gets a moment, not a veto: dropping the runtime would wait for
+    // blocking tasks without limit.
+    runtime.shutdown_timeout(Duration::from_millis(500));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -130,6 +134,9 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
         tracing::warn!("config: {warning}");
     }
     let listen = config.listen_addr()?;
+    // Each client connection (and its upstream connection) is a file descriptor; a
+    // default soft limit of 1,024 would be the real connection cap.
+    plugboard::server::connections::raise_open_file_limit();
 
     let settings = RuntimeSettings {
         // New components compile in a child process: see `loader::compile`.
@@ -173,6 +180,7 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
         loaded.join(", ")
     };
     let shutdown = shutdown_signal()?;
+    ignore_hangup()?;
     println!("plugboard listening on http://{bound} (components: {loaded})");
     tracing::info!(%bound, components = %loaded, "serving");
 
@@ -203,6 +211,24 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down: finishing requests in flight");
     })
+}
+
+/// SIGHUP's default action ends the process, cutting every stream in flight. Until
+/// config reload exists, it is logged and ignored. Installed before the "listening"
+/// line, like the shutdown handlers.
+fn ignore_hangup() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangup =
+            signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                tracing::warn!("SIGHUP received; config reload is not implemented yet, ignoring");
+            }
+        });
+    }
+    Ok(())
 }
 
 /// `plugboard compile-component`: stdin to artifact on stdout, reason on stderr.

@@ -7,6 +7,7 @@
 pub mod env;
 mod model_entry;
 mod validate;
+mod yaml;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,22 @@ pub struct Limits {
     pub max_instances: u32,
     /// KiB of each guest memory a freed pool slot keeps resident for its next instance.
     pub guest_keep_resident_kb: usize,
+
+    // Client connections (the front door): what a slow, silent or greedy client may hold.
+    /// Longest a client may take to send a request's head (request line and headers),
+    /// seconds: counted from the connection's opening, or on a kept-alive connection
+    /// from the first byte of the next request.
+    pub header_read_timeout_s: u64,
+    /// Longest a kept-alive client connection may sit idle between requests, seconds.
+    pub client_idle_timeout_s: u64,
+    /// Longest a request body may go without a byte arriving, seconds (then 408).
+    pub request_body_timeout_s: u64,
+    /// Most client connections open at once; over it, new connections wait in the
+    /// listen backlog until one closes.
+    pub max_connections: u32,
+    /// On SIGTERM or SIGINT, longest to let requests in flight finish, seconds; the
+    /// connections still open then are cut.
+    pub shutdown_grace_s: u64,
 }
 
 impl Default for Limits {
@@ -90,6 +107,14 @@ impl Default for Limits {
             upstream_idle_timeout_s: 300,
             max_instances: runtime.max_instances,
             guest_keep_resident_kb: runtime.keep_resident_bytes >> 10,
+
+            header_read_timeout_s: 10,
+            client_idle_timeout_s: 30,
+            request_body_timeout_s: 30,
+            max_connections: 4096,
+            // Under Kubernetes' default 30 s termination grace, so the log line saying
+            // what was cut is written before a SIGKILL could come.
+            shutdown_grace_s: 25,
         }
     }
 }
@@ -197,7 +222,7 @@ fn default_log_level() -> String {
 
 impl Config {
     /// Read, parse, expand `${ENV}` and validate the file at `path`. Errors name the
-    /// file, and for syntax or unknown keys, the line.
+    /// file, and for syntax errors, unknown or duplicate keys, the line.
     pub fn load(path: &Path) -> anyhow::Result<(Config, Vec<Warning>)> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
@@ -210,7 +235,7 @@ impl Config {
         let mut config: Config = if text.trim().is_empty() {
             serde_yaml_ng::from_str("{}")?
         } else {
-            serde_yaml_ng::from_str(text)?
+            yaml::from_str(text)?
         };
         config.expand_env()?;
         let warnings = validate::validate(&config)?;

@@ -130,3 +130,79 @@ fn limits_and_retry_can_be_tuned() {
     assert_eq!(config.retry.cooldown_s, 7);
     assert_eq!(config.retry.quota_cooldown_s, 3600);
 }
+
+#[test]
+fn an_unknown_top_level_key_is_named_with_its_line_even_on_line_1() {
+    let err = format!(
+        "{:#}",
+        Config::parse("lisen: 127.0.0.1:1\napi-keys: [k]\n").unwrap_err()
+    );
+    assert!(err.contains("lisen"), "{err}");
+    assert!(err.contains("line 1"), "{err}");
+    let err = format!(
+        "{:#}",
+        Config::parse("api-keys: [k]\n\nadapter-dir: x\n").unwrap_err()
+    );
+    assert!(err.contains("adapter-dir"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+}
+
+#[test]
+fn an_unknown_nested_key_is_named_with_its_line() {
+    let err = format!(
+        "{:#}",
+        Config::parse("api-keys: [k]\nlimits:\n  max-body-byte: 5\n").unwrap_err()
+    );
+    assert!(err.contains("max-body-byte"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+}
+
+#[test]
+fn a_duplicate_top_level_key_is_named_with_the_line_of_its_second_occurrence() {
+    let err = format!(
+        "{:#}",
+        Config::parse("api-keys: [k]\nlisten: 127.0.0.1:1\nlisten: 127.0.0.1:2\n").unwrap_err()
+    );
+    assert!(err.contains("duplicate key `listen`"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+    let err = format!(
+        "{:#}",
+        Config::parse("api-keys: [k]\napi-keys: [j]\n").unwrap_err()
+    );
+    assert!(err.contains("duplicate key `api-keys`"), "{err}");
+    assert!(err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn a_duplicate_nested_key_is_named_with_its_line() {
+    let text = "api-keys: [k]\nlimits:\n  max-body-bytes: 5\n  max-body-bytes: 6\nproviders:\n  - name: a\n    adapter: openai\n    config:\n      region: eu\n      region: us\n";
+    let err = format!("{:#}", Config::parse(text).unwrap_err());
+    assert!(err.contains("duplicate key `max-body-bytes`"), "{err}");
+    assert!(err.contains("line 4"), "{err}");
+    let text = "api-keys: [k]\nproviders:\n  - name: a\n    adapter: openai\n    config:\n      region: eu\n      region: us\n";
+    let err = format!("{:#}", Config::parse(text).unwrap_err());
+    assert!(err.contains("duplicate key `region`"), "{err}");
+    assert!(err.contains("line 7"), "{err}");
+}
+
+#[test]
+fn client_connection_limits_have_defaults_and_can_be_tuned() {
+    let (config, _) = Config::parse("api-keys: [k]").unwrap();
+    assert_eq!(config.limits.header_read_timeout_s, 10);
+    assert_eq!(config.limits.client_idle_timeout_s, 30);
+    assert_eq!(config.limits.request_body_timeout_s, 30);
+    assert_eq!(config.limits.max_connections, 4096);
+    assert_eq!(config.limits.shutdown_grace_s, 25);
+    let text = "api-keys: [k]\nlimits: {header-read-timeout-s: 1, client-idle-timeout-s: 2, request-body-timeout-s: 3, max-connections: 4, shutdown-grace-s: 0}\n";
+    let (config, _) = Config::parse(text).unwrap();
+    assert_eq!(config.limits.header_read_timeout_s, 1);
+    assert_eq!(config.limits.client_idle_timeout_s, 2);
+    assert_eq!(config.limits.request_body_timeout_s, 3);
+    assert_eq!(config.limits.max_connections, 4);
+    assert_eq!(config.limits.shutdown_grace_s, 0);
+    let err = format!(
+        "{:#}",
+        Config::parse("api-keys: [k]\nlimits: {max-connections: 0}\n").unwrap_err()
+    );
+    assert!(err.contains("max-connections"), "{err}");
+}

@@ -45,6 +45,19 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
     if config.limits.max_body_bytes == 0 {
         bail!("`limits.max-body-bytes` must be positive");
     }
+    for (key, value) in [
+        ("header-read-timeout-s", config.limits.header_read_timeout_s),
+        ("client-idle-timeout-s", config.limits.client_idle_timeout_s),
+        (
+            "request-body-timeout-s",
+            config.limits.request_body_timeout_s,
+        ),
+        ("max-connections", u64::from(config.limits.max_connections)),
+    ] {
+        if value == 0 {
+            bail!("`limits.{key}` must be at least 1");
+        }
+    }
 
     let mut names = HashSet::new();
     for provider in &config.providers {

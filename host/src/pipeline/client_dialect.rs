@@ -48,11 +48,15 @@ impl ClientDialect {
     }
 
     /// The dialect whose error shape a request to `path` expects, for errors raised
-    /// before the pipeline knows more (authentication, unknown routes).
+    /// before the pipeline knows more (authentication, unknown routes). Under
+    /// `/v1/models/`, only `{model}:{action}` is Gemini's; `{model}` alone is OpenAI's.
     pub fn for_path(path: &str) -> ClientDialect {
+        let gemini_action = path
+            .strip_prefix("/v1/models/")
+            .is_some_and(|rest| rest.rsplit('/').next().unwrap_or_default().contains(':'));
         if path.starts_with("/v1/messages") {
             ClientDialect::AnthropicMessages
-        } else if path.starts_with("/v1beta/") || path.starts_with("/v1/models/") {
+        } else if path.starts_with("/v1beta/") || gemini_action {
             ClientDialect::Gemini
         } else if path.starts_with("/v1/responses") {
             ClientDialect::OpenaiResponses

@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::credentials::any_key_matches;
-use crate::pipeline::{ClientDialect, Gateway};
+use crate::pipeline::Gateway;
 use crate::surfaces::{ClientError, ErrorKind};
 
 /// Every key the request presents, in the order listed above.
@@ -68,7 +68,13 @@ pub async fn require_client_key(
         "Incorrect API key provided"
     };
     tracing::info!(path = %request.uri().path(), status = 401, "request refused: no valid client key");
-    ClientDialect::for_path(request.uri().path()).error_response(
+    let dialect = super::route_dialect(
+        request.method(),
+        request.uri().path(),
+        request.headers(),
+        request.uri().query(),
+    );
+    dialect.error_response(
         &ClientError::new(ErrorKind::Authentication, message).code("invalid_api_key"),
     )
 }

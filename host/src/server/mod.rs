@@ -2,16 +2,17 @@
 //! client's shape for everything that goes wrong before the pipeline runs.
 
 pub mod auth;
+pub mod connections;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use bytes::Bytes;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -48,30 +49,87 @@ pub fn app(gateway: Arc<Gateway>) -> axum::Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            body_limit,
+            refuse_declared_oversize,
+        ))
         .with_state(gateway)
 }
 
-/// Serve on `listener` until `shutdown` resolves, then finish requests in flight.
+/// Middleware: a body whose `Content-Length` is over the limit is refused before a
+/// byte of it is read (a 413 in the route's dialect; the connection then closes, as
+/// the body is not drained). Chunked bodies are still counted as they arrive.
+async fn refuse_declared_oversize(
+    State(limit): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => {
+            let path = request.uri().path();
+            tracing::info!(
+                path,
+                length,
+                limit,
+                status = 413,
+                "request refused: declared body over the limit"
+            );
+            let dialect = route_dialect(
+                request.method(),
+                path,
+                request.headers(),
+                request.uri().query(),
+            );
+            let mut response = dialect.error_response(&too_large(limit));
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+        _ => next.run(request).await,
+    }
+}
+
+/// The dialect a route's answers are in: the path decides ([`ClientDialect::for_path`]:
+/// `/v1/models/{id}` is OpenAI's, `/v1/models/{id}:{action}` Gemini's), except that
+/// `GET /v1/models/{id}` is shared by OpenAI clients and Gemini clients of the `v1`
+/// API, and only the latter present their key as `x-goog-api-key` or `?key=`.
+pub fn route_dialect(
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> ClientDialect {
+    if method == Method::GET
+        && path.starts_with("/v1/models/")
+        && presents_gemini_key(headers, query)
+    {
+        return ClientDialect::Gemini;
+    }
+    ClientDialect::for_path(path)
+}
+
+/// Whether the request carries its key the way Gemini clients do.
+fn presents_gemini_key(headers: &HeaderMap, query: Option<&str>) -> bool {
+    headers.contains_key("x-goog-api-key")
+        || query.is_some_and(|q| q.split('&').any(|p| p.starts_with("key=")))
+}
+
+/// Serve on `listener` until `shutdown` resolves, then let requests in flight finish
+/// for at most `limits.shutdown-grace-s`. Client connections are held to the deadlines
+/// and the cap of `limits:` (see [`connections`]).
 pub async fn serve(
     listener: TcpListener,
     gateway: Arc<Gateway>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    // Nagle's algorithm would hold back small SSE frames until the client ACKs the
-    // previous ones (up to a delayed-ACK timeout): every token would pay for it.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "could not set TCP_NODELAY on a client connection");
-        }
-    });
-    // `into_make_service`: each connection gets a clone of the finished router (one
-    // `Arc`). Handing `axum::serve` the router itself makes axum call
-    // `Router::with_state(())` per connection, which rebuilds the route table: ~4.6 KB
-    // of heap per connection for as long as it lives (heaptrack, 1,000 held streams).
-    axum::serve(listener, app(gateway).into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+    let limits = connections::ConnectionLimits::from_config(&gateway.config.limits);
+    connections::serve(listener, app(gateway), limits, shutdown).await
 }
 
 async fn chat_completions(
@@ -136,7 +194,7 @@ async fn gemini_action(
 ) -> Response {
     let dialect = ClientDialect::Gemini;
     let Some((model, action)) = rest.rsplit_once(':') else {
-        return not_found(uri).await;
+        return not_found(Method::POST, uri, headers).await;
     };
     let sse = query
         .as_deref()
@@ -161,12 +219,11 @@ async fn gemini_action(
                 }
                 Err(error) => dialect.error_response(&error),
             },
-            Err(rejection) => dialect.error_response(&body_error(
-                &rejection,
-                gateway.config.limits.max_body_bytes,
-            )),
+            Err(rejection) => {
+                body_error_response(dialect, &rejection, gateway.config.limits.max_body_bytes)
+            }
         },
-        _ => not_found(uri).await,
+        _ => not_found(Method::POST, uri, headers).await,
     }
 }
 
@@ -180,7 +237,7 @@ async fn count_tokens(
         Ok(body) => body,
         Err(rejection) => {
             let limit = gateway.config.limits.max_body_bytes;
-            return dialect.error_response(&body_error(&rejection, limit));
+            return body_error_response(dialect, &rejection, limit);
         }
     };
     match anthropic::decode(&body) {
@@ -202,10 +259,9 @@ async fn serve_body(
 ) -> Response {
     match body {
         Ok(body) => serve_chat(gateway, dialect, route, path, headers, body).await,
-        Err(rejection) => dialect.error_response(&body_error(
-            &rejection,
-            gateway.config.limits.max_body_bytes,
-        )),
+        Err(rejection) => {
+            body_error_response(dialect, &rejection, gateway.config.limits.max_body_bytes)
+        }
     }
 }
 
@@ -213,20 +269,51 @@ fn json_ok(body: Vec<u8>) -> Response {
     crate::pipeline::json_response(StatusCode::OK, body)
 }
 
-/// The client error for a body that could not be read.
-fn body_error(rejection: &BytesRejection, limit: usize) -> ClientError {
+/// The answer, in `dialect`'s shape, to a body that could not be read: 413 over the
+/// limit, 408 when it stopped arriving, else 400.
+fn body_error_response(
+    dialect: ClientDialect,
+    rejection: &BytesRejection,
+    limit: usize,
+) -> Response {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ClientError::new(
-            ErrorKind::PayloadTooLarge,
-            format!("The request body is larger than the limit of {limit} bytes"),
-        )
-        .code("request_too_large")
-    } else {
-        ClientError::new(
-            ErrorKind::InvalidRequest,
-            format!("Could not read the request body: {}", rejection.body_text()),
-        )
+        return dialect.error_response(&too_large(limit));
     }
+    if let Some(stalled) = stalled_body(rejection) {
+        let error = ClientError::new(
+            ErrorKind::InvalidRequest,
+            format!("The request body stopped arriving: {stalled}"),
+        )
+        .code("request_timeout");
+        let mut response = dialect.error_response(&error);
+        *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+        return response;
+    }
+    dialect.error_response(&ClientError::new(
+        ErrorKind::InvalidRequest,
+        format!("Could not read the request body: {}", rejection.body_text()),
+    ))
+}
+
+/// The client error for a body over `limit` bytes.
+fn too_large(limit: usize) -> ClientError {
+    ClientError::new(
+        ErrorKind::PayloadTooLarge,
+        format!("The request body is larger than the limit of {limit} bytes"),
+    )
+    .code("request_too_large")
+}
+
+/// The [`connections::BodyStalled`] behind a body rejection, if that is what it was.
+fn stalled_body(rejection: &BytesRejection) -> Option<&connections::BodyStalled> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = source {
+        if let Some(stalled) = error.downcast_ref::<connections::BodyStalled>() {
+            return Some(stalled);
+        }
+        source = error.source();
+    }
+    None
 }
 
 /// `GET /v1/models`: OpenAI's shape, or Anthropic's when the client sends
@@ -256,16 +343,8 @@ async fn model(
     RawQuery(query): RawQuery,
     uri: Uri,
 ) -> Response {
-    let gemini = uri.path().starts_with("/v1beta/")
-        || headers.contains_key("x-goog-api-key")
-        || query
-            .as_deref()
-            .is_some_and(|q| q.split('&').any(|p| p.starts_with("key=")));
-    let dialect = if gemini {
-        ClientDialect::Gemini
-    } else {
-        ClientDialect::OpenaiChat
-    };
+    let dialect = route_dialect(&Method::GET, uri.path(), &headers, query.as_deref());
+    let gemini = dialect == ClientDialect::Gemini;
     let name = name.strip_prefix("models/").unwrap_or(&name);
     let listed = gateway.router.list_models(&gateway.runtime.registry());
     let Some(found) = listed.iter().find(|m| m.id == name) else {
@@ -318,22 +397,23 @@ async fn root() -> &'static str {
     "plugboard\n"
 }
 
-async fn not_found(uri: Uri) -> Response {
+async fn not_found(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let error = ClientError::new(
         ErrorKind::NotFound,
         format!("Unknown route `{}`", uri.path()),
     )
     .code("unknown_route");
-    ClientDialect::for_path(uri.path()).error_response(&error)
+    route_dialect(&method, uri.path(), &headers, uri.query()).error_response(&error)
 }
 
-async fn method_not_allowed(uri: Uri) -> Response {
+async fn method_not_allowed(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let error = ClientError::new(
         ErrorKind::InvalidRequest,
         format!("Method not allowed on `{}`", uri.path()),
     )
     .code("method_not_allowed");
-    let mut response = ClientDialect::for_path(uri.path()).error_response(&error);
+    let mut response =
+        route_dialect(&method, uri.path(), &headers, uri.query()).error_response(&error);
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     response
 }

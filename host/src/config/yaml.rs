@@ -1,0 +1,212 @@
+//! YAML to config with every error placed: duplicate keys at any depth are refused
+//! naming the second occurrence's line, and every deserialisation error says its line.
+//!
+//! Why this is needed: serde_yaml_ng reports an error raised while a mapping's *key* is
+//! read at that key's position, but an error raised after it (serde's own
+//! `duplicate_field`, or a duplicate in a map) at the enclosing mapping's start, and it
+//! prints no position at all for line 1 column 1, where a top-level mapping starts. So a
+//! duplicated top-level key, or an unknown key on the first line, came without a line.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess};
+
+/// Parse `text` as `T`, refusing duplicate keys; errors name their line.
+pub fn from_str<T: DeserializeOwned>(text: &str) -> anyhow::Result<T> {
+    serde_yaml_ng::from_str::<NoDuplicateKeys>(text).map_err(placed)?;
+    serde_yaml_ng::from_str::<T>(text).map_err(placed)
+}
+
+/// The error's text, with its line and column when serde_yaml_ng left them out.
+fn placed(error: serde_yaml_ng::Error) -> anyhow::Error {
+    let text = error.to_string();
+    match error.location() {
+        Some(at) if !text.contains(" line ") => {
+            anyhow::anyhow!("{text} at line {} column {}", at.line(), at.column())
+        }
+        _ => anyhow::Error::new(error),
+    }
+}
+
+/// Any YAML document, walked only to find a mapping that repeats a key.
+struct NoDuplicateKeys;
+
+impl<'de> de::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Walk)?;
+        Ok(NoDuplicateKeys)
+    }
+}
+
+/// Visits every node; mappings check their keys.
+struct Walk;
+
+impl<'de> de::Visitor<'de> for Walk {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i128<E>(self, _: i128) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u128<E>(self, _: u128) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(Walk)
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(Walk)
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        // A tagged value (`!tag x`): walk what it tags.
+        let (_, variant) = data.variant::<de::IgnoredAny>()?;
+        de::VariantAccess::newtype_variant_seed(variant, WalkSeed)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(WalkSeed)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
+        // The check runs while the key is read, so the error carries the key's position.
+        while map.next_key_seed(KeySeed { seen: &mut seen })?.is_some() {
+            map.next_value_seed(WalkSeed)?;
+        }
+        Ok(())
+    }
+}
+
+/// [`Walk`] as a seed.
+struct WalkSeed;
+
+impl<'de> DeserializeSeed<'de> for WalkSeed {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(Walk)
+    }
+}
+
+/// Reads one mapping key and refuses it if the mapping had it already. Scalar keys are
+/// compared by their text; a key that is itself a collection is walked, not compared.
+struct KeySeed<'a> {
+    seen: &'a mut HashSet<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl KeySeed<'_> {
+    fn note<E: de::Error>(self, key: String) -> Result<(), E> {
+        if self.seen.insert(key.clone()) {
+            Ok(())
+        } else {
+            Err(E::custom(format_args!(
+                "duplicate key `{key}`: a key may appear once in a mapping"
+            )))
+        }
+    }
+}
+
+impl<'de> de::Visitor<'de> for KeySeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping key")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.note(v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.note(v.to_string())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.note(v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.note(v.to_string())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.note(v.to_owned())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.note("null".to_owned())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        Walk.visit_seq(seq)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        Walk.visit_map(map)
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        Walk.visit_enum(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(text: &str) -> String {
+        format!("{:#}", from_str::<serde_yaml_ng::Value>(text).unwrap_err())
+    }
+
+    #[test]
+    fn a_duplicate_key_is_refused_at_the_line_of_its_second_occurrence() {
+        let err = error_of("a: 1\nb: 2\na: 3\n");
+        assert!(err.contains("duplicate key `a`"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        let err = error_of("a:\n  - {x: 1, y: 2}\n  - x: 1\n    x: 2\n");
+        assert!(err.contains("duplicate key `x`"), "{err}");
+        assert!(err.contains("line 4"), "{err}");
+    }
+
+    #[test]
+    fn the_same_key_in_sibling_mappings_is_not_a_duplicate() {
+        from_str::<serde_yaml_ng::Value>("a: {x: 1}\nb: {x: 1}\nc: [{x: 1}, {x: 2}]\n").unwrap();
+    }
+
+    #[test]
+    fn an_error_at_line_1_column_1_still_names_its_line() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Strict {
+            a: Option<u32>,
+        }
+        let err = format!("{:#}", from_str::<Strict>("b: 1\n").unwrap_err());
+        assert!(err.contains("unknown field `b`"), "{err}");
+        assert!(err.contains("line 1"), "{err}");
+    }
+}
