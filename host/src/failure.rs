@@ -31,6 +31,8 @@ pub enum ErrorKind {
     Permission,
     /// 404: unknown model or route.
     NotFound,
+    /// 408: the request body stopped arriving.
+    RequestTimeout,
     /// 413: body too large.
     PayloadTooLarge,
     /// 429: every account is rate limited or out of quota.
@@ -53,6 +55,7 @@ impl ErrorKind {
             ErrorKind::Authentication => 401,
             ErrorKind::Permission => 403,
             ErrorKind::NotFound => 404,
+            ErrorKind::RequestTimeout => 408,
             ErrorKind::PayloadTooLarge => 413,
             ErrorKind::RateLimited => 429,
             ErrorKind::Internal => 500,

@@ -281,13 +281,11 @@ fn body_error_response(
     }
     if let Some(stalled) = stalled_body(rejection) {
         let error = ClientError::new(
-            ErrorKind::InvalidRequest,
+            ErrorKind::RequestTimeout,
             format!("The request body stopped arriving: {stalled}"),
         )
         .code("request_timeout");
-        let mut response = dialect.error_response(&error);
-        *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
-        return response;
+        return dialect.error_response(&error);
     }
     dialect.error_response(&ClientError::new(
         ErrorKind::InvalidRequest,

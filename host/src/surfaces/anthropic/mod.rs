@@ -40,7 +40,8 @@ use crate::surfaces::{ClientError, ErrorKind, ListedModel};
 /// no type of their own and read as `api_error`.
 fn error_type(kind: ErrorKind) -> &'static str {
     match kind {
-        ErrorKind::InvalidRequest => "invalid_request_error",
+        // Anthropic has no 408 of its own; a body that stopped arriving is the client's.
+        ErrorKind::InvalidRequest | ErrorKind::RequestTimeout => "invalid_request_error",
         ErrorKind::Authentication => "authentication_error",
         ErrorKind::Permission => "permission_error",
         ErrorKind::NotFound => "not_found_error",
@@ -107,6 +108,7 @@ mod tests {
             (ErrorKind::Authentication, 401, "authentication_error"),
             (ErrorKind::Permission, 403, "permission_error"),
             (ErrorKind::NotFound, 404, "not_found_error"),
+            (ErrorKind::RequestTimeout, 408, "invalid_request_error"),
             (ErrorKind::PayloadTooLarge, 413, "request_too_large"),
             (ErrorKind::RateLimited, 429, "rate_limit_error"),
             (ErrorKind::Internal, 500, "api_error"),

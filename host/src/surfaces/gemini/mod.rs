@@ -61,7 +61,7 @@ fn error_value(error: &ClientError) -> Value {
         ErrorKind::RateLimited => "RESOURCE_EXHAUSTED",
         ErrorKind::Internal => "INTERNAL",
         ErrorKind::Upstream | ErrorKind::Overloaded => "UNAVAILABLE",
-        ErrorKind::Timeout => "DEADLINE_EXCEEDED",
+        ErrorKind::Timeout | ErrorKind::RequestTimeout => "DEADLINE_EXCEEDED",
     };
     json!({"error": {"code": error.kind.status(), "message": error.message, "status": status}})
 }
@@ -119,6 +119,7 @@ mod tests {
             ErrorKind::Authentication,
             ErrorKind::Permission,
             ErrorKind::NotFound,
+            ErrorKind::RequestTimeout,
             ErrorKind::PayloadTooLarge,
             ErrorKind::RateLimited,
             ErrorKind::Internal,
@@ -139,6 +140,7 @@ mod tests {
             (401, "UNAUTHENTICATED"),
             (403, "PERMISSION_DENIED"),
             (404, "NOT_FOUND"),
+            (408, "DEADLINE_EXCEEDED"),
             (413, "INVALID_ARGUMENT"),
             (429, "RESOURCE_EXHAUSTED"),
             (500, "INTERNAL"),

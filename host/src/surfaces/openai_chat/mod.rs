@@ -47,6 +47,7 @@ pub fn error_body(error: &ClientError) -> Vec<u8> {
         | ErrorKind::Authentication
         | ErrorKind::Permission
         | ErrorKind::NotFound
+        | ErrorKind::RequestTimeout
         | ErrorKind::PayloadTooLarge => "invalid_request_error",
         ErrorKind::RateLimited if code == Some("insufficient_quota") => "insufficient_quota",
         ErrorKind::RateLimited => "requests",
