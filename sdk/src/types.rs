@@ -259,6 +259,14 @@ impl HttpRequest {
         self.headers.push((name.into(), value.into()));
         self
     }
+    /// Adds the provider entry's `config: {extra-headers: {name: value}}` (builder
+    /// style), in config order: every adapter should call this on the requests it
+    /// builds, so operators can add the headers an upstream or a gateway in front of
+    /// it wants (OpenRouter's `http-referer`, a gateway's routing key).
+    pub fn with_extra_headers(mut self) -> Self {
+        self.headers.extend(crate::host::extra_headers());
+        self
+    }
     /// Adds `accept: text/event-stream` when `streaming` (builder style): what an
     /// upstream that streams over SSE wants to see on a streamed request.
     pub fn accepting_event_stream_if(self, streaming: bool) -> Self {

@@ -81,7 +81,9 @@ fn generate_request(
     streaming: bool,
 ) -> Result<HttpRequest, AdapterError> {
     let url = generate_url(ctx.base_url_or(DEFAULT_BASE_URL), &ctx.model, streaming)?;
-    Ok(HttpRequest::post_json(url, body).accepting_event_stream_if(streaming))
+    Ok(HttpRequest::post_json(url, body)
+        .accepting_event_stream_if(streaming)
+        .with_extra_headers())
 }
 
 /// The method URL. A base URL that already ends in an API version (`/v1beta`, `/v1`,
@@ -162,6 +164,23 @@ mod tests {
         assert!(http.url.ends_with(":generateContent"));
         let refused = Gemini::encode_native(Dialect::OpenaiChat, body.to_vec(), ctx).unwrap_err();
         assert_eq!(refused.kind, ErrorKind::Unsupported);
+    }
+
+    #[test]
+    fn config_extra_headers_are_added_on_both_paths() {
+        plugboard_sdk::host::set_config_for_tests(
+            serde_json::json!({"extra-headers": {"x-goog-user-project": "billing-project"}}),
+        );
+        let ctx = || EncodeContext::for_account("", "gemini-2.5-flash");
+        let encoded = Gemini::encode_request(
+            ChatRequest::new("m").with_message(Message::user_text("hi")),
+            ctx(),
+        )
+        .unwrap();
+        let native = Gemini::encode_native(Dialect::Gemini, b"{}".to_vec(), ctx()).unwrap();
+        for http in [encoded, native] {
+            assert_eq!(http.header("x-goog-user-project"), Some("billing-project"));
+        }
     }
 
     #[test]

@@ -77,10 +77,11 @@ impl Provider for OpenAiResponses {
     }
 }
 
-/// The `POST {base}/responses` request.
+/// The `POST {base}/responses` request, with the config's `extra-headers`.
 fn responses_request(base_url: &str, body: Vec<u8>, streaming: bool) -> HttpRequest {
     HttpRequest::post_json(format!("{base_url}/responses"), body)
         .accepting_event_stream_if(streaming)
+        .with_extra_headers()
 }
 
 export_provider!(OpenAiResponses);
@@ -88,6 +89,28 @@ export_provider!(OpenAiResponses);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_extra_headers_are_added_on_both_paths() {
+        plugboard_sdk::host::set_config_for_tests(
+            serde_json::json!({"extra-headers": {"openai-organization": "org-test"}}),
+        );
+        let ctx = || EncodeContext::for_account("", "gpt-5");
+        let encoded = OpenAiResponses::encode_request(
+            ChatRequest::new("m").with_message(Message::user_text("hi")),
+            ctx(),
+        )
+        .unwrap();
+        let native = OpenAiResponses::encode_native(
+            Dialect::OpenaiResponses,
+            br#"{"model":"m","input":"hi"}"#.to_vec(),
+            ctx(),
+        )
+        .unwrap();
+        for http in [encoded, native] {
+            assert_eq!(http.header("openai-organization"), Some("org-test"));
+        }
+    }
 
     #[test]
     fn a_streaming_request_goes_to_responses_under_the_accounts_base_url() {

@@ -81,12 +81,9 @@ impl Provider for OpenAi {
 
 /// The `POST {base}/chat/completions` request, with the config's `extra-headers`.
 fn chat_request(base_url: &str, body: Vec<u8>, streaming: bool) -> HttpRequest {
-    let mut http = HttpRequest::post_json(format!("{base_url}/chat/completions"), body)
-        .accepting_event_stream_if(streaming);
-    for (name, value) in host::extra_headers() {
-        http = http.with_header(name, value);
-    }
-    http
+    HttpRequest::post_json(format!("{base_url}/chat/completions"), body)
+        .accepting_event_stream_if(streaming)
+        .with_extra_headers()
 }
 
 export_provider!(OpenAi);
