@@ -11,6 +11,7 @@ mod yaml;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -196,14 +197,25 @@ pub struct ProviderEntry {
     /// Free-form, non-secret settings handed to the adapter as JSON.
     #[serde(default)]
     pub config: Option<serde_json::Value>,
+    /// `config` as JSON text, written once when the file is read (every request hands
+    /// it to the sandbox).
+    #[serde(skip)]
+    config_text: Arc<str>,
 }
 
 impl ProviderEntry {
     /// The `config:` block as JSON object text (`{}` when unset), for the sandbox.
-    pub fn config_json(&self) -> String {
-        match &self.config {
-            Some(value) => value.to_string(),
-            None => "{}".to_owned(),
+    pub fn config_json(&self) -> Arc<str> {
+        if self.config_text.is_empty() {
+            return Self::render_config(self.config.as_ref());
+        }
+        self.config_text.clone()
+    }
+
+    fn render_config(config: Option<&serde_json::Value>) -> Arc<str> {
+        match config {
+            Some(value) => Arc::from(value.to_string()),
+            None => Arc::from("{}"),
         }
     }
 }
@@ -297,6 +309,7 @@ impl Config {
             if let Some(block) = &mut provider.config {
                 expand_json(block, &format!("{at}.config"))?;
             }
+            provider.config_text = ProviderEntry::render_config(provider.config.as_ref());
         }
         Ok(())
     }

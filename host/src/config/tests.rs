@@ -43,7 +43,7 @@ fn the_documented_shape_loads_with_defaults_filled_in() {
         ]
     );
     assert_eq!(claude.fixups, vec!["first-user-turn"]);
-    assert_eq!(claude.config_json(), "{}");
+    assert_eq!(&*claude.config_json(), "{}");
     let settings = config.runtime_settings();
     assert_eq!(settings.guest_memory_bytes, 128 << 20);
     assert_eq!(settings.guest_call_timeout, Duration::from_millis(2000));
@@ -96,7 +96,7 @@ fn keys_and_config_values_expand_from_the_environment() {
     assert_eq!(config.api_keys[0].expose(), "sk-from-env");
     assert_eq!(config.providers[0].api_keys[0].expose(), "sk-from-env");
     assert_eq!(
-        config.providers[0].config_json(),
+        &*config.providers[0].config_json(),
         r#"{"region":"eu","n":3}"#
     );
 }

@@ -268,7 +268,7 @@ impl Registry {
 #[derive(Debug, Clone)]
 pub struct SandboxContext {
     /// The provider entry's `config:` block, as a JSON object text (`{}` when unset).
-    pub provider_config: String,
+    pub provider_config: Arc<str>,
     /// Name of the provider entry in config.
     pub provider_name: String,
     /// Upstream model id.

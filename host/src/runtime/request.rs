@@ -163,7 +163,7 @@ impl Sandbox {
         background_teardown: bool,
     ) -> Self {
         Self {
-            config: Arc::from(ctx.provider_config.as_str()),
+            config: ctx.provider_config.clone(),
             ctx,
             provider: provider.clone(),
             provider_seat: Seat::empty(),
