@@ -115,6 +115,26 @@ impl ClientError {
     }
 }
 
+impl From<&AdapterError> for ClientError {
+    /// The client-facing error for an error an adapter raised (a guest call's result,
+    /// a stream's `error` event): a request the target cannot serve is the client's
+    /// 400, anything else is ours or the upstream's. Not redacted: the pipeline's
+    /// [`AttemptFailures::adapter_error`] is the path that reaches a client.
+    fn from(error: &AdapterError) -> Self {
+        let (kind, code) = match error.kind {
+            ir::ErrorKind::InvalidRequest => (ErrorKind::InvalidRequest, None),
+            ir::ErrorKind::Unsupported => (ErrorKind::InvalidRequest, Some("unsupported")),
+            ir::ErrorKind::Upstream => (ErrorKind::Upstream, None),
+            ir::ErrorKind::Internal => (ErrorKind::Internal, None),
+        };
+        let client = ClientError::new(kind, error.message.clone());
+        match code {
+            Some(code) => client.code(code),
+            None => client,
+        }
+    }
+}
+
 /// Who caused a failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -292,7 +312,7 @@ impl AttemptFailures {
     /// The client-facing form of an error an adapter raised (from a guest call's
     /// result or a stream's `error` event), redacted.
     pub fn adapter_error(&self, error: &AdapterError) -> ClientError {
-        let mut client = crate::surfaces::collect::adapter_client_error(error);
+        let mut client = ClientError::from(error);
         client.message = self.redact(&client.message);
         client
     }

@@ -2,7 +2,7 @@
 //!
 //! An account that was rate limited, ran out of quota, found its upstream overloaded
 //! or unreachable, or had its credential rejected is taken out of rotation for a while. The book is
-//! in-process; shared state across instances is a later step (see DESIGN.md).
+//! in-process; shared state across instances is a later step.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

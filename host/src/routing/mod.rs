@@ -87,11 +87,6 @@ impl Router {
             Instant::now(),
         )
     }
-
-    /// The cooldown book (for health and tests).
-    pub fn cooldowns(&self) -> &CooldownBook {
-        &self.book
-    }
 }
 
 /// One try: a provider entry, the upstream model, an account.

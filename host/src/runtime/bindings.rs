@@ -1,7 +1,7 @@
 //! Generated bindings, one module per supported contract version.
 //!
 //! Each released WIT folder gets its own module here and one variant in the
-//! dispatch enums of `runtime::instance` (Zed's extension-host pattern): adding
+//! dispatch enums of `runtime::dispatch` (Zed's extension-host pattern): adding
 //! contract 0.2.0 means a `v0_2` module, a variant, and one more arm per call.
 
 /// Contract `plugboard:adapter@0.1.0`.

@@ -42,7 +42,7 @@ const MEMORY_GUARD_BYTES: u64 = 2 << 20;
 ///   is paid once per file (and then cached on disk).
 /// - **Pooling allocator sized to `max_instances`**: a fresh instance per request
 ///   costs ~14 µs from the pool against ~50 µs with mmap per instance
-///   (docs: WASM-COSTS.md). Slots are reserved once, so pool exhaustion is an
+///   (measured when the runtime was designed; docs/architecture.md). Slots are reserved once, so pool exhaustion is an
 ///   error we map to `GuestError::Host`, never an OOM of the host.
 /// - **Memory reservation = `guest_memory_bytes`** (not wasmtime's 4 GiB default):
 ///   1000 slots x 2 memories x 4 GiB would reserve 8 TiB of address space; sized

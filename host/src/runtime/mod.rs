@@ -1,8 +1,7 @@
 //! The wasm runtime: one engine, components loaded from the adapters directory,
 //! an atomically swapped registry, and one sandbox (store) per request.
 //!
-//! API CONTRACT (consumed by `pipeline`, `server`, `main`): the signatures below are
-//! fixed; the bodies live in the submodules:
+//! The facade the rest of the host uses is in this file; the work is in the submodules:
 //!
 //! - [`engine`]: THE engine configuration, the linkers, the epoch ticker;
 //! - [`bindings`] and [`dispatch`]: generated bindings per contract version, and the
@@ -293,7 +292,7 @@ pub struct EncodeContext {
     /// Whether the client wants a stream (the URL says so for Gemini passthrough).
     pub stream: bool,
     /// The client's headers minus credentials and hop-by-hop ones (see
-    /// `pipeline::forwardable_headers`).
+    /// `pipeline::client_headers::forwardable`).
     pub client_headers: Vec<(String, String)>,
 }
 

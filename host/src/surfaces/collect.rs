@@ -3,15 +3,11 @@
 //!
 //! Dialect-neutral: every surface's non-streaming encoder reads a [`Collected`].
 //!
-//! API CONTRACT (consumed by `pipeline` and the surfaces):
-//! - `pub struct Collector` with `new()`, `push(&mut self, &StreamEvent)`, `finish(self) -> Collected`
-//! - `pub struct Collected { metadata, parts: Vec<Part> (text, reasoning, tool calls in order), finish: Option<Finish>, error: Option<AdapterError> }`
 
 use crate::ir::{
-    self, AdapterError, Finish, Part, ReasoningPart, ResponseMetadata, StreamEvent, TextPart,
+    AdapterError, Finish, Part, ReasoningPart, ResponseMetadata, StreamEvent, TextPart,
     ToolCallPart,
 };
-use crate::surfaces::{ClientError, ErrorKind};
 
 /// A complete response, assembled from its events.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,23 +29,6 @@ impl Collected {
             Part::ToolCall(call) => Some(call),
             _ => None,
         })
-    }
-}
-
-/// The client-facing error for an error an adapter raised (mid-stream or collected):
-/// a request the target cannot serve is the client's 400, anything else is ours or the
-/// upstream's.
-pub fn adapter_client_error(error: &AdapterError) -> ClientError {
-    let (kind, code) = match error.kind {
-        ir::ErrorKind::InvalidRequest => (ErrorKind::InvalidRequest, None),
-        ir::ErrorKind::Unsupported => (ErrorKind::InvalidRequest, Some("unsupported")),
-        ir::ErrorKind::Upstream => (ErrorKind::Upstream, None),
-        ir::ErrorKind::Internal => (ErrorKind::Internal, None),
-    };
-    let client = ClientError::new(kind, error.message.clone());
-    match code {
-        Some(code) => client.code(code),
-        None => client,
     }
 }
 

@@ -1,8 +1,8 @@
 //! Client dialects. Each module decodes its dialect's request into the IR and encodes
 //! IR stream events back into that dialect's SSE or JSON, errors included.
 //!
-//! API CONTRACT (consumed by `pipeline` and `server`): the items in this file and the
-//! functions listed on each dialect module are fixed; their bodies are being written.
+//! The items in this file are what `pipeline` and `server` use of every dialect; each
+//! dialect module's own doc lists the functions it offers them.
 
 pub mod anthropic;
 pub mod collect;

@@ -19,7 +19,6 @@ use serde_json::{Value, json};
 use super::error_body;
 use super::message::{message_id, stop_reason, usage_json};
 use crate::ir::{self, Finish, ResponseMetadata, StreamEvent, ToolCallPart};
-use crate::surfaces::collect::adapter_client_error;
 use crate::surfaces::opaque_reasoning;
 use crate::surfaces::{ClientError, ErrorKind, StreamEncoder};
 
@@ -366,7 +365,7 @@ impl StreamEncoder for MessagesStreamEncoder {
 /// overloaded (Anthropic's own `overloaded_error` arrives as an upstream error with that
 /// message) gets `overloaded_error`, which clients retry.
 fn stream_error(error: &ir::AdapterError) -> ClientError {
-    let mut client = adapter_client_error(error);
+    let mut client = ClientError::from(error);
     if error.kind == ir::ErrorKind::Upstream
         && error.message.to_ascii_lowercase().contains("overloaded")
     {

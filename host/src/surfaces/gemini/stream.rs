@@ -12,7 +12,6 @@ use serde_json::Value;
 use super::error_body;
 use super::response::{call_part, response_id, response_object, thought_part};
 use crate::ir::{Finish, FinishReason, StreamEvent, ToolCallPart, Usage};
-use crate::surfaces::collect::adapter_client_error;
 use crate::surfaces::opaque_reasoning;
 use crate::surfaces::{ClientError, StreamEncoder};
 
@@ -156,7 +155,7 @@ impl StreamEncoder for GeminiStreamEncoder {
             }
             StreamEvent::ToolCall(call) => self.tool_call(call, out),
             StreamEvent::Finish(finish) => self.finish(finish, out),
-            StreamEvent::Error(error) => self.error(&adapter_client_error(error), out),
+            StreamEvent::Error(error) => self.error(&ClientError::from(error), out),
             // Block boundaries have no wire form; redacted reasoning has no Gemini field;
             // raw bytes never reach a re-encoding surface.
             StreamEvent::TextStart(_)

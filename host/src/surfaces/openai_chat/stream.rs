@@ -9,7 +9,6 @@
 use std::io::Write as _;
 
 use crate::ir::{ResponseMetadata, StreamEvent, ToolCallPart, Usage};
-use crate::surfaces::collect::adapter_client_error;
 use crate::surfaces::{ClientError, StreamEncoder};
 
 use super::completion::{completion_id, finish_reason, now_unix, usage_json};
@@ -248,7 +247,7 @@ impl StreamEncoder for ChatStreamEncoder {
                     self.finish_chunk(reason, out);
                 }
             }
-            StreamEvent::Error(error) => self.error(&adapter_client_error(error), out),
+            StreamEvent::Error(error) => self.error(&ClientError::from(error), out),
             // Block boundaries have no wire form in Chat Completions; a reasoning
             // signature has no field either. Raw bytes never reach a re-encoding surface.
             StreamEvent::TextStart(_)

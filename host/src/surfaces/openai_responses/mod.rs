@@ -35,7 +35,7 @@ pub use stream::ResponsesStreamEncoder;
 
 use serde_json::Value;
 
-use crate::surfaces::collect::{Collected, adapter_client_error};
+use crate::surfaces::collect::Collected;
 use crate::surfaces::{ClientError, Decoded};
 
 use response::{ResponseState, error_json, now_unix, output_items, response_id, response_object};
@@ -81,7 +81,7 @@ fn render(collected: &Collected, model: &str, echo: &RequestEcho) -> Vec<u8> {
         .map(|f| f.usage)
         .unwrap_or_default();
     let (status, error) = match &collected.error {
-        Some(error) => ("failed", error_json(&adapter_client_error(error))),
+        Some(error) => ("failed", error_json(&ClientError::from(error))),
         None => (status, Value::Null),
     };
     let object = response_object(

@@ -15,7 +15,6 @@ use super::response::{
     usage_json,
 };
 use crate::ir::{Finish, ResponseMetadata, StreamEvent, ToolCallPart};
-use crate::surfaces::collect::adapter_client_error;
 use crate::surfaces::{ClientError, Decoded, StreamEncoder};
 
 /// Encodes one response as Responses SSE.
@@ -442,7 +441,7 @@ impl StreamEncoder for ResponsesStreamEncoder {
             }
             StreamEvent::ToolCall(call) => self.tool_call(call, out),
             StreamEvent::Finish(finish) => self.complete(Some(finish), out),
-            StreamEvent::Error(error) => self.error(&adapter_client_error(error), out),
+            StreamEvent::Error(error) => self.error(&ClientError::from(error), out),
         }
     }
 
