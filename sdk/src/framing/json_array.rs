@@ -130,7 +130,7 @@ impl JsonArrayReader {
                 self.depth = usize::from(byte != b'"');
                 State::Nested
             }
-            (State::FirstElement | State::NextElement, b'-' | b'0'..=b'9' | b'a'..=b'z') => {
+            (State::FirstElement | State::NextElement, b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
                 self.element.push(byte);
                 State::Scalar
             }
@@ -333,5 +333,22 @@ mod tests {
         );
         let error = error_at_every_split(JsonArrayReader::new, b"[tru]");
         assert!(error.starts_with("element 1 of"), "{error}");
+        let error = error_at_every_split(JsonArrayReader::new, b"[{\"a\":1},xyz]");
+        assert!(error.contains("'x' at byte 9"), "{error}");
+    }
+
+    #[test]
+    fn an_element_over_the_frame_cap_is_refused_without_buffering_it_all() {
+        let mut body = b"[\"".to_vec();
+        body.resize(MAX_FRAME_BYTES + 2, b'a');
+        let error = JsonArrayReader::new().push(&body).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Upstream);
+        assert!(
+            error
+                .message
+                .starts_with("JSON array element 1 is 16777217 bytes"),
+            "{}",
+            error.message
+        );
     }
 }

@@ -3,15 +3,14 @@
 //!
 //! | wire format | reader | frame |
 //! |---|---|---|
-//! | server-sent events (`text/event-stream`) | [`SseParser`](crate::sse::SseParser) | [`SseEvent`](crate::sse::SseEvent) |
-//! | one JSON document | [`JsonBody`](crate::json::JsonBody) | one `Value` at finish |
+//! | server-sent events (`text/event-stream`) | [`SseParser`] | [`SseEvent`] |
+//! | one JSON document | [`JsonBody`] | one `Value` at finish |
 //! | a streamed JSON array (Gemini's `:streamGenerateContent` without `alt=sse`) | [`JsonArrayReader`] | each element as a `Value` |
 //! | NDJSON, one JSON value per line | [`NdjsonReader`] | each line as a `Value` |
 //! | AWS event-stream (`application/vnd.amazon.eventstream`, Kiro, Amazon Q) | [`EventStreamReader`] | [`EventStreamFrame`] |
 //!
-//! Every reader has the same shape as [`SseParser`](crate::sse::SseParser): `push(chunk)`
-//! returns the frames that chunk completes, in order, and `finish()` the ones the end of
-//! the body completes. The three readers here can meet malformed input, so theirs return
+//! Every reader has the same shape as [`SseParser`]: `push(chunk)` returns the frames
+//! that chunk completes, in order, and `finish()` the ones the end of the body completes. The three readers here can meet malformed input, so theirs return
 //! `Result`; every error is an `upstream` [`AdapterError`] saying what was wrong and
 //! where. After an error the reader's state is unspecified: stop feeding it.
 //! [`FrameReader`] is that shape as a trait (the SSE parser and the JSON collector

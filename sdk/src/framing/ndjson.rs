@@ -123,6 +123,19 @@ mod tests {
     }
 
     #[test]
+    fn a_line_over_the_frame_cap_is_refused_without_buffering_it_all() {
+        let mut reader = NdjsonReader::new();
+        assert!(reader.push(b"{}\n").unwrap().len() == 1);
+        let error = reader.push(&vec![b' '; MAX_FRAME_BYTES + 1]).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Upstream);
+        assert!(
+            error.message.starts_with("NDJSON line 2 is 16777217 bytes"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
     fn a_truncated_last_line_is_an_upstream_error_at_finish() {
         let message = error_at_every_split(NdjsonReader::new, b"{\"a\":1}\n{\"b\":");
         assert!(
