@@ -5,7 +5,8 @@
 //! calls [`export_fixup!`]. Both are `cdylib` crates built for `wasm32-wasip2`, whose
 //! output is already a component. Everything else here helps keep translation short and
 //! testable on the native target: IR types with constructors ([`types`]), an incremental
-//! SSE parser and writer ([`sse`]), JSON helpers ([`json`]), `Retry-After` parsing
+//! SSE parser and writer ([`sse`]), streamed JSON array, NDJSON and AWS event-stream
+//! readers ([`framing`]), JSON helpers ([`json`]), `Retry-After` parsing
 //! ([`retry`]), error classification ([`classify`]), URL encoding of client-derived
 //! values ([`url`]) and the host's log and config ([`host`]). [`response_decoder`] is
 //! the streamed-or-document, passthrough-aware decoder around a provider's own state
@@ -41,6 +42,7 @@ pub mod __bindings;
 
 pub mod classify;
 pub mod fixup;
+pub mod framing;
 pub mod host;
 pub mod json;
 pub mod json_edit;
