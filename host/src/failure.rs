@@ -107,12 +107,15 @@ impl ClientError {
         self.retry_after = Some(after);
         self
     }
-    /// `Retry-After` in whole seconds, rounded up, at least 1.
+    /// `Retry-After` in whole seconds ([`whole_seconds`]).
     pub fn retry_after_secs(&self) -> Option<u64> {
-        self.retry_after
-            .map(|after| after.as_secs() + u64::from(after.subsec_nanos() > 0))
-            .map(|secs| secs.max(1))
+        self.retry_after.map(whole_seconds)
     }
+}
+
+/// A wait as `Retry-After` says it: whole seconds, rounded up, at least 1.
+pub fn whole_seconds(after: Duration) -> u64 {
+    (after.as_secs() + u64::from(after.subsec_nanos() > 0)).max(1)
 }
 
 impl From<&AdapterError> for ClientError {
@@ -335,7 +338,6 @@ impl AttemptFailures {
     pub fn upstream_answer(&self, status: u16, classified: &ClassifiedError) -> Failure {
         let provider = &self.provider;
         let message = self.redact(&classified.message);
-        let hint = |ms: Option<u64>| ms.map(Duration::from_millis);
         let (error, retry) = match classified.class {
             ErrorClass::RateLimited { retry_after_ms } => (
                 ClientError::new(
@@ -345,7 +347,7 @@ impl AttemptFailures {
                 .code("rate_limit_exceeded"),
                 Retry::AfterDelay {
                     reason: CooldownReason::RateLimited,
-                    delay: hint(retry_after_ms),
+                    delay: retry_after_ms.map(Duration::from_millis),
                 },
             ),
             ErrorClass::QuotaExhausted { retry_after_ms } => (
@@ -356,7 +358,7 @@ impl AttemptFailures {
                 .code("insufficient_quota"),
                 Retry::AfterDelay {
                     reason: CooldownReason::QuotaExhausted,
-                    delay: hint(retry_after_ms),
+                    delay: retry_after_ms.map(Duration::from_millis),
                 },
             ),
             ErrorClass::Overloaded { retry_after_ms } => (
@@ -366,7 +368,7 @@ impl AttemptFailures {
                 ),
                 Retry::AfterDelay {
                     reason: CooldownReason::Overloaded,
-                    delay: hint(retry_after_ms),
+                    delay: retry_after_ms.map(Duration::from_millis),
                 },
             ),
             ErrorClass::AuthExpired => (

@@ -2,133 +2,15 @@
 //! serve`: silent mid-answer, accepting and never answering, echoing the key in their
 //! error text, dying inside an SSE event, sending garbage frames, answering 200 with
 //! nothing, and asking for absurd rests. Each is a regression test for a finding of the
-//! hardening issue (#9); the raw upstream here writes bytes exactly as scripted.
+//! hardening issue (#9); the raw upstream (`serve_support::RawUpstream`) writes bytes
+//! exactly as scripted.
 
 mod serve_support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use serve_support::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-/// What a raw upstream does with each request: write these bytes, then hold the
-/// connection open in silence (`stall`) or close it.
-#[derive(Clone)]
-struct Raw {
-    bytes: Vec<u8>,
-    stall: bool,
-}
-
-impl Raw {
-    /// A response head with `status`, `content_type` and no length (the body ends when
-    /// the connection closes), then `body`.
-    fn head_then(status: u16, content_type: &str, body: &str) -> Self {
-        let mut bytes = format!(
-            "HTTP/1.1 {status} Scripted\r\ncontent-type: {content_type}\r\nconnection: close\r\n\r\n"
-        )
-        .into_bytes();
-        bytes.extend_from_slice(body.as_bytes());
-        Self {
-            bytes,
-            stall: false,
-        }
-    }
-
-    /// A complete response with a `content-length`, and extra `headers`.
-    fn complete(status: u16, headers: &[(&str, &str)], body: &str) -> Self {
-        let mut head = format!(
-            "HTTP/1.1 {status} Scripted\r\ncontent-length: {}\r\nconnection: close\r\n",
-            body.len()
-        );
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        head.push_str(body);
-        Self {
-            bytes: head.into_bytes(),
-            stall: false,
-        }
-    }
-
-    /// Then stay silent with the connection open.
-    fn then_stall(mut self) -> Self {
-        self.stall = true;
-        self
-    }
-}
-
-/// An upstream on loopback that answers every request with the same raw bytes and
-/// counts the requests it got.
-struct RawUpstream {
-    base_url: String,
-    requests: Arc<AtomicUsize>,
-}
-
-impl RawUpstream {
-    async fn start(reply: Raw) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
-        let requests = Arc::new(AtomicUsize::new(0));
-        let counter = requests.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((socket, _)) = listener.accept().await else {
-                    return;
-                };
-                let (reply, counter) = (reply.clone(), counter.clone());
-                tokio::spawn(async move { serve_one(socket, reply, counter).await });
-            }
-        });
-        Self { base_url, requests }
-    }
-
-    fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-async fn serve_one(mut socket: TcpStream, reply: Raw, counter: Arc<AtomicUsize>) {
-    // Read the head, then as many body bytes as it announces.
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        let Ok(n) = socket.read(&mut chunk).await else {
-            return;
-        };
-        if n == 0 {
-            return;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).to_ascii_lowercase();
-    let length: usize = head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or(0);
-    while buffer.len() < head_end + length {
-        match socket.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-        }
-    }
-    counter.fetch_add(1, Ordering::SeqCst);
-    if socket.write_all(&reply.bytes).await.is_err() {
-        return;
-    }
-    let _ = socket.flush().await;
-    if reply.stall {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-    }
-}
 
 /// One provider entry `name` with the `openai` adapter at `upstream`, serving `model`.
 fn openai_entry(name: &str, upstream: &str, model: &str) -> String {

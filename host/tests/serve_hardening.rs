@@ -9,7 +9,7 @@
 mod serve_support;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -324,52 +324,24 @@ async fn sighup_is_logged_and_ignored() {
     assert_eq!(health.status(), 200);
 }
 
-/// An upstream that answers a stream's head and first event, then says nothing more
-/// while holding the connection open.
-fn silent_upstream() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base_url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut request = Vec::new();
-            let mut buf = [0u8; 4096];
-            // Read the head and a body of `content-length` bytes.
-            while let Ok(n) = stream.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                request.extend_from_slice(&buf[..n]);
-                let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let length: usize = text[..end]
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .map(|v| v.trim().parse().unwrap())
-                        .unwrap_or(0);
-                    if request.len() >= end + 4 + length {
-                        break;
-                    }
-                }
-            }
-            let frame = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":null}]}\n\n";
-            let _ = stream.write_all(
-                format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{frame}\r\n",
-                    frame.len()
-                )
-                .as_bytes(),
-            );
-            held.push(stream);
-        }
-    });
-    base_url
+/// An upstream that answers a stream's head and first event (one chunk of a chunked
+/// body), then says nothing more while holding the connection open.
+async fn silent_upstream() -> RawUpstream {
+    let frame = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":null}]}\n\n";
+    RawUpstream::start(Raw {
+        bytes: format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{frame}\r\n",
+            frame.len()
+        )
+        .into_bytes(),
+        stall: true,
+    })
+    .await
 }
 
 #[tokio::test]
 async fn sigterm_with_a_stream_held_by_a_silent_upstream_exits_within_the_grace() {
-    let upstream = silent_upstream();
+    let upstream = silent_upstream().await.base_url;
     let dir = adapters_with(&["openai"]);
     let mut plugboard = Plugboard::start(
         &dir,

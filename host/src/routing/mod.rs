@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, RetrySettings};
-use crate::failure::{ClientError, ErrorKind, Failure};
+use crate::failure::{ClientError, ErrorKind, Failure, whole_seconds};
 use crate::runtime::Registry;
 use crate::surfaces::ListedModel;
 
@@ -160,8 +160,6 @@ impl Plan<'_> {
                     | CooldownReason::AuthRejected
                     | CooldownReason::Unreachable => ErrorKind::Overloaded,
                 };
-                let error = ClientError::new(kind, String::new()).retry_after(soonest);
-                let retry_in = error.retry_after_secs().unwrap_or(1);
                 ClientError::new(
                     kind,
                     format!(
@@ -169,7 +167,7 @@ impl Plan<'_> {
                         self.requested,
                         self.router.names[provider],
                         reason.describe(),
-                        retry_in
+                        whole_seconds(soonest)
                     ),
                 )
                 .code("rate_limit_exceeded")
