@@ -9,6 +9,7 @@ mod model_entry;
 mod validate;
 mod yaml;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -178,12 +179,21 @@ pub struct ProviderEntry {
     pub name: String,
     /// Adapter id, as the component's `info()` names itself.
     pub adapter: String,
-    /// Upstream base URL; the adapter's `default-base-url` when unset.
+    /// Upstream base URL; the adapter's `base` endpoint when unset. Shorthand for
+    /// `endpoints: {base: ...}` (setting both is an error).
     #[serde(default)]
     pub base_url: Option<String>,
-    /// Account keys; one account per key, rotated round-robin.
+    /// The adapter's named endpoints pointed elsewhere (`token: https://...`) for
+    /// enterprise hosts, regions and tests; the egress grant follows each override.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, String>,
+    /// Account keys; one account per key, of the adapter's first key credential kind.
     #[serde(default)]
     pub api_keys: Vec<Secret>,
+    /// Named accounts of any credential kind the adapter declares. With `api-keys`,
+    /// all of them take turns, keys first.
+    #[serde(default)]
+    pub accounts: Vec<AccountEntry>,
     /// Models served; the adapter's own list when empty.
     #[serde(default)]
     pub models: Vec<ModelEntry>,
@@ -217,6 +227,47 @@ impl ProviderEntry {
             Some(value) => Arc::from(value.to_string()),
             None => Arc::from("{}"),
         }
+    }
+}
+
+/// One named account of a provider entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AccountEntry {
+    /// Unique within the entry; logs and errors say `<entry>:<name>`.
+    pub name: String,
+    /// One of the adapter's credential kinds (`plugboard adapters show ID` lists them);
+    /// the adapter's first key kind when unset.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The secret the kind places on requests (a key, an access token).
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// Non-secret facts the adapter reads (a project id, an account id, a region).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl ProviderEntry {
+    /// The configured URL of the endpoint `name`, if the entry overrides it
+    /// (`base-url` is the `base` endpoint's).
+    pub fn endpoint_override(&self, name: &str) -> Option<&str> {
+        if name == "base"
+            && let Some(url) = &self.base_url
+        {
+            return Some(url);
+        }
+        self.endpoints.get(name).map(String::as_str)
+    }
+
+    /// Every overridden endpoint, `base-url` included, as (name, URL).
+    pub fn endpoint_overrides(&self) -> impl Iterator<Item = (&str, &str)> {
+        let base = self.base_url.as_deref().map(|url| ("base", url));
+        base.into_iter().chain(
+            self.endpoints
+                .iter()
+                .map(|(name, url)| (name.as_str(), url.as_str())),
+        )
     }
 }
 
@@ -297,6 +348,19 @@ impl Config {
                 *url = env::expand(url, &format!("{at}.base-url"))?;
             }
             expand_secrets(&mut provider.api_keys, &format!("{at}.api-keys"))?;
+            for (name, url) in provider.endpoints.iter_mut() {
+                *url = env::expand(url, &format!("{at}.endpoints.{name}"))?;
+            }
+            for (j, account) in provider.accounts.iter_mut().enumerate() {
+                let at = format!("{at}.accounts[{j}]");
+                account.name = env::expand(&account.name, &format!("{at}.name"))?;
+                if let Some(secret) = &mut account.secret {
+                    expand_secrets(std::slice::from_mut(secret), &format!("{at}.secret"))?;
+                }
+                for (name, value) in account.attributes.iter_mut() {
+                    *value = env::expand(value, &format!("{at}.attributes.{name}"))?;
+                }
+            }
             for model in &mut provider.models {
                 model.name = env::expand(&model.name, &format!("{at}.models"))?;
                 if let Some(alias) = &mut model.alias {

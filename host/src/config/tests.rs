@@ -206,3 +206,82 @@ fn client_connection_limits_have_defaults_and_can_be_tuned() {
     );
     assert!(err.contains("max-connections"), "{err}");
 }
+
+const ACCOUNTS: &str = r#"
+api-keys: [sk-local]
+providers:
+  - name: claude
+    adapter: anthropic
+    api-keys: [sk-ant-key]
+    accounts:
+      - name: max-plan
+        kind: claude-oauth
+        secret: ${PLUGBOARD_TEST_OAUTH_TOKEN}
+        attributes: {email: me@example.com}
+    endpoints:
+      token: https://login.example.test/v1/oauth/token
+"#;
+
+#[test]
+fn named_accounts_of_a_kind_and_endpoint_overrides_load() {
+    // SAFETY: tests that set this variable run in one process per test (nextest).
+    unsafe { std::env::set_var("PLUGBOARD_TEST_OAUTH_TOKEN", "oat-secret") };
+    let (config, _) = Config::parse(ACCOUNTS).unwrap();
+    let claude = &config.providers[0];
+    let account = &claude.accounts[0];
+    assert_eq!(account.name, "max-plan");
+    assert_eq!(account.kind.as_deref(), Some("claude-oauth"));
+    assert_eq!(account.secret.as_ref().unwrap().expose(), "oat-secret");
+    assert_eq!(account.attributes["email"], "me@example.com");
+    assert_eq!(
+        claude.endpoint_override("token"),
+        Some("https://login.example.test/v1/oauth/token")
+    );
+    assert_eq!(claude.endpoint_override("base"), None);
+    assert!(format!("{account:?}").contains("redacted"));
+    assert!(!format!("{account:?}").contains("oat-secret"));
+}
+
+#[test]
+fn base_url_is_the_base_endpoint_and_cannot_be_set_twice() {
+    let one = "api-keys: [k]\nproviders:\n  - {name: p, adapter: openai, base-url: 'http://127.0.0.1:9/v1'}\n";
+    let (config, _) = Config::parse(one).unwrap();
+    assert_eq!(
+        config.providers[0].endpoint_override("base"),
+        Some("http://127.0.0.1:9/v1")
+    );
+    let both = "api-keys: [k]\nproviders:\n  - {name: p, adapter: openai, base-url: 'http://a.test', endpoints: {base: 'http://b.test'}}\n";
+    let error = format!("{:#}", Config::parse(both).unwrap_err());
+    assert!(error.contains("not both"), "{error}");
+}
+
+#[test]
+fn bad_accounts_and_endpoints_are_named() {
+    let cases = [
+        (
+            "providers:\n  - {name: p, adapter: a, endpoints: {token: 'ftp://x.test'}}",
+            "endpoints.token `ftp://x.test` must be an http(s) URL",
+        ),
+        (
+            "providers:\n  - {name: p, adapter: a, accounts: [{name: a}, {name: a}]}",
+            "account `a` is listed twice",
+        ),
+        (
+            "providers:\n  - {name: p, adapter: a, accounts: [{name: 'x:y'}]}",
+            "account name `x:y` must be non-empty",
+        ),
+        (
+            "providers:\n  - {name: p, adapter: a, accounts: [{name: a, secret: ''}]}",
+            "account `a` has an empty secret",
+        ),
+        (
+            "providers:\n  - {name: p, adapter: a, accounts: [{name: a, token: x}]}",
+            "unknown field `token`",
+        ),
+    ];
+    for (providers, expected) in cases {
+        let text = format!("api-keys: [k]\n{providers}\n");
+        let error = format!("{:#}", Config::parse(&text).unwrap_err());
+        assert!(error.contains(expected), "{providers}: {error}");
+    }
+}

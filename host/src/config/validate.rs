@@ -71,8 +71,42 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
         if provider.adapter.is_empty() {
             bail!("provider `{name}`: `adapter` is empty");
         }
+        if provider.base_url.is_some() && provider.endpoints.contains_key("base") {
+            bail!("provider `{name}`: set `base-url` or `endpoints.base`, not both");
+        }
         if let Some(url) = &provider.base_url {
-            check_base_url(name, url)?;
+            check_endpoint_url(name, "base-url", url)?;
+        }
+        for (endpoint, url) in &provider.endpoints {
+            check_endpoint_url(name, &format!("endpoints.{endpoint}"), url)?;
+        }
+        let mut account_names = HashSet::new();
+        for account in &provider.accounts {
+            let account_name = &account.name;
+            if account_name.is_empty()
+                || account_name
+                    .chars()
+                    .any(|c| c.is_whitespace() || matches!(c, '/' | '#' | ':'))
+            {
+                bail!(
+                    "provider `{name}`: account name `{account_name}` must be non-empty, without spaces, `/`, `#` or `:`"
+                );
+            }
+            if !account_names.insert(account_name.as_str()) {
+                bail!("provider `{name}`: account `{account_name}` is listed twice");
+            }
+            if account.kind.as_deref() == Some("") {
+                bail!("provider `{name}`: account `{account_name}` has an empty `kind`");
+            }
+            if account
+                .secret
+                .as_ref()
+                .is_some_and(|secret| secret.is_empty())
+            {
+                bail!(
+                    "provider `{name}`: account `{account_name}` has an empty secret (is its ${{ENV_VAR}} set?)"
+                );
+            }
         }
         if provider.api_keys.iter().any(|key| key.is_empty()) {
             bail!("provider `{name}`: `api-keys` has an empty key (is its ${{ENV_VAR}} set?)");
@@ -103,13 +137,13 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
     Ok(warnings)
 }
 
-fn check_base_url(provider: &str, url: &str) -> anyhow::Result<()> {
+fn check_endpoint_url(provider: &str, key: &str, url: &str) -> anyhow::Result<()> {
     let parsed = match reqwest::Url::parse(url) {
         Ok(parsed) => parsed,
-        Err(err) => bail!("provider `{provider}`: base-url `{url}` is not a URL: {err}"),
+        Err(err) => bail!("provider `{provider}`: {key} `{url}` is not a URL: {err}"),
     };
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        bail!("provider `{provider}`: base-url `{url}` must be an http(s) URL with a host");
+        bail!("provider `{provider}`: {key} `{url}` must be an http(s) URL with a host");
     }
     Ok(())
 }

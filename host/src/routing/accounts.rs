@@ -1,4 +1,5 @@
-//! The accounts of one provider entry (one per configured key), rotated round-robin.
+//! The accounts of one provider entry (one per configured key, then one per named
+//! account), rotated round-robin.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -6,15 +7,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::cooldown::{Cooldown, CooldownBook};
+use crate::config::ProviderEntry;
 use crate::credentials::Secret;
 
-/// One account: an id safe to log, and its secret.
+/// One account: an id safe to log, the credential kind it holds, its secret and its
+/// non-secret attributes.
 #[derive(Debug)]
 pub struct AccountSlot {
-    /// `<entry-name>#<n>` (1-based), never derived from the key.
+    /// `<entry-name>#<n>` (1-based) for a key of `api-keys`, `<entry-name>:<name>` for
+    /// a named account; never derived from the secret.
     pub id: String,
-    /// The key, or `None` for an entry without keys (e.g. a local server).
+    /// The adapter's credential kind this account holds; `None`: the adapter's first
+    /// key kind.
+    pub kind: Option<String>,
+    /// The key or token, or `None` for an entry without keys (e.g. a local server).
     pub secret: Option<Secret>,
+    /// Non-secret facts handed to the adapter (project id, account id, region).
+    pub attributes: Vec<(String, String)>,
 }
 
 /// Result of asking a pool for an account.
@@ -36,24 +45,38 @@ pub struct AccountPool {
 }
 
 impl AccountPool {
-    /// One account per key; a single keyless account when there are none.
-    pub fn new(entry_name: &str, keys: &[Secret]) -> Self {
-        let accounts = if keys.is_empty() {
-            vec![Arc::new(AccountSlot {
-                id: format!("{entry_name}#1"),
+    /// One account per key of `api-keys`, then one per named account; a single
+    /// keyless account when there are none.
+    pub fn new(entry: &ProviderEntry) -> Self {
+        let keys = entry
+            .api_keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| AccountSlot {
+                id: format!("{}#{}", entry.name, i + 1),
+                kind: None,
+                secret: Some(key.clone()),
+                attributes: Vec::new(),
+            });
+        let named = entry.accounts.iter().map(|account| AccountSlot {
+            id: format!("{}:{}", entry.name, account.name),
+            kind: account.kind.clone(),
+            secret: account.secret.clone(),
+            attributes: account
+                .attributes
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+        });
+        let mut accounts: Vec<Arc<AccountSlot>> = keys.chain(named).map(Arc::new).collect();
+        if accounts.is_empty() {
+            accounts.push(Arc::new(AccountSlot {
+                id: format!("{}#1", entry.name),
+                kind: None,
                 secret: None,
-            })]
-        } else {
-            keys.iter()
-                .enumerate()
-                .map(|(i, key)| {
-                    Arc::new(AccountSlot {
-                        id: format!("{entry_name}#{}", i + 1),
-                        secret: Some(key.clone()),
-                    })
-                })
-                .collect()
-        };
+                attributes: Vec::new(),
+            }));
+        }
         Self {
             accounts,
             cursor: AtomicUsize::new(0),
@@ -103,8 +126,14 @@ mod tests {
     use super::*;
     use crate::routing::cooldown::CooldownReason;
 
+    fn entry(yaml: &str) -> ProviderEntry {
+        let text = format!("api-keys: [k]\nproviders:\n  - {yaml}\n");
+        let (mut config, _) = crate::config::Config::parse(&text).unwrap();
+        config.providers.remove(0)
+    }
+
     fn pool() -> AccountPool {
-        AccountPool::new("p", &[Secret::new("a"), Secret::new("b"), Secret::new("c")])
+        AccountPool::new(&entry("{name: p, adapter: x, api-keys: [a, b, c]}"))
     }
 
     fn picked(pick: Pick) -> String {
@@ -162,11 +191,30 @@ mod tests {
 
     #[test]
     fn an_entry_without_keys_has_one_keyless_account() {
-        let pool = AccountPool::new("local", &[]);
+        let pool = AccountPool::new(&entry("{name: local, adapter: x}"));
         assert_eq!(pool.len(), 1);
         match pool.pick(&CooldownBook::new(), &HashSet::new(), Instant::now()) {
             Pick::Account(account) => assert!(account.secret.is_none()),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn named_accounts_follow_the_keys_with_their_kind_and_attributes() {
+        let pool = AccountPool::new(&entry(
+            "{name: c, adapter: x, api-keys: [k1], accounts: [{name: max, kind: oauth, secret: t, attributes: {org: o1}}]}",
+        ));
+        let (book, none, now) = (CooldownBook::new(), HashSet::new(), Instant::now());
+        let Pick::Account(first) = pool.pick(&book, &none, now) else {
+            panic!()
+        };
+        let Pick::Account(second) = pool.pick(&book, &none, now) else {
+            panic!()
+        };
+        assert_eq!((first.id.as_str(), first.kind.as_deref()), ("c#1", None));
+        assert_eq!(second.id, "c:max");
+        assert_eq!(second.kind.as_deref(), Some("oauth"));
+        assert_eq!(second.secret.as_ref().unwrap().expose(), "t");
+        assert_eq!(second.attributes, vec![("org".to_owned(), "o1".to_owned())]);
     }
 }

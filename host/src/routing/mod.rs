@@ -41,7 +41,7 @@ impl Router {
             pools: config
                 .providers
                 .iter()
-                .map(|p| accounts::AccountPool::new(&p.name, &p.api_keys))
+                .map(accounts::AccountPool::new)
                 .collect(),
             names: config.providers.iter().map(|p| p.name.clone()).collect(),
             book: CooldownBook::new(),

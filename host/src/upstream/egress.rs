@@ -1,7 +1,9 @@
 //! The egress policy: where a guest-built request may go.
 //!
-//! Hosts: a provider entry may reach its base URL's host, plus the hosts that both the
-//! adapter declares (`info().hosts`) and the operator grants (`allow-hosts`). Patterns
+//! Hosts: a provider entry may reach its base URL's host and the hosts of the endpoints
+//! its config overrides (`endpoints:`; the grant follows the override), plus the hosts
+//! that both the adapter declares (`info().hosts`) and the operator grants
+//! (`allow-hosts`). Patterns
 //! are exact host names or `*.suffix` (subdomains of `suffix`, not `suffix` itself).
 //!
 //! Paths and queries: an adapter puts client-derived text (a model name, for an entry
@@ -34,6 +36,8 @@ pub struct EgressPolicy {
     base_path: String,
     declared: Vec<String>,
     granted: Vec<String>,
+    /// Hosts of endpoints the operator pointed elsewhere in config.
+    overridden: Vec<String>,
 }
 
 /// A refused destination.
@@ -64,7 +68,22 @@ impl EgressPolicy {
             base_path,
             declared: declared.iter().map(|p| normalise(p)).collect(),
             granted: granted.iter().map(|p| normalise(p)).collect(),
+            overridden: Vec::new(),
         }
+    }
+
+    /// Also grant the hosts of these URLs: the endpoints the operator overrode in
+    /// config (`endpoints: {token: https://...}`), whose hosts the adapter could not
+    /// have declared.
+    pub fn with_overridden_endpoints<'a>(
+        mut self,
+        urls: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        self.overridden.extend(urls.into_iter().filter_map(|url| {
+            let parsed = reqwest::Url::parse(url).ok()?;
+            parsed.host_str().map(normalise)
+        }));
+        self
     }
 
     /// Allow the host of `url` or say why not. Only `http` and `https` are ever allowed.
@@ -77,7 +96,7 @@ impl EgressPolicy {
             return Err(refused("only http and https leave the machine"));
         }
         let host = normalise(url.host_str().ok_or_else(|| refused("no host"))?);
-        if self.base_host.as_deref() == Some(host.as_str()) {
+        if self.base_host.as_deref() == Some(host.as_str()) || self.overridden.contains(&host) {
             return Ok(());
         }
         let declared = self.declared.iter().any(|p| host_matches(p, &host));
@@ -254,6 +273,15 @@ mod tests {
 
     fn strings(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn an_overridden_endpoint_s_host_is_granted_and_nothing_more() {
+        let policy = EgressPolicy::new("https://api.anthropic.com", &[], &[])
+            .with_overridden_endpoints(["https://login.corp.test:8443/oauth/token"]);
+        assert!(policy.check(&url("https://login.corp.test/x")).is_ok());
+        assert!(policy.check(&url("https://evil.corp.test/x")).is_err());
+        assert!(policy.check(&url("https://corp.test/x")).is_err());
     }
 
     #[test]
