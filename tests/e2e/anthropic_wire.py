@@ -9,6 +9,10 @@ import json
 from replies import ErrorReply, Reply, TextBlock, ThinkingBlock, ToolUseBlock, chunk_text, next_id
 
 API_KEY = "sk-ant-mock-upstream"
+# A Claude subscription (OAuth) access token, as `claude-oauth` accounts hold.
+OAUTH_TOKEN = "sk-ant-oat01-mock-subscription"
+# The beta flag the real API requires with an OAuth bearer token.
+OAUTH_BETA = "oauth-2025-04-20"
 
 # Top-level fields the real API accepts; anything else is "Extra inputs are not permitted".
 _FIELDS = {
@@ -36,8 +40,17 @@ class Invalid(Exception):
 
 
 def check_auth(headers: dict) -> ErrorReply | None:
-    """The real API wants `x-api-key` and an `anthropic-version`."""
-    if headers.get("x-api-key") != API_KEY:
+    """The real API wants an `anthropic-version` and either an API key in `x-api-key` or
+    a subscription's OAuth token as a bearer, with the OAuth beta flag; an OAuth token in
+    `x-api-key`, or a bearer without the flag, is refused."""
+    bearer = headers.get("authorization", "")
+    if bearer:
+        if bearer != f"Bearer {OAUTH_TOKEN}" or "x-api-key" in headers:
+            return ErrorReply(401, "authentication", "Invalid bearer token")
+        betas = {b.strip() for b in headers.get("anthropic-beta", "").split(",")}
+        if OAUTH_BETA not in betas:
+            return ErrorReply(401, "authentication", "OAuth authentication is currently not supported.")
+    elif headers.get("x-api-key") != API_KEY:
         return ErrorReply(401, "authentication", "invalid x-api-key")
     if not headers.get("anthropic-version"):
         return ErrorReply(400, "invalid_request", "anthropic-version: header is required")
