@@ -21,6 +21,7 @@
 
 mod client_dialect;
 mod client_headers;
+pub mod endpoints;
 mod relay;
 
 use std::sync::Arc;
