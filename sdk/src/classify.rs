@@ -13,7 +13,7 @@ use crate::types::*;
 /// 402 quota-exhausted, 413 context-too-long, 400/404/422 bad-request,
 /// 500/502/503/504/529 overloaded, anything else other. `retry` rides on the classes
 /// that can be waited out.
-pub fn class_for_status(status: u16, retry: RetryAfter) -> ErrorClass {
+pub fn class_for_status(status: u16, retry: Option<u64>) -> ErrorClass {
     match status {
         429 => ErrorClass::RateLimited(retry),
         401 | 403 => ErrorClass::AuthExpired,
@@ -34,9 +34,9 @@ pub fn classify_openai_shaped(
     head: &ResponseHead,
     body: &[u8],
     more_context_phrases: &[&str],
-) -> ClassifiedError {
+) -> UpstreamError {
     let message = error_message(head.status, body);
-    let retry = RetryAfter::ms(retry_after_ms(&head.headers));
+    let retry = retry_after_ms(&head.headers);
     let text = String::from_utf8_lossy(body);
     let says = |needle: &str| text.contains(needle);
     let says_too_long = ["context_length_exceeded", "maximum context length"]
@@ -50,7 +50,7 @@ pub fn classify_openai_shaped(
     } else {
         class_for_status(head.status, retry)
     };
-    ClassifiedError::new(class, message)
+    UpstreamError::new(class, message)
 }
 
 #[cfg(test)]
@@ -63,7 +63,7 @@ mod tests {
         assert_eq!(
             classify_openai_shaped(&ResponseHead::new(429, &[("retry-after", "3")]), quota, &[])
                 .class,
-            ErrorClass::QuotaExhausted(RetryAfter::ms(Some(3000)))
+            ErrorClass::QuotaExhausted(Some(3000))
         );
         let limited = br#"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#;
         let classified = classify_openai_shaped(
@@ -71,10 +71,7 @@ mod tests {
             limited,
             &[],
         );
-        assert_eq!(
-            classified.class,
-            ErrorClass::RateLimited(RetryAfter::ms(Some(1500)))
-        );
+        assert_eq!(classified.class, ErrorClass::RateLimited(Some(1500)));
         assert_eq!(classified.message, "Rate limit reached");
     }
 
@@ -102,7 +99,7 @@ mod tests {
                 &["exceeds the context window"]
             )
             .class,
-            ErrorClass::Overloaded(RetryAfter::ms(None))
+            ErrorClass::Overloaded(None)
         );
         let coded = br#"{"error":{"code":"context_length_exceeded"}}"#;
         assert_eq!(
@@ -113,21 +110,12 @@ mod tests {
 
     #[test]
     fn statuses_alone_fall_back_to_the_usual_classes() {
+        assert_eq!(class_for_status(403, None), ErrorClass::AuthExpired);
+        assert_eq!(class_for_status(413, None), ErrorClass::ContextTooLong);
         assert_eq!(
-            class_for_status(403, RetryAfter::ms(None)),
-            ErrorClass::AuthExpired
+            class_for_status(503, Some(5)),
+            ErrorClass::Overloaded(Some(5))
         );
-        assert_eq!(
-            class_for_status(413, RetryAfter::ms(None)),
-            ErrorClass::ContextTooLong
-        );
-        assert_eq!(
-            class_for_status(503, RetryAfter::ms(Some(5))),
-            ErrorClass::Overloaded(RetryAfter::ms(Some(5)))
-        );
-        assert_eq!(
-            class_for_status(409, RetryAfter::ms(None)),
-            ErrorClass::Other
-        );
+        assert_eq!(class_for_status(409, None), ErrorClass::Other);
     }
 }
