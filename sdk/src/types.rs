@@ -460,6 +460,12 @@ impl AdapterInfo {
         self.endpoints.push(endpoint);
         self
     }
+    /// Adds a named URL that only the user's browser opens (an OAuth authorize page):
+    /// the host never sends to it, so its host is not added to `hosts`.
+    pub fn browser_endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.endpoints.push(endpoint);
+        self
+    }
     /// The `base` endpoint: the upstream's base URL.
     pub fn base(self, url: impl Into<String>) -> Self {
         self.endpoint(Endpoint::new(Endpoint::BASE, url, "the upstream API"))
