@@ -53,6 +53,30 @@ pub fn classify_openai_shaped(
     UpstreamError::new(class, message)
 }
 
+/// The HTTP status an OpenAI-shaped `error` object stands for when it arrives inside a
+/// 2xx stream (where no status says it): its numeric `code` when that is one, else the
+/// status its `code` or `type` comes with (`rate_limit_exceeded` and
+/// `insufficient_quota` 429, `context_length_exceeded` and `invalid_request_error`
+/// 400, `server_error` 500), else 0 (no status: `other`). Classify the frame by
+/// passing this status and `{"error": error}` to the adapter's own non-2xx classifier,
+/// so a frame and an answer of the same shape get the same class.
+pub fn openai_error_status(error: &serde_json::Value) -> u16 {
+    let named = |key: &str| {
+        error
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+    };
+    let says = |word: &str| named("code") == word || named("type") == word;
+    match error.get("code").and_then(serde_json::Value::as_u64) {
+        Some(code @ 400..=599) => code as u16,
+        _ if says("rate_limit_exceeded") || says("insufficient_quota") => 429,
+        _ if says("context_length_exceeded") || says("invalid_request_error") => 400,
+        _ if says("server_error") => 500,
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +130,26 @@ mod tests {
             classify_openai_shaped(&ResponseHead::new(422, &[]), coded, &[]).class,
             ErrorClass::ContextTooLong
         );
+    }
+
+    #[test]
+    fn an_error_frame_stands_for_the_status_its_code_names() {
+        use serde_json::json;
+        assert_eq!(openai_error_status(&json!({"code": 503})), 503);
+        assert_eq!(
+            openai_error_status(&json!({"code": "rate_limit_exceeded"})),
+            429
+        );
+        assert_eq!(
+            openai_error_status(&json!({"type": "insufficient_quota"})),
+            429
+        );
+        assert_eq!(
+            openai_error_status(&json!({"code": "context_length_exceeded"})),
+            400
+        );
+        assert_eq!(openai_error_status(&json!({"code": "server_error"})), 500);
+        assert_eq!(openai_error_status(&json!({"message": "?"})), 0);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Classifying Chat Completions failures for routing.
 
-use plugboard_sdk::classify::classify_openai_shaped;
+use plugboard_sdk::classify::{classify_openai_shaped, openai_error_status};
 use plugboard_sdk::prelude::*;
 
 /// Classify a non-2xx response. Beyond the status: OpenAI sends quota exhaustion as
@@ -12,22 +12,14 @@ pub fn classify(head: &ResponseHead, body: &[u8]) -> UpstreamError {
 }
 
 /// Classify the `error` object of an error chunk inside a 2xx stream exactly as the
-/// same body in a non-2xx answer: the status it would have come with is its numeric
-/// `code` when it has one, else the one its `code`/`type` names (`rate_limit_exceeded`
-/// and `insufficient_quota` come as 429, `context_length_exceeded` as 400,
-/// `server_error` as 500); an error that says none of these is `other`.
+/// same body in a non-2xx answer, with the status its code stands for
+/// ([`openai_error_status`]).
 pub fn classify_frame(error: &Value) -> UpstreamError {
-    let named = |key: &str| error.get(key).and_then(Value::as_str).unwrap_or("");
-    let says = |word: &str| named("code") == word || named("type") == word;
-    let status = match error.get("code").and_then(Value::as_u64) {
-        Some(code @ 400..=599) => code as u16,
-        _ if says("rate_limit_exceeded") || says("insufficient_quota") => 429,
-        _ if says("context_length_exceeded") || says("invalid_request_error") => 400,
-        _ if says("server_error") => 500,
-        _ => 0,
-    };
     let body = json!({"error": error}).to_string();
-    classify(&ResponseHead::new(status, &[]), body.as_bytes())
+    classify(
+        &ResponseHead::new(openai_error_status(error), &[]),
+        body.as_bytes(),
+    )
 }
 
 #[cfg(test)]
