@@ -175,7 +175,7 @@ impl Dialect {
         }
     }
 
-    /// For [`Provider::encode_native`](crate::Provider::encode_native) of an adapter
+    /// For [`Encode::encode_native`](crate::Encode::encode_native) of an adapter
     /// with one native dialect (`self`): `Ok` when the host asks for it, otherwise the
     /// `unsupported` error naming the adapter, what it passes through and what was asked.
     pub fn passthrough_only(self, asked: Dialect, adapter: &str) -> Result<(), AdapterError> {
