@@ -1,4 +1,5 @@
-//! Generated guest bindings for both worlds of `wit/plugboard-adapter@0.1.0`.
+//! Generated guest bindings for both worlds of contract 0.2, from
+//! `wit/plugboard-adapter@0.2.0` inside this crate (so the SDK builds on its own).
 //!
 //! Hidden from adapter authors: they use the friendly names in [`crate::types`] and the
 //! export macros. The `provider` world is generated first and owns the shared `types`
@@ -16,7 +17,7 @@
 pub mod provider {
     wit_bindgen::generate!({
         world: "provider",
-        path: "../wit/plugboard-adapter@0.1.0",
+        path: "wit/plugboard-adapter@0.2.0",
         pub_export_macro: true,
         export_macro_name: "export_provider_world",
         default_bindings_module: "plugboard_sdk::__bindings::provider",
@@ -24,10 +25,10 @@ pub mod provider {
         additional_derives: [PartialEq],
         generate_unused_types: true,
         additional_type_attributes: {
-            "plugboard:adapter/types@0.1.0/usage": [#[derive(Default)]],
-            "plugboard:adapter/types@0.1.0/generation-params": [#[derive(Default)]],
-            "plugboard:adapter/types@0.1.0/response-metadata": [#[derive(Default)]],
-            "plugboard:adapter/types@0.1.0/reasoning-config": [#[derive(Default)]],
+            "plugboard:adapter/types@0.2.0/usage": [#[derive(Default)]],
+            "plugboard:adapter/types@0.2.0/generation-params": [#[derive(Default)]],
+            "plugboard:adapter/types@0.2.0/response-metadata": [#[derive(Default)]],
+            "plugboard:adapter/types@0.2.0/reasoning-config": [#[derive(Default)]],
         },
     });
 }
@@ -36,15 +37,15 @@ pub mod provider {
 pub mod fixup {
     wit_bindgen::generate!({
         world: "fixup",
-        path: "../wit/plugboard-adapter@0.1.0",
+        path: "wit/plugboard-adapter@0.2.0",
         pub_export_macro: true,
         export_macro_name: "export_fixup_world",
         default_bindings_module: "plugboard_sdk::__bindings::fixup",
         runtime_path: "plugboard_sdk::__wit_bindgen::rt",
         additional_derives: [PartialEq],
         with: {
-            "plugboard:adapter/types@0.1.0": crate::__bindings::provider::plugboard::adapter::types,
-            "plugboard:adapter/host@0.1.0": crate::__bindings::provider::plugboard::adapter::host,
+            "plugboard:adapter/types@0.2.0": crate::__bindings::provider::plugboard::adapter::types,
+            "plugboard:adapter/host@0.2.0": crate::__bindings::provider::plugboard::adapter::host,
         },
     });
 }

@@ -13,7 +13,7 @@ use crate::types::*;
 /// 402 quota-exhausted, 413 context-too-long, 400/404/422 bad-request,
 /// 500/502/503/504/529 overloaded, anything else other. `retry` rides on the classes
 /// that can be waited out.
-pub fn class_for_status(status: u16, retry: RetryAfter) -> ErrorClass {
+pub fn class_for_status(status: u16, retry: Option<u64>) -> ErrorClass {
     match status {
         429 => ErrorClass::RateLimited(retry),
         401 | 403 => ErrorClass::AuthExpired,
@@ -34,9 +34,9 @@ pub fn classify_openai_shaped(
     head: &ResponseHead,
     body: &[u8],
     more_context_phrases: &[&str],
-) -> ClassifiedError {
+) -> UpstreamError {
     let message = error_message(head.status, body);
-    let retry = RetryAfter::ms(retry_after_ms(&head.headers));
+    let retry = retry_after_ms(&head.headers);
     let text = String::from_utf8_lossy(body);
     let says = |needle: &str| text.contains(needle);
     let says_too_long = ["context_length_exceeded", "maximum context length"]
@@ -50,7 +50,31 @@ pub fn classify_openai_shaped(
     } else {
         class_for_status(head.status, retry)
     };
-    ClassifiedError::new(class, message)
+    UpstreamError::new(class, message)
+}
+
+/// The HTTP status an OpenAI-shaped `error` object stands for when it arrives inside a
+/// 2xx stream (where no status says it): its numeric `code` when that is one, else the
+/// status its `code` or `type` comes with (`rate_limit_exceeded` and
+/// `insufficient_quota` 429, `context_length_exceeded` and `invalid_request_error`
+/// 400, `server_error` 500), else 0 (no status: `other`). Classify the frame by
+/// passing this status and `{"error": error}` to the adapter's own non-2xx classifier,
+/// so a frame and an answer of the same shape get the same class.
+pub fn openai_error_status(error: &serde_json::Value) -> u16 {
+    let named = |key: &str| {
+        error
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+    };
+    let says = |word: &str| named("code") == word || named("type") == word;
+    match error.get("code").and_then(serde_json::Value::as_u64) {
+        Some(code @ 400..=599) => code as u16,
+        _ if says("rate_limit_exceeded") || says("insufficient_quota") => 429,
+        _ if says("context_length_exceeded") || says("invalid_request_error") => 400,
+        _ if says("server_error") => 500,
+        _ => 0,
+    }
 }
 
 #[cfg(test)]
@@ -63,7 +87,7 @@ mod tests {
         assert_eq!(
             classify_openai_shaped(&ResponseHead::new(429, &[("retry-after", "3")]), quota, &[])
                 .class,
-            ErrorClass::QuotaExhausted(RetryAfter::ms(Some(3000)))
+            ErrorClass::QuotaExhausted(Some(3000))
         );
         let limited = br#"{"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}}"#;
         let classified = classify_openai_shaped(
@@ -71,10 +95,7 @@ mod tests {
             limited,
             &[],
         );
-        assert_eq!(
-            classified.class,
-            ErrorClass::RateLimited(RetryAfter::ms(Some(1500)))
-        );
+        assert_eq!(classified.class, ErrorClass::RateLimited(Some(1500)));
         assert_eq!(classified.message, "Rate limit reached");
     }
 
@@ -102,7 +123,7 @@ mod tests {
                 &["exceeds the context window"]
             )
             .class,
-            ErrorClass::Overloaded(RetryAfter::ms(None))
+            ErrorClass::Overloaded(None)
         );
         let coded = br#"{"error":{"code":"context_length_exceeded"}}"#;
         assert_eq!(
@@ -112,22 +133,33 @@ mod tests {
     }
 
     #[test]
+    fn an_error_frame_stands_for_the_status_its_code_names() {
+        use serde_json::json;
+        assert_eq!(openai_error_status(&json!({"code": 503})), 503);
+        assert_eq!(
+            openai_error_status(&json!({"code": "rate_limit_exceeded"})),
+            429
+        );
+        assert_eq!(
+            openai_error_status(&json!({"type": "insufficient_quota"})),
+            429
+        );
+        assert_eq!(
+            openai_error_status(&json!({"code": "context_length_exceeded"})),
+            400
+        );
+        assert_eq!(openai_error_status(&json!({"code": "server_error"})), 500);
+        assert_eq!(openai_error_status(&json!({"message": "?"})), 0);
+    }
+
+    #[test]
     fn statuses_alone_fall_back_to_the_usual_classes() {
+        assert_eq!(class_for_status(403, None), ErrorClass::AuthExpired);
+        assert_eq!(class_for_status(413, None), ErrorClass::ContextTooLong);
         assert_eq!(
-            class_for_status(403, RetryAfter::ms(None)),
-            ErrorClass::AuthExpired
+            class_for_status(503, Some(5)),
+            ErrorClass::Overloaded(Some(5))
         );
-        assert_eq!(
-            class_for_status(413, RetryAfter::ms(None)),
-            ErrorClass::ContextTooLong
-        );
-        assert_eq!(
-            class_for_status(503, RetryAfter::ms(Some(5))),
-            ErrorClass::Overloaded(RetryAfter::ms(Some(5)))
-        );
-        assert_eq!(
-            class_for_status(409, RetryAfter::ms(None)),
-            ErrorClass::Other
-        );
+        assert_eq!(class_for_status(409, None), ErrorClass::Other);
     }
 }

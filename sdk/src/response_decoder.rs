@@ -13,12 +13,14 @@
 
 use serde_json::Value;
 
+use crate::events::EventWriter;
 use crate::json::{JsonBody, check_upstream_json, parse_upstream_json};
-use crate::provider::Decoder;
 use crate::sse::{SseEvent, SseParser};
-use crate::types::{AdapterError, DecodeContext, StreamEvent};
+use crate::types::{AdapterError, StreamEvent};
 
-/// What a provider's answer has said so far, and how to read more of it.
+/// What a provider's answer has said so far, and how to read more of it. It writes
+/// through an [`EventWriter`], which keeps the stream's rules (block ids, ends, one
+/// `finish`).
 pub trait ResponseState: Default + 'static {
     /// What one stream event is, for the error when one is not JSON
     /// (e.g. "a Chat Completions stream chunk").
@@ -32,48 +34,86 @@ pub trait ResponseState: Default + 'static {
     fn take_stream_event(
         &mut self,
         data: &Value,
-        out: &mut Vec<StreamEvent>,
+        out: &mut EventWriter,
     ) -> Result<(), AdapterError>;
 
-    /// Read a whole one-document answer.
+    /// Read a whole one-document answer. The default reads it as one stream event.
     fn take_whole_document(
         &mut self,
         document: Value,
-        out: &mut Vec<StreamEvent>,
-    ) -> Result<(), AdapterError>;
+        out: &mut EventWriter,
+    ) -> Result<(), AdapterError> {
+        self.take_stream_event(&document, out)
+    }
 
-    /// The body ended: close whatever is open (into `out`) and give the `finish` event.
-    fn end(&mut self, out: &mut Vec<StreamEvent>) -> StreamEvent;
+    /// The body ended: write the `finish` (the writer ends open blocks first). If this
+    /// writes none, the writer's fallback finish goes out.
+    fn end(&mut self, out: &mut EventWriter);
 }
 
-/// A [`Decoder`] around a provider's [`ResponseState`]: streamed or one document, and
-/// passthrough, as the [`DecodeContext`] says.
+/// How a response body is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeMode {
+    /// The body is an event stream (as `respond` said), not one document.
+    pub streaming: bool,
+    /// Native passthrough (the call was `encode-native`): forward the bytes as `raw`
+    /// events and emit only the `finish` besides.
+    pub passthrough: bool,
+}
+
+impl DecodeMode {
+    /// An IR-path answer, streamed or one document.
+    pub fn ok(streaming: bool) -> Self {
+        DecodeMode {
+            streaming,
+            passthrough: false,
+        }
+    }
+    /// The same answer on the passthrough path.
+    pub fn passthrough(self) -> Self {
+        DecodeMode {
+            passthrough: true,
+            ..self
+        }
+    }
+}
+
+/// A decoder around a provider's [`ResponseState`]: streamed or one document, and
+/// passthrough, as the [`DecodeMode`] says.
 pub struct ResponseDecoder<S> {
     /// `Some` when the host expects a stream.
     stream: Option<SseParser>,
-    /// The one-document body, collected until `finish`.
+    /// The one-document body, collected until the end.
     document: JsonBody,
     /// Native passthrough: forward bytes as `raw`, keep only the accounting.
     passthrough: bool,
+    out: EventWriter,
     state: S,
 }
 
 impl<S: ResponseState> ResponseDecoder<S> {
-    /// A decoder for a response described by `ctx`.
-    pub fn new(ctx: &DecodeContext) -> Self {
+    /// A decoder with a fresh state.
+    pub fn new(mode: DecodeMode) -> Self {
+        Self::with_state(mode, S::default())
+    }
+
+    /// A decoder starting from `state` (e.g. one that knows what the request asked).
+    pub fn with_state(mode: DecodeMode, state: S) -> Self {
         ResponseDecoder {
-            stream: ctx.streaming.then(SseParser::new),
+            stream: mode.streaming.then(SseParser::new),
             document: JsonBody::new(),
-            passthrough: ctx.passthrough.is_some(),
-            state: S::default(),
+            passthrough: mode.passthrough,
+            out: EventWriter::new(),
+            state,
         }
     }
 
-    fn take_events(
-        &mut self,
-        events: Vec<SseEvent>,
-        out: &mut Vec<StreamEvent>,
-    ) -> Result<(), AdapterError> {
+    /// The provider's state (e.g. for a test that looks inside).
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+
+    fn take_events(&mut self, events: Vec<SseEvent>) -> Result<(), AdapterError> {
         for event in events {
             let data = event.data.trim();
             if data.is_empty() || data == "[DONE]" {
@@ -84,40 +124,48 @@ impl<S: ResponseState> ResponseDecoder<S> {
                 continue;
             }
             let value = parse_upstream_json(data.as_bytes(), S::STREAM_EVENT)?;
-            self.state.take_stream_event(&value, out)?;
+            self.state.take_stream_event(&value, &mut self.out)?;
         }
         Ok(())
     }
-}
 
-/// Whether a body collected as a document is really an event stream (it starts with a
-/// field or a comment line, which no JSON document does).
-fn looks_like_an_event_stream(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"data:") || bytes.starts_with(b"event:") || bytes.starts_with(b":")
-}
+    /// What the writer holds, or in passthrough only its `finish` (the bytes went out
+    /// as they came).
+    fn written(&mut self) -> Vec<StreamEvent> {
+        let events = self.out.take();
+        if self.passthrough {
+            return events
+                .into_iter()
+                .filter(|event| matches!(event, StreamEvent::Finish(_)))
+                .collect();
+        }
+        events
+    }
 
-impl<S: ResponseState> Decoder for ResponseDecoder<S> {
-    fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError> {
-        let mut out = Vec::new();
+    /// Feed the next chunk; the events it completes (in passthrough, the chunk itself
+    /// as one `raw` event).
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError> {
         match &mut self.stream {
             Some(parser) => {
                 let events = parser.push(chunk);
-                self.take_events(events, &mut out)?;
+                self.take_events(events)?;
             }
             None => self.document.push(chunk),
         }
         if self.passthrough {
-            return Ok(vec![StreamEvent::Raw(chunk.to_vec())]);
+            let mut out = vec![StreamEvent::Raw(chunk.to_vec())];
+            out.extend(self.written());
+            return Ok(out);
         }
-        Ok(out)
+        Ok(self.written())
     }
 
-    fn finish(&mut self) -> Result<Vec<StreamEvent>, AdapterError> {
-        let mut out = Vec::new();
+    /// The body ended: the remaining events, ending with the `finish`.
+    pub fn finish(&mut self) -> Result<Vec<StreamEvent>, AdapterError> {
         match &mut self.stream {
             Some(parser) => {
                 let events = parser.finish();
-                self.take_events(events, &mut out)?;
+                self.take_events(events)?;
             }
             None => {
                 let bytes = self.document.bytes().trim_ascii_start().to_vec();
@@ -126,20 +174,23 @@ impl<S: ResponseState> Decoder for ResponseDecoder<S> {
                     let mut parser = SseParser::new();
                     let mut events = parser.push(&bytes);
                     events.extend(parser.finish());
-                    self.take_events(events, &mut out)?;
+                    self.take_events(events)?;
                 } else if !bytes.is_empty() {
                     let document = self.document.finish()?;
-                    self.state.take_whole_document(document, &mut out)?;
+                    self.state.take_whole_document(document, &mut self.out)?;
                 }
             }
         }
-        let finish = self.state.end(&mut out);
-        if self.passthrough {
-            return Ok(vec![finish]);
-        }
-        out.push(finish);
-        Ok(out)
+        self.state.end(&mut self.out);
+        self.out.end();
+        Ok(self.written())
     }
+}
+
+/// Whether a body collected as a document is really an event stream (it starts with a
+/// field or a comment line, which no JSON document does).
+fn looks_like_an_event_stream(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"data:") || bytes.starts_with(b"event:") || bytes.starts_with(b":")
 }
 
 #[cfg(test)]
@@ -162,30 +213,22 @@ mod tests {
         fn take_stream_event(
             &mut self,
             data: &Value,
-            out: &mut Vec<StreamEvent>,
+            out: &mut EventWriter,
         ) -> Result<(), AdapterError> {
             if let Some(text) = data["say"].as_str() {
-                out.push(StreamEvent::text_delta("t", text));
+                out.text(text);
             }
             if let Some(tokens) = data["usage"].as_u64() {
                 self.output_tokens = Some(tokens);
             }
             Ok(())
         }
-        fn take_whole_document(
-            &mut self,
-            document: Value,
-            out: &mut Vec<StreamEvent>,
-        ) -> Result<(), AdapterError> {
-            self.take_stream_event(&document, out)
-        }
-        fn end(&mut self, out: &mut Vec<StreamEvent>) -> StreamEvent {
-            out.push(StreamEvent::TextEnd("t".into()));
+        fn end(&mut self, out: &mut EventWriter) {
             let usage = Usage {
                 output_tokens: self.output_tokens,
                 ..Usage::default()
             };
-            StreamEvent::finish(FinishReason::Stop, None, usage)
+            out.finish(Finish::new(FinishReason::Stop, None, usage));
         }
     }
 
@@ -202,8 +245,9 @@ mod tests {
 
     fn said_hi() -> Vec<StreamEvent> {
         vec![
-            StreamEvent::text_delta("t", "hi"),
-            StreamEvent::TextEnd("t".into()),
+            StreamEvent::TextStart("text-0".into()),
+            StreamEvent::text_delta("text-0", "hi"),
+            StreamEvent::TextEnd("text-0".into()),
             finish(Some(3)),
         ]
     }
@@ -211,7 +255,7 @@ mod tests {
     #[test]
     fn a_stream_skips_comments_blanks_and_done_however_it_is_cut() {
         assert_every_split_decodes_to(
-            || ResponseDecoder::<Echo>::new(&DecodeContext::ok(true)),
+            || ResponseDecoder::<Echo>::new(DecodeMode::ok(true)),
             STREAM,
             &said_hi(),
         );
@@ -219,31 +263,28 @@ mod tests {
 
     #[test]
     fn a_document_is_read_at_the_end_and_an_unannounced_stream_as_a_stream() {
-        let document = ResponseDecoder::<Echo>::new(&DecodeContext::ok(false));
+        let document = ResponseDecoder::<Echo>::new(DecodeMode::ok(false));
         assert_eq!(
             decode_fed(document, &[b"{\"say\":", b"\"hi\"}"]),
             vec![
-                StreamEvent::text_delta("t", "hi"),
-                StreamEvent::TextEnd("t".into()),
+                StreamEvent::TextStart("text-0".into()),
+                StreamEvent::text_delta("text-0", "hi"),
+                StreamEvent::TextEnd("text-0".into()),
                 finish(None),
             ]
         );
-        let unannounced = ResponseDecoder::<Echo>::new(&DecodeContext::ok(false));
+        let unannounced = ResponseDecoder::<Echo>::new(DecodeMode::ok(false));
         assert_eq!(decode_fed(unannounced, &[STREAM]), said_hi());
-        let empty = ResponseDecoder::<Echo>::new(&DecodeContext::ok(false));
-        assert_eq!(
-            decode_fed(empty, &[]),
-            vec![StreamEvent::TextEnd("t".into()), finish(None)]
-        );
+        let empty = ResponseDecoder::<Echo>::new(DecodeMode::ok(false));
+        assert_eq!(decode_fed(empty, &[]), vec![finish(None)]);
     }
 
     #[test]
     fn passthrough_forwards_every_byte_and_parses_only_accounting() {
-        let mut ctx = DecodeContext::ok(true);
-        ctx.passthrough = Some(Dialect::OpenaiChat);
+        let ctx = DecodeMode::ok(true).passthrough();
         let stream = b"data: {\"say\": \"hi\"}\n\ndata: {\"usage\":5}\n\n";
         let events = decode_fed(
-            ResponseDecoder::<Echo>::new(&ctx),
+            ResponseDecoder::<Echo>::new(ctx),
             &[&stream[..9], &stream[9..]],
         );
         let (forwarded, last) = forwarded_and_last(&events);
@@ -253,9 +294,8 @@ mod tests {
 
     #[test]
     fn passthrough_still_refuses_an_event_that_is_not_json() {
-        let mut ctx = DecodeContext::ok(true);
-        ctx.passthrough = Some(Dialect::OpenaiChat);
-        let mut decoder = ResponseDecoder::<Echo>::new(&ctx);
+        let ctx = DecodeMode::ok(true).passthrough();
+        let mut decoder = ResponseDecoder::<Echo>::new(ctx);
         assert!(decoder.push(b"data: {\"say\": \"hi\"}\n\n").is_ok());
         let error = decoder.push(b"data: {say: not json}\n\n").unwrap_err();
         assert_eq!(error.kind, ErrorKind::Upstream);
@@ -264,11 +304,11 @@ mod tests {
 
     #[test]
     fn garbage_is_an_upstream_error_naming_the_event() {
-        let mut decoder = ResponseDecoder::<Echo>::new(&DecodeContext::ok(true));
+        let mut decoder = ResponseDecoder::<Echo>::new(DecodeMode::ok(true));
         let error = decoder.push(b"data: {nope\n\n").unwrap_err();
         assert_eq!(error.kind, ErrorKind::Upstream);
         assert!(error.message.contains("an echo event"), "{}", error.message);
-        let mut document = ResponseDecoder::<Echo>::new(&DecodeContext::ok(false));
+        let mut document = ResponseDecoder::<Echo>::new(DecodeMode::ok(false));
         document.push(b"{nope").unwrap();
         assert_eq!(document.finish().unwrap_err().kind, ErrorKind::Upstream);
     }

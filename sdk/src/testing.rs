@@ -8,11 +8,15 @@
 //!
 //! ```ignore
 //! use plugboard_sdk::testing::assert_every_split_decodes_to;
-//! assert_every_split_decodes_to(|| MyDecoder::new(&DecodeContext::ok(true)), STREAM, &expected());
+//! assert_every_split_decodes_to(|| MyDecoder::new(DecodeMode::ok(true)), STREAM, &expected());
 //! ```
+//!
+//! The conformance helpers check what every decoder owes the host, whatever its
+//! upstream: [`assert_garbage_is_an_upstream_error`],
+//! [`assert_error_frame_ends_the_stream`] and [`assert_passthrough_forwards_every_byte`].
 
 use crate::provider::Decoder;
-use crate::types::StreamEvent;
+use crate::types::{ErrorKind, FinishReason, StreamEvent, UpstreamError};
 
 /// Feed `pieces` to `decoder` in order, then finish it; the events of all calls, in
 /// order. Panics if the decoder errs: a test that expects an error calls `push` itself.
@@ -82,6 +86,67 @@ pub fn assert_passthrough_forwards_every_byte<D: Decoder>(
         assert_eq!(forwarded, body, "cut at {cut}");
         assert_eq!(last, finish, "cut at {cut}");
     }
+}
+
+/// What feeding `pieces` then finishing gives: the events, or the first error.
+fn decode_result(
+    mut decoder: impl Decoder,
+    pieces: &[&[u8]],
+) -> Result<Vec<StreamEvent>, crate::types::AdapterError> {
+    let mut events = Vec::new();
+    for piece in pieces {
+        events.extend(decoder.push(piece)?);
+    }
+    events.extend(decoder.finish()?);
+    Ok(events)
+}
+
+/// Conformance: `garbage` (bytes that are not the upstream's format, e.g.
+/// `data: {not json` for an SSE upstream), cut in two at every byte, must become an
+/// upstream error: an `upstream` [`AdapterError`](crate::types::AdapterError) from
+/// `push` or `finish`, or an `error` event; never silence (a plain finish).
+pub fn assert_garbage_is_an_upstream_error<D: Decoder>(
+    new_decoder: impl Fn() -> D,
+    garbage: &[u8],
+) {
+    for cut in 0..=garbage.len() {
+        let (head, tail) = garbage.split_at(cut);
+        match decode_result(new_decoder(), &[head, tail]) {
+            Err(error) => assert_eq!(error.kind, ErrorKind::Upstream, "cut at {cut}: {error:?}"),
+            Ok(events) => assert!(
+                events
+                    .iter()
+                    .any(|event| matches!(event, StreamEvent::Error(_))),
+                "cut at {cut}: garbage decoded silently to {events:?}"
+            ),
+        }
+    }
+}
+
+/// Conformance: `body` carries an upstream error frame mid-stream; cut in two at every
+/// byte, it must decode to events holding `error(expected)` followed by exactly one
+/// more event, the `finish` with reason `error`. Returns the events of the whole body.
+pub fn assert_error_frame_ends_the_stream<D: Decoder>(
+    new_decoder: impl Fn() -> D,
+    body: &[u8],
+    expected: &UpstreamError,
+) -> Vec<StreamEvent> {
+    for cut in 0..=body.len() {
+        let (head, tail) = body.split_at(cut);
+        let events = decode_fed(new_decoder(), &[head, tail]);
+        let error = StreamEvent::Error(expected.clone());
+        let at = events
+            .iter()
+            .position(|event| *event == error)
+            .unwrap_or_else(|| panic!("cut at {cut}: no {error:?} in {events:?}"));
+        match &events[at + 1..] {
+            [StreamEvent::Finish(finish)] => {
+                assert_eq!(finish.reason, FinishReason::Error, "cut at {cut}")
+            }
+            rest => panic!("cut at {cut}: after the error came {rest:?}, not one error finish"),
+        }
+    }
+    decode_fed(new_decoder(), &[body])
 }
 
 #[cfg(test)]
@@ -210,5 +275,61 @@ mod tests {
             StreamEvent::TextStart("t".into()),
             StreamEvent::finish(FinishReason::Stop, None, Usage::default()),
         ]);
+    }
+
+    /// An SSE-ish toy on the SDK's own decoder: `{"say"}` is text, `{"error"}` an
+    /// overload frame.
+    #[derive(Default)]
+    struct Toy;
+    impl crate::response_decoder::ResponseState for Toy {
+        const STREAM_EVENT: &'static str = "a toy event";
+        fn matters_for_accounting(_: &crate::sse::SseEvent) -> bool {
+            false
+        }
+        fn take_stream_event(
+            &mut self,
+            data: &serde_json::Value,
+            out: &mut crate::events::EventWriter,
+        ) -> Result<(), AdapterError> {
+            if let Some(message) = data["error"].as_str() {
+                out.error(UpstreamError::new(ErrorClass::Overloaded(None), message));
+            }
+            out.text(data["say"].as_str().unwrap_or(""));
+            Ok(())
+        }
+        fn end(&mut self, out: &mut crate::events::EventWriter) {
+            out.finish(Finish::new(FinishReason::Stop, None, Usage::default()));
+        }
+    }
+
+    fn toy() -> crate::response_decoder::ResponseDecoder<Toy> {
+        crate::response_decoder::ResponseDecoder::new(crate::response_decoder::DecodeMode::ok(true))
+    }
+
+    #[test]
+    fn the_conformance_helpers_pass_a_decoder_that_keeps_the_rules() {
+        assert_garbage_is_an_upstream_error(toy, b"data: {not json\n\n");
+        let events = assert_error_frame_ends_the_stream(
+            toy,
+            b"data: {\"say\":\"par\"}\n\ndata: {\"error\":\"busy\"}\n\n",
+            &UpstreamError::new(ErrorClass::Overloaded(None), "busy"),
+        );
+        assert_eq!(events.len(), 5);
+    }
+
+    #[test]
+    #[should_panic(expected = "decoded silently")]
+    fn a_decoder_that_swallows_garbage_fails_conformance() {
+        assert_garbage_is_an_upstream_error(Lines::default, b"junk");
+    }
+
+    #[test]
+    #[should_panic(expected = "no StreamEvent::Error")]
+    fn a_decoder_that_drops_an_error_frame_fails_conformance() {
+        assert_error_frame_ends_the_stream(
+            Lines::default,
+            b"x\n",
+            &UpstreamError::new(ErrorClass::Other, "x"),
+        );
     }
 }

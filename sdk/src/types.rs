@@ -8,22 +8,22 @@ use crate::__bindings::provider::exports::plugboard::adapter::translator;
 use crate::__bindings::provider::plugboard::adapter::types;
 
 pub use crate::__bindings::fixup::exports::plugboard::adapter::filter::{
-    FixupContext, FixupInfo, Hooks,
+    AppliesTo, FixupContext, FixupInfo, Hooks,
 };
 pub use crate::__bindings::provider::plugboard::adapter::host::LogLevel;
-pub use translator::{
-    Account, AdapterInfo, AuthScheme, ClassifiedError, DecodeContext, EncodeContext, ErrorClass,
-    HeaderAuth, ModelInfo, RetryAfter,
+pub use crate::credentials::{
+    AuthorizationCodeSpec, BodyEncoding, ClientRegistration, CredentialKind, DeviceCodeSpec,
+    ExchangeSpec, HeaderPlacement, LoginInput, Obtain, Placement, PollPending, RefreshSpec,
+    SetupAnswer, SetupContext, SetupRequest, SetupStep, TokenAnswer, TokenCall, TokenValue,
 };
+pub use translator::{Account, AdapterInfo, CallContext, Endpoint, ModelInfo};
 pub use types::{
-    AdapterError, ChatRequest, Delta, Dialect, ErrorKind, FileData, FilePart, Finish, FinishReason,
-    GenerationParams, HttpRequest, Json, JsonSchemaFormat, Message, Part, ReasoningConfig,
-    ReasoningEnd, ReasoningPart, ResponseFormat, ResponseHead, ResponseMetadata, Role, StreamEvent,
-    TextPart, Tool, ToolCallPart, ToolChoice, ToolInputStart, ToolOutput, ToolResultPart, Usage,
+    AdapterError, ChatRequest, Delta, Dialect, ErrorClass, ErrorKind, FileData, FilePart, Finish,
+    FinishReason, GenerationParams, HttpRequest, Json, JsonSchemaFormat, Message, Part,
+    ReasoningConfig, ReasoningEnd, ReasoningPart, ResponseFormat, ResponseHead, ResponseMetadata,
+    Role, StreamEvent, TextPart, Tool, ToolCallPart, ToolChoice, ToolInputStart, ToolOutput,
+    ToolResultPart, UpstreamError, Usage,
 };
-
-/// The contract version this SDK implements; `info()` reports it.
-pub const CONTRACT_VERSION: &str = "0.1.0";
 
 impl AdapterError {
     /// An error of the given kind.
@@ -175,7 +175,7 @@ impl Dialect {
         }
     }
 
-    /// For [`Provider::encode_native`](crate::Provider::encode_native) of an adapter
+    /// For [`Encode::encode_native`](crate::Encode::encode_native) of an adapter
     /// with one native dialect (`self`): `Ok` when the host asks for it, otherwise the
     /// `unsupported` error naming the adapter, what it passes through and what was asked.
     pub fn passthrough_only(self, asked: Dialect, adapter: &str) -> Result<(), AdapterError> {
@@ -209,10 +209,9 @@ impl ReasoningConfig {
 }
 
 impl ChatRequest {
-    /// An empty, non-streaming request for `model`.
-    pub fn new(model: impl Into<String>) -> Self {
+    /// An empty, non-streaming request (the model is the call's, not the request's).
+    pub fn new() -> Self {
         ChatRequest {
-            model: model.into(),
             system: Vec::new(),
             messages: Vec::new(),
             tools: Vec::new(),
@@ -244,8 +243,16 @@ impl ChatRequest {
     }
 }
 
+impl Default for ChatRequest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl HttpRequest {
-    /// A `POST` with a JSON body and `content-type: application/json`.
+    /// A `POST` with a JSON body and `content-type: application/json`. Adapters build
+    /// their upstream request with [`CallContext::post_json`] instead, which adds what
+    /// every upstream request needs (base URL, `accept`, the config's extra headers).
     pub fn post_json(url: impl Into<String>, body: Vec<u8>) -> Self {
         HttpRequest {
             method: "POST".into(),
@@ -259,22 +266,54 @@ impl HttpRequest {
         self.headers.push((name.into(), value.into()));
         self
     }
-    /// Adds the provider entry's `config: {extra-headers: {name: value}}` (builder
-    /// style), in config order: every adapter should call this on the requests it
-    /// builds, so operators can add the headers an upstream or a gateway in front of
-    /// it wants (OpenRouter's `http-referer`, a gateway's routing key).
-    pub fn with_extra_headers(mut self) -> Self {
+    /// Adds the provider entry's `config: {extra-headers: {name: value}}`, in config
+    /// order. Private to the SDK: [`CallContext::post_json`] is the one place that
+    /// calls it, so no adapter can forget it.
+    pub(crate) fn with_extra_headers(mut self) -> Self {
         self.headers.extend(crate::host::extra_headers());
         self
     }
-    /// Adds `accept: text/event-stream` when `streaming` (builder style): what an
-    /// upstream that streams over SSE wants to see on a streamed request.
+    /// Adds `accept: text/event-stream` when `streaming` (builder style).
     pub fn accepting_event_stream_if(self, streaming: bool) -> Self {
         if streaming {
             self.with_header("accept", "text/event-stream")
         } else {
             self
         }
+    }
+    /// Merges comma-separated list values into header `name` (e.g. `anthropic-beta`):
+    /// the values every `name` header on the request already holds, then `values`,
+    /// trimmed, empty ones dropped, each kept once in first-seen order, as one header
+    /// in place of the old ones. No header is added when nothing is left.
+    pub fn merge_list_header<I, S>(mut self, name: &str, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut merged: Vec<String> = Vec::new();
+        let mut add = |value: &str| {
+            for item in value.split(',').map(str::trim) {
+                if !item.is_empty() && !merged.iter().any(|kept| kept == item) {
+                    merged.push(item.to_string());
+                }
+            }
+        };
+        for (_, value) in self
+            .headers
+            .iter()
+            .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+        {
+            add(value);
+        }
+        for value in values {
+            add(value.as_ref());
+        }
+        self.headers
+            .retain(|(key, _)| !key.eq_ignore_ascii_case(name));
+        if !merged.is_empty() {
+            self.headers.push((name.to_string(), merged.join(",")));
+        }
+        self
     }
     /// The first value of a header, names compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -374,8 +413,8 @@ impl ModelInfo {
 }
 
 impl AdapterInfo {
-    /// Info with the SDK's contract version, bearer auth and no models, hosts,
-    /// native dialects, base URL or default fixups; set those fields as needed.
+    /// Info with no models, native dialects, credential kinds, endpoints, hosts or
+    /// default fixups; add them with the builder methods below.
     pub fn new(
         id: impl Into<String>,
         version: impl Into<String>,
@@ -384,93 +423,270 @@ impl AdapterInfo {
         AdapterInfo {
             id: id.into(),
             version: version.into(),
-            contract_version: CONTRACT_VERSION.into(),
             description: description.into(),
             models: Vec::new(),
             native_dialects: Vec::new(),
-            auth: AuthScheme::Bearer,
+            credential_kinds: Vec::new(),
+            endpoints: Vec::new(),
             hosts: Vec::new(),
-            default_base_url: None,
             default_fixups: Vec::new(),
+        }
+    }
+    /// Adds a model it knows.
+    pub fn model(mut self, model: ModelInfo) -> Self {
+        self.models.push(model);
+        self
+    }
+    /// Adds a client dialect the upstream speaks natively (enables passthrough; the
+    /// call must then implement [`Call::encode_native`](crate::Call::encode_native)).
+    pub fn native(mut self, dialect: Dialect) -> Self {
+        self.native_dialects.push(dialect);
+        self
+    }
+    /// Adds a way an account may hold its secret; the first whose `obtain` is `key`
+    /// serves the entry's `api-keys`.
+    pub fn credential_kind(mut self, kind: CredentialKind) -> Self {
+        self.credential_kinds.push(kind);
+        self
+    }
+    /// Adds a named URL. Its host joins `hosts` (once) unless the URL has a
+    /// `{placeholder}` in its host, whose hosts the adapter lists with [`Self::host`].
+    pub fn endpoint(mut self, endpoint: Endpoint) -> Self {
+        if let Some(host) = url_host(&endpoint.url)
+            && !host.contains('{')
+        {
+            self = self.host(host);
+        }
+        self.endpoints.push(endpoint);
+        self
+    }
+    /// Adds a named URL that only the user's browser opens (an OAuth authorize page):
+    /// the host never sends to it, so its host is not added to `hosts`.
+    pub fn browser_endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.endpoints.push(endpoint);
+        self
+    }
+    /// The `base` endpoint: the upstream's base URL.
+    pub fn base(self, url: impl Into<String>) -> Self {
+        self.endpoint(Endpoint::new(Endpoint::BASE, url, "the upstream API"))
+    }
+    /// Adds a host it needs to reach (exact name or `*.suffix`), once.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        let host = host.into();
+        if !self.hosts.contains(&host) {
+            self.hosts.push(host);
+        }
+        self
+    }
+    /// Adds a fixup the host applies before configured ones.
+    pub fn default_fixup(mut self, id: impl Into<String>) -> Self {
+        self.default_fixups.push(id.into());
+        self
+    }
+    /// The URL of endpoint `name`, when declared.
+    pub fn endpoint_url(&self, name: &str) -> Option<&str> {
+        self.endpoints
+            .iter()
+            .find(|endpoint| endpoint.name == name)
+            .map(|endpoint| endpoint.url.as_str())
+    }
+}
+
+/// The host name of an absolute URL (`https://host:port/path` gives `host`).
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host.split(':').next()?,
+    };
+    (!host.is_empty()).then_some(host)
+}
+
+impl Endpoint {
+    /// The name of the upstream's base URL endpoint.
+    pub const BASE: &'static str = "base";
+
+    /// A named URL with one line for humans.
+    pub fn new(
+        name: impl Into<String>,
+        url: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Endpoint {
+            name: name.into(),
+            url: url.into(),
+            description: description.into(),
         }
     }
 }
 
 impl FixupInfo {
-    /// Info with the SDK's contract version.
+    /// Info that applies to every request. The hooks are filled in by the export glue
+    /// from the ones the [`Fixup`](crate::Fixup) implements; whatever is set here is
+    /// replaced.
     pub fn new(
         id: impl Into<String>,
         version: impl Into<String>,
         description: impl Into<String>,
-        hooks: Hooks,
     ) -> Self {
         FixupInfo {
             id: id.into(),
             version: version.into(),
-            contract_version: CONTRACT_VERSION.into(),
             description: description.into(),
-            hooks,
+            hooks: Hooks::empty(),
+            applies_to: AppliesTo::any(),
         }
+    }
+    /// Restricts which requests the fixup is for (builder style).
+    pub fn applies_to(mut self, applies_to: AppliesTo) -> Self {
+        self.applies_to = applies_to;
+        self
     }
 }
 
-impl ClassifiedError {
-    /// A classified error with the upstream's message.
+impl AppliesTo {
+    /// Every request.
+    pub fn any() -> Self {
+        AppliesTo {
+            dialects: Vec::new(),
+            adapters: Vec::new(),
+            models: Vec::new(),
+        }
+    }
+    /// Requests served by these adapter ids only.
+    pub fn adapters(ids: &[&str]) -> Self {
+        Self::any().and_adapters(ids)
+    }
+    /// Also restricted to these adapter ids (builder style).
+    pub fn and_adapters(mut self, ids: &[&str]) -> Self {
+        self.adapters.extend(ids.iter().map(|id| id.to_string()));
+        self
+    }
+    /// Also restricted to these client dialects (builder style).
+    pub fn and_dialects(mut self, dialects: &[Dialect]) -> Self {
+        self.dialects.extend_from_slice(dialects);
+        self
+    }
+    /// Also restricted to these upstream models; a trailing `*` matches any suffix
+    /// (builder style).
+    pub fn and_models(mut self, models: &[&str]) -> Self {
+        self.models
+            .extend(models.iter().map(|model| model.to_string()));
+        self
+    }
+}
+
+impl UpstreamError {
+    /// A classified upstream failure with the upstream's message.
     pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
-        ClassifiedError {
+        UpstreamError {
             class,
             message: message.into(),
         }
     }
 }
 
-impl RetryAfter {
-    /// A hint of `after_ms` milliseconds, when known.
-    pub fn ms(after_ms: Option<u64>) -> Self {
-        RetryAfter { after_ms }
+impl ErrorClass {
+    /// The retry hint in milliseconds, for the classes that carry one.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        match self {
+            ErrorClass::RateLimited(ms)
+            | ErrorClass::QuotaExhausted(ms)
+            | ErrorClass::Overloaded(ms) => *ms,
+            _ => None,
+        }
+    }
+    /// The same class with retry hint `ms` where the class carries one (others unchanged).
+    pub fn with_retry_after_ms(self, ms: Option<u64>) -> Self {
+        match self {
+            ErrorClass::RateLimited(_) => ErrorClass::RateLimited(ms),
+            ErrorClass::QuotaExhausted(_) => ErrorClass::QuotaExhausted(ms),
+            ErrorClass::Overloaded(_) => ErrorClass::Overloaded(ms),
+            other => other,
+        }
+    }
+    /// Whether the host rests the account for it (rate-limited, quota-exhausted,
+    /// overloaded): the classes a throttling frame inside a 2xx stream means.
+    pub fn rests_the_account(&self) -> bool {
+        matches!(
+            self,
+            ErrorClass::RateLimited(_) | ErrorClass::QuotaExhausted(_) | ErrorClass::Overloaded(_)
+        )
     }
 }
 
-impl EncodeContext {
-    /// The account's base URL, or `default` when it is empty; never with a trailing slash.
-    pub fn base_url_or<'a>(&'a self, default: &'a str) -> &'a str {
-        let base = if self.account.base_url.is_empty() {
-            default
-        } else {
-            &self.account.base_url
-        };
-        base.trim_end_matches('/')
+impl CallContext {
+    /// The URL of endpoint `name`, resolved for this account by the host.
+    pub fn endpoint(&self, name: &str) -> Option<&str> {
+        self.endpoints
+            .iter()
+            .find(|(endpoint, _)| endpoint == name)
+            .map(|(_, url)| url.as_str())
     }
-    /// A context for tests and tools: account `test` with `base_url`.
-    pub fn for_account(base_url: impl Into<String>, model: impl Into<String>) -> Self {
-        EncodeContext {
-            account: Account {
-                id: "test".into(),
-                base_url: base_url.into(),
-                attributes: Vec::new(),
-            },
-            model: model.into(),
-            stream: false,
-            client_headers: Vec::new(),
-        }
+    /// The `base` endpoint without trailing `/` (empty if the host gave none, which it
+    /// does not for an adapter that declares one).
+    pub fn base_url(&self) -> &str {
+        self.endpoint(Endpoint::BASE)
+            .unwrap_or("")
+            .trim_end_matches('/')
     }
-
     /// A header the client sent (name case-insensitive); credentials never reach here.
     pub fn client_header(&self, name: &str) -> Option<&str> {
         find_header(&self.client_headers, name)
     }
+    /// A non-secret attribute of the account serving the call.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        find_value(&self.account.attributes, name)
+    }
+    /// The upstream request every adapter starts from, built in one place:
+    /// `POST {base}{path}` (`path` starts with `/` and may carry a query) with the JSON
+    /// `body`, `content-type: application/json`, `accept: text/event-stream` when
+    /// `streaming`, and the provider entry's configured `extra-headers` last.
+    pub fn post_json(&self, path: &str, body: Vec<u8>, streaming: bool) -> HttpRequest {
+        HttpRequest::post_json(format!("{}{path}", self.base_url()), body)
+            .accepting_event_stream_if(streaming)
+            .with_extra_headers()
+    }
+    /// A context for tests: account `test` holding an `api-key`, model `model`, an
+    /// OpenAI Chat client that does not stream, and `base_url` as the `base` endpoint.
+    pub fn for_tests(base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        CallContext {
+            account: Account {
+                id: "test".into(),
+                attributes: Vec::new(),
+            },
+            credential_kind: "api-key".into(),
+            model: model.into(),
+            client_dialect: Dialect::OpenaiChat,
+            stream: false,
+            client_headers: Vec::new(),
+            endpoints: vec![(Endpoint::BASE.into(), base_url.into())],
+        }
+    }
 }
 
-impl DecodeContext {
-    /// A context for a 200 response, streamed or not, outside passthrough.
-    pub fn ok(streaming: bool) -> Self {
-        DecodeContext {
-            head: ResponseHead {
-                status: 200,
-                headers: Vec::new(),
-            },
-            streaming,
-            passthrough: None,
+/// The value of `name` in a list of (name, value) pairs, names compared exactly.
+pub fn find_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+impl FixupContext {
+    /// A context for tests: provider entry and adapter `test`, account `test`, model
+    /// `test-model`, an OpenAI Chat client.
+    pub fn for_tests() -> Self {
+        FixupContext {
+            provider: "test".into(),
+            adapter: "test".into(),
+            account: "test".into(),
+            model: "test-model".into(),
+            client_dialect: Dialect::OpenaiChat,
         }
     }
 }
@@ -518,6 +734,74 @@ mod tests {
         assert_eq!(streamed.header("accept"), Some("text/event-stream"));
         let plain = HttpRequest::post_json("http://u", Vec::new()).accepting_event_stream_if(false);
         assert_eq!(plain.header("accept"), None);
+    }
+
+    #[test]
+    fn a_call_builds_its_upstream_request_from_the_base_endpoint_and_config() {
+        crate::host::set_config_for_tests(serde_json::json!({"extra-headers": {"x-title": "pb"}}));
+        let ctx = CallContext::for_tests("http://127.0.0.1:8080/v1/", "m");
+        assert_eq!(ctx.base_url(), "http://127.0.0.1:8080/v1");
+        assert_eq!(ctx.endpoint("token"), None);
+        let streamed = ctx.post_json("/chat/completions", b"{}".to_vec(), true);
+        assert_eq!(streamed.url, "http://127.0.0.1:8080/v1/chat/completions");
+        assert_eq!(streamed.method, "POST");
+        assert_eq!(streamed.header("content-type"), Some("application/json"));
+        assert_eq!(streamed.header("accept"), Some("text/event-stream"));
+        assert_eq!(streamed.header("x-title"), Some("pb"));
+        let plain = ctx.post_json("/x?alt=json", Vec::new(), false);
+        assert_eq!(plain.url, "http://127.0.0.1:8080/v1/x?alt=json");
+        assert_eq!(plain.header("accept"), None);
+        crate::host::set_config_for_tests(serde_json::json!({}));
+    }
+
+    #[test]
+    fn list_headers_merge_without_duplicates_in_first_seen_order() {
+        let http = HttpRequest::post_json("http://u", Vec::new())
+            .with_header("Anthropic-Beta", "a, b")
+            .with_header("anthropic-beta", "c")
+            .merge_list_header("anthropic-beta", ["b", "d,a", ""]);
+        assert_eq!(http.header("anthropic-beta"), Some("a,b,c,d"));
+        assert_eq!(http.headers.len(), 2);
+        let none = HttpRequest::post_json("http://u", Vec::new())
+            .merge_list_header("anthropic-beta", [" "]);
+        assert_eq!(none.header("anthropic-beta"), None);
+    }
+
+    #[test]
+    fn endpoints_name_their_hosts_once_unless_templated() {
+        let info = AdapterInfo::new("a", "1.0.0", "d")
+            .base("https://api.example.com/v1")
+            .endpoint(Endpoint::new(
+                "token",
+                "https://api.example.com:8443/oauth",
+                "t",
+            ))
+            .endpoint(Endpoint::new(
+                "region",
+                "https://q.{region}.example.com",
+                "r",
+            ))
+            .endpoint(Endpoint::new("local", "http://[::1]:9/x", "l"));
+        assert_eq!(info.hosts, ["api.example.com", "::1"]);
+        assert_eq!(
+            info.endpoint_url("base"),
+            Some("https://api.example.com/v1")
+        );
+        assert_eq!(info.endpoints.len(), 4);
+    }
+
+    #[test]
+    fn error_classes_carry_and_replace_their_hints() {
+        assert_eq!(ErrorClass::RateLimited(Some(5)).retry_after_ms(), Some(5));
+        assert_eq!(ErrorClass::AuthExpired.retry_after_ms(), None);
+        assert_eq!(
+            ErrorClass::Overloaded(None).with_retry_after_ms(Some(9)),
+            ErrorClass::Overloaded(Some(9))
+        );
+        assert!(ErrorClass::QuotaExhausted(None).rests_the_account());
+        assert!(!ErrorClass::ModelUnavailable.rests_the_account());
+        let error = UpstreamError::new(ErrorClass::Other, "x");
+        assert_eq!(error.message, "x");
     }
 
     #[test]

@@ -3,9 +3,9 @@
 
 use plugboard_sdk::json::{as_u64, options_for};
 use plugboard_sdk::prelude::*;
-use plugboard_sdk::response_decoder::{ResponseDecoder, ResponseState};
 
 use crate::ID;
+use crate::errors::classify_frame;
 
 /// Decoder for one Messages response.
 pub type MessagesDecoder = ResponseDecoder<MessageState>;
@@ -20,22 +20,24 @@ impl ResponseState for MessageState {
     fn take_stream_event(
         &mut self,
         data: &Value,
-        out: &mut Vec<StreamEvent>,
+        out: &mut EventWriter,
     ) -> Result<(), AdapterError> {
-        self.take_event(data, out)
+        self.take_event(data, out);
+        Ok(())
     }
 
     fn take_whole_document(
         &mut self,
         document: Value,
-        out: &mut Vec<StreamEvent>,
+        out: &mut EventWriter,
     ) -> Result<(), AdapterError> {
-        self.take_document(&document, out)
+        self.take_document(&document, out);
+        Ok(())
     }
 
-    fn end(&mut self, out: &mut Vec<StreamEvent>) -> StreamEvent {
+    fn end(&mut self, out: &mut EventWriter) {
         self.close_all(out);
-        self.finish()
+        out.finish(self.finish());
     }
 }
 
@@ -49,23 +51,15 @@ fn matters_for_accounting(event: &SseEvent) -> bool {
     }
 }
 
-/// An open content block, by the upstream's block index.
+/// An open content block, by the upstream's block index (the writer holds its text).
 enum Block {
-    Text {
-        id: String,
-    },
-    Thinking {
-        id: String,
-        signature: Option<String>,
-    },
+    Text,
+    Thinking,
     Redacted {
-        id: String,
         data: String,
     },
     ToolUse {
         id: String,
-        name: String,
-        input: String,
     },
     /// Server tools and anything newer: not the client's business.
     Ignored,
@@ -77,7 +71,6 @@ pub struct MessageState {
     usage: RawUsage,
     stop_reason: Option<String>,
     stop_sequence: Option<String>,
-    saw_error: bool,
 }
 
 /// The counters as Anthropic reports them; `input_tokens` excludes cached ones.
@@ -118,7 +111,7 @@ impl RawUsage {
 }
 
 impl MessageState {
-    fn take_event(&mut self, data: &Value, out: &mut Vec<StreamEvent>) -> Result<(), AdapterError> {
+    fn take_event(&mut self, data: &Value, out: &mut EventWriter) {
         match data.get("type").and_then(Value::as_str).unwrap_or("") {
             "message_start" => {
                 let message = data.get("message").unwrap_or(&Value::Null);
@@ -127,7 +120,7 @@ impl MessageState {
             "content_block_start" => {
                 let index = as_u64(data.get("index")).unwrap_or(0);
                 let block = data.get("content_block").unwrap_or(&Value::Null);
-                self.start_block(index, block, out)?;
+                self.start_block(index, block, out);
             }
             "content_block_delta" => {
                 let index = as_u64(data.get("index")).unwrap_or(0);
@@ -135,10 +128,7 @@ impl MessageState {
             }
             "content_block_stop" => {
                 let index = as_u64(data.get("index")).unwrap_or(0);
-                if let Some(position) = self.open.iter().position(|(open, _)| *open == index) {
-                    let (_, block) = self.open.remove(position);
-                    close_block(block, out);
-                }
+                self.stop_block(index, out);
             }
             "message_delta" => {
                 if let Some(delta) = data.get("delta") {
@@ -148,32 +138,19 @@ impl MessageState {
                     self.usage.update(usage);
                 }
             }
-            "error" => {
-                self.saw_error = true;
-                let message = data
-                    .pointer("/error/message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("upstream error");
-                out.push(StreamEvent::Error(AdapterError::upstream(message)));
-            }
+            "error" => out.error(classify_frame(data)),
             // message_stop, ping and event types added later carry nothing we need.
             _ => {}
         }
-        Ok(())
     }
 
-    fn take_message_head(&mut self, message: &Value, out: &mut Vec<StreamEvent>) {
-        out.push(StreamEvent::ResponseMetadata(ResponseMetadata {
-            id: message
-                .get("id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            model: message
-                .get("model")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+    fn take_message_head(&mut self, message: &Value, out: &mut EventWriter) {
+        let text = |key: &str| message.get(key).and_then(Value::as_str).map(str::to_string);
+        out.metadata(ResponseMetadata {
+            id: text("id"),
+            model: text("model"),
             created: None,
-        }));
+        });
         if let Some(usage) = message.get("usage") {
             self.usage.update(usage);
         }
@@ -189,11 +166,7 @@ impl MessageState {
     }
 
     /// A whole `message` document: the same events a stream of it would give.
-    fn take_document(
-        &mut self,
-        message: &Value,
-        out: &mut Vec<StreamEvent>,
-    ) -> Result<(), AdapterError> {
+    fn take_document(&mut self, message: &Value, out: &mut EventWriter) {
         if message.get("type").and_then(Value::as_str) == Some("error") {
             return self.take_event(message, out);
         }
@@ -205,85 +178,54 @@ impl MessageState {
             .unwrap_or(&[]);
         for (index, block) in blocks.iter().enumerate() {
             let index = index as u64;
-            self.start_block(index, block, out)?;
-            if let Some(position) = self.open.iter().position(|(open, _)| *open == index) {
-                let (_, mut block_state) = self.open.remove(position);
-                if let Block::ToolUse { id, input, .. } = &mut block_state {
-                    // A document carries the input whole; it goes out as one fragment.
-                    let whole = block
-                        .get("input")
-                        .map(Value::to_string)
-                        .unwrap_or_else(|| "{}".into());
-                    out.push(StreamEvent::tool_input_delta(id.clone(), whole.clone()));
-                    *input = whole;
-                }
-                close_block(block_state, out);
+            self.start_block(index, block, out);
+            if let Some((_, Block::ToolUse { id })) = self.open.last() {
+                // A document carries the input whole; it goes out as one fragment.
+                let whole = block
+                    .get("input")
+                    .map(Value::to_string)
+                    .unwrap_or_else(|| "{}".into());
+                out.tool_input_delta(id, &whole);
             }
+            self.stop_block(index, out);
         }
         self.take_stop(message);
-        Ok(())
     }
 
-    fn start_block(
-        &mut self,
-        index: u64,
-        block: &Value,
-        out: &mut Vec<StreamEvent>,
-    ) -> Result<(), AdapterError> {
-        let text_of = |key: &str| {
-            block
-                .get(key)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
+    fn start_block(&mut self, index: u64, block: &Value, out: &mut EventWriter) {
+        let text_of = |key: &str| block.get(key).and_then(Value::as_str).unwrap_or("");
         let state = match block.get("type").and_then(Value::as_str).unwrap_or("") {
             "text" => {
-                let id = format!("text-{index}");
-                out.push(StreamEvent::TextStart(id.clone()));
-                let text = text_of("text");
-                if !text.is_empty() {
-                    out.push(StreamEvent::text_delta(id.clone(), text));
-                }
-                Block::Text { id }
+                out.start_text();
+                out.text(text_of("text"));
+                Block::Text
             }
             "thinking" => {
-                let id = format!("reasoning-{index}");
-                out.push(StreamEvent::ReasoningStart(id.clone()));
-                let thinking = text_of("thinking");
-                if !thinking.is_empty() {
-                    out.push(StreamEvent::reasoning_delta(id.clone(), thinking));
+                out.start_reasoning();
+                out.reasoning(text_of("thinking"));
+                if !text_of("signature").is_empty() {
+                    out.reasoning_signature(text_of("signature"));
                 }
-                let signature =
-                    Some(text_of("signature")).filter(|signature| !signature.is_empty());
-                Block::Thinking { id, signature }
+                Block::Thinking
             }
             "redacted_thinking" => {
-                let id = format!("reasoning-{index}");
-                out.push(StreamEvent::ReasoningStart(id.clone()));
+                out.start_reasoning();
                 Block::Redacted {
-                    id,
-                    data: text_of("data"),
+                    data: text_of("data").to_string(),
                 }
             }
             "tool_use" => {
-                let id = text_of("id");
-                let name = text_of("name");
-                out.push(StreamEvent::tool_input_start(id.clone(), name.clone()));
-                Block::ToolUse {
-                    id,
-                    name,
-                    input: String::new(),
-                }
+                let id = text_of("id").to_string();
+                out.tool_input_start(id.clone(), text_of("name"));
+                Block::ToolUse { id }
             }
             _ => Block::Ignored,
         };
         self.open.push((index, state));
-        Ok(())
     }
 
-    fn take_delta(&mut self, index: u64, delta: &Value, out: &mut Vec<StreamEvent>) {
-        let Some((_, block)) = self.open.iter_mut().find(|(open, _)| *open == index) else {
+    fn take_delta(&mut self, index: u64, delta: &Value, out: &mut EventWriter) {
+        let Some((_, block)) = self.open.iter().find(|(open, _)| *open == index) else {
             return;
         };
         let text_of = |key: &str| delta.get(key).and_then(Value::as_str).unwrap_or("");
@@ -291,76 +233,54 @@ impl MessageState {
             delta.get("type").and_then(Value::as_str).unwrap_or(""),
             block,
         ) {
-            ("text_delta", Block::Text { id }) => {
-                out.push(StreamEvent::text_delta(id.clone(), text_of("text")))
-            }
-            ("thinking_delta", Block::Thinking { id, .. }) => out.push(
-                StreamEvent::reasoning_delta(id.clone(), text_of("thinking")),
-            ),
-            ("signature_delta", Block::Thinking { signature, .. }) => signature
-                .get_or_insert_with(String::new)
-                .push_str(text_of("signature")),
-            ("input_json_delta", Block::ToolUse { id, input, .. }) => {
-                let fragment = text_of("partial_json");
-                if !fragment.is_empty() {
-                    input.push_str(fragment);
-                    out.push(StreamEvent::tool_input_delta(id.clone(), fragment));
-                }
+            ("text_delta", Block::Text) => out.text(text_of("text")),
+            ("thinking_delta", Block::Thinking) => out.reasoning(text_of("thinking")),
+            ("signature_delta", Block::Thinking) => out.reasoning_signature(text_of("signature")),
+            ("input_json_delta", Block::ToolUse { id }) => {
+                out.tool_input_delta(id, text_of("partial_json"))
             }
             // citations_delta and deltas of ignored blocks.
             _ => {}
         }
     }
 
+    fn stop_block(&mut self, index: u64, out: &mut EventWriter) {
+        if let Some(position) = self.open.iter().position(|(open, _)| *open == index) {
+            let (_, block) = self.open.remove(position);
+            close_block(block, out);
+        }
+    }
+
     /// Close blocks the upstream left open (a cut stream), in index order.
-    fn close_all(&mut self, out: &mut Vec<StreamEvent>) {
+    fn close_all(&mut self, out: &mut EventWriter) {
         for (_, block) in self.open.drain(..) {
             close_block(block, out);
         }
     }
 
-    fn finish(&self) -> StreamEvent {
+    fn finish(&self) -> Finish {
         let reason = match self.stop_reason.as_deref() {
             Some("end_turn" | "stop_sequence" | "pause_turn") => FinishReason::Stop,
             Some("max_tokens" | "model_context_window_exceeded") => FinishReason::Length,
             Some("tool_use") => FinishReason::ToolCalls,
             Some("refusal") => FinishReason::ContentFilter,
-            Some(_) => FinishReason::Other,
-            None if self.saw_error => FinishReason::Error,
-            None => FinishReason::Other,
+            // After an error frame the writer makes this `error`.
+            _ => FinishReason::Other,
         };
         let mut finish = Finish::new(reason, self.stop_reason.clone(), self.usage.to_ir());
         if let Some(sequence) = &self.stop_sequence {
             finish.options = Some(options_for(ID, json!({"stop_sequence": sequence})));
         }
-        StreamEvent::Finish(finish)
+        finish
     }
 }
 
-fn close_block(block: Block, out: &mut Vec<StreamEvent>) {
+fn close_block(block: Block, out: &mut EventWriter) {
     match block {
-        Block::Text { id } => out.push(StreamEvent::TextEnd(id)),
-        Block::Thinking { id, signature } => out.push(StreamEvent::ReasoningEnd(ReasoningEnd {
-            id,
-            signature,
-            redacted: None,
-        })),
-        Block::Redacted { id, data } => out.push(StreamEvent::ReasoningEnd(ReasoningEnd {
-            id,
-            signature: None,
-            redacted: Some(data),
-        })),
-        Block::ToolUse { id, name, input } => {
-            out.push(StreamEvent::ToolInputEnd(id.clone()));
-            let arguments = if input.trim().is_empty() {
-                "{}".to_string()
-            } else {
-                input
-            };
-            out.push(StreamEvent::ToolCall(ToolCallPart::new(
-                id, name, arguments,
-            )));
-        }
+        Block::Text => out.end_block(),
+        Block::Thinking => out.end_reasoning(None, None),
+        Block::Redacted { data } => out.end_reasoning(None, Some(data)),
+        Block::ToolUse { id } => out.tool_input_end(&id),
         Block::Ignored => {}
     }
 }

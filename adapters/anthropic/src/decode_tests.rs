@@ -3,7 +3,8 @@
 
 use super::*;
 use plugboard_sdk::testing::{
-    assert_byte_by_byte_decodes_to, assert_every_split_decodes_to,
+    assert_byte_by_byte_decodes_to, assert_error_frame_ends_the_stream,
+    assert_every_split_decodes_to, assert_garbage_is_an_upstream_error,
     assert_passthrough_forwards_every_byte, decode_fed,
 };
 
@@ -91,18 +92,18 @@ fn expected() -> Vec<StreamEvent> {
     ]
 }
 
-fn decode(ctx: DecodeContext, pieces: &[&[u8]]) -> Vec<StreamEvent> {
-    decode_fed(MessagesDecoder::new(&ctx), pieces)
+fn decode(mode: DecodeMode, pieces: &[&[u8]]) -> Vec<StreamEvent> {
+    decode_fed(MessagesDecoder::new(mode), pieces)
 }
 
 fn streaming_decoder() -> MessagesDecoder {
-    MessagesDecoder::new(&DecodeContext::ok(true))
+    MessagesDecoder::new(DecodeMode::ok(true))
 }
 
 #[test]
 fn a_streamed_answer_with_thinking_text_and_a_tool_call_decodes_in_order() {
     assert_eq!(
-        decode(DecodeContext::ok(true), &[STREAM.as_bytes()]),
+        decode(DecodeMode::ok(true), &[STREAM.as_bytes()]),
         expected()
     );
 }
@@ -128,7 +129,7 @@ fn the_same_answer_as_one_message_document_gives_the_same_blocks() {
     .to_string();
     let pieces: Vec<&[u8]> = document.as_bytes().chunks(5).collect();
     assert_eq!(
-        decode(DecodeContext::ok(false), &pieces),
+        decode(DecodeMode::ok(false), &pieces),
         vec![
             StreamEvent::ResponseMetadata(ResponseMetadata {
                 id: Some("msg_02".into()),
@@ -178,7 +179,7 @@ fn stop_reasons_map_and_a_stop_sequence_rides_in_options() {
                 "null"
             }
         );
-        let events = decode(DecodeContext::ok(true), &[stream.as_bytes()]);
+        let events = decode(DecodeMode::ok(true), &[stream.as_bytes()]);
         let Some(StreamEvent::Finish(finish)) = events.last() else {
             panic!("{events:?}")
         };
@@ -194,15 +195,48 @@ fn stop_reasons_map_and_a_stop_sequence_rides_in_options() {
 }
 
 #[test]
-fn an_overloaded_error_mid_stream_becomes_an_error_event() {
+fn an_overloaded_error_mid_stream_becomes_an_error_event_and_an_error_finish() {
     let stream = b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
-    let events = decode(DecodeContext::ok(true), &[stream]);
+    let events = assert_error_frame_ends_the_stream(
+        streaming_decoder,
+        stream,
+        &UpstreamError::new(ErrorClass::Overloaded(None), "Overloaded"),
+    );
     assert_eq!(
         events,
         vec![
-            StreamEvent::Error(AdapterError::upstream("Overloaded")),
+            StreamEvent::Error(UpstreamError::new(
+                ErrorClass::Overloaded(None),
+                "Overloaded"
+            )),
             StreamEvent::finish(FinishReason::Error, None, Usage::default()),
         ]
+    );
+}
+
+#[test]
+fn a_rate_limit_frame_after_text_rests_the_account_like_a_429() {
+    let cut = STREAM
+        .find("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}")
+        .unwrap();
+    let frame = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"Rate limited\"}}\n\n";
+    let body = format!("{}{frame}", &STREAM[..cut]);
+    assert_error_frame_ends_the_stream(
+        streaming_decoder,
+        body.as_bytes(),
+        &UpstreamError::new(ErrorClass::RateLimited(None), "Rate limited"),
+    );
+}
+
+#[test]
+fn garbage_is_an_upstream_error() {
+    assert_garbage_is_an_upstream_error(
+        streaming_decoder,
+        b"event: message_start\ndata: {oops\n\n",
+    );
+    assert_garbage_is_an_upstream_error(
+        || MessagesDecoder::new(DecodeMode::ok(false)),
+        b"{\"content\": [",
     );
 }
 
@@ -211,7 +245,7 @@ fn a_cut_stream_closes_its_open_blocks() {
     let cut = STREAM
         .find("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}")
         .unwrap();
-    let events = decode(DecodeContext::ok(true), &[&STREAM.as_bytes()[..cut]]);
+    let events = decode(DecodeMode::ok(true), &[&STREAM.as_bytes()[..cut]]);
     assert_eq!(
         events[events.len() - 2],
         StreamEvent::TextEnd("text-2".into())
@@ -227,10 +261,10 @@ fn a_cut_stream_closes_its_open_blocks() {
 
 #[test]
 fn passthrough_forwards_every_byte_and_reports_usage_and_stop_reason() {
-    let mut ctx = DecodeContext::ok(true);
-    ctx.passthrough = Some(Dialect::AnthropicMessages);
+    let mut ctx = DecodeMode::ok(true);
+    ctx.passthrough = true;
     assert_passthrough_forwards_every_byte(
-        || MessagesDecoder::new(&ctx),
+        || MessagesDecoder::new(ctx),
         STREAM.as_bytes(),
         &StreamEvent::finish(FinishReason::ToolCalls, Some("tool_use".into()), usage()),
     );

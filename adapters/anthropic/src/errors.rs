@@ -9,9 +9,9 @@ use plugboard_sdk::prelude::*;
 use plugboard_sdk::retry::retry_after_ms;
 
 /// Classify a non-2xx response.
-pub fn classify(head: &ResponseHead, body: &[u8]) -> ClassifiedError {
+pub fn classify(head: &ResponseHead, body: &[u8]) -> UpstreamError {
     let message = error_message(head.status, body);
-    let retry = RetryAfter::ms(retry_after_ms(&head.headers));
+    let retry = retry_after_ms(&head.headers);
     let error_type = serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|value| {
@@ -47,7 +47,15 @@ pub fn classify(head: &ResponseHead, body: &[u8]) -> ClassifiedError {
             _ => ErrorClass::Other,
         }
     };
-    ClassifiedError::new(class, message)
+    UpstreamError::new(class, message)
+}
+
+/// Classify an `error` event inside a 2xx stream (`{"type":"error","error":{...}}`,
+/// the same body a non-2xx answer carries) as that answer would be: by its
+/// `error.type`, the only thing a frame says (`overloaded_error` is overloaded,
+/// `rate_limit_error` rate-limited).
+pub fn classify_frame(event: &Value) -> UpstreamError {
+    classify(&ResponseHead::new(200, &[]), event.to_string().as_bytes())
 }
 
 #[cfg(test)]
@@ -69,10 +77,7 @@ mod tests {
                 "Number of request tokens has exceeded your per-minute rate limit",
             ),
         );
-        assert_eq!(
-            limited.class,
-            ErrorClass::RateLimited(RetryAfter::ms(Some(12_000)))
-        );
+        assert_eq!(limited.class, ErrorClass::RateLimited(Some(12_000)));
         assert_eq!(
             limited.message,
             "Number of request tokens has exceeded your per-minute rate limit"
@@ -83,16 +88,34 @@ mod tests {
                 &body("overloaded_error", "Overloaded")
             )
             .class,
-            ErrorClass::Overloaded(RetryAfter::ms(None))
+            ErrorClass::Overloaded(None)
         );
         assert_eq!(
             classify(&ResponseHead::new(500, &[]), &body("api_error", "Internal")).class,
-            ErrorClass::Overloaded(RetryAfter::ms(None))
+            ErrorClass::Overloaded(None)
         );
         assert_eq!(
             classify(&ResponseHead::new(503, &[]), b"").class,
-            ErrorClass::Overloaded(RetryAfter::ms(None))
+            ErrorClass::Overloaded(None)
         );
+    }
+
+    #[test]
+    fn throttling_frames_in_a_stream_are_classed_like_the_same_answers() {
+        let frame = |kind: &str| serde_json::from_slice::<Value>(&body(kind, "m")).unwrap();
+        assert_eq!(
+            classify_frame(&frame("overloaded_error")),
+            UpstreamError::new(ErrorClass::Overloaded(None), "m")
+        );
+        assert_eq!(
+            classify_frame(&frame("rate_limit_error")).class,
+            ErrorClass::RateLimited(None)
+        );
+        assert_eq!(
+            classify_frame(&frame("billing_error")).class,
+            ErrorClass::QuotaExhausted(None)
+        );
+        assert_eq!(classify_frame(&frame("mystery")).class, ErrorClass::Other);
     }
 
     #[test]
@@ -138,7 +161,7 @@ mod tests {
         );
         assert_eq!(
             classify(&ResponseHead::new(400, &[]), &broke).class,
-            ErrorClass::QuotaExhausted(RetryAfter::ms(None))
+            ErrorClass::QuotaExhausted(None)
         );
     }
 }

@@ -17,7 +17,7 @@ fn a_tool_round_trip_with_thinking_becomes_alternating_messages() {
     cached.options = Some(r#"{"anthropic":{"cache_control":{"type":"ephemeral"}}}"#.into());
     let request = ChatRequest {
         system: vec![cached, TextPart::new("Be brief.")],
-        ..ChatRequest::new("alias")
+        ..ChatRequest::new()
     }
     .with_message(Message::user_text("list files"))
     .with_message(Message::new(
@@ -79,7 +79,7 @@ fn a_tool_round_trip_with_thinking_becomes_alternating_messages() {
 
 #[test]
 fn tool_results_lead_a_user_turn_and_system_turns_join_the_system_prompt() {
-    let request = ChatRequest::new("m")
+    let request = ChatRequest::new()
         .with_message(Message::system_text("Mid-conversation rule."))
         .with_message(Message::new(
             Role::User,
@@ -120,7 +120,7 @@ fn images_and_pdfs_become_source_blocks() {
         filename: Some("spec.pdf".into()),
         options: None,
     };
-    let request = ChatRequest::new("m").with_message(Message::new(
+    let request = ChatRequest::new().with_message(Message::new(
         Role::User,
         vec![Part::File(png), Part::File(url), Part::File(pdf)],
     ));
@@ -138,8 +138,7 @@ fn images_and_pdfs_become_source_blocks() {
         filename: None,
         options: None,
     };
-    let request =
-        ChatRequest::new("m").with_message(Message::new(Role::User, vec![Part::File(zip)]));
+    let request = ChatRequest::new().with_message(Message::new(Role::User, vec![Part::File(zip)]));
     assert_eq!(
         encode_body(&request, "m").unwrap_err().kind,
         ErrorKind::Unsupported
@@ -148,7 +147,7 @@ fn images_and_pdfs_become_source_blocks() {
 
 #[test]
 fn tool_choice_variants_and_parallel_calls() {
-    let mut request = ChatRequest::new("m").with_message(Message::user_text("x"));
+    let mut request = ChatRequest::new().with_message(Message::user_text("x"));
     for (choice, expected) in [
         (ToolChoice::Auto, json!({"type": "auto"})),
         (ToolChoice::Required, json!({"type": "any"})),
@@ -171,7 +170,7 @@ fn tool_choice_variants_and_parallel_calls() {
 
 #[test]
 fn sampling_params_and_stream_flag() {
-    let mut request = ChatRequest::new("m")
+    let mut request = ChatRequest::new()
         .with_message(Message::user_text("x"))
         .streaming(true);
     request.params = GenerationParams {
@@ -195,7 +194,7 @@ fn sampling_params_and_stream_flag() {
 
 #[test]
 fn reasoning_effort_becomes_a_thinking_budget_and_drops_temperature() {
-    let mut request = ChatRequest::new("m").with_message(Message::user_text("x"));
+    let mut request = ChatRequest::new().with_message(Message::user_text("x"));
     request.params.temperature = Some(0.2);
     request.params.reasoning = Some(ReasoningConfig {
         effort: Some("high".into()),
@@ -233,7 +232,7 @@ fn reasoning_effort_becomes_a_thinking_budget_and_drops_temperature() {
 }
 
 fn schema_request(options: Option<Value>) -> ChatRequest {
-    let mut request = ChatRequest::new("m").with_message(Message::user_text("x"));
+    let mut request = ChatRequest::new().with_message(Message::user_text("x"));
     request.params.response_format = Some(ResponseFormat::JsonSchema(JsonSchemaFormat {
         name: "a".into(),
         schema: r#"{"type":"object","properties":{"n":{"type":"string"}},"required":["n"],"additionalProperties":false}"#.into(),
@@ -313,7 +312,7 @@ fn structured_outputs_are_known_from_claude_4_5_on() {
 
 #[test]
 fn plain_json_stays_a_system_instruction() {
-    let mut request = ChatRequest::new("m").with_message(Message::user_text("x"));
+    let mut request = ChatRequest::new().with_message(Message::user_text("x"));
     request.params.response_format = Some(ResponseFormat::JsonObject);
     let body = encode_body(&request, "claude-sonnet-4-5").unwrap();
     assert!(body.get("output_config").is_none());
@@ -345,7 +344,7 @@ fn blocks_the_ir_cannot_carry_go_back_at_their_place_in_the_turn() {
     // The user turn `[tool_result, search_result, text]`, as the surface splits it.
     let mut user = Message::user_text("Use this too.");
     user.options = kept(json!([{"index": 1, "block": cited}]));
-    let request = ChatRequest::new("alias")
+    let request = ChatRequest::new()
         .with_message(Message::user_text("search rust"))
         .with_message(assistant)
         .with_message(Message::new(
@@ -382,7 +381,7 @@ fn a_turn_of_nothing_but_kept_blocks_is_not_dropped_as_empty() {
     let mut assistant = Message::new(Role::Assistant, vec![]);
     assistant.options =
         Some(json!({"anthropic": {"kept_blocks": [{"index": 0, "block": block}]}}).to_string());
-    let request = ChatRequest::new("alias")
+    let request = ChatRequest::new()
         .with_message(Message::user_text("hi"))
         .with_message(assistant);
 

@@ -2,11 +2,11 @@
 //! `GenerateContentResponse` document, or a JSON array of them (`streamGenerateContent`
 //! without `alt=sse`) all go through one state machine.
 
-use plugboard_sdk::json::{as_u64, error_message, options_for};
+use plugboard_sdk::json::{as_u64, options_for};
 use plugboard_sdk::prelude::*;
-use plugboard_sdk::response_decoder::{ResponseDecoder, ResponseState};
 
 use crate::ID;
+use crate::errors::classify_frame;
 
 /// Decoder for one Gemini response.
 pub type GeminiDecoder = ResponseDecoder<GeminiState>;
@@ -21,7 +21,7 @@ impl ResponseState for GeminiState {
     fn take_stream_event(
         &mut self,
         data: &Value,
-        out: &mut Vec<StreamEvent>,
+        out: &mut EventWriter,
     ) -> Result<(), AdapterError> {
         self.take_response(data, out);
         Ok(())
@@ -30,7 +30,7 @@ impl ResponseState for GeminiState {
     fn take_whole_document(
         &mut self,
         document: Value,
-        out: &mut Vec<StreamEvent>,
+        out: &mut EventWriter,
     ) -> Result<(), AdapterError> {
         match document {
             Value::Array(responses) => {
@@ -43,9 +43,27 @@ impl ResponseState for GeminiState {
         Ok(())
     }
 
-    fn end(&mut self, out: &mut Vec<StreamEvent>) -> StreamEvent {
-        self.close_blocks(out);
-        self.finish()
+    fn end(&mut self, out: &mut EventWriter) {
+        let reason = match self.finish_reason.as_deref() {
+            Some("STOP") if self.calls > 0 => FinishReason::ToolCalls,
+            Some("STOP") => FinishReason::Stop,
+            Some("MAX_TOKENS") => FinishReason::Length,
+            Some(
+                "SAFETY"
+                | "RECITATION"
+                | "BLOCKLIST"
+                | "PROHIBITED_CONTENT"
+                | "SPII"
+                | "IMAGE_SAFETY"
+                | "IMAGE_PROHIBITED_CONTENT"
+                | "IMAGE_RECITATION",
+            ) => FinishReason::ContentFilter,
+            Some(_) => FinishReason::Other,
+            // After an error the writer makes this `error`.
+            None if self.calls > 0 => FinishReason::ToolCalls,
+            None => FinishReason::Other,
+        };
+        out.finish(Finish::new(reason, self.finish_reason.clone(), self.usage));
     }
 }
 
@@ -62,39 +80,30 @@ fn matters_for_accounting(data: &str) -> bool {
     .any(|key| data.contains(key))
 }
 
-/// What the response has said so far.
+/// What the response has said so far (the writer keeps the blocks).
 #[derive(Default)]
 pub struct GeminiState {
     metadata_sent: bool,
-    reasoning: Option<String>,
-    text: Option<String>,
-    blocks_opened: u32,
     calls: u32,
     finish_reason: Option<String>,
     usage: Usage,
-    saw_error: bool,
 }
 
 impl GeminiState {
-    fn take_response(&mut self, response: &Value, out: &mut Vec<StreamEvent>) {
+    fn take_response(&mut self, response: &Value, out: &mut EventWriter) {
         if let Some(error) = response.get("error") {
-            self.saw_error = true;
-            let body = json!({"error": error}).to_string();
-            out.push(StreamEvent::Error(AdapterError::upstream(error_message(
-                200,
-                body.as_bytes(),
-            ))));
+            out.error(classify_frame(error));
             return;
         }
         let id = response.get("responseId").and_then(Value::as_str);
         let model = response.get("modelVersion").and_then(Value::as_str);
         if !self.metadata_sent && (id.is_some() || model.is_some()) {
             self.metadata_sent = true;
-            out.push(StreamEvent::ResponseMetadata(ResponseMetadata {
+            out.metadata(ResponseMetadata {
                 id: id.map(str::to_string),
                 model: model.map(str::to_string),
                 created: None,
-            }));
+            });
         }
         if let Some(usage) = response.get("usageMetadata").filter(|u| u.is_object()) {
             self.usage = read_usage(usage);
@@ -123,50 +132,29 @@ impl GeminiState {
         }
     }
 
-    fn take_part(&mut self, part: &Value, out: &mut Vec<StreamEvent>) {
+    fn take_part(&mut self, part: &Value, out: &mut EventWriter) {
         let signature = part.get("thoughtSignature").and_then(Value::as_str);
         if let Some(call) = part.get("functionCall") {
-            self.close_text(out);
-            self.close_reasoning(None, out);
             self.take_call(call, signature, out);
             return;
         }
         let text = part.get("text").and_then(Value::as_str).unwrap_or("");
         if part.get("thought") == Some(&Value::Bool(true)) {
-            self.close_text(out);
-            if !text.is_empty() || signature.is_some() {
-                let id = self.open_reasoning(out);
-                if !text.is_empty() {
-                    out.push(StreamEvent::reasoning_delta(id, text));
-                }
-            }
-            if signature.is_some() {
-                self.close_reasoning(signature, out);
+            out.reasoning(text);
+            if let Some(signature) = signature {
+                out.end_reasoning(Some(signature.to_string()), None);
             }
             return;
         }
         if let Some(signature) = signature {
             // A signature on an answer part: it closes the reasoning before it, or
             // rides an empty reasoning block, so it comes back on the next turn.
-            self.open_reasoning(out);
-            self.close_reasoning(Some(signature), out);
+            out.end_reasoning(Some(signature.to_string()), None);
         }
-        if !text.is_empty() {
-            self.close_reasoning(None, out);
-            let id = match &self.text {
-                Some(id) => id.clone(),
-                None => {
-                    let id = self.next_block_id("text");
-                    out.push(StreamEvent::TextStart(id.clone()));
-                    self.text = Some(id.clone());
-                    id
-                }
-            };
-            out.push(StreamEvent::text_delta(id, text));
-        }
+        out.text(text);
     }
 
-    fn take_call(&mut self, call: &Value, signature: Option<&str>, out: &mut Vec<StreamEvent>) {
+    fn take_call(&mut self, call: &Value, signature: Option<&str>, out: &mut EventWriter) {
         let id = call
             .get("id")
             .and_then(Value::as_str)
@@ -174,84 +162,19 @@ impl GeminiState {
             .map(str::to_string)
             .unwrap_or_else(|| format!("call_{}", self.calls));
         self.calls += 1;
-        let name = call
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let name = call.get("name").and_then(Value::as_str).unwrap_or_default();
         let arguments = call
             .get("args")
             .filter(|args| args.is_object())
             .map(Value::to_string)
             .unwrap_or_else(|| "{}".to_string());
         // Gemini sends each call whole: one delta carries all the arguments.
-        out.push(StreamEvent::tool_input_start(id.clone(), name.clone()));
-        out.push(StreamEvent::tool_input_delta(id.clone(), arguments.clone()));
-        out.push(StreamEvent::ToolInputEnd(id.clone()));
+        out.tool_input_start(id.clone(), name);
+        out.tool_input_delta(&id, &arguments);
         let mut part = ToolCallPart::new(id, name, arguments);
         part.options =
             signature.map(|signature| options_for(ID, json!({"thoughtSignature": signature})));
-        out.push(StreamEvent::ToolCall(part));
-    }
-
-    fn next_block_id(&mut self, kind: &str) -> String {
-        let id = format!("{kind}-{}", self.blocks_opened);
-        self.blocks_opened += 1;
-        id
-    }
-
-    fn open_reasoning(&mut self, out: &mut Vec<StreamEvent>) -> String {
-        if let Some(id) = &self.reasoning {
-            return id.clone();
-        }
-        let id = self.next_block_id("reasoning");
-        out.push(StreamEvent::ReasoningStart(id.clone()));
-        self.reasoning = Some(id.clone());
-        id
-    }
-
-    fn close_reasoning(&mut self, signature: Option<&str>, out: &mut Vec<StreamEvent>) {
-        if let Some(id) = self.reasoning.take() {
-            out.push(StreamEvent::ReasoningEnd(ReasoningEnd {
-                id,
-                signature: signature.map(str::to_string),
-                redacted: None,
-            }));
-        }
-    }
-
-    fn close_text(&mut self, out: &mut Vec<StreamEvent>) {
-        if let Some(id) = self.text.take() {
-            out.push(StreamEvent::TextEnd(id));
-        }
-    }
-
-    fn close_blocks(&mut self, out: &mut Vec<StreamEvent>) {
-        self.close_reasoning(None, out);
-        self.close_text(out);
-    }
-
-    fn finish(&self) -> StreamEvent {
-        let reason = match self.finish_reason.as_deref() {
-            Some("STOP") if self.calls > 0 => FinishReason::ToolCalls,
-            Some("STOP") => FinishReason::Stop,
-            Some("MAX_TOKENS") => FinishReason::Length,
-            Some(
-                "SAFETY"
-                | "RECITATION"
-                | "BLOCKLIST"
-                | "PROHIBITED_CONTENT"
-                | "SPII"
-                | "IMAGE_SAFETY"
-                | "IMAGE_PROHIBITED_CONTENT"
-                | "IMAGE_RECITATION",
-            ) => FinishReason::ContentFilter,
-            Some(_) => FinishReason::Other,
-            None if self.saw_error => FinishReason::Error,
-            None if self.calls > 0 => FinishReason::ToolCalls,
-            None => FinishReason::Other,
-        };
-        StreamEvent::finish(reason, self.finish_reason.clone(), self.usage)
+        out.tool_call(part);
     }
 }
 

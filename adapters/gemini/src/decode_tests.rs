@@ -3,7 +3,8 @@
 
 use super::*;
 use plugboard_sdk::testing::{
-    assert_every_split_decodes_to, assert_passthrough_forwards_every_byte, decode_fed,
+    assert_error_frame_ends_the_stream, assert_every_split_decodes_to,
+    assert_garbage_is_an_upstream_error, assert_passthrough_forwards_every_byte, decode_fed,
 };
 
 /// `streamGenerateContent?alt=sse`: thoughts, an answer, then a signed function call.
@@ -62,18 +63,18 @@ fn expected_tool_stream_events() -> Vec<StreamEvent> {
     ]
 }
 
-fn decode(ctx: DecodeContext, pieces: &[&[u8]]) -> Vec<StreamEvent> {
-    decode_fed(GeminiDecoder::new(&ctx), pieces)
+fn decode(ctx: DecodeMode, pieces: &[&[u8]]) -> Vec<StreamEvent> {
+    decode_fed(GeminiDecoder::new(ctx), pieces)
 }
 
 fn streaming_decoder() -> GeminiDecoder {
-    GeminiDecoder::new(&DecodeContext::ok(true))
+    GeminiDecoder::new(DecodeMode::ok(true))
 }
 
 #[test]
 fn a_streamed_tool_call_answer_decodes_to_the_full_event_sequence() {
     assert_eq!(
-        decode(DecodeContext::ok(true), &[TOOL_STREAM.as_bytes()]),
+        decode(DecodeMode::ok(true), &[TOOL_STREAM.as_bytes()]),
         expected_tool_stream_events()
     );
 }
@@ -100,7 +101,7 @@ fn a_json_array_of_responses_decodes_like_the_stream() {
     );
     let pieces: Vec<&[u8]> = array.as_bytes().chunks(5).collect();
     assert_eq!(
-        decode(DecodeContext::ok(false), &pieces),
+        decode(DecodeMode::ok(false), &pieces),
         expected_tool_stream_events()
     );
 }
@@ -112,7 +113,7 @@ fn a_signed_answer_document_keeps_its_signature_on_a_reasoning_block() {
         "usageMetadata":{"promptTokenCount":8,"candidatesTokenCount":2,"totalTokenCount":10},
         "modelVersion":"gemini-3-pro-preview","responseId":"r2"}"#;
     assert_eq!(
-        decode(DecodeContext::ok(false), &[document]),
+        decode(DecodeMode::ok(false), &[document]),
         vec![
             StreamEvent::ResponseMetadata(ResponseMetadata {
                 id: Some("r2".into()),
@@ -145,7 +146,7 @@ fn a_signed_answer_document_keeps_its_signature_on_a_reasoning_block() {
 fn a_signed_thought_part_ends_the_reasoning_block_with_its_signature() {
     let stream = b"data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"hm\",\"thought\":true}]}}]}\n\ndata: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\",\"thought\":true,\"thoughtSignature\":\"abc\"}]},\"finishReason\":\"MAX_TOKENS\"}]}\n\n";
     assert_eq!(
-        decode(DecodeContext::ok(true), &[stream]),
+        decode(DecodeMode::ok(true), &[stream]),
         vec![
             StreamEvent::ReasoningStart("reasoning-0".into()),
             StreamEvent::reasoning_delta("reasoning-0", "hm"),
@@ -176,7 +177,7 @@ fn finish_reasons_map_to_the_unified_ones() {
         let stream = format!(
             "data: {{\"candidates\":[{{\"content\":{{\"parts\":[{{\"text\":\"x\"}}]}},\"finishReason\":\"{raw}\"}}]}}\n\n"
         );
-        let events = decode(DecodeContext::ok(true), &[stream.as_bytes()]);
+        let events = decode(DecodeMode::ok(true), &[stream.as_bytes()]);
         assert_eq!(
             events.last(),
             Some(&StreamEvent::finish(
@@ -194,7 +195,7 @@ fn a_blocked_prompt_finishes_as_content_filter() {
     let document =
         br#"{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":5}}"#;
     assert_eq!(
-        decode(DecodeContext::ok(false), &[document]).last(),
+        decode(DecodeMode::ok(false), &[document]).last(),
         Some(&StreamEvent::finish(
             FinishReason::ContentFilter,
             Some("SAFETY".into()),
@@ -209,12 +210,10 @@ fn a_blocked_prompt_finishes_as_content_filter() {
 #[test]
 fn an_error_object_mid_stream_becomes_an_error_event_and_an_error_finish() {
     let stream = b"data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"par\"}]}}]}\n\ndata: {\"error\":{\"code\":503,\"message\":\"The model is overloaded.\",\"status\":\"UNAVAILABLE\"}}\n\n";
-    let events = decode(DecodeContext::ok(true), &[stream]);
-    assert!(
-        events.contains(&StreamEvent::Error(AdapterError::upstream(
-            "The model is overloaded."
-        ))),
-        "{events:?}"
+    let events = assert_error_frame_ends_the_stream(
+        streaming_decoder,
+        stream,
+        &UpstreamError::new(ErrorClass::Overloaded(None), "The model is overloaded."),
     );
     assert_eq!(
         events.last(),
@@ -227,20 +226,31 @@ fn an_error_object_mid_stream_becomes_an_error_event_and_an_error_finish() {
 }
 
 #[test]
-fn garbage_in_a_stream_is_an_upstream_error() {
-    let mut decoder = GeminiDecoder::new(&DecodeContext::ok(true));
-    assert_eq!(
-        decoder.push(b"data: {not json\n\n").unwrap_err().kind,
-        ErrorKind::Upstream
+fn a_resource_exhausted_chunk_mid_stream_rests_the_account_like_a_429() {
+    let stream = b"data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"par\"}]}}]}\n\ndata: {\"error\":{\"code\":429,\"message\":\"Resource has been exhausted (e.g. check quota).\",\"status\":\"RESOURCE_EXHAUSTED\",\"details\":[{\"retryDelay\":\"7s\"}]}}\n\n";
+    assert_error_frame_ends_the_stream(
+        streaming_decoder,
+        stream,
+        &UpstreamError::new(
+            ErrorClass::RateLimited(Some(7_000)),
+            "Resource has been exhausted (e.g. check quota).",
+        ),
+    );
+}
+
+#[test]
+fn garbage_in_a_stream_or_a_document_is_an_upstream_error() {
+    assert_garbage_is_an_upstream_error(streaming_decoder, b"data: {not json\n\n");
+    assert_garbage_is_an_upstream_error(
+        || GeminiDecoder::new(DecodeMode::ok(false)),
+        b"[{\"candidates\": ",
     );
 }
 
 #[test]
 fn passthrough_forwards_bytes_unchanged_and_ends_with_usage() {
-    let mut ctx = DecodeContext::ok(true);
-    ctx.passthrough = Some(Dialect::Gemini);
     assert_passthrough_forwards_every_byte(
-        || GeminiDecoder::new(&ctx),
+        || GeminiDecoder::new(DecodeMode::ok(true).passthrough()),
         TOOL_STREAM.as_bytes(),
         &StreamEvent::finish(FinishReason::ToolCalls, Some("STOP".into()), usage()),
     );

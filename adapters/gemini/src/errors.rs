@@ -15,7 +15,7 @@ use plugboard_sdk::retry::retry_after_ms;
 /// (`quotaId` containing `PerDay`), or a message about quota or billing with no retry
 /// delay. (Gemini's per-minute 429s also say "exceeded your current quota", but they
 /// carry a `RetryInfo` delay of seconds, so the delay tells the two apart.)
-pub fn classify(head: &ResponseHead, body: &[u8]) -> ClassifiedError {
+pub fn classify(head: &ResponseHead, body: &[u8]) -> UpstreamError {
     let message = error_message(head.status, body);
     let error = serde_json::from_slice::<Value>(body)
         .ok()
@@ -34,7 +34,7 @@ pub fn classify(head: &ResponseHead, body: &[u8]) -> ClassifiedError {
         .iter()
         .filter_map(|detail| detail.get("retryDelay").and_then(Value::as_str))
         .find_map(parse_duration_ms);
-    let retry = RetryAfter::ms(retry_delay.or_else(|| retry_after_ms(&head.headers)));
+    let retry = retry_delay.or_else(|| retry_after_ms(&head.headers));
     let status = error.get("status").and_then(Value::as_str).unwrap_or("");
     let lower = message.to_lowercase();
     let reason_is = |wanted: &str| {
@@ -84,7 +84,20 @@ pub fn classify(head: &ResponseHead, body: &[u8]) -> ClassifiedError {
             _ => ErrorClass::Other,
         }
     };
-    ClassifiedError::new(class, message)
+    UpstreamError::new(class, message)
+}
+
+/// Classify the `error` object of a chunk inside a 2xx stream as the same body in a
+/// non-2xx answer: it carries the HTTP status it stands for in `code` (429 with
+/// `RESOURCE_EXHAUSTED` is rate-limited or quota-exhausted exactly as above).
+pub fn classify_frame(error: &Value) -> UpstreamError {
+    let status = error
+        .get("code")
+        .and_then(Value::as_u64)
+        .and_then(|code| u16::try_from(code).ok())
+        .unwrap_or(0);
+    let body = json!({"error": error}).to_string();
+    classify(&ResponseHead::new(status, &[]), body.as_bytes())
 }
 
 /// A protobuf JSON duration (`"12s"`, `"0.5s"`, `"1.250s"`) in milliseconds.
@@ -102,15 +115,35 @@ mod tests {
         {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"12s"}]}}"#;
 
     #[test]
+    fn a_resource_exhausted_frame_in_a_stream_is_classed_like_the_same_429() {
+        let body: Value = serde_json::from_slice(PER_MINUTE).unwrap();
+        assert_eq!(
+            classify_frame(&body["error"]),
+            classify(&ResponseHead::new(429, &[]), PER_MINUTE)
+        );
+        assert_eq!(
+            classify_frame(&body["error"]).class,
+            ErrorClass::RateLimited(Some(12_000))
+        );
+        let daily = json!({"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "quota",
+            "details": [{"violations": [{"quotaId": "GenerateRequestsPerDayPerProject"}]}]});
+        assert_eq!(
+            classify_frame(&daily).class,
+            ErrorClass::QuotaExhausted(None)
+        );
+        assert_eq!(
+            classify_frame(&json!({"code": 503, "message": "busy", "status": "UNAVAILABLE"})).class,
+            ErrorClass::Overloaded(None)
+        );
+    }
+
+    #[test]
     fn a_per_minute_429_is_rate_limited_with_the_retry_delay_from_the_body() {
         let classified = classify(
             &ResponseHead::new(429, &[("retry-after", "99")]),
             PER_MINUTE,
         );
-        assert_eq!(
-            classified.class,
-            ErrorClass::RateLimited(RetryAfter::ms(Some(12_000)))
-        );
+        assert_eq!(classified.class, ErrorClass::RateLimited(Some(12_000)));
         assert!(
             classified
                 .message
@@ -123,17 +156,17 @@ mod tests {
         let per_day = String::from_utf8_lossy(PER_MINUTE).replace("PerMinute", "PerDay");
         assert_eq!(
             classify(&ResponseHead::new(429, &[]), per_day.as_bytes()).class,
-            ErrorClass::QuotaExhausted(RetryAfter::ms(Some(12_000)))
+            ErrorClass::QuotaExhausted(Some(12_000))
         );
         let billing = br#"{"error":{"code":429,"message":"Quota exceeded; check billing.","status":"RESOURCE_EXHAUSTED"}}"#;
         assert_eq!(
             classify(&ResponseHead::new(429, &[]), billing).class,
-            ErrorClass::QuotaExhausted(RetryAfter::ms(None))
+            ErrorClass::QuotaExhausted(None)
         );
         let plain = br#"{"error":{"code":429,"message":"Resource has been exhausted (e.g. check rate limits).","status":"RESOURCE_EXHAUSTED"}}"#;
         assert_eq!(
             classify(&ResponseHead::new(429, &[("retry-after", "2")]), plain).class,
-            ErrorClass::RateLimited(RetryAfter::ms(Some(2_000)))
+            ErrorClass::RateLimited(Some(2_000))
         );
     }
 
@@ -175,7 +208,7 @@ mod tests {
         for status in [500, 503, 504] {
             assert_eq!(
                 classify(&ResponseHead::new(status, &[]), br#"{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}"#).class,
-                ErrorClass::Overloaded(RetryAfter::ms(None)),
+                ErrorClass::Overloaded(None),
                 "{status}"
             );
         }

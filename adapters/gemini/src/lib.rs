@@ -4,8 +4,8 @@
 //! The translation lives in plain modules that unit-test natively: [`request`] (IR to
 //! a `GenerateContentRequest`), [`decode`] (SSE chunks, one document or a JSON array of
 //! `GenerateContentResponse`s to IR events, and the passthrough decoder), [`errors`]
-//! (failure classification). This file wires them to the SDK's [`Provider`] trait and
-//! builds the URL, which carries the model and whether to stream.
+//! (failure classification). This file declares the adapter and builds the URL, which
+//! carries the model and whether to stream.
 
 pub mod decode;
 pub mod errors;
@@ -15,83 +15,83 @@ use plugboard_sdk::prelude::*;
 
 /// The adapter id config refers to.
 pub const ID: &str = "gemini";
-/// Used when the provider entry sets no base URL; the API version is added per request.
+/// The default `base` endpoint; the API version is added per request.
 pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 
 /// The component.
 pub struct Gemini;
 
 impl Provider for Gemini {
-    type Decoder = decode::GeminiDecoder;
+    type Call = StandardCall<Generate>;
 
     fn info() -> AdapterInfo {
-        let mut info = AdapterInfo::new(
+        AdapterInfo::new(
             ID,
             env!("CARGO_PKG_VERSION"),
             "Gemini API (generateContent) with an API key",
-        );
-        info.native_dialects = vec![Dialect::Gemini];
-        info.auth = AuthScheme::Header(HeaderAuth {
-            name: "x-goog-api-key".into(),
-            prefix: None,
-        });
-        info.hosts = vec!["generativelanguage.googleapis.com".into()];
-        info.default_base_url = Some(DEFAULT_BASE_URL.into());
-        info.models = vec![
-            ModelInfo::new("gemini-2.5-pro").limits(1_048_576, 65_536),
-            ModelInfo::new("gemini-2.5-flash").limits(1_048_576, 65_536),
-            ModelInfo::new("gemini-2.5-flash-lite").limits(1_048_576, 65_536),
-            ModelInfo::new("gemini-3-pro-preview").limits(1_048_576, 65_536),
-        ];
-        info
+        )
+        .native(Dialect::Gemini)
+        .credential_kind(CredentialKind::api_key(
+            "api-key",
+            Placement::header("x-goog-api-key"),
+        ))
+        .base(DEFAULT_BASE_URL)
+        .model(ModelInfo::new("gemini-2.5-pro").limits(1_048_576, 65_536))
+        .model(ModelInfo::new("gemini-2.5-flash").limits(1_048_576, 65_536))
+        .model(ModelInfo::new("gemini-2.5-flash-lite").limits(1_048_576, 65_536))
+        .model(ModelInfo::new("gemini-3-pro-preview").limits(1_048_576, 65_536))
     }
 
-    fn encode_request(
+    fn call(ctx: CallContext) -> Self::Call {
+        StandardCall::new(ctx, Generate)
+    }
+}
+
+/// One attempt: `POST {base}/v1beta/models/{model}:generateContent`, or
+/// `:streamGenerateContent?alt=sse`.
+pub struct Generate;
+
+impl Encode for Generate {
+    type State = decode::GeminiState;
+
+    fn encode(
+        &mut self,
+        ctx: &CallContext,
         request: ChatRequest,
-        ctx: EncodeContext,
     ) -> Result<HttpRequest, AdapterError> {
         let body = request::encode_body(&request, &ctx.model)?;
-        generate_request(&ctx, to_json_bytes(&body), request.stream)
+        let path = generate_path(ctx.base_url(), &ctx.model, request.stream)?;
+        Ok(ctx.post_json(&path, to_json_bytes(&body), request.stream))
     }
 
     /// Passthrough: a Gemini body names no model (it is in the URL), so the body goes
     /// on unchanged; the URL is built from the upstream model and `ctx.stream`.
     fn encode_native(
-        dialect: Dialect,
+        &mut self,
+        ctx: &CallContext,
         body: Vec<u8>,
-        ctx: EncodeContext,
     ) -> Result<HttpRequest, AdapterError> {
-        Dialect::Gemini.passthrough_only(dialect, ID)?;
-        generate_request(&ctx, body, ctx.stream)
+        Dialect::Gemini.passthrough_only(ctx.client_dialect, ID)?;
+        let path = generate_path(ctx.base_url(), &ctx.model, ctx.stream)?;
+        Ok(ctx.post_json(&path, body, ctx.stream))
     }
 
-    fn decoder(ctx: DecodeContext) -> decode::GeminiDecoder {
-        decode::GeminiDecoder::new(&ctx)
-    }
-
-    fn classify_error(head: ResponseHead, body: Vec<u8>) -> ClassifiedError {
-        errors::classify(&head, &body)
+    fn classify_error(
+        &mut self,
+        _ctx: &CallContext,
+        head: &ResponseHead,
+        body: &[u8],
+    ) -> UpstreamError {
+        errors::classify(head, body)
     }
 }
 
-/// `POST {base}/v1beta/models/{model}:generateContent`, or `:streamGenerateContent?alt=sse`.
-fn generate_request(
-    ctx: &EncodeContext,
-    body: Vec<u8>,
-    streaming: bool,
-) -> Result<HttpRequest, AdapterError> {
-    let url = generate_url(ctx.base_url_or(DEFAULT_BASE_URL), &ctx.model, streaming)?;
-    Ok(HttpRequest::post_json(url, body)
-        .accepting_event_stream_if(streaming)
-        .with_extra_headers())
-}
-
-/// The method URL. A base URL that already ends in an API version (`/v1beta`, `/v1`,
-/// `/v1alpha`) keeps it; a model given as `models/x` is not doubled. The model (which
-/// may come from a client, for an entry without `models:`) is one encoded path
-/// segment, so `/`, `..`, `?` or `:` in it cannot reach another path, a query or
-/// another method.
-pub fn generate_url(base_url: &str, model: &str, streaming: bool) -> Result<String, AdapterError> {
+/// The method's path under `base_url`. A base URL that already ends in an API version
+/// (`/v1beta`, `/v1`, `/v1alpha`) keeps it; a model given as `models/x` is not doubled.
+/// The model (which may come from a client, for an entry without `models:`) is one
+/// encoded path segment, so `/`, `..`, `?` or `:` in it cannot reach another path, a
+/// query or another method.
+pub fn generate_path(base_url: &str, model: &str, streaming: bool) -> Result<String, AdapterError> {
     let has_version = base_url
         .rsplit('/')
         .next()
@@ -103,7 +103,7 @@ pub fn generate_url(base_url: &str, model: &str, streaming: bool) -> Result<Stri
     } else {
         "generateContent"
     };
-    Ok(format!("{base_url}{version}/models/{model}:{method}"))
+    Ok(format!("{version}/models/{model}:{method}"))
 }
 
 export_provider!(Gemini);
@@ -112,14 +112,23 @@ export_provider!(Gemini);
 mod tests {
     use super::*;
 
+    fn ctx(base_url: &str, model: &str) -> CallContext {
+        CallContext::for_tests(base_url, model)
+    }
+
+    fn native(mut ctx: CallContext, body: &[u8]) -> Result<HttpRequest, AdapterError> {
+        ctx.client_dialect = Dialect::Gemini;
+        Gemini::call(ctx).encode_native(body.to_vec())
+    }
+
     #[test]
     fn a_streaming_request_goes_to_stream_generate_content_with_alt_sse() {
-        let request = ChatRequest::new("alias")
+        let request = ChatRequest::new()
             .with_message(Message::user_text("hi"))
             .streaming(true);
-        let http =
-            Gemini::encode_request(request, EncodeContext::for_account("", "gemini-2.5-flash"))
-                .unwrap();
+        let http = Gemini::call(ctx(DEFAULT_BASE_URL, "gemini-2.5-flash"))
+            .encode(request)
+            .unwrap();
         assert_eq!(
             http.url,
             "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
@@ -135,11 +144,9 @@ mod tests {
 
     #[test]
     fn a_non_streaming_request_under_a_versioned_base_url_keeps_that_version() {
-        let http = Gemini::encode_request(
-            ChatRequest::new("m").with_message(Message::user_text("hi")),
-            EncodeContext::for_account("http://127.0.0.1:9000/v1/", "models/gemini-2.5-pro"),
-        )
-        .unwrap();
+        let http = Gemini::call(ctx("http://127.0.0.1:9000/v1/", "models/gemini-2.5-pro"))
+            .encode(ChatRequest::new().with_message(Message::user_text("hi")))
+            .unwrap();
         assert_eq!(
             http.url,
             "http://127.0.0.1:9000/v1/models/gemini-2.5-pro:generateContent"
@@ -151,18 +158,20 @@ mod tests {
     fn passthrough_forwards_the_body_unchanged_to_the_url_ctx_names() {
         let body =
             br#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"x_unknown":{"b":1,"a":2}}"#;
-        let mut ctx = EncodeContext::for_account("http://127.0.0.1:9000", "gemini-2.5-pro");
-        ctx.stream = true;
-        let http = Gemini::encode_native(Dialect::Gemini, body.to_vec(), ctx.clone()).unwrap();
+        let mut streamed = ctx("http://127.0.0.1:9000", "gemini-2.5-pro");
+        streamed.stream = true;
+        let http = native(streamed.clone(), body).unwrap();
         assert_eq!(http.body, body);
         assert_eq!(
             http.url,
             "http://127.0.0.1:9000/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
         );
-        ctx.stream = false;
-        let http = Gemini::encode_native(Dialect::Gemini, body.to_vec(), ctx.clone()).unwrap();
+        streamed.stream = false;
+        let http = native(streamed.clone(), body).unwrap();
         assert!(http.url.ends_with(":generateContent"));
-        let refused = Gemini::encode_native(Dialect::OpenaiChat, body.to_vec(), ctx).unwrap_err();
+        let refused = Gemini::call(streamed)
+            .encode_native(body.to_vec())
+            .unwrap_err();
         assert_eq!(refused.kind, ErrorKind::Unsupported);
     }
 
@@ -171,21 +180,22 @@ mod tests {
         plugboard_sdk::host::set_config_for_tests(
             serde_json::json!({"extra-headers": {"x-goog-user-project": "billing-project"}}),
         );
-        let ctx = || EncodeContext::for_account("", "gemini-2.5-flash");
-        let encoded = Gemini::encode_request(
-            ChatRequest::new("m").with_message(Message::user_text("hi")),
-            ctx(),
-        )
-        .unwrap();
-        let native = Gemini::encode_native(Dialect::Gemini, b"{}".to_vec(), ctx()).unwrap();
+        let flash = || ctx(DEFAULT_BASE_URL, "gemini-2.5-flash");
+        let encoded = Gemini::call(flash())
+            .encode(ChatRequest::new().with_message(Message::user_text("hi")))
+            .unwrap();
+        let native = native(flash(), b"{}").unwrap();
         for http in [encoded, native] {
             assert_eq!(http.header("x-goog-user-project"), Some("billing-project"));
         }
+        plugboard_sdk::host::set_config_for_tests(serde_json::json!({}));
     }
 
     #[test]
     fn a_client_chosen_model_stays_one_path_segment() {
-        let url = |model: &str| generate_url("http://127.0.0.1:9000/base", model, true);
+        let base = "http://127.0.0.1:9000/base";
+        let url =
+            |model: &str| generate_path(base, model, true).map(|path| format!("{base}{path}"));
         assert_eq!(
             url("gem/../../../../X").unwrap(),
             "http://127.0.0.1:9000/base/v1beta/models/gem%2F..%2F..%2F..%2F..%2FX:streamGenerateContent?alt=sse"
@@ -208,13 +218,13 @@ mod tests {
     fn info_declares_the_api_key_header_and_the_gemini_dialect() {
         let info = Gemini::info();
         assert_eq!(info.id, "gemini");
+        assert_eq!(info.credential_kinds.len(), 1);
+        assert_eq!(info.credential_kinds[0].id, "api-key");
         assert_eq!(
-            info.auth,
-            AuthScheme::Header(HeaderAuth {
-                name: "x-goog-api-key".into(),
-                prefix: None
-            })
+            info.credential_kinds[0].placement,
+            Placement::header("x-goog-api-key")
         );
+        assert_eq!(info.endpoint_url("base"), Some(DEFAULT_BASE_URL));
         assert_eq!(info.native_dialects, vec![Dialect::Gemini]);
         assert_eq!(info.hosts, vec!["generativelanguage.googleapis.com"]);
     }

@@ -14,7 +14,7 @@ fn signed_call(id: &str, name: &str, args: &str, signature: &str) -> Part {
 
 #[test]
 fn a_tool_round_trip_becomes_alternating_user_and_model_contents() {
-    let request = ChatRequest::new("alias")
+    let request = ChatRequest::new()
         .with_system("You are terse.")
         .with_message(Message::user_text("list files"))
         .with_message(Message::new(
@@ -75,7 +75,7 @@ fn a_tool_round_trip_becomes_alternating_user_and_model_contents() {
 
 #[test]
 fn a_first_call_without_signature_gets_the_documented_placeholder() {
-    let request = ChatRequest::new("m")
+    let request = ChatRequest::new()
         .with_message(Message::user_text("go"))
         .with_message(Message::new(
             Role::Assistant,
@@ -102,7 +102,7 @@ fn a_first_call_without_signature_gets_the_documented_placeholder() {
 
 #[test]
 fn a_tool_result_without_a_known_name_is_refused_and_a_failed_one_says_error() {
-    let orphan = ChatRequest::new("m").with_message(Message::new(
+    let orphan = ChatRequest::new().with_message(Message::new(
         Role::Tool,
         vec![Part::tool_result_text("nobody", "x")],
     ));
@@ -110,7 +110,7 @@ fn a_tool_result_without_a_known_name_is_refused_and_a_failed_one_says_error() {
         encode_body(&orphan, "m").unwrap_err().kind,
         ErrorKind::InvalidRequest
     );
-    let failed = ChatRequest::new("m").with_message(Message::new(
+    let failed = ChatRequest::new().with_message(Message::new(
         Role::User,
         vec![Part::ToolResult(ToolResultPart {
             call_id: "c".into(),
@@ -128,7 +128,7 @@ fn a_tool_result_without_a_known_name_is_refused_and_a_failed_one_says_error() {
 
 #[test]
 fn files_become_inline_data_or_file_data_and_system_turns_join_the_instruction() {
-    let request = ChatRequest::new("m")
+    let request = ChatRequest::new()
         .with_message(Message::system_text("Be careful."))
         .with_message(Message::new(
             Role::User,
@@ -167,7 +167,7 @@ fn files_become_inline_data_or_file_data_and_system_turns_join_the_instruction()
 
 #[test]
 fn params_tool_choice_and_options_become_generation_and_tool_config() {
-    let mut request = ChatRequest::new("m").with_message(Message::user_text("hi"));
+    let mut request = ChatRequest::new().with_message(Message::user_text("hi"));
     request.params = GenerationParams {
         max_tokens: Some(1000),
         temperature: Some(0.7),
@@ -227,7 +227,7 @@ fn params_tool_choice_and_options_become_generation_and_tool_config() {
 
 #[test]
 fn an_effort_is_a_thinking_level_for_gemini_3_and_a_budget_before() {
-    let mut request = ChatRequest::new("m").with_message(Message::user_text("hi"));
+    let mut request = ChatRequest::new().with_message(Message::user_text("hi"));
     request.params.reasoning = Some(ReasoningConfig {
         effort: Some("low".into()),
         budget_tokens: None,
@@ -249,7 +249,7 @@ fn an_effort_is_a_thinking_level_for_gemini_3_and_a_budget_before() {
 
 #[test]
 fn consecutive_assistant_turns_merge_and_empty_turns_vanish() {
-    let request = ChatRequest::new("m")
+    let request = ChatRequest::new()
         .with_message(Message::user_text("a"))
         .with_message(Message::assistant_text("b"))
         .with_message(Message::assistant_text("c"))
@@ -280,7 +280,7 @@ fn parts_the_ir_cannot_carry_go_back_at_their_place_in_the_content() {
         json!({"gemini": {"unknownParts": [{"index": 1, "part": code}, {"index": 2, "part": outcome}]}})
             .to_string(),
     );
-    let request = ChatRequest::new("alias")
+    let request = ChatRequest::new()
         .with_message(Message::user_text("6 times 7?"))
         .with_message(model)
         .with_message(Message::user_text("thanks"));
@@ -319,7 +319,7 @@ fn kept_part_fields_are_spliced_back_into_their_part() {
     let mut call = ToolCallPart::new("call_1", "bash", r#"{"cmd":"ls"}"#);
     call.options =
         options(json!({"thoughtSignature": "sig-1", "functionCall": {"willContinue": true}}));
-    let request = ChatRequest::new("alias")
+    let request = ChatRequest::new()
         .with_message(Message::new(
             Role::User,
             vec![Part::Text(note), Part::File(clip)],
@@ -351,7 +351,7 @@ fn kept_part_fields_are_spliced_back_into_their_part() {
 fn a_contents_own_unknown_fields_go_back_on_it() {
     let mut user = Message::user_text("hi");
     user.options = Some(json!({"gemini": {"futureField": {"x": 1}, "role": "model"}}).to_string());
-    let body = encode(&ChatRequest::new("alias").with_message(user));
+    let body = encode(&ChatRequest::new().with_message(user));
 
     assert_eq!(
         body["contents"][0],

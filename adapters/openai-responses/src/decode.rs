@@ -3,11 +3,11 @@
 //! its output items being added and then done; the done handlers fill in whatever the
 //! stream did not deliver as deltas, so both paths give the same events.
 
-use plugboard_sdk::json::{as_u64, error_message, options_for};
+use plugboard_sdk::json::{as_u64, options_for};
 use plugboard_sdk::prelude::*;
-use plugboard_sdk::response_decoder::{ResponseDecoder, ResponseState};
 
 use crate::OPENAI;
+use crate::errors::classify_frame;
 
 /// Decoder for one Responses answer.
 pub type ResponsesDecoder = ResponseDecoder<ResponsesState>;
@@ -22,7 +22,7 @@ impl ResponseState for ResponsesState {
     fn take_stream_event(
         &mut self,
         data: &Value,
-        out: &mut Vec<StreamEvent>,
+        out: &mut EventWriter,
     ) -> Result<(), AdapterError> {
         self.take_event(data, out);
         Ok(())
@@ -31,14 +31,14 @@ impl ResponseState for ResponsesState {
     fn take_whole_document(
         &mut self,
         document: Value,
-        out: &mut Vec<StreamEvent>,
+        out: &mut EventWriter,
     ) -> Result<(), AdapterError> {
         self.take_document(&document, out);
         Ok(())
     }
 
-    fn end(&mut self, out: &mut Vec<StreamEvent>) -> StreamEvent {
-        self.finish(out)
+    fn end(&mut self, out: &mut EventWriter) {
+        self.finish(out);
     }
 }
 
@@ -56,9 +56,9 @@ fn matters_for_accounting(data: &str) -> bool {
     .any(|needle| data.contains(needle))
 }
 
-/// One output item the stream has opened.
+/// One output item the stream has opened (the writer keeps its block).
 struct Item {
-    /// The item id (`msg_...`, `rs_...`, `fc_...`), also the text/reasoning block id.
+    /// The item id (`msg_...`, `rs_...`, `fc_...`).
     id: String,
     kind: String,
     /// Calls: the call id, name and arguments or custom input so far.
@@ -80,11 +80,10 @@ pub struct ResponsesState {
     status: Option<String>,
     incomplete_reason: Option<String>,
     usage: Usage,
-    saw_error: bool,
 }
 
 impl ResponsesState {
-    fn take_event(&mut self, event: &Value, out: &mut Vec<StreamEvent>) {
+    fn take_event(&mut self, event: &Value, out: &mut EventWriter) {
         let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
         let text = |key: &str| event.get(key).and_then(Value::as_str).unwrap_or("");
         let item_id = text("item_id");
@@ -114,10 +113,7 @@ impl ResponsesState {
                 if let Some(item) = self.item_mut(item_id) {
                     item.input.push_str(text("delta"));
                     item.streamed = true;
-                    out.push(StreamEvent::tool_input_delta(
-                        item.call_id.clone(),
-                        text("delta"),
-                    ));
+                    out.tool_input_delta(&item.call_id, text("delta"));
                 }
             }
             "response.custom_tool_call_input.delta" => {
@@ -136,28 +132,17 @@ impl ResponsesState {
                     self.take_terminal(response, out);
                 }
             }
-            "error" => {
-                self.saw_error = true;
-                let body = json!({"error": event}).to_string();
-                out.push(StreamEvent::Error(AdapterError::upstream(error_message(
-                    200,
-                    body.as_bytes(),
-                ))));
-            }
+            "error" => out.error(classify_frame(event)),
             _ => {}
         }
     }
 
     /// A whole `response` object: every output item added, then done.
-    fn take_document(&mut self, response: &Value, out: &mut Vec<StreamEvent>) {
-        if response.get("error").is_some_and(|error| !error.is_null())
+    fn take_document(&mut self, response: &Value, out: &mut EventWriter) {
+        if let Some(error) = response.get("error").filter(|error| !error.is_null())
             && response.get("output").is_none()
         {
-            self.saw_error = true;
-            out.push(StreamEvent::Error(AdapterError::upstream(error_message(
-                200,
-                response.to_string().as_bytes(),
-            ))));
+            out.error(classify_frame(error));
             return;
         }
         self.take_metadata(response, out);
@@ -173,12 +158,12 @@ impl ResponsesState {
         self.take_terminal(response, out);
     }
 
-    fn take_metadata(&mut self, response: &Value, out: &mut Vec<StreamEvent>) {
+    fn take_metadata(&mut self, response: &Value, out: &mut EventWriter) {
         if self.metadata_sent {
             return;
         }
         self.metadata_sent = true;
-        out.push(StreamEvent::ResponseMetadata(ResponseMetadata {
+        out.metadata(ResponseMetadata {
             id: response
                 .get("id")
                 .and_then(Value::as_str)
@@ -188,14 +173,14 @@ impl ResponsesState {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             created: as_u64(response.get("created_at")),
-        }));
+        });
     }
 
     fn item_mut(&mut self, id: &str) -> Option<&mut Item> {
         self.items.iter_mut().find(|item| item.id == id)
     }
 
-    fn item_added(&mut self, value: &Value, out: &mut Vec<StreamEvent>) {
+    fn item_added(&mut self, value: &Value, out: &mut EventWriter) {
         let field = |key: &str| {
             value
                 .get(key)
@@ -227,18 +212,17 @@ impl ResponsesState {
                     item.call_id = format!("call_{}", self.calls);
                 }
                 self.calls += 1;
-                out.push(StreamEvent::tool_input_start(
-                    item.call_id.clone(),
-                    item.name.clone(),
-                ));
+                out.tool_input_start(item.call_id.clone(), item.name.clone());
             }
-            "reasoning" => out.push(StreamEvent::ReasoningStart(id)),
+            "reasoning" => {
+                out.start_reasoning();
+            }
             _ => {}
         }
         self.items.push(item);
     }
 
-    fn text_delta(&mut self, item_id: &str, delta: &str, out: &mut Vec<StreamEvent>) {
+    fn text_delta(&mut self, item_id: &str, delta: &str, out: &mut EventWriter) {
         if delta.is_empty() {
             return;
         }
@@ -246,10 +230,11 @@ impl ResponsesState {
             return;
         };
         if !item.streamed {
+            // Each message item is a text block of its own.
             item.streamed = true;
-            out.push(StreamEvent::TextStart(item.id.clone()));
+            out.start_text();
         }
-        out.push(StreamEvent::text_delta(item.id.clone(), delta));
+        out.text(delta);
     }
 
     fn reasoning_delta(
@@ -257,23 +242,21 @@ impl ResponsesState {
         item_id: &str,
         index: Option<u64>,
         delta: &str,
-        out: &mut Vec<StreamEvent>,
+        out: &mut EventWriter,
     ) {
         let Some(item) = self.item_mut(item_id) else {
             return;
         };
         // Summary parts are separate paragraphs; the IR block is one text.
         if item.streamed && index.is_some() && item.summary_index != index {
-            out.push(StreamEvent::reasoning_delta(item.id.clone(), "\n\n"));
+            out.reasoning("\n\n");
         }
         item.summary_index = index;
         item.streamed = true;
-        if !delta.is_empty() {
-            out.push(StreamEvent::reasoning_delta(item.id.clone(), delta));
-        }
+        out.reasoning(delta);
     }
 
-    fn item_done(&mut self, value: &Value, out: &mut Vec<StreamEvent>) {
+    fn item_done(&mut self, value: &Value, out: &mut EventWriter) {
         let Some(id) = value
             .get("id")
             .and_then(Value::as_str)
@@ -315,10 +298,10 @@ impl ResponsesState {
                         return;
                     }
                     item.streamed = true;
-                    out.push(StreamEvent::TextStart(item.id.clone()));
-                    out.push(StreamEvent::text_delta(item.id.clone(), text));
+                    out.start_text();
+                    out.text(&text);
                 }
-                out.push(StreamEvent::TextEnd(item.id.clone()));
+                out.end_block();
             }
             "reasoning" => {
                 if !item.streamed {
@@ -329,21 +312,13 @@ impl ResponsesState {
                         .flatten()
                         .filter_map(|part| part.get("text").and_then(Value::as_str))
                         .collect();
-                    if !summary.is_empty() {
-                        out.push(StreamEvent::reasoning_delta(
-                            item.id.clone(),
-                            summary.join("\n\n"),
-                        ));
-                    }
+                    out.reasoning(&summary.join("\n\n"));
                 }
-                out.push(StreamEvent::ReasoningEnd(ReasoningEnd {
-                    id: item.id.clone(),
-                    signature: None,
-                    redacted: value
-                        .get("encrypted_content")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                }));
+                let redacted = value
+                    .get("encrypted_content")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                out.end_reasoning(None, redacted);
             }
             "function_call" => {
                 let arguments = value
@@ -357,21 +332,13 @@ impl ResponsesState {
                     arguments
                 };
                 if !item.streamed {
-                    out.push(StreamEvent::tool_input_delta(
-                        item.call_id.clone(),
-                        arguments.clone(),
-                    ));
+                    out.tool_input_delta(&item.call_id, &arguments);
                 }
-                out.push(StreamEvent::ToolInputEnd(item.call_id.clone()));
                 let name = value
                     .get("name")
                     .and_then(Value::as_str)
                     .unwrap_or(&item.name);
-                out.push(StreamEvent::ToolCall(ToolCallPart::new(
-                    item.call_id.clone(),
-                    name,
-                    arguments,
-                )));
+                out.tool_call(ToolCallPart::new(item.call_id.clone(), name, arguments));
             }
             "custom_tool_call" => {
                 let input = value
@@ -380,24 +347,20 @@ impl ResponsesState {
                     .map(str::to_string)
                     .unwrap_or_else(|| item.input.clone());
                 let arguments = json!({"input": input}).to_string();
-                out.push(StreamEvent::tool_input_delta(
-                    item.call_id.clone(),
-                    arguments.clone(),
-                ));
-                out.push(StreamEvent::ToolInputEnd(item.call_id.clone()));
+                out.tool_input_delta(&item.call_id, &arguments);
                 let name = value
                     .get("name")
                     .and_then(Value::as_str)
                     .unwrap_or(&item.name);
                 let mut call = ToolCallPart::new(item.call_id.clone(), name, arguments);
                 call.options = Some(options_for(OPENAI, json!({"type": "custom"})));
-                out.push(StreamEvent::ToolCall(call));
+                out.tool_call(call);
             }
             _ => {}
         }
     }
 
-    fn take_terminal(&mut self, response: &Value, out: &mut Vec<StreamEvent>) {
+    fn take_terminal(&mut self, response: &Value, out: &mut EventWriter) {
         self.take_metadata(response, out);
         self.status = response
             .get("status")
@@ -411,17 +374,12 @@ impl ResponsesState {
             self.usage = read_usage(usage);
         }
         if let Some(error) = response.get("error").filter(|error| !error.is_null()) {
-            self.saw_error = true;
-            let body = json!({"error": error}).to_string();
-            out.push(StreamEvent::Error(AdapterError::upstream(error_message(
-                200,
-                body.as_bytes(),
-            ))));
+            out.error(classify_frame(error));
         }
     }
 
     /// Close what the stream left open and say why it ended.
-    fn finish(&mut self, out: &mut Vec<StreamEvent>) -> StreamEvent {
+    fn finish(&mut self, out: &mut EventWriter) {
         let open: Vec<Value> = self
             .items
             .iter()
@@ -440,7 +398,7 @@ impl ResponsesState {
             }
             (Some("incomplete"), other) => (FinishReason::Other, other.unwrap_or("incomplete")),
             (Some("failed"), _) => (FinishReason::Error, "failed"),
-            (_, _) if self.saw_error => (FinishReason::Error, "error"),
+            (_, _) if out.errored() => (FinishReason::Error, "error"),
             (Some("completed"), _) if self.calls > 0 => (FinishReason::ToolCalls, "completed"),
             (Some("completed"), _) => (FinishReason::Stop, "completed"),
             (Some(other), _) => (FinishReason::Other, other),
@@ -448,7 +406,7 @@ impl ResponsesState {
             (None, _) => (FinishReason::Other, ""),
         };
         let raw = (!raw.is_empty()).then(|| raw.to_string());
-        StreamEvent::finish(reason, raw, self.usage)
+        out.finish(Finish::new(reason, raw, self.usage));
     }
 }
 

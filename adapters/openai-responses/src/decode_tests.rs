@@ -3,7 +3,8 @@
 
 use super::*;
 use plugboard_sdk::testing::{
-    assert_every_split_decodes_to, assert_passthrough_forwards_every_byte, decode_fed,
+    assert_error_frame_ends_the_stream, assert_every_split_decodes_to,
+    assert_garbage_is_an_upstream_error, assert_passthrough_forwards_every_byte, decode_fed,
 };
 
 /// Reasoning with two summary parts, text, a function call and a custom tool call.
@@ -57,19 +58,19 @@ fn expected_tool_stream_events() -> Vec<StreamEvent> {
             model: Some("gpt-5-2025-08-07".into()),
             created: Some(1_741_290_958),
         }),
-        StreamEvent::ReasoningStart("rs_1".into()),
-        StreamEvent::reasoning_delta("rs_1", "**Plan** é✓"),
-        StreamEvent::reasoning_delta("rs_1", "\n\n"),
-        StreamEvent::reasoning_delta("rs_1", "List files."),
+        StreamEvent::ReasoningStart("reasoning-0".into()),
+        StreamEvent::reasoning_delta("reasoning-0", "**Plan** é✓"),
+        StreamEvent::reasoning_delta("reasoning-0", "\n\n"),
+        StreamEvent::reasoning_delta("reasoning-0", "List files."),
         StreamEvent::ReasoningEnd(ReasoningEnd {
-            id: "rs_1".into(),
+            id: "reasoning-0".into(),
             signature: None,
             redacted: Some("gAAAAABxyz".into()),
         }),
-        StreamEvent::TextStart("msg_1".into()),
-        StreamEvent::text_delta("msg_1", "Running"),
-        StreamEvent::text_delta("msg_1", " ls."),
-        StreamEvent::TextEnd("msg_1".into()),
+        StreamEvent::TextStart("text-1".into()),
+        StreamEvent::text_delta("text-1", "Running"),
+        StreamEvent::text_delta("text-1", " ls."),
+        StreamEvent::TextEnd("text-1".into()),
         StreamEvent::tool_input_start("call_a", "bash"),
         StreamEvent::tool_input_delta("call_a", "{\"cmd\":"),
         StreamEvent::tool_input_delta("call_a", "\"ls\"}"),
@@ -87,18 +88,18 @@ fn expected_tool_stream_events() -> Vec<StreamEvent> {
     ]
 }
 
-fn decode(ctx: DecodeContext, pieces: &[&[u8]]) -> Vec<StreamEvent> {
-    decode_fed(ResponsesDecoder::new(&ctx), pieces)
+fn decode(ctx: DecodeMode, pieces: &[&[u8]]) -> Vec<StreamEvent> {
+    decode_fed(ResponsesDecoder::new(ctx), pieces)
 }
 
 fn streaming_decoder() -> ResponsesDecoder {
-    ResponsesDecoder::new(&DecodeContext::ok(true))
+    ResponsesDecoder::new(DecodeMode::ok(true))
 }
 
 #[test]
 fn a_streamed_answer_with_reasoning_text_and_calls_decodes_in_order() {
     assert_eq!(
-        decode(DecodeContext::ok(true), &[TOOL_STREAM.as_bytes()]),
+        decode(DecodeMode::ok(true), &[TOOL_STREAM.as_bytes()]),
         expected_tool_stream_events()
     );
 }
@@ -127,17 +128,17 @@ fn the_response_object_decodes_through_the_same_events() {
     expected.splice(
         2..5,
         [StreamEvent::reasoning_delta(
-            "rs_1",
+            "reasoning-0",
             "**Plan** é✓\n\nList files.",
         )],
     );
     let text_at = expected
         .iter()
-        .position(|e| *e == StreamEvent::text_delta("msg_1", "Running"))
+        .position(|e| *e == StreamEvent::text_delta("text-1", "Running"))
         .unwrap();
     expected.splice(
         text_at..text_at + 2,
-        [StreamEvent::text_delta("msg_1", "Running ls.")],
+        [StreamEvent::text_delta("text-1", "Running ls.")],
     );
     let args_at = expected
         .iter()
@@ -147,7 +148,7 @@ fn the_response_object_decodes_through_the_same_events() {
         args_at..args_at + 2,
         [StreamEvent::tool_input_delta("call_a", "{\"cmd\":\"ls\"}")],
     );
-    assert_eq!(decode(DecodeContext::ok(false), &pieces), expected);
+    assert_eq!(decode(DecodeMode::ok(false), &pieces), expected);
 }
 
 #[test]
@@ -157,11 +158,11 @@ fn an_incomplete_response_for_max_output_tokens_finishes_with_length() {
         "data: {\"type\":\"response.output_text.delta\",\"item_id\":\"msg_9\",\"delta\":\"Once upon\"}\n\n",
         "data: {\"type\":\"response.incomplete\",\"response\":{\"id\":\"resp_9\",\"status\":\"incomplete\",\"incomplete_details\":{\"reason\":\"max_output_tokens\"},\"usage\":{\"input_tokens\":5,\"output_tokens\":16}}}\n\n",
     );
-    let events = decode(DecodeContext::ok(true), &[stream.as_bytes()]);
+    let events = decode(DecodeMode::ok(true), &[stream.as_bytes()]);
     assert_eq!(
         &events[events.len() - 2..],
         &[
-            StreamEvent::TextEnd("msg_9".into()),
+            StreamEvent::TextEnd("text-0".into()),
             StreamEvent::finish(
                 FinishReason::Length,
                 Some("max_output_tokens".into()),
@@ -178,12 +179,10 @@ fn an_incomplete_response_for_max_output_tokens_finishes_with_length() {
 #[test]
 fn failed_responses_and_error_events_become_error_events() {
     let failed = b"data: {\"type\":\"response.failed\",\"response\":{\"id\":\"r\",\"status\":\"failed\",\"error\":{\"code\":\"server_error\",\"message\":\"The server had an error.\"}}}\n\n";
-    let events = decode(DecodeContext::ok(true), &[failed]);
-    assert!(
-        events.contains(&StreamEvent::Error(AdapterError::upstream(
-            "The server had an error."
-        ))),
-        "{events:?}"
+    let events = assert_error_frame_ends_the_stream(
+        streaming_decoder,
+        failed,
+        &UpstreamError::new(ErrorClass::Overloaded(None), "The server had an error."),
     );
     assert_eq!(
         events.last(),
@@ -193,24 +192,44 @@ fn failed_responses_and_error_events_become_error_events() {
             Usage::default()
         ))
     );
+}
 
+#[test]
+fn a_rate_limit_error_event_rests_the_account_like_a_429() {
     let error = b"event: error\ndata: {\"type\":\"error\",\"code\":\"rate_limit_exceeded\",\"message\":\"Slow down.\",\"param\":null}\n\n";
-    let events = decode(DecodeContext::ok(true), &[error]);
+    let events = assert_error_frame_ends_the_stream(
+        streaming_decoder,
+        error,
+        &UpstreamError::new(ErrorClass::RateLimited(None), "Slow down."),
+    );
     assert_eq!(
         events,
         vec![
-            StreamEvent::Error(AdapterError::upstream("Slow down.")),
+            StreamEvent::Error(UpstreamError::new(
+                ErrorClass::RateLimited(None),
+                "Slow down."
+            )),
             StreamEvent::finish(FinishReason::Error, Some("error".into()), Usage::default()),
         ]
     );
 }
 
 #[test]
+fn garbage_is_an_upstream_error() {
+    assert_garbage_is_an_upstream_error(
+        streaming_decoder,
+        b"event: response.created\ndata: {oops\n\n",
+    );
+    assert_garbage_is_an_upstream_error(
+        || ResponsesDecoder::new(DecodeMode::ok(false)),
+        b"{\"output\": [",
+    );
+}
+
+#[test]
 fn passthrough_forwards_bytes_unchanged_and_ends_with_usage() {
-    let mut ctx = DecodeContext::ok(true);
-    ctx.passthrough = Some(Dialect::OpenaiResponses);
     assert_passthrough_forwards_every_byte(
-        || ResponsesDecoder::new(&ctx),
+        || ResponsesDecoder::new(DecodeMode::ok(true).passthrough()),
         TOOL_STREAM.as_bytes(),
         &StreamEvent::finish(FinishReason::ToolCalls, Some("completed".into()), usage()),
     );

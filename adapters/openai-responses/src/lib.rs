@@ -3,8 +3,8 @@
 //!
 //! The translation lives in plain modules that unit-test natively: [`request`] (IR to
 //! a Responses body), [`decode`] (Responses SSE events or one `response` object to IR
-//! events, and the passthrough decoder), [`errors`] (failure classification). This
-//! file only wires them to the SDK's [`Provider`] trait.
+//! events), [`errors`] (failure classification). This file declares the adapter and
+//! builds the request.
 
 pub mod decode;
 pub mod errors;
@@ -17,71 +17,65 @@ use plugboard_sdk::prelude::*;
 pub const ID: &str = "openai-responses";
 /// The options key shared with the Chat Completions adapter (`store`, `metadata`...).
 pub const OPENAI: &str = "openai";
-/// Used when the provider entry sets no base URL; it includes `/v1`.
+/// The default `base` endpoint; it includes `/v1`.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
 /// The component.
 pub struct OpenAiResponses;
 
 impl Provider for OpenAiResponses {
-    type Decoder = decode::ResponsesDecoder;
+    type Call = StandardCall<Responses>;
 
     fn info() -> AdapterInfo {
-        let mut info = AdapterInfo::new(ID, env!("CARGO_PKG_VERSION"), "OpenAI Responses API");
-        info.native_dialects = vec![Dialect::OpenaiResponses];
-        info.auth = AuthScheme::Bearer;
-        info.hosts = vec!["api.openai.com".into()];
-        info.default_base_url = Some(DEFAULT_BASE_URL.into());
-        info.models = vec![
-            ModelInfo::new("gpt-5").limits(400_000, 128_000),
-            ModelInfo::new("gpt-5-mini").limits(400_000, 128_000),
-            ModelInfo::new("gpt-4.1").limits(1_047_576, 32_768),
-            ModelInfo::new("o4-mini").limits(200_000, 100_000),
-        ];
-        info
+        AdapterInfo::new(ID, env!("CARGO_PKG_VERSION"), "OpenAI Responses API")
+            .native(Dialect::OpenaiResponses)
+            .credential_kind(CredentialKind::api_key("api-key", Placement::bearer()))
+            .base(DEFAULT_BASE_URL)
+            .model(ModelInfo::new("gpt-5").limits(400_000, 128_000))
+            .model(ModelInfo::new("gpt-5-mini").limits(400_000, 128_000))
+            .model(ModelInfo::new("gpt-4.1").limits(1_047_576, 32_768))
+            .model(ModelInfo::new("o4-mini").limits(200_000, 100_000))
     }
 
-    fn encode_request(
+    fn call(ctx: CallContext) -> Self::Call {
+        StandardCall::new(ctx, Responses)
+    }
+}
+
+/// One Responses attempt: `POST {base}/responses`.
+pub struct Responses;
+
+impl Encode for Responses {
+    type State = decode::ResponsesState;
+
+    fn encode(
+        &mut self,
+        ctx: &CallContext,
         request: ChatRequest,
-        ctx: EncodeContext,
     ) -> Result<HttpRequest, AdapterError> {
         let body = request::encode_body(&request, &ctx.model)?;
-        Ok(responses_request(
-            ctx.base_url_or(DEFAULT_BASE_URL),
-            to_json_bytes(&body),
-            request.stream,
-        ))
+        Ok(ctx.post_json("/responses", to_json_bytes(&body), request.stream))
     }
 
     /// Passthrough: only `model` changes; every other byte of the client's body survives.
     fn encode_native(
-        dialect: Dialect,
+        &mut self,
+        ctx: &CallContext,
         body: Vec<u8>,
-        ctx: EncodeContext,
     ) -> Result<HttpRequest, AdapterError> {
-        Dialect::OpenaiResponses.passthrough_only(dialect, ID)?;
+        Dialect::OpenaiResponses.passthrough_only(ctx.client_dialect, ID)?;
         let native = native_body_for_model(&body, &ctx.model)?;
-        Ok(responses_request(
-            ctx.base_url_or(DEFAULT_BASE_URL),
-            native.body,
-            native.streaming,
-        ))
+        Ok(ctx.post_json("/responses", native.body, native.streaming))
     }
 
-    fn decoder(ctx: DecodeContext) -> decode::ResponsesDecoder {
-        decode::ResponsesDecoder::new(&ctx)
+    fn classify_error(
+        &mut self,
+        _ctx: &CallContext,
+        head: &ResponseHead,
+        body: &[u8],
+    ) -> UpstreamError {
+        errors::classify(head, body)
     }
-
-    fn classify_error(head: ResponseHead, body: Vec<u8>) -> ClassifiedError {
-        errors::classify(&head, &body)
-    }
-}
-
-/// The `POST {base}/responses` request, with the config's `extra-headers`.
-fn responses_request(base_url: &str, body: Vec<u8>, streaming: bool) -> HttpRequest {
-    HttpRequest::post_json(format!("{base_url}/responses"), body)
-        .accepting_event_stream_if(streaming)
-        .with_extra_headers()
 }
 
 export_provider!(OpenAiResponses);
@@ -90,38 +84,41 @@ export_provider!(OpenAiResponses);
 mod tests {
     use super::*;
 
+    fn call(base_url: &str, model: &str) -> StandardCall<Responses> {
+        OpenAiResponses::call(CallContext::for_tests(base_url, model))
+    }
+
+    fn native_call(model: &str) -> StandardCall<Responses> {
+        let mut ctx = CallContext::for_tests(DEFAULT_BASE_URL, model);
+        ctx.client_dialect = Dialect::OpenaiResponses;
+        OpenAiResponses::call(ctx)
+    }
+
     #[test]
     fn config_extra_headers_are_added_on_both_paths() {
         plugboard_sdk::host::set_config_for_tests(
             serde_json::json!({"extra-headers": {"openai-organization": "org-test"}}),
         );
-        let ctx = || EncodeContext::for_account("", "gpt-5");
-        let encoded = OpenAiResponses::encode_request(
-            ChatRequest::new("m").with_message(Message::user_text("hi")),
-            ctx(),
-        )
-        .unwrap();
-        let native = OpenAiResponses::encode_native(
-            Dialect::OpenaiResponses,
-            br#"{"model":"m","input":"hi"}"#.to_vec(),
-            ctx(),
-        )
-        .unwrap();
+        let encoded = call(DEFAULT_BASE_URL, "gpt-5")
+            .encode(ChatRequest::new().with_message(Message::user_text("hi")))
+            .unwrap();
+        let native = native_call("gpt-5")
+            .encode_native(br#"{"model":"m","input":"hi"}"#.to_vec())
+            .unwrap();
         for http in [encoded, native] {
             assert_eq!(http.header("openai-organization"), Some("org-test"));
         }
+        plugboard_sdk::host::set_config_for_tests(serde_json::json!({}));
     }
 
     #[test]
     fn a_streaming_request_goes_to_responses_under_the_accounts_base_url() {
-        let request = ChatRequest::new("alias")
+        let request = ChatRequest::new()
             .with_message(Message::user_text("hi"))
             .streaming(true);
-        let http = OpenAiResponses::encode_request(
-            request,
-            EncodeContext::for_account("http://127.0.0.1:8080/v1/", "gpt-5"),
-        )
-        .unwrap();
+        let http = call("http://127.0.0.1:8080/v1/", "gpt-5")
+            .encode(request)
+            .unwrap();
         assert_eq!(http.url, "http://127.0.0.1:8080/v1/responses");
         assert_eq!(http.header("accept"), Some("text/event-stream"));
         let body: Value = serde_json::from_slice(&http.body).unwrap();
@@ -133,33 +130,28 @@ mod tests {
     #[test]
     fn passthrough_swaps_the_model_and_keeps_every_other_byte() {
         let body = br#"{"stream":true,"model":"alias","input":"hi","x_unknown":{"b":1,"a":2}}"#;
-        let http = OpenAiResponses::encode_native(
-            Dialect::OpenaiResponses,
-            body.to_vec(),
-            EncodeContext::for_account("", "gpt-5"),
-        )
-        .unwrap();
+        let http = native_call("gpt-5").encode_native(body.to_vec()).unwrap();
         assert_eq!(http.url, "https://api.openai.com/v1/responses");
         assert_eq!(
             String::from_utf8(http.body.clone()).unwrap(),
             r#"{"stream":true,"model":"gpt-5","input":"hi","x_unknown":{"b":1,"a":2}}"#
         );
         assert_eq!(http.header("accept"), Some("text/event-stream"));
-        let refused = OpenAiResponses::encode_native(
-            Dialect::OpenaiChat,
-            body.to_vec(),
-            EncodeContext::for_account("", "m"),
-        )
-        .unwrap_err();
+        let refused = call(DEFAULT_BASE_URL, "m")
+            .encode_native(body.to_vec())
+            .unwrap_err();
         assert_eq!(refused.kind, ErrorKind::Unsupported);
     }
 
     #[test]
-    fn info_declares_bearer_auth_and_the_responses_dialect() {
+    fn info_declares_a_bearer_api_key_and_the_responses_dialect() {
         let info = OpenAiResponses::info();
         assert_eq!(info.id, "openai-responses");
-        assert_eq!(info.auth, AuthScheme::Bearer);
+        assert_eq!(info.credential_kinds.len(), 1);
+        assert_eq!(info.credential_kinds[0].id, "api-key");
+        assert_eq!(info.credential_kinds[0].placement, Placement::Bearer);
         assert_eq!(info.native_dialects, vec![Dialect::OpenaiResponses]);
+        assert_eq!(info.endpoint_url("base"), Some(DEFAULT_BASE_URL));
         assert_eq!(info.hosts, vec!["api.openai.com"]);
     }
 }

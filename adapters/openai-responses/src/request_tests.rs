@@ -15,7 +15,7 @@ fn a_tool_round_trip_becomes_instructions_and_input_items() {
     let mut custom_call =
         ToolCallPart::new("call_p", "apply_patch", r#"{"input":"*** Begin Patch"}"#);
     custom_call.options = openai_options(json!({"type": "custom"}));
-    let request = ChatRequest::new("alias")
+    let request = ChatRequest::new()
         .with_system("You are terse.")
         .with_message(Message::user_text("fix it"))
         .with_message(Message::new(
@@ -76,7 +76,7 @@ fn a_tool_round_trip_becomes_instructions_and_input_items() {
 
 #[test]
 fn params_become_responses_fields_and_reasoning_asks_for_encrypted_content() {
-    let mut request = ChatRequest::new("m")
+    let mut request = ChatRequest::new()
         .with_message(Message::user_text("hi"))
         .streaming(true);
     request.params = GenerationParams {
@@ -120,7 +120,7 @@ fn params_become_responses_fields_and_reasoning_asks_for_encrypted_content() {
 
 #[test]
 fn client_extras_are_spliced_from_both_option_keys() {
-    let mut request = ChatRequest::new("m").with_message(Message::user_text("hi"));
+    let mut request = ChatRequest::new().with_message(Message::user_text("hi"));
     request.params.reasoning = Some(ReasoningConfig {
         effort: Some("high".into()),
         budget_tokens: None,
@@ -166,7 +166,7 @@ fn images_files_and_tool_screenshots_become_input_parts() {
         filename: None,
         options: None,
     };
-    let request = ChatRequest::new("m")
+    let request = ChatRequest::new()
         .with_message(Message::new(
             Role::User,
             vec![
@@ -214,7 +214,7 @@ fn images_files_and_tool_screenshots_become_input_parts() {
 
 #[test]
 fn only_the_openai_options_responses_also_takes_are_spliced() {
-    let mut request = ChatRequest::new("alias").with_message(Message::user_text("hi"));
+    let mut request = ChatRequest::new().with_message(Message::user_text("hi"));
     request.options = openai_options(json!({
         "user": "u-1",
         "prompt_cache_key": "k",

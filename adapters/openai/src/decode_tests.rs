@@ -3,7 +3,8 @@
 
 use super::*;
 use plugboard_sdk::testing::{
-    assert_byte_by_byte_decodes_to, assert_every_split_decodes_to,
+    assert_byte_by_byte_decodes_to, assert_error_frame_ends_the_stream,
+    assert_every_split_decodes_to, assert_garbage_is_an_upstream_error,
     assert_passthrough_forwards_every_byte, decode_fed,
 };
 
@@ -47,12 +48,12 @@ fn expected_tool_stream_events() -> Vec<StreamEvent> {
         }),
         StreamEvent::TextStart("text-1".into()),
         StreamEvent::text_delta("text-1", "Running é✓"),
+        StreamEvent::TextEnd("text-1".into()),
         StreamEvent::tool_input_start("call_a", "bash"),
         StreamEvent::tool_input_delta("call_a", "{\"cmd\":"),
         StreamEvent::tool_input_delta("call_a", "\"ls\"}"),
         StreamEvent::tool_input_start("call_b", "pwd"),
         StreamEvent::tool_input_delta("call_b", "{}"),
-        StreamEvent::TextEnd("text-1".into()),
         StreamEvent::ToolInputEnd("call_a".into()),
         StreamEvent::ToolCall(ToolCallPart::new("call_a", "bash", "{\"cmd\":\"ls\"}")),
         StreamEvent::ToolInputEnd("call_b".into()),
@@ -61,18 +62,18 @@ fn expected_tool_stream_events() -> Vec<StreamEvent> {
     ]
 }
 
-fn decode(ctx: DecodeContext, pieces: &[&[u8]]) -> Vec<StreamEvent> {
-    decode_fed(ChatDecoder::new(&ctx), pieces)
+fn decode(mode: DecodeMode, pieces: &[&[u8]]) -> Vec<StreamEvent> {
+    decode_fed(ChatDecoder::new(mode), pieces)
 }
 
 fn streaming_decoder() -> ChatDecoder {
-    ChatDecoder::new(&DecodeContext::ok(true))
+    ChatDecoder::new(DecodeMode::ok(true))
 }
 
 #[test]
 fn a_streamed_tool_call_answer_decodes_to_the_full_event_sequence() {
     assert_eq!(
-        decode(DecodeContext::ok(true), &[TOOL_STREAM.as_bytes()]),
+        decode(DecodeMode::ok(true), &[TOOL_STREAM.as_bytes()]),
         expected_tool_stream_events()
     );
 }
@@ -104,7 +105,7 @@ fn a_chat_completion_document_decodes_through_the_same_events() {
       "usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}"#;
     let pieces: Vec<&[u8]> = document.chunks(7).collect();
     assert_eq!(
-        decode(DecodeContext::ok(false), &pieces),
+        decode(DecodeMode::ok(false), &pieces),
         vec![
             StreamEvent::ResponseMetadata(ResponseMetadata {
                 id: Some("chatcmpl-2".into()),
@@ -113,9 +114,9 @@ fn a_chat_completion_document_decodes_through_the_same_events() {
             }),
             StreamEvent::TextStart("text-0".into()),
             StreamEvent::text_delta("text-0", "Hello!"),
+            StreamEvent::TextEnd("text-0".into()),
             StreamEvent::tool_input_start("call_x", "bash"),
             StreamEvent::tool_input_delta("call_x", "{\"cmd\":\"ls\"}"),
-            StreamEvent::TextEnd("text-0".into()),
             StreamEvent::ToolInputEnd("call_x".into()),
             StreamEvent::ToolCall(ToolCallPart::new("call_x", "bash", "{\"cmd\":\"ls\"}")),
             StreamEvent::finish(
@@ -134,7 +135,7 @@ fn a_chat_completion_document_decodes_through_the_same_events() {
 #[test]
 fn a_body_that_streams_although_json_was_expected_is_read_as_a_stream() {
     assert_eq!(
-        decode(DecodeContext::ok(false), &[TOOL_STREAM.as_bytes()]),
+        decode(DecodeMode::ok(false), &[TOOL_STREAM.as_bytes()]),
         expected_tool_stream_events()
     );
 }
@@ -150,7 +151,7 @@ fn finish_reasons_map_to_the_unified_ones() {
         let stream = format!(
             "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"x\"}},\"finish_reason\":\"{raw}\"}}]}}\n\ndata: [DONE]\n\n"
         );
-        let events = decode(DecodeContext::ok(true), &[stream.as_bytes()]);
+        let events = decode(DecodeMode::ok(true), &[stream.as_bytes()]);
         assert_eq!(
             events.last(),
             Some(&StreamEvent::finish(
@@ -166,7 +167,7 @@ fn finish_reasons_map_to_the_unified_ones() {
 #[test]
 fn a_stream_without_done_or_usage_still_finishes() {
     let stream = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"hmm\"}}]}\n\n";
-    let events = decode(DecodeContext::ok(true), &[stream]);
+    let events = decode(DecodeMode::ok(true), &[stream]);
     assert_eq!(
         events,
         vec![
@@ -185,12 +186,10 @@ fn a_stream_without_done_or_usage_still_finishes() {
 #[test]
 fn an_error_chunk_mid_stream_becomes_an_error_event_and_an_error_finish() {
     let stream = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"par\"}}]}\n\ndata: {\"error\":{\"message\":\"upstream overloaded\",\"code\":502}}\n\n";
-    let events = decode(DecodeContext::ok(true), &[stream]);
-    assert!(
-        events.contains(&StreamEvent::Error(AdapterError::upstream(
-            "upstream overloaded"
-        ))),
-        "{events:?}"
+    let events = assert_error_frame_ends_the_stream(
+        streaming_decoder,
+        stream,
+        &UpstreamError::new(ErrorClass::Overloaded(None), "upstream overloaded"),
     );
     assert_eq!(
         events.last(),
@@ -203,20 +202,30 @@ fn an_error_chunk_mid_stream_becomes_an_error_event_and_an_error_finish() {
 }
 
 #[test]
-fn garbage_in_a_stream_is_an_upstream_error() {
-    let mut decoder = ChatDecoder::new(&DecodeContext::ok(true));
-    assert_eq!(
-        decoder.push(b"data: {not json\n\n").unwrap_err().kind,
-        ErrorKind::Upstream
+fn a_rate_limit_chunk_mid_stream_rests_the_account_like_a_429() {
+    let stream = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"par\"}}]}\n\ndata: {\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}\n\n";
+    assert_error_frame_ends_the_stream(
+        streaming_decoder,
+        stream,
+        &UpstreamError::new(ErrorClass::RateLimited(None), "Rate limit reached"),
+    );
+}
+
+#[test]
+fn garbage_in_a_stream_or_a_document_is_an_upstream_error() {
+    assert_garbage_is_an_upstream_error(streaming_decoder, b"data: {not json\n\n");
+    assert_garbage_is_an_upstream_error(
+        || ChatDecoder::new(DecodeMode::ok(false)),
+        b"{\"choices\": [",
     );
 }
 
 #[test]
 fn passthrough_forwards_bytes_unchanged_and_ends_with_usage() {
-    let mut ctx = DecodeContext::ok(true);
-    ctx.passthrough = Some(Dialect::OpenaiChat);
+    let mut ctx = DecodeMode::ok(true);
+    ctx.passthrough = true;
     assert_passthrough_forwards_every_byte(
-        || ChatDecoder::new(&ctx),
+        || ChatDecoder::new(ctx),
         TOOL_STREAM.as_bytes(),
         &StreamEvent::finish(FinishReason::ToolCalls, Some("tool_calls".into()), usage()),
     );
@@ -224,8 +233,8 @@ fn passthrough_forwards_bytes_unchanged_and_ends_with_usage() {
 
 #[test]
 fn passthrough_of_a_document_reports_its_usage() {
-    let mut ctx = DecodeContext::ok(false);
-    ctx.passthrough = Some(Dialect::OpenaiChat);
+    let mut ctx = DecodeMode::ok(false);
+    ctx.passthrough = true;
     let document = br#"{"id":"c","choices":[{"index":0,"message":{"content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#;
     let events = decode(ctx, &[document]);
     assert_eq!(events[0], StreamEvent::Raw(document.to_vec()));

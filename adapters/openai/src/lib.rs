@@ -14,76 +14,70 @@ use plugboard_sdk::prelude::*;
 
 /// The adapter id config refers to.
 pub const ID: &str = "openai";
-/// Used when the provider entry sets no base URL; it includes `/v1`.
+/// The default `base` endpoint; it includes `/v1`.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
 /// The component.
 pub struct OpenAi;
 
 impl Provider for OpenAi {
-    type Decoder = decode::ChatDecoder;
+    type Call = StandardCall<Chat>;
 
     fn info() -> AdapterInfo {
-        let mut info = AdapterInfo::new(
+        AdapterInfo::new(
             ID,
             env!("CARGO_PKG_VERSION"),
             "OpenAI-compatible Chat Completions",
-        );
-        info.native_dialects = vec![Dialect::OpenaiChat];
-        info.auth = AuthScheme::Bearer;
-        info.hosts = vec!["api.openai.com".into()];
-        info.default_base_url = Some(DEFAULT_BASE_URL.into());
-        info.models = vec![
-            ModelInfo::new("gpt-4.1").limits(1_047_576, 32_768),
-            ModelInfo::new("gpt-4.1-mini").limits(1_047_576, 32_768),
-            ModelInfo::new("gpt-4o").limits(128_000, 16_384),
-            ModelInfo::new("gpt-4o-mini").limits(128_000, 16_384),
-            ModelInfo::new("o4-mini").limits(200_000, 100_000),
-        ];
-        info
+        )
+        .native(Dialect::OpenaiChat)
+        .credential_kind(CredentialKind::api_key("api-key", Placement::bearer()))
+        .base(DEFAULT_BASE_URL)
+        .model(ModelInfo::new("gpt-4.1").limits(1_047_576, 32_768))
+        .model(ModelInfo::new("gpt-4.1-mini").limits(1_047_576, 32_768))
+        .model(ModelInfo::new("gpt-4o").limits(128_000, 16_384))
+        .model(ModelInfo::new("gpt-4o-mini").limits(128_000, 16_384))
+        .model(ModelInfo::new("o4-mini").limits(200_000, 100_000))
     }
 
-    fn encode_request(
-        request: ChatRequest,
-        ctx: EncodeContext,
-    ) -> Result<HttpRequest, AdapterError> {
-        let base_url = ctx.base_url_or(DEFAULT_BASE_URL);
-        let body = request::encode_body(
-            &request,
-            &ctx.model,
-            request::Flavor::for_base_url(base_url),
-        )?;
-        Ok(chat_request(base_url, to_json_bytes(&body), request.stream))
-    }
-
-    fn encode_native(
-        dialect: Dialect,
-        body: Vec<u8>,
-        ctx: EncodeContext,
-    ) -> Result<HttpRequest, AdapterError> {
-        Dialect::OpenaiChat.passthrough_only(dialect, ID)?;
-        let native = native_body_for_model(&body, &ctx.model)?;
-        Ok(chat_request(
-            ctx.base_url_or(DEFAULT_BASE_URL),
-            native.body,
-            native.streaming,
-        ))
-    }
-
-    fn decoder(ctx: DecodeContext) -> decode::ChatDecoder {
-        decode::ChatDecoder::new(&ctx)
-    }
-
-    fn classify_error(head: ResponseHead, body: Vec<u8>) -> ClassifiedError {
-        errors::classify(&head, &body)
+    fn call(ctx: CallContext) -> Self::Call {
+        StandardCall::new(ctx, Chat)
     }
 }
 
-/// The `POST {base}/chat/completions` request, with the config's `extra-headers`.
-fn chat_request(base_url: &str, body: Vec<u8>, streaming: bool) -> HttpRequest {
-    HttpRequest::post_json(format!("{base_url}/chat/completions"), body)
-        .accepting_event_stream_if(streaming)
-        .with_extra_headers()
+/// One Chat Completions attempt: `POST {base}/chat/completions`.
+pub struct Chat;
+
+impl Encode for Chat {
+    type State = decode::ChatState;
+
+    fn encode(
+        &mut self,
+        ctx: &CallContext,
+        request: ChatRequest,
+    ) -> Result<HttpRequest, AdapterError> {
+        let flavor = request::Flavor::for_base_url(ctx.base_url());
+        let body = request::encode_body(&request, &ctx.model, flavor)?;
+        Ok(ctx.post_json("/chat/completions", to_json_bytes(&body), request.stream))
+    }
+
+    fn encode_native(
+        &mut self,
+        ctx: &CallContext,
+        body: Vec<u8>,
+    ) -> Result<HttpRequest, AdapterError> {
+        Dialect::OpenaiChat.passthrough_only(ctx.client_dialect, ID)?;
+        let native = native_body_for_model(&body, &ctx.model)?;
+        Ok(ctx.post_json("/chat/completions", native.body, native.streaming))
+    }
+
+    fn classify_error(
+        &mut self,
+        _ctx: &CallContext,
+        head: &ResponseHead,
+        body: &[u8],
+    ) -> UpstreamError {
+        errors::classify(head, body)
+    }
 }
 
 export_provider!(OpenAi);
@@ -92,14 +86,18 @@ export_provider!(OpenAi);
 mod tests {
     use super::*;
 
+    fn encode(ctx: CallContext, request: ChatRequest) -> Result<HttpRequest, AdapterError> {
+        OpenAi::call(ctx).encode(request)
+    }
+
     #[test]
     fn a_streaming_request_goes_to_chat_completions_under_the_accounts_base_url() {
-        let request = ChatRequest::new("alias")
+        let request = ChatRequest::new()
             .with_message(Message::user_text("hi"))
             .streaming(true);
-        let http = OpenAi::encode_request(
+        let http = encode(
+            CallContext::for_tests("http://127.0.0.1:8080/v1/", "llama"),
             request,
-            EncodeContext::for_account("http://127.0.0.1:8080/v1/", "llama"),
         )
         .unwrap();
         assert_eq!(http.url, "http://127.0.0.1:8080/v1/chat/completions");
@@ -111,10 +109,16 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_base_url_means_api_openai_com() {
-        let http = OpenAi::encode_request(
-            ChatRequest::new("m").with_message(Message::user_text("hi")),
-            EncodeContext::for_account("", "gpt-4o"),
+    fn info_declares_a_bearer_api_key_and_api_openai_com_as_base() {
+        let info = OpenAi::info();
+        assert_eq!(info.endpoint_url("base"), Some(DEFAULT_BASE_URL));
+        assert_eq!(info.hosts, ["api.openai.com"]);
+        assert_eq!(info.credential_kinds.len(), 1);
+        assert_eq!(info.credential_kinds[0].id, "api-key");
+        assert_eq!(info.credential_kinds[0].placement, Placement::Bearer);
+        let http = encode(
+            CallContext::for_tests(DEFAULT_BASE_URL, "gpt-4o"),
+            ChatRequest::new().with_message(Message::user_text("hi")),
         )
         .unwrap();
         assert_eq!(http.url, "https://api.openai.com/v1/chat/completions");
@@ -126,35 +130,45 @@ mod tests {
         host::set_config_for_tests(
             json!({"extra-headers": {"x-title": "plugboard", "http-referer": "https://example.test"}}),
         );
-        let http = OpenAi::encode_request(
-            ChatRequest::new("m").with_message(Message::user_text("hi")),
-            EncodeContext::for_account("", "gpt-4o"),
+        let http = encode(
+            CallContext::for_tests(DEFAULT_BASE_URL, "gpt-4o"),
+            ChatRequest::new().with_message(Message::user_text("hi")),
         )
         .unwrap();
         assert_eq!(http.header("x-title"), Some("plugboard"));
         assert_eq!(http.header("HTTP-Referer"), Some("https://example.test"));
+        host::set_config_for_tests(json!({}));
     }
 
     #[test]
     fn passthrough_swaps_the_model_and_keeps_every_other_byte() {
         let body = br#"{"stream":true,"model":"client-alias","messages":[{"role":"user","content":"hi"}],"x_unknown":{"b":1,"a":2}}"#;
-        let http = OpenAi::encode_native(
-            Dialect::OpenaiChat,
-            body.to_vec(),
-            EncodeContext::for_account("", "gpt-4o"),
-        )
-        .unwrap();
+        let http = OpenAi::call(CallContext::for_tests(DEFAULT_BASE_URL, "gpt-4o"))
+            .encode_native(body.to_vec())
+            .unwrap();
         assert_eq!(
             String::from_utf8(http.body.clone()).unwrap(),
             r#"{"stream":true,"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"x_unknown":{"b":1,"a":2}}"#
         );
         assert_eq!(http.header("accept"), Some("text/event-stream"));
-        let refused = OpenAi::encode_native(
-            Dialect::AnthropicMessages,
-            body.to_vec(),
-            EncodeContext::for_account("", "m"),
-        )
-        .unwrap_err();
+        let mut anthropic_client = CallContext::for_tests(DEFAULT_BASE_URL, "m");
+        anthropic_client.client_dialect = Dialect::AnthropicMessages;
+        let refused = OpenAi::call(anthropic_client)
+            .encode_native(body.to_vec())
+            .unwrap_err();
         assert_eq!(refused.kind, ErrorKind::Unsupported);
+    }
+
+    #[test]
+    fn the_call_decodes_a_passthrough_answer_as_raw_bytes_without_being_told() {
+        let mut call = OpenAi::call(CallContext::for_tests(DEFAULT_BASE_URL, "gpt-4o"));
+        call.encode_native(br#"{"model":"x","stream":true}"#.to_vec())
+            .unwrap();
+        call.respond(ResponseHead::new(200, &[]), true);
+        let chunk = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n";
+        assert_eq!(
+            call.decode(chunk).unwrap(),
+            vec![StreamEvent::Raw(chunk.to_vec())]
+        );
     }
 }

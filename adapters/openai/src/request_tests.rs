@@ -8,7 +8,7 @@ fn encode(request: &ChatRequest) -> Value {
 
 #[test]
 fn a_tool_round_trip_becomes_system_user_assistant_calls_and_tool_messages() {
-    let request = ChatRequest::new("alias")
+    let request = ChatRequest::new()
         .with_system("You are terse.")
         .with_system("Use tools.")
         .with_message(Message::user_text("run echo hi"))
@@ -71,7 +71,7 @@ fn images_become_image_url_parts_with_data_urls_and_detail() {
         filename: None,
         options: None,
     };
-    let request = ChatRequest::new("m").with_message(Message::new(
+    let request = ChatRequest::new().with_message(Message::new(
         Role::User,
         vec![
             Part::text("what is this?"),
@@ -98,7 +98,7 @@ fn a_pdf_goes_as_a_file_part_and_a_pdf_url_is_unsupported() {
         options: None,
     };
     let request =
-        ChatRequest::new("m").with_message(Message::new(Role::User, vec![Part::File(pdf.clone())]));
+        ChatRequest::new().with_message(Message::new(Role::User, vec![Part::File(pdf.clone())]));
     assert_eq!(
         encode(&request)["messages"][0]["content"][0],
         json!({"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0=", "filename": "a.pdf"}})
@@ -108,7 +108,7 @@ fn a_pdf_goes_as_a_file_part_and_a_pdf_url_is_unsupported() {
         ..pdf
     };
     let request =
-        ChatRequest::new("m").with_message(Message::new(Role::User, vec![Part::File(by_url)]));
+        ChatRequest::new().with_message(Message::new(Role::User, vec![Part::File(by_url)]));
     assert_eq!(
         encode_body(&request, "m", Flavor::OpenAi).unwrap_err().kind,
         ErrorKind::Unsupported
@@ -117,7 +117,7 @@ fn a_pdf_goes_as_a_file_part_and_a_pdf_url_is_unsupported() {
 
 #[test]
 fn tool_results_in_a_user_turn_come_first_as_tool_messages_then_the_text() {
-    let request = ChatRequest::new("m").with_message(Message::new(
+    let request = ChatRequest::new().with_message(Message::new(
         Role::User,
         vec![Part::tool_result_text("c1", "42"), Part::text("and now?")],
     ));
@@ -132,7 +132,7 @@ fn tool_results_in_a_user_turn_come_first_as_tool_messages_then_the_text() {
 
 #[test]
 fn params_tool_choice_format_and_streaming_are_written_for_openai() {
-    let mut request = ChatRequest::new("m")
+    let mut request = ChatRequest::new()
         .with_message(Message::user_text("hi"))
         .streaming(true);
     request.params = GenerationParams {
@@ -185,7 +185,7 @@ fn params_tool_choice_format_and_streaming_are_written_for_openai() {
 
 #[test]
 fn compatible_servers_get_max_tokens_top_k_and_an_effort_from_a_budget() {
-    let mut request = ChatRequest::new("m").with_message(Message::user_text("hi"));
+    let mut request = ChatRequest::new().with_message(Message::user_text("hi"));
     request.params.max_tokens = Some(64);
     request.params.top_k = Some(20);
     request.params.reasoning = Some(ReasoningConfig {
@@ -210,7 +210,7 @@ fn compatible_servers_get_max_tokens_top_k_and_an_effort_from_a_budget() {
 
 #[test]
 fn an_invalid_tool_schema_is_the_clients_error() {
-    let request = ChatRequest::new("m")
+    let request = ChatRequest::new()
         .with_message(Message::user_text("hi"))
         .with_tool(Tool::new("t", "{not json"));
     assert_eq!(
@@ -221,7 +221,7 @@ fn an_invalid_tool_schema_is_the_clients_error() {
 
 #[test]
 fn a_clients_own_stream_options_never_switch_usage_off() {
-    let mut request = ChatRequest::new("m")
+    let mut request = ChatRequest::new()
         .with_message(Message::user_text("hi"))
         .streaming(true);
     request.options = Some(
@@ -248,7 +248,7 @@ fn fields_a_chat_client_sent_that_the_ir_has_no_slot_for_go_back() {
     developer.options = openai(json!({"role": "developer"}));
     let mut assistant = Message::new(Role::Assistant, vec![Part::text("Bonjour.")]);
     assistant.options = openai(json!({"name": "helper", "content": "not this"}));
-    let request = ChatRequest::new("alias")
+    let request = ChatRequest::new()
         .with_message(named)
         .with_message(Message::new(Role::User, vec![Part::Text(cached)]))
         .with_message(developer)

@@ -28,33 +28,15 @@ pub fn ensure_first_user_turn(mut request: ChatRequest) -> ChatRequest {
     request
 }
 
-/// The component.
-pub struct FirstUserTurn;
-
-impl Fixup for FirstUserTurn {
-    type Filter = FirstUserTurn;
-
-    fn info() -> FixupInfo {
-        FixupInfo::new(
-            "first-user-turn",
-            env!("CARGO_PKG_VERSION"),
-            "Prepends a minimal user turn when a conversation opens with the assistant",
-            Hooks::REQUEST,
-        )
-    }
-
-    fn filter(_ctx: FixupContext) -> Self::Filter {
-        FirstUserTurn
-    }
-}
-
-impl Filter for FirstUserTurn {
-    fn on_request(&mut self, request: ChatRequest) -> Result<ChatRequest, AdapterError> {
-        Ok(ensure_first_user_turn(request))
-    }
-}
-
-export_fixup!(FirstUserTurn);
+// Any adapter: whichever upstream refuses an assistant-first conversation (Kiro, other
+// Bedrock-backed ones) is named by the operator listing this fixup for its provider.
+plugboard_sdk::request_fixup!(
+    FirstUserTurn,
+    id = "first-user-turn",
+    description = "Prepends a minimal user turn when a conversation opens with the assistant",
+    applies_to = AppliesTo::any(),
+    ensure_first_user_turn
+);
 
 #[cfg(test)]
 mod tests {
@@ -70,7 +52,7 @@ mod tests {
 
     #[test]
     fn a_conversation_opening_with_the_assistant_gets_a_dot_user_turn_first() {
-        let request = ChatRequest::new("m")
+        let request = ChatRequest::new()
             .with_message(Message::assistant_text("Hello! How can I help?"))
             .with_message(Message::user_text("list files"));
         let fixed = ensure_first_user_turn(request);
@@ -80,7 +62,7 @@ mod tests {
 
     #[test]
     fn system_turns_stay_ahead_of_the_inserted_user_turn() {
-        let request = ChatRequest::new("m")
+        let request = ChatRequest::new()
             .with_message(Message::system_text("be brief"))
             .with_message(Message::assistant_text("hi"));
         assert_eq!(
@@ -91,7 +73,7 @@ mod tests {
 
     #[test]
     fn a_conversation_opening_with_the_user_is_left_alone() {
-        let request = ChatRequest::new("m")
+        let request = ChatRequest::new()
             .with_system("sys")
             .with_message(Message::user_text("hi"))
             .with_message(Message::assistant_text("hello"));
@@ -100,15 +82,15 @@ mod tests {
 
     #[test]
     fn an_empty_conversation_is_left_alone() {
-        let request = ChatRequest::new("m");
+        let request = ChatRequest::new();
         assert_eq!(ensure_first_user_turn(request.clone()), request);
     }
 
     #[test]
     fn info_names_the_request_hook_only() {
-        let info = FirstUserTurn::info();
+        let info = plugboard_sdk::fixup::info_of::<FirstUserTurn>();
         assert_eq!(info.id, "first-user-turn");
         assert_eq!(info.hooks, Hooks::REQUEST);
-        assert_eq!(info.contract_version, "0.1.0");
+        assert_eq!(info.applies_to, AppliesTo::any());
     }
 }

@@ -21,41 +21,30 @@ pub fn merge_consecutive_turns(mut request: ChatRequest) -> ChatRequest {
     request
 }
 
-/// The component.
-pub struct MergeTurns;
-
-impl Fixup for MergeTurns {
-    type Filter = MergeTurns;
-
-    fn info() -> FixupInfo {
-        FixupInfo::new(
-            "merge-turns",
-            env!("CARGO_PKG_VERSION"),
-            "Merges consecutive messages of the same role into one, parts in order",
-            Hooks::REQUEST,
-        )
-    }
-
-    fn filter(_ctx: FixupContext) -> Self::Filter {
-        MergeTurns
-    }
-}
-
-impl Filter for MergeTurns {
-    fn on_request(&mut self, request: ChatRequest) -> Result<ChatRequest, AdapterError> {
-        Ok(merge_consecutive_turns(request))
-    }
-}
-
-export_fixup!(MergeTurns);
+// Any adapter: merging same-role turns is harmless everywhere and needed by every
+// upstream that insists on alternation (Gemini-style APIs), whatever its adapter id.
+plugboard_sdk::request_fixup!(
+    MergeTurns,
+    id = "merge-turns",
+    description = "Merges consecutive messages of the same role into one, parts in order",
+    applies_to = AppliesTo::any(),
+    merge_consecutive_turns
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn info_names_the_request_hook_only() {
+        let info = plugboard_sdk::fixup::info_of::<MergeTurns>();
+        assert_eq!(info.id, "merge-turns");
+        assert_eq!(info.hooks, Hooks::REQUEST);
+    }
+
+    #[test]
     fn two_user_messages_in_a_row_become_one_with_both_parts_in_order() {
-        let request = ChatRequest::new("m")
+        let request = ChatRequest::new()
             .with_message(Message::user_text("first"))
             .with_message(Message::user_text("second"))
             .with_message(Message::assistant_text("answer"));
@@ -70,7 +59,7 @@ mod tests {
 
     #[test]
     fn one_tool_message_per_result_merges_into_one_tool_turn() {
-        let request = ChatRequest::new("m")
+        let request = ChatRequest::new()
             .with_message(Message::user_text("run both"))
             .with_message(Message::new(
                 Role::Assistant,
@@ -103,14 +92,14 @@ mod tests {
     fn alternating_turns_are_unchanged_and_the_first_options_survive() {
         let mut first = Message::user_text("a");
         first.options = Some(r#"{"x":{"y":1}}"#.into());
-        let request = ChatRequest::new("m")
+        let request = ChatRequest::new()
             .with_message(first.clone())
             .with_message(Message::assistant_text("b"))
             .with_message(Message::user_text("c"));
         assert_eq!(merge_consecutive_turns(request.clone()), request);
 
         let merged = merge_consecutive_turns(
-            ChatRequest::new("m")
+            ChatRequest::new()
                 .with_message(first)
                 .with_message(Message::user_text("d")),
         );

@@ -18,26 +18,20 @@ pub const STAMP: (&str, &str) = ("v2", "2.0.0");
 pub struct Stamp;
 
 impl Fixup for Stamp {
-    type Filter = Stamp;
-
     fn info() -> FixupInfo {
         FixupInfo::new(
             "test-stamp",
             STAMP.1,
             "adds x-plugboard-stamp to upstream requests",
-            Hooks::UPSTREAM_REQUEST,
         )
     }
 
-    fn filter(_ctx: FixupContext) -> Stamp {
-        Stamp
-    }
+    const ON_UPSTREAM_REQUEST: Option<UpstreamRequestHook> = Some(stamp);
 }
 
-impl Filter for Stamp {
-    fn on_upstream_request(&mut self, request: HttpRequest) -> Result<HttpRequest, AdapterError> {
-        Ok(request.with_header(STAMP_HEADER, STAMP.0))
-    }
+/// Adds this build's stamp.
+fn stamp(_ctx: &FixupContext, request: HttpRequest) -> Result<HttpRequest, AdapterError> {
+    Ok(request.with_header(STAMP_HEADER, STAMP.0))
 }
 
 export_fixup!(Stamp);
@@ -48,11 +42,14 @@ mod tests {
 
     #[test]
     fn the_upstream_request_leaves_with_this_builds_stamp() {
-        let mut filter = Stamp::filter(FixupContext::for_tests());
-        let stamped = filter
-            .on_upstream_request(HttpRequest::post_json("https://x.test/", b"{}".to_vec()))
-            .unwrap();
+        let stamped = stamp(
+            &FixupContext::for_tests(),
+            HttpRequest::post_json("https://x.test/", b"{}".to_vec()),
+        )
+        .unwrap();
         assert_eq!(stamped.header(STAMP_HEADER), Some(STAMP.0));
-        assert_eq!(Stamp::info().version, STAMP.1);
+        let info = plugboard_sdk::fixup::info_of::<Stamp>();
+        assert_eq!(info.version, STAMP.1);
+        assert_eq!(info.hooks, Hooks::UPSTREAM_REQUEST);
     }
 }
