@@ -95,7 +95,7 @@ mod tests {
     use super::*;
     use crate::credentials::{Redactor, Secret};
     use crate::failure::{AttemptFailures, TransportFailure};
-    use crate::ir::{ClassifiedError, ErrorClass};
+    use crate::ir::{ErrorClass, UpstreamError};
 
     const ACCOUNT: &str = "claude-main#1";
 
@@ -119,7 +119,7 @@ mod tests {
         book: &CooldownBook,
         now: Instant,
     ) -> Next {
-        let error = ClassifiedError {
+        let error = UpstreamError {
             class,
             message: "upstream says no".into(),
         };
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn an_upstream_that_echoes_the_key_is_redacted() {
-        let error = ClassifiedError {
+        let error = UpstreamError {
             class: ErrorClass::AuthExpired,
             message: "Incorrect API key provided: sk-operator-secret-key".into(),
         };

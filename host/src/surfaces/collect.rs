@@ -5,8 +5,8 @@
 //!
 
 use crate::ir::{
-    AdapterError, Finish, Part, ReasoningPart, ResponseMetadata, StreamEvent, TextPart,
-    ToolCallPart,
+    Finish, Part, ReasoningPart, ResponseMetadata, StreamEvent, TextPart, ToolCallPart,
+    UpstreamError,
 };
 
 /// A complete response, assembled from its events.
@@ -19,7 +19,7 @@ pub struct Collected {
     /// How the response ended, if it did.
     pub finish: Option<Finish>,
     /// The first mid-stream error, if any; a surface answers with an error body then.
-    pub error: Option<AdapterError>,
+    pub error: Option<UpstreamError>,
 }
 
 impl Collected {
