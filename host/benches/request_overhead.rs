@@ -193,13 +193,10 @@ async fn phased_request(
         .await
         .expect("on-request");
     mark(1);
-    sandbox
-        .encode_request(&fixed, &fixture::encode_context())
-        .await
-        .expect("encode");
+    sandbox.encode(&fixed).await.expect("encode");
     mark(2);
     sandbox
-        .start_decoder(fixture::stream_context())
+        .respond(&fixture::stream_head(), true)
         .await
         .expect("decoder");
     sandbox.push(fixture::CHAT_DELTA_EVENT).await.expect("push");

@@ -200,7 +200,7 @@ impl Collector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{ErrorKind, FinishReason, Usage};
+    use crate::ir::{ErrorClass, FinishReason, Usage};
 
     fn text_delta(id: &str, delta: &str) -> StreamEvent {
         StreamEvent::TextDelta {
@@ -386,12 +386,12 @@ mod tests {
                 signature: None,
                 redacted: Some("opaque".into()),
             },
-            StreamEvent::Error(AdapterError {
-                kind: ErrorKind::Upstream,
+            StreamEvent::Error(UpstreamError {
+                class: ErrorClass::Other,
                 message: "overloaded".into(),
             }),
-            StreamEvent::Error(AdapterError {
-                kind: ErrorKind::Internal,
+            StreamEvent::Error(UpstreamError {
+                class: ErrorClass::Other,
                 message: "later".into(),
             }),
         ]);

@@ -1,6 +1,6 @@
 //! Round trips through the 0.2 types.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::*;
 use crate::ir;
