@@ -628,3 +628,126 @@ impl RequestSandbox {
         self.inner.classify_error(head, body).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard(dialects: &[Dialect], adapters: &[&str], models: &[&str]) -> AppliesTo {
+        AppliesTo {
+            dialects: dialects.to_vec(),
+            adapters: adapters.iter().map(|a| a.to_string()).collect(),
+            models: models.iter().map(|m| m.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn an_empty_guard_admits_every_request() {
+        assert!(AppliesTo::default().admits(Dialect::OpenaiChat, "openai", "gpt-4o"));
+    }
+
+    #[test]
+    fn a_trailing_star_matches_any_suffix_and_nothing_else_does() {
+        let gemini = guard(&[], &[], &["gemini-*", "exact-model"]);
+        assert!(gemini.admits(Dialect::Gemini, "gemini", "gemini-2.5-pro"));
+        assert!(gemini.admits(Dialect::Gemini, "gemini", "gemini-"));
+        assert!(gemini.admits(Dialect::Gemini, "gemini", "exact-model"));
+        assert!(!gemini.admits(Dialect::Gemini, "gemini", "exact-model-2"));
+        assert!(!gemini.admits(Dialect::Gemini, "gemini", "gpt-4o"));
+        assert!(!gemini.admits(Dialect::Gemini, "gemini", "gemini"));
+    }
+
+    #[test]
+    fn every_listed_dimension_must_admit() {
+        let narrow = guard(&[Dialect::AnthropicMessages], &["anthropic"], &["claude-*"]);
+        assert!(narrow.admits(Dialect::AnthropicMessages, "anthropic", "claude-sonnet"));
+        assert!(!narrow.admits(Dialect::OpenaiChat, "anthropic", "claude-sonnet"));
+        assert!(!narrow.admits(Dialect::AnthropicMessages, "bedrock", "claude-sonnet"));
+        assert!(!narrow.admits(Dialect::AnthropicMessages, "anthropic", "gpt-4o"));
+    }
+
+    #[test]
+    fn the_key_kind_is_the_first_whose_secret_the_operator_supplies() {
+        let kind = |id: &str, obtain: spec::Obtain| CredentialKind {
+            id: id.into(),
+            description: String::new(),
+            placement: Placement::Bearer,
+            declared: spec::CredentialKind {
+                id: id.into(),
+                description: String::new(),
+                placement: spec::Placement::Bearer,
+                obtain,
+                inputs: vec![],
+                refresh: None,
+                exchange: None,
+                setup: false,
+            },
+        };
+        let device = spec::Obtain::DeviceCode(spec::DeviceCodeSpec {
+            client_id: "c".into(),
+            client_secret: None,
+            scopes: vec![],
+            scope_separator: " ".into(),
+            registration: None,
+            start: token_call(),
+            user_code: "/user_code".into(),
+            verification_uri: "/verification_uri".into(),
+            verification_uri_complete: None,
+            device_code: None,
+            interval: None,
+            expires_in: None,
+            poll: token_call(),
+            pending: spec::PollPending {
+                error_code: "/error".into(),
+                pending: vec![],
+                slow_down: vec![],
+                pending_statuses: vec![],
+            },
+            then: None,
+            answer: spec::TokenAnswer {
+                access_token: "/access_token".into(),
+                refresh_token: None,
+                id_token: None,
+                expires_in: None,
+                expires_at: None,
+                base_url: None,
+                attributes: vec![],
+            },
+        });
+        let info = ProviderInfo {
+            id: "p".into(),
+            version: "1.0.0".into(),
+            contract_version: "0.2.0".into(),
+            description: String::new(),
+            models: vec![],
+            native_dialects: vec![],
+            credential_kinds: vec![
+                kind("oauth", device),
+                kind("api-key", spec::Obtain::Key),
+                kind("other-key", spec::Obtain::Key),
+            ],
+            endpoints: vec![Endpoint {
+                name: "base".into(),
+                url: "https://api.example.com".into(),
+                description: String::new(),
+            }],
+            hosts: vec![],
+            default_fixups: vec![],
+        };
+        assert_eq!(info.default_key_kind().unwrap().id, "api-key");
+        assert!(info.credential_kind("oauth").is_some_and(|k| !k.is_key()));
+        assert_eq!(info.endpoint("base"), Some("https://api.example.com"));
+        assert_eq!(info.endpoint("token"), None);
+    }
+
+    fn token_call() -> spec::TokenCall {
+        spec::TokenCall {
+            endpoint: "device".into(),
+            method: "POST".into(),
+            encoding: spec::BodyEncoding::Form,
+            fields: vec![("client_id".into(), spec::TokenValue::ClientId)],
+            headers: vec![],
+            present: spec::Placement::None,
+        }
+    }
+}
