@@ -49,7 +49,7 @@ fn request_chain(c: &mut Criterion) {
     let mut group = c.benchmark_group("request_chain");
     for (name, runtime) in [("cold", &cold), ("ready_instances", &ready)] {
         group.bench_function(name, |b| {
-            b.iter(|| tokio.block_on(fixture::whole_request(runtime, &request)))
+            b.iter(|| tokio.block_on(fixture::whole_request(runtime, &request, true)))
         });
     }
     group.finish();
