@@ -419,11 +419,14 @@ impl ProviderInstance {
 }
 
 /// A request on its way through the fixup chain, in the form the last hop left it:
-/// consecutive 0.2 fixups pass it on in generated form, so it is converted from and
-/// back to the host IR once per chain, not once per hop.
+/// consecutive fixups of one contract version pass it on in generated form, so it is
+/// converted from and back to the host IR (`options` serialised and parsed) once per
+/// run of same-version fixups, not once per hop.
 pub enum Carried {
     /// Host IR.
     Host(ir::ChatRequest),
+    /// Contract 0.1's `chat-request`.
+    V0_1(v0_1::types::ChatRequest),
     /// Contract 0.2's `chat-request`.
     V0_2(v0_2::types::ChatRequest),
 }
@@ -433,14 +436,23 @@ impl Carried {
     pub fn into_host(self) -> ir::ChatRequest {
         match self {
             Self::Host(request) => request,
+            Self::V0_1(request) => request.into(),
             Self::V0_2(request) => request.into(),
+        }
+    }
+
+    /// In 0.1 form, whose request carries the upstream `model`.
+    fn into_v0_1(self, model: &str) -> v0_1::types::ChatRequest {
+        match self {
+            Self::V0_1(request) => request,
+            other => convert_v0_1::chat_request_to_wit(other.into_host(), model.to_owned()),
         }
     }
 
     fn into_v0_2(self) -> v0_2::types::ChatRequest {
         match self {
-            Self::Host(request) => request.into(),
             Self::V0_2(request) => request,
+            other => other.into_host().into(),
         }
     }
 }
@@ -473,16 +485,13 @@ impl FixupInstance {
     ) -> GuestResult<Carried> {
         match self {
             Self::V0_1 { bindings, filter } => {
-                let request =
-                    convert_v0_1::chat_request_to_wit(request.into_host(), ctx.host.model.clone());
+                let request = request.into_v0_1(&ctx.host.model);
                 let out = bindings
                     .plugboard_adapter_filter()
                     .filter()
                     .call_on_request(store, *filter, &request)
                     .await?;
-                Ok(out
-                    .map(|request| Carried::Host(request.into()))
-                    .map_err(Into::into))
+                Ok(out.map(Carried::V0_1).map_err(Into::into))
             }
             Self::V0_2(bindings) => {
                 let request = request.into_v0_2();
