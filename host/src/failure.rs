@@ -119,8 +119,8 @@ pub fn whole_seconds(after: Duration) -> u64 {
 }
 
 impl From<&AdapterError> for ClientError {
-    /// The client-facing error for an error an adapter raised (a guest call's result,
-    /// a stream's `error` event): a request the target cannot serve is the client's
+    /// The client-facing error for an error an adapter raised (a guest call's result):
+    /// a request the target cannot serve is the client's
     /// 400, anything else is ours or the upstream's. Not redacted: the pipeline's
     /// [`AttemptFailures::adapter_error`] is the path that reaches a client.
     fn from(error: &AdapterError) -> Self {
@@ -341,8 +341,8 @@ impl AttemptFailures {
         }
     }
 
-    /// The client-facing form of an error an adapter raised (from a guest call's
-    /// result or a stream's `error` event), redacted.
+    /// The client-facing form of an error an adapter raised (a guest call's result),
+    /// redacted.
     pub fn adapter_error(&self, error: &AdapterError) -> ClientError {
         let mut client = ClientError::from(error);
         client.message = self.redact(&client.message);

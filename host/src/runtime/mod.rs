@@ -535,9 +535,11 @@ impl Runtime {
         self.registry.failures()
     }
 
-    /// One request's sandbox: the provider and the fixups (in order), each taken
-    /// on first use as a fresh instance in its own store (see `runtime::request`),
-    /// so a chain of no-op hooks costs nothing.
+    /// One attempt's sandbox: the provider and the fixups (in order), each taken on
+    /// first use as a fresh instance in its own store (see `runtime::request`). A
+    /// fixup is entered only for the hooks it implements and only when its
+    /// `applies_to` admits the call's dialect, adapter and model, so a chain of no-op
+    /// or guarded-out hooks costs nothing.
     pub async fn sandbox(
         &self,
         provider: &Arc<ProviderComponent>,
