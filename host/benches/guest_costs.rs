@@ -49,7 +49,7 @@ fn request_chain(c: &mut Criterion) {
     let mut group = c.benchmark_group("request_chain");
     for (name, runtime) in [("cold", &cold), ("ready_instances", &ready)] {
         group.bench_function(name, |b| {
-            b.iter(|| tokio.block_on(fixture::whole_request(runtime, &request)))
+            b.iter(|| tokio.block_on(fixture::whole_request(runtime, &request, true)))
         });
     }
     group.finish();
@@ -60,7 +60,7 @@ fn decoding_sandbox(tokio: &Tokio, runtime: &Runtime, with_fixups: bool) -> Requ
     tokio.block_on(async {
         let mut sandbox = fixture::sandbox(runtime, "openai", with_fixups).await;
         sandbox
-            .start_decoder(fixture::stream_context())
+            .respond(&fixture::stream_head(), true)
             .await
             .expect("decoder");
         sandbox
@@ -118,14 +118,9 @@ fn native_vs_wasm(c: &mut Criterion) {
         b.iter(|| OpenAi::encode_request(native.clone(), native_ctx.clone()).expect("encode"))
     });
     let request = fixture::chat_request();
-    let encode_ctx = fixture::encode_context();
     let mut sandbox = decoding_sandbox(&tokio, &runtime, false);
     group.bench_function("encode_request/wasm", |b| {
-        b.iter(|| {
-            tokio
-                .block_on(sandbox.encode_request(&request, &encode_ctx))
-                .expect("encode")
-        })
+        b.iter(|| tokio.block_on(sandbox.encode(&request)).expect("encode"))
     });
 
     let mut decoder = OpenAi::decoder(sdk::DecodeContext::ok(true));

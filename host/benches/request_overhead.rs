@@ -1,7 +1,8 @@
 //! One request's guest work (openai + two fixups: sandbox, `on-request`, encode,
-//! decoder, two pushes, finish, drop), timed per request under each runtime
+//! respond, two pushes, finish, drop), timed per request under each runtime
 //! tuning, interleaved round by round so machine drift hits every tuning alike.
-//! Prints median, p90 and p99 per tuning.
+//! Prints median, p90 and p99 per tuning, and what the two fixups add at the
+//! median (the default tuning against the same without fixups).
 //!
 //! `cargo bench -p plugboard --bench request_overhead` (after `adapters/build.sh`).
 //! Between requests the loop sleeps 1 ms, as a client at concurrency 1 would leave
@@ -36,6 +37,7 @@ async fn compare() {
             "cold: instantiate on the path, drop inline, madvise",
             madvise(),
             fixture::cold_tuning(),
+            true,
         ),
         (
             "ready, warmed by info() + bg teardown, madvise",
@@ -44,6 +46,7 @@ async fn compare() {
                 pagemap_scan: false,
                 ..RuntimeTuning::default()
             },
+            true,
         ),
         (
             "the same + keep 1 MiB by memset (no pagemap scan)",
@@ -52,11 +55,19 @@ async fn compare() {
                 pagemap_scan: false,
                 ..RuntimeTuning::default()
             },
+            true,
         ),
         (
             "default: + pagemap scan, keep 1 MiB",
             fixture::settings(),
             RuntimeTuning::default(),
+            true,
+        ),
+        (
+            "default, no fixups",
+            fixture::settings(),
+            RuntimeTuning::default(),
+            false,
         ),
         (
             "default, teardown inline",
@@ -65,6 +76,7 @@ async fn compare() {
                 background_teardown: false,
                 ..RuntimeTuning::default()
             },
+            true,
         ),
         (
             "default, no instances made ahead",
@@ -73,6 +85,7 @@ async fn compare() {
                 ready_instances: 0,
                 ..RuntimeTuning::default()
             },
+            true,
         ),
         (
             "default with keep 16 MiB",
@@ -81,17 +94,18 @@ async fn compare() {
                 ..fixture::settings()
             },
             RuntimeTuning::default(),
+            true,
         ),
     ];
     let mut runtimes = Vec::new();
-    for (_, settings, tuning) in &tunings {
+    for (_, settings, tuning, _) in &tunings {
         runtimes.push(fixture::runtime_with(settings.clone(), tuning.clone()).await);
     }
     let request = fixture::chat_request();
     // Warm every runtime (first calls touch code pages, caches).
-    for runtime in &runtimes {
+    for (runtime, (.., with_fixups)) in runtimes.iter().zip(&tunings) {
         for _ in 0..20 {
-            fixture::whole_request(runtime, &request).await;
+            fixture::whole_request(runtime, &request, *with_fixups).await;
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
@@ -99,9 +113,10 @@ async fn compare() {
     let mut phases: Vec<[Vec<Duration>; PHASES.len()]> = vec![Default::default(); tunings.len()];
     for _ in 0..ROUNDS {
         for (index, runtime) in runtimes.iter().enumerate() {
+            let with_fixups = tunings[index].3;
             for _ in 0..PER_ROUND {
                 let started = Instant::now();
-                let laps = phased_request(runtime, &request).await;
+                let laps = phased_request(runtime, &request, with_fixups).await;
                 samples[index].push(started.elapsed());
                 for (phase, lap) in laps.into_iter().enumerate() {
                     phases[index][phase].push(lap);
@@ -111,11 +126,12 @@ async fn compare() {
         }
     }
     println!(
-        "guest work per request, openai + first-user-turn + merge-turns, {} requests per tuning:",
+        "guest work per request, openai + first-user-turn + merge-turns (contract {}), {} requests per tuning:",
+        fixups_contract(&runtimes[0]),
         ROUNDS * PER_ROUND
     );
     println!("{:<52} {:>9} {:>9} {:>9}", "tuning", "median", "p90", "p99");
-    for ((name, _, _), times) in tunings.iter().zip(&samples) {
+    for ((name, ..), times) in tunings.iter().zip(&samples) {
         println!(
             "{name:<52} {:>7.1}µs {:>7.1}µs {:>7.1}µs",
             micros(quantile(times, 0.5)),
@@ -123,6 +139,29 @@ async fn compare() {
             micros(quantile(times, 0.99))
         );
     }
+    // What the two fixups add over none at the median: over the whole request (what
+    // a client waits, noisy on a busy machine: the fixups' extra teardown and refills
+    // run between requests) and in the fixups phase alone (their hops).
+    let index_of = |wanted: &str| {
+        tunings
+            .iter()
+            .position(|(name, ..)| *name == wanted)
+            .expect("a tuning of that name")
+    };
+    let (with, without) = (
+        index_of("default: + pagemap scan, keep 1 MiB"),
+        index_of("default, no fixups"),
+    );
+    let fixups_phase = PHASES.iter().position(|p| *p == "fixups").expect("a phase");
+    let added = |of: &[Duration], over: &[Duration]| {
+        micros(quantile(of, 0.5)) - micros(quantile(over, 0.5))
+    };
+    println!(
+        "\nthe two fixups add, at the median over none: {:.1}µs per request, {:.1}µs in \
+         the fixups phase (target for two stateless 0.2 fixups: <= 15µs)",
+        added(&samples[with], &samples[without]),
+        added(&phases[with][fixups_phase], &phases[without][fixups_phase]),
+    );
     if let Ok(path) = std::env::var("REQUEST_OVERHEAD_JSON") {
         write_json(&path, &tunings, &samples, &phases);
     }
@@ -132,7 +171,7 @@ async fn compare() {
         "tuning",
         PHASES.map(|p| format!("{p:>11}")).join("")
     );
-    for ((name, _, _), laps) in tunings.iter().zip(&phases) {
+    for ((name, ..), laps) in tunings.iter().zip(&phases) {
         let cells: Vec<String> = laps
             .iter()
             .map(|times| format!("{:>11.1}", micros(quantile(times, 0.5))))
@@ -144,13 +183,13 @@ async fn compare() {
 /// `{tuning: {median_us, p90_us, p99_us, phases_median_us: {phase: µs}}}` at `path`.
 fn write_json<S, T>(
     path: &str,
-    tunings: &[(&str, S, T)],
+    tunings: &[(&str, S, T, bool)],
     samples: &[Vec<Duration>],
     phases: &[[Vec<Duration>; PHASES.len()]],
 ) {
     let round = |d: Duration| (micros(d) * 10.0).round() / 10.0;
     let mut out = serde_json::Map::new();
-    for (((name, _, _), times), laps) in tunings.iter().zip(samples).zip(phases) {
+    for (((name, ..), times), laps) in tunings.iter().zip(samples).zip(phases) {
         let per_phase: serde_json::Map<String, serde_json::Value> = PHASES
             .iter()
             .zip(laps)
@@ -179,6 +218,7 @@ const PHASES: [&str; 5] = ["sandbox", "fixups", "encode", "decode", "drop"];
 async fn phased_request(
     runtime: &plugboard::runtime::Runtime,
     request: &plugboard::ir::ChatRequest,
+    with_fixups: bool,
 ) -> [Duration; PHASES.len()] {
     let mut laps = [Duration::ZERO; PHASES.len()];
     let mut lap = Instant::now();
@@ -186,20 +226,17 @@ async fn phased_request(
         laps[phase] = lap.elapsed();
         lap = Instant::now();
     };
-    let mut sandbox = fixture::sandbox(runtime, "openai", true).await;
+    let mut sandbox = fixture::sandbox(runtime, "openai", with_fixups).await;
     mark(0);
     let fixed = sandbox
         .on_request(request.clone())
         .await
         .expect("on-request");
     mark(1);
-    sandbox
-        .encode_request(&fixed, &fixture::encode_context())
-        .await
-        .expect("encode");
+    sandbox.encode(&fixed).await.expect("encode");
     mark(2);
     sandbox
-        .start_decoder(fixture::stream_context())
+        .respond(&fixture::stream_head(), true)
         .await
         .expect("decoder");
     sandbox.push(fixture::CHAT_DELTA_EVENT).await.expect("push");
@@ -209,6 +246,23 @@ async fn phased_request(
     drop(sandbox);
     mark(4);
     laps
+}
+
+/// The contract version the benchmarked fixups were built against.
+fn fixups_contract(runtime: &plugboard::runtime::Runtime) -> String {
+    let registry = runtime.registry();
+    let versions: Vec<&str> = fixture::FIXUPS
+        .iter()
+        .map(|id| {
+            registry
+                .fixup(id)
+                .expect("fixup loaded")
+                .info
+                .contract_version
+                .as_str()
+        })
+        .collect();
+    versions.join(", ")
 }
 
 fn quantile(times: &[Duration], q: f64) -> Duration {

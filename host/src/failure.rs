@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use crate::credentials::Redactor;
-use crate::ir::{self, AdapterError, ClassifiedError, ErrorClass};
+use crate::ir::{self, AdapterError, ErrorClass, UpstreamError};
 use crate::routing::CooldownReason;
 use crate::runtime::{GuestError, TrapReason};
 
@@ -119,8 +119,8 @@ pub fn whole_seconds(after: Duration) -> u64 {
 }
 
 impl From<&AdapterError> for ClientError {
-    /// The client-facing error for an error an adapter raised (a guest call's result,
-    /// a stream's `error` event): a request the target cannot serve is the client's
+    /// The client-facing error for an error an adapter raised (a guest call's result):
+    /// a request the target cannot serve is the client's
     /// 400, anything else is ours or the upstream's. Not redacted: the pipeline's
     /// [`AttemptFailures::adapter_error`] is the path that reaches a client.
     fn from(error: &AdapterError) -> Self {
@@ -129,6 +129,35 @@ impl From<&AdapterError> for ClientError {
             ir::ErrorKind::Unsupported => (ErrorKind::InvalidRequest, Some("unsupported")),
             ir::ErrorKind::Upstream => (ErrorKind::Upstream, None),
             ir::ErrorKind::Internal => (ErrorKind::Internal, None),
+        };
+        let client = ClientError::new(kind, error.message.clone());
+        match code {
+            Some(code) => client.code(code),
+            None => client,
+        }
+    }
+}
+
+impl From<&UpstreamError> for ClientError {
+    /// The client-facing error for a classified upstream error inside a stream (what
+    /// a surface renders when it meets a stream's `error` event): its class says the
+    /// kind. Not redacted: the pipeline's [`AttemptFailures::stream_error`] is the path
+    /// that reaches a client.
+    fn from(error: &UpstreamError) -> Self {
+        let (kind, code) = match error.class {
+            ErrorClass::RateLimited { .. } => (ErrorKind::RateLimited, None),
+            ErrorClass::QuotaExhausted { .. } => {
+                (ErrorKind::RateLimited, Some("insufficient_quota"))
+            }
+            ErrorClass::Overloaded { .. } => (ErrorKind::Overloaded, None),
+            ErrorClass::ContextTooLong => {
+                (ErrorKind::InvalidRequest, Some("context_length_exceeded"))
+            }
+            ErrorClass::BadRequest => (ErrorKind::InvalidRequest, None),
+            ErrorClass::AuthExpired
+            | ErrorClass::AccountDisabled
+            | ErrorClass::ModelUnavailable
+            | ErrorClass::Other => (ErrorKind::Upstream, None),
         };
         let client = ClientError::new(kind, error.message.clone());
         match code {
@@ -312,30 +341,32 @@ impl AttemptFailures {
         }
     }
 
-    /// The client-facing form of an error an adapter raised (from a guest call's
-    /// result or a stream's `error` event), redacted.
+    /// The client-facing form of an error an adapter raised (a guest call's result),
+    /// redacted.
     pub fn adapter_error(&self, error: &AdapterError) -> ClientError {
         let mut client = ClientError::from(error);
         client.message = self.redact(&client.message);
         client
     }
 
-    /// An `error` event the adapter's decoder emitted before the client got anything:
-    /// upstream trouble may fail over, anything else is the answer.
-    pub fn stream_error(&self, error: &AdapterError) -> Failure {
-        Failure {
-            retry: match error.kind {
-                ir::ErrorKind::Upstream => Retry::NextAccount,
-                _ => Retry::Never,
-            },
-            error: self.adapter_error(error),
-            source: Source::Upstream,
-        }
+    /// An `error` event the adapter's decoder emitted inside a 2xx stream: settled
+    /// exactly as a non-2xx answer of its class (a throttling frame rests the account
+    /// like a 429 does), before the client's first byte and after it alike. Class
+    /// `other` (all that contract 0.1 could say) is upstream trouble worth another
+    /// account.
+    pub fn stream_error(&self, error: &UpstreamError) -> Failure {
+        self.classified(None, error)
     }
 
     /// A non-2xx answer the adapter classified (the adapter reads `Retry-After` and
     /// the provider's own reset fields into the class's hint).
-    pub fn upstream_answer(&self, status: u16, classified: &ClassifiedError) -> Failure {
+    pub fn upstream_answer(&self, status: u16, classified: &UpstreamError) -> Failure {
+        self.classified(Some(status), classified)
+    }
+
+    /// The failure of a classified upstream error: from an answer of `status`, or
+    /// from an error frame inside a stream (`None`).
+    fn classified(&self, status: Option<u16>, classified: &UpstreamError) -> Failure {
         let provider = &self.provider;
         let message = self.redact(&classified.message);
         let (error, retry) = match classified.class {
@@ -378,6 +409,27 @@ impl AttemptFailures {
                 ),
                 Retry::SameAccountAfterRefresh,
             ),
+            ErrorClass::AccountDisabled => (
+                ClientError::new(
+                    ErrorKind::Upstream,
+                    format!("provider `{provider}` refused the account: {message}"),
+                )
+                .code("account_disabled"),
+                Retry::AfterDelay {
+                    reason: CooldownReason::AccountDisabled,
+                    delay: None,
+                },
+            ),
+            ErrorClass::ModelUnavailable => (
+                ClientError::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "provider `{provider}` cannot serve this model on the account: {message}"
+                    ),
+                )
+                .code("model_unavailable"),
+                Retry::NextAccount,
+            ),
             ErrorClass::ContextTooLong => (
                 ClientError::new(ErrorKind::InvalidRequest, message)
                     .code("context_length_exceeded"),
@@ -387,27 +439,37 @@ impl AttemptFailures {
                 ClientError::new(ErrorKind::InvalidRequest, message),
                 Retry::Never,
             ),
-            ErrorClass::Other => {
-                let described = format!("provider `{provider}` answered HTTP {status}: {message}");
-                match status {
-                    408 | 500..=599 => (
-                        ClientError::new(ErrorKind::Upstream, described),
-                        Retry::NextAccount,
+            ErrorClass::Other => match status {
+                None => (
+                    ClientError::new(
+                        ErrorKind::Upstream,
+                        format!("provider `{provider}` failed mid-answer: {message}"),
                     ),
-                    404 => (
-                        ClientError::new(ErrorKind::NotFound, described),
-                        Retry::Never,
-                    ),
-                    400 | 422 => (
-                        ClientError::new(ErrorKind::InvalidRequest, described),
-                        Retry::Never,
-                    ),
-                    _ => (
-                        ClientError::new(ErrorKind::Upstream, described),
-                        Retry::Never,
-                    ),
+                    Retry::NextAccount,
+                ),
+                Some(status) => {
+                    let described =
+                        format!("provider `{provider}` answered HTTP {status}: {message}");
+                    match status {
+                        408 | 500..=599 => (
+                            ClientError::new(ErrorKind::Upstream, described),
+                            Retry::NextAccount,
+                        ),
+                        404 => (
+                            ClientError::new(ErrorKind::NotFound, described),
+                            Retry::Never,
+                        ),
+                        400 | 422 => (
+                            ClientError::new(ErrorKind::InvalidRequest, described),
+                            Retry::Never,
+                        ),
+                        _ => (
+                            ClientError::new(ErrorKind::Upstream, described),
+                            Retry::Never,
+                        ),
+                    }
                 }
-            }
+            },
         };
         Failure {
             error,

@@ -2,10 +2,10 @@
 //!
 //! ```text
 //! surface decode -> route -> for each attempt:
-//!     registry snapshot -> sandbox -> on_request -> encode_request   (or encode_native)
+//!     registry snapshot -> call context -> sandbox -> on_request -> encode  (or encode_native)
 //!     -> on_upstream_request -> egress check + credential -> send
 //!     -> non-2xx: classify_error -> failure
-//!     -> start_decoder -> push chunks / finish -> surface encode (stream or one body)
+//!     -> respond -> push chunks / finish -> surface encode (stream or one body)
 //!   a failed attempt: routing settles it (rest the account; answer, or try the next)
 //! ```
 //!
@@ -13,7 +13,8 @@
 //! attempt's guest, upstream and transport failures); routing alone decides what it
 //! means ([`Router::settle`]), and the dialect renders what the client is told.
 //! Everything before the first byte reaches the client may still fail over to the
-//! next account or provider; after it, a failure becomes an in-stream error frame.
+//! next account or provider; after it, a failure becomes an in-stream error frame (and
+//! a classified upstream error frame still rests the account).
 
 // A `Failure` (~144 bytes) is built only when something went wrong; moving it up a
 // few frames costs nothing next to the request, and boxing it would buy nothing.
@@ -37,7 +38,7 @@ use crate::credentials::Redactor;
 use crate::failure::{AttemptFailures, ClientError, ErrorKind, Failure, Retry, TransportFailure};
 use crate::routing::{Attempt, Next, Router};
 use crate::runtime::{
-    Account, DecodeContext, EncodeContext, FixupComponent, ProviderComponent, Registry, Runtime,
+    Account, CallContext, FixupComponent, Placement, ProviderComponent, Registry, Runtime,
     SandboxContext,
 };
 use crate::surfaces::Decoded;
@@ -205,9 +206,9 @@ async fn try_attempt(
     let Inbound {
         dialect,
         route,
-        client_headers,
         decoded,
         body: raw_body,
+        ..
     } = *inbound;
     // Registry snapshot: this attempt runs on the components in force now, even if a
     // hot swap happens meanwhile.
@@ -222,45 +223,38 @@ async fn try_attempt(
         gateway.redactor.clone(),
     );
     let guest = |error| failures.guest(&error);
-    let upstream_model = attempt.candidate.upstream_model.clone();
 
-    // Sandbox: one store for this request's whole guest chain.
+    // Call context: everything the attempt is (account, credential kind, model,
+    // endpoints), said once to every guest.
+    let call = call_context(inbound, entry, &provider, attempt, &base_url)?;
+    let placement = placement(&provider, &call)?;
+
+    // Encode: native passthrough when the upstream speaks the client's dialect and no
+    // fixup wants to edit this IR request; otherwise IR -> fixups -> provider encoder.
+    let passthrough = provider.info.native_dialects.contains(&dialect.dialect())
+        && dialect.passthrough_allowed(route)
+        && !fixups.iter().any(|fixup| {
+            fixup.info.hooks.request
+                && fixup
+                    .info
+                    .applies_to
+                    .admits(call.client_dialect, &provider.info.id, &call.model)
+        });
     let context = SandboxContext {
         provider_config: entry.config_json(),
         provider_name: entry.name.clone(),
-        model: upstream_model.clone(),
-        client_dialect: dialect.dialect(),
+        call,
     };
     let mut sandbox = gateway
         .runtime
         .sandbox(&provider, &fixups, context)
         .await
         .map_err(guest)?;
-    let encode_context = EncodeContext {
-        account: Account {
-            id: attempt.account.id.clone(),
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            attributes: Vec::new(),
-        },
-        model: upstream_model.clone(),
-        stream: decoded.stream,
-        client_headers: client_headers.to_vec(),
-    };
-
-    // Encode: native passthrough when the upstream speaks the client's dialect and no
-    // fixup wants to edit the IR request; otherwise IR -> fixups -> provider encoder.
-    let passthrough = provider.info.native_dialects.contains(&dialect.dialect())
-        && dialect.passthrough_allowed(route)
-        && !fixups.iter().any(|fixup| fixup.info.hooks.request);
     let request = if passthrough {
-        sandbox
-            .encode_native(dialect.dialect(), raw_body, &encode_context)
-            .await
+        sandbox.encode_native(raw_body).await
     } else {
-        let mut request = decoded.request.clone();
-        request.model = upstream_model;
-        match sandbox.on_request(request).await {
-            Ok(request) => sandbox.encode_request(&request, &encode_context).await,
+        match sandbox.on_request(decoded.request.clone()).await {
+            Ok(request) => sandbox.encode(&request).await,
             Err(error) => Err(error),
         }
     }
@@ -269,13 +263,9 @@ async fn try_attempt(
 
     // Egress check and credential: after every guest hook, so no guest sees the key.
     let policy = EgressPolicy::new(&base_url, &provider.info.hosts, &entry.allow_hosts);
-    let outgoing = crate::upstream::prepare(
-        request,
-        &provider.info.auth,
-        attempt.account.secret.as_ref(),
-        &policy,
-    )
-    .map_err(|error| refused_request(&failures, error))?;
+    let outgoing =
+        crate::upstream::prepare(request, placement, attempt.account.secret.as_ref(), &policy)
+            .map_err(|error| refused_request(&failures, error))?;
 
     // Send, and wait for the response head.
     let response = gateway
@@ -298,13 +288,19 @@ async fn try_attempt(
     }
 
     // Decode the body into events and encode them for the client.
-    let decode_context = DecodeContext {
-        head: response.head.clone(),
-        streaming: response.is_streaming(),
-        passthrough: passthrough.then_some(dialect.dialect()),
-    };
-    sandbox.start_decoder(decode_context).await.map_err(guest)?;
-    let relay = relay::Relay::new(sandbox, response, failures, passthrough, dialect);
+    sandbox
+        .respond(&response.head, response.is_streaming())
+        .await
+        .map_err(guest)?;
+    let settle_late = relay::LateSettle::new(gateway.clone(), attempt.clone());
+    let relay = relay::Relay::new(
+        sandbox,
+        response,
+        failures,
+        passthrough,
+        dialect,
+        settle_late,
+    );
     if decoded.stream {
         relay
             .stream(
@@ -315,6 +311,78 @@ async fn try_attempt(
     } else {
         relay.collect(decoded).await
     }
+}
+
+/// The attempt as its guests see it. Accounts are the entry's `api-keys`, each of
+/// the adapter's first key kind; the endpoints are the adapter's, with `base` (the
+/// entry's `base-url`, else the adapter's default: `base_url`) without trailing slash.
+fn call_context(
+    inbound: &Inbound<'_>,
+    entry: &ProviderEntry,
+    provider: &ProviderComponent,
+    attempt: &Attempt,
+    base_url: &str,
+) -> Result<CallContext, Failure> {
+    let kind = provider.info.default_key_kind().ok_or_else(|| {
+        Failure::host(
+            ClientError::new(
+                ErrorKind::Overloaded,
+                format!(
+                    "provider `{}`: adapter `{}` declares no credential kind for API keys",
+                    entry.name, entry.adapter
+                ),
+            ),
+            Retry::NextAccount,
+        )
+    })?;
+    let base = base_url.trim_end_matches('/');
+    let mut endpoints: Vec<(String, String)> = provider
+        .info
+        .endpoints
+        .iter()
+        .map(|endpoint| match endpoint.name.as_str() {
+            "base" => (endpoint.name.clone(), base.to_owned()),
+            _ => (endpoint.name.clone(), endpoint.url.clone()),
+        })
+        .collect();
+    if !endpoints.iter().any(|(name, _)| name == "base") {
+        endpoints.push(("base".to_owned(), base.to_owned()));
+    }
+    Ok(CallContext {
+        account: Account {
+            id: attempt.account.id.clone(),
+            attributes: Vec::new(),
+        },
+        credential_kind: kind.id.clone(),
+        model: attempt.candidate.upstream_model.clone(),
+        client_dialect: inbound.dialect.dialect(),
+        stream: inbound.decoded.stream,
+        client_headers: inbound.client_headers.to_vec(),
+        endpoints,
+    })
+}
+
+/// Where the account's secret goes: the placement of the credential kind it holds.
+fn placement<'a>(
+    provider: &'a ProviderComponent,
+    call: &CallContext,
+) -> Result<&'a Placement, Failure> {
+    provider
+        .info
+        .credential_kind(&call.credential_kind)
+        .map(|kind| &kind.placement)
+        .ok_or_else(|| {
+            Failure::host(
+                ClientError::new(
+                    ErrorKind::Internal,
+                    format!(
+                        "adapter {}@{} has no credential kind `{}`",
+                        provider.info.id, provider.info.version, call.credential_kind
+                    ),
+                ),
+                Retry::NextAccount,
+            )
+        })
 }
 
 /// The entry's provider adapter in the registry snapshot; one not loaded sends the
@@ -338,12 +406,12 @@ fn provider_component(
     })
 }
 
-/// Where the entry's requests go: its `base-url`, else the adapter's default.
+/// Where the entry's requests go: its `base-url`, else the adapter's `base` endpoint.
 fn base_url(entry: &ProviderEntry, provider: &ProviderComponent) -> Result<String, Failure> {
     entry
         .base_url
         .clone()
-        .or_else(|| provider.info.default_base_url.clone())
+        .or_else(|| provider.info.endpoint("base").map(str::to_owned))
         .ok_or_else(|| {
             Failure::host(
                 ClientError::new(

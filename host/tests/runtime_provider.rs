@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use plugboard::ir::{ErrorClass, FinishReason, ResponseHead, Role, StreamEvent};
-use plugboard::runtime::{DecodeContext, Runtime};
+use plugboard::runtime::Runtime;
 use runtime_fixtures::*;
 
 async fn openai_runtime() -> (tempfile::TempDir, Arc<Runtime>) {
@@ -35,10 +35,7 @@ async fn openai_encodes_with_the_entry_config_and_decodes_a_chunked_stream() {
 
     let mut request = request_with(vec![text_message(Role::User, "hi")]);
     request.stream = true;
-    let http = sandbox
-        .encode_request(&request, &encode_context())
-        .await
-        .expect("encode");
+    let http = sandbox.encode(&request).await.expect("encode");
     assert_eq!(http.method, "POST");
     assert_eq!(http.url, "http://127.0.0.1:9/chat/completions");
     assert!(
@@ -55,14 +52,7 @@ async fn openai_encodes_with_the_entry_config_and_decodes_a_chunked_stream() {
         status: 200,
         headers: vec![("content-type".into(), "text/event-stream".into())],
     };
-    sandbox
-        .start_decoder(DecodeContext {
-            head,
-            streaming: true,
-            passthrough: None,
-        })
-        .await
-        .unwrap();
+    sandbox.respond(&head, true).await.unwrap();
     let stream = concat!(
         "data: {\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n",
         "data: {\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\n",
@@ -147,20 +137,16 @@ async fn measure_request_overhead() {
         mark(0);
         let fixed = sandbox.on_request(request.clone()).await.unwrap();
         mark(1);
-        sandbox
-            .encode_request(&fixed, &encode_context())
-            .await
-            .unwrap();
+        sandbox.encode(&fixed).await.unwrap();
         mark(2);
         sandbox
-            .start_decoder(DecodeContext {
-                head: ResponseHead {
+            .respond(
+                &ResponseHead {
                     status: 200,
                     headers: vec![],
                 },
-                streaming: true,
-                passthrough: None,
-            })
+                true,
+            )
             .await
             .unwrap();
         mark(3);

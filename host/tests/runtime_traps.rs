@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use plugboard::ir::{ResponseHead, Role, StreamEvent};
-use plugboard::runtime::{DecodeContext, GuestError, Runtime, TrapReason};
+use plugboard::runtime::{GuestError, Runtime, TrapReason};
 use runtime_fixtures::*;
 
 async fn loaded(components: &[&str]) -> (tempfile::TempDir, Arc<Runtime>) {
@@ -36,14 +36,13 @@ async fn healthy_request_succeeds(runtime: &Runtime, provider_id: &str) {
     let merged = sandbox.on_request(request).await.expect("fixup works");
     assert_eq!(merged.messages.len(), 1);
     sandbox
-        .start_decoder(DecodeContext {
-            head: ResponseHead {
+        .respond(
+            &ResponseHead {
                 status: 200,
                 headers: vec![],
             },
-            streaming: true,
-            passthrough: None,
-        })
+            true,
+        )
         .await
         .expect("decoder starts");
     assert!(sandbox.push(b"data: {}\n\n").await.unwrap().is_empty());
@@ -60,10 +59,7 @@ async fn an_endless_loop_times_out_within_its_bound() {
     let mut sandbox = runtime.sandbox(spin, &[], sandbox_context()).await.unwrap();
 
     let started = Instant::now();
-    let error = sandbox
-        .encode_request(&request_with(vec![]), &encode_context())
-        .await
-        .unwrap_err();
+    let error = sandbox.encode(&request_with(vec![])).await.unwrap_err();
     let took = started.elapsed();
 
     let GuestError::Trap { component, reason } = &error else {
@@ -79,10 +75,7 @@ async fn an_endless_loop_times_out_within_its_bound() {
     );
 
     // The instance is gone for good: the same error again, without running anything.
-    let again = sandbox
-        .encode_request(&request_with(vec![]), &encode_context())
-        .await
-        .unwrap_err();
+    let again = sandbox.encode(&request_with(vec![])).await.unwrap_err();
     assert!(
         matches!(
             again,
@@ -118,10 +111,7 @@ async fn a_spinning_guest_does_not_pin_the_only_worker() {
                     ticks.fetch_add(1, Ordering::Relaxed);
                 }
             });
-            let error = sandbox
-                .encode_request(&request_with(vec![]), &encode_context())
-                .await
-                .unwrap_err();
+            let error = sandbox.encode(&request_with(vec![])).await.unwrap_err();
             assert!(matches!(
                 error,
                 GuestError::Trap {
@@ -150,10 +140,7 @@ async fn a_memory_hog_is_stopped_at_its_cap() {
     let hog = registry.provider("test-hog").unwrap();
     let mut sandbox = runtime.sandbox(hog, &[], sandbox_context()).await.unwrap();
 
-    let error = sandbox
-        .encode_request(&request_with(vec![]), &encode_context())
-        .await
-        .unwrap_err();
+    let error = sandbox.encode(&request_with(vec![])).await.unwrap_err();
 
     let GuestError::Trap { component, reason } = &error else {
         panic!("expected a trap, got {error:?}")
@@ -175,10 +162,7 @@ async fn a_panic_is_reported_with_its_message() {
         .await
         .unwrap();
 
-    let error = sandbox
-        .encode_request(&request_with(vec![]), &encode_context())
-        .await
-        .unwrap_err();
+    let error = sandbox.encode(&request_with(vec![])).await.unwrap_err();
 
     let GuestError::Trap {
         component,
@@ -237,11 +221,7 @@ async fn an_exhausted_pool_is_a_host_error_and_frees_up_when_requests_end() {
         .await
         .unwrap();
     let error = greedy
-        .start_decoder(DecodeContext {
-            head: ResponseHead::default(),
-            streaming: false,
-            passthrough: None,
-        })
+        .respond(&ResponseHead::default(), false)
         .await
         .unwrap_err();
 
@@ -252,11 +232,7 @@ async fn an_exhausted_pool_is_a_host_error_and_frees_up_when_requests_end() {
     assert!(message.contains("instance pool exhausted"), "{message}");
     drop(greedy);
     let mut next = runtime.sandbox(spin, &[], sandbox_context()).await.unwrap();
-    next.start_decoder(DecodeContext {
-        head: ResponseHead::default(),
-        streaming: false,
-        passthrough: None,
-    })
-    .await
-    .expect("slots came back when the greedy request ended");
+    next.respond(&ResponseHead::default(), false)
+        .await
+        .expect("slots came back when the greedy request ended");
 }

@@ -151,7 +151,7 @@ impl RetrySettings {
             CooldownReason::RateLimited => self.cooldown_s,
             CooldownReason::QuotaExhausted => self.quota_cooldown_s,
             CooldownReason::Overloaded => self.overloaded_cooldown_s,
-            CooldownReason::AuthRejected => self.auth_disable_s,
+            CooldownReason::AuthRejected | CooldownReason::AccountDisabled => self.auth_disable_s,
             CooldownReason::Unreachable => self.unreachable_cooldown_s,
         })
     }

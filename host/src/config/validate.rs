@@ -159,7 +159,7 @@ pub fn check_against_registry(config: &Config, registry: &Registry) -> Vec<Warni
                 provider.name, provider.adapter
             ))),
             Some(component) => {
-                if provider.base_url.is_none() && component.info.default_base_url.is_none() {
+                if provider.base_url.is_none() && component.info.endpoint("base").is_none() {
                     warnings.push(Warning(format!(
                         "provider `{}`: no base-url, and adapter `{}` has no default",
                         provider.name, provider.adapter

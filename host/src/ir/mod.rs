@@ -238,11 +238,11 @@ pub struct GenerationParams {
     pub parallel_tool_calls: Option<bool>,
 }
 
-/// A chat request in IR form.
+/// A chat request in IR form. The model is not part of it (as in contract 0.2): the
+/// surface's [`crate::surfaces::Decoded`] holds the client's name, routing picks the
+/// upstream id, and the sandbox's `CallContext` carries that to the guests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ChatRequest {
-    /// Upstream model id.
-    pub model: String,
     /// System prompt blocks.
     #[serde(default)]
     pub system: Vec<TextPart>,
@@ -412,8 +412,9 @@ pub enum StreamEvent {
     Finish(Finish),
     /// Bytes for the client (passthrough).
     Raw(Vec<u8>),
-    /// Mid-stream upstream error.
-    Error(AdapterError),
+    /// The upstream reported an error mid-stream, classified like a non-2xx answer
+    /// (contract 0.1's unclassified `adapter-error` arrives as class `Other`).
+    Error(UpstreamError),
 }
 
 /// Routing meaning of an upstream failure.
@@ -425,6 +426,11 @@ pub enum ErrorClass {
     QuotaExhausted { retry_after_ms: Option<u64> },
     /// Credential expired.
     AuthExpired,
+    /// The account may not use this service (suspended, no subscription): disable it
+    /// for a while and try the next.
+    AccountDisabled,
+    /// This account cannot serve this model: try the next one without resting it.
+    ModelUnavailable,
     /// Prompt too long; do not retry.
     ContextTooLong,
     /// Upstream overloaded; try elsewhere.
@@ -435,9 +441,10 @@ pub enum ErrorClass {
     Other,
 }
 
-/// A classified upstream failure.
+/// A classified upstream failure: from a non-2xx answer (`classify-error`) or an
+/// error frame inside a 2xx stream ([`StreamEvent::Error`]); routed alike.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ClassifiedError {
+pub struct UpstreamError {
     /// The class.
     pub class: ErrorClass,
     /// Upstream's message.

@@ -19,13 +19,37 @@ use axum::response::Response;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use std::sync::Arc;
+
+use super::Gateway;
 use super::client_dialect::{ClientDialect, json_response};
 use crate::failure::{AttemptFailures, ClientError, Failure, TransportFailure};
 use crate::ir::StreamEvent;
+use crate::routing::Attempt;
 use crate::runtime::{GuestError, RequestSandbox};
 use crate::surfaces::collect::Collector;
 use crate::surfaces::{Decoded, StreamEncoder};
 use crate::upstream::{BodyError, UpstreamResponse};
+
+/// Settles a failure that comes after the client's first byte: nothing can be
+/// retried any more, but the account still rests as the failure advises (a
+/// throttling frame mid-stream rests it exactly as a 429 would).
+pub(super) struct LateSettle {
+    gateway: Arc<Gateway>,
+    attempt: Attempt,
+}
+
+impl LateSettle {
+    /// For `attempt`, settled through `gateway`'s router.
+    pub fn new(gateway: Arc<Gateway>, attempt: Attempt) -> Self {
+        Self { gateway, attempt }
+    }
+
+    /// Let routing rest the account; the decision to go on is moot.
+    fn settle(&self, failure: Failure) {
+        let _committed = self.gateway.router.settle(&self.attempt, failure);
+    }
+}
 
 /// A successful upstream response on its way to the client.
 pub(super) struct Relay {
@@ -37,6 +61,8 @@ pub(super) struct Relay {
     /// Passthrough bytes of an SSE event not yet complete.
     partial: Vec<u8>,
     dialect: ClientDialect,
+    /// Settles classified stream errors after the first byte.
+    late: LateSettle,
 }
 
 /// What one read of the upstream body gave: events for the client, and whether the
@@ -44,13 +70,14 @@ pub(super) struct Relay {
 type Step = (Vec<StreamEvent>, bool);
 
 impl Relay {
-    /// Relay `response`, decoded by `sandbox`'s started decoder.
+    /// Relay `response`, to which `sandbox` has responded.
     pub fn new(
         sandbox: RequestSandbox,
         response: UpstreamResponse,
         failures: AttemptFailures,
         passthrough: bool,
         dialect: ClientDialect,
+        late: LateSettle,
     ) -> Self {
         Self {
             sandbox,
@@ -59,6 +86,7 @@ impl Relay {
             passthrough,
             partial: Vec::new(),
             dialect,
+            late,
         }
     }
 
@@ -195,7 +223,10 @@ impl Relay {
         }
     }
 
-    /// Encode `events` into `out`; true when an error event ended the stream.
+    /// Encode `events` into `out`; true when an error event ended the stream. Runs
+    /// only once the client has bytes (an error before that fails the attempt over),
+    /// so an error event here is settled late: the account rests, the client gets the
+    /// dialect's in-stream error.
     fn encode(
         &mut self,
         events: &[StreamEvent],
@@ -206,8 +237,11 @@ impl Relay {
             log_usage(event);
             match event {
                 StreamEvent::Error(error) => {
-                    let error = self.failures.adapter_error(error);
-                    self.fail(&error, encoder, out);
+                    let failure = self.failures.stream_error(error);
+                    tracing::info!(provider = self.failures.provider(), class = ?error.class,
+                        retry = ?failure.retry, "upstream error frame after the client's first bytes");
+                    self.fail(&failure.error, encoder, out);
+                    self.late.settle(failure);
                     return true;
                 }
                 StreamEvent::Raw(bytes) if self.passthrough => self.forward(bytes, out),

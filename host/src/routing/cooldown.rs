@@ -19,6 +19,9 @@ pub enum CooldownReason {
     Overloaded,
     /// The credential was rejected; the account is disabled for a while.
     AuthRejected,
+    /// The upstream refused the account itself (suspended, not entitled); it is
+    /// disabled for as long as a rejected credential.
+    AccountDisabled,
     /// The upstream could not be reached, timed out or fell silent mid-answer.
     Unreachable,
 }
@@ -31,6 +34,7 @@ impl CooldownReason {
             CooldownReason::QuotaExhausted => "out of quota",
             CooldownReason::Overloaded => "overloaded",
             CooldownReason::AuthRejected => "credential rejected",
+            CooldownReason::AccountDisabled => "account disabled",
             CooldownReason::Unreachable => "unreachable",
         }
     }

@@ -94,8 +94,8 @@ fn rest(
 mod tests {
     use super::*;
     use crate::credentials::{Redactor, Secret};
-    use crate::failure::{AttemptFailures, TransportFailure};
-    use crate::ir::{ClassifiedError, ErrorClass};
+    use crate::failure::{AttemptFailures, Failure, TransportFailure};
+    use crate::ir::{ErrorClass, UpstreamError};
 
     const ACCOUNT: &str = "claude-main#1";
 
@@ -119,7 +119,7 @@ mod tests {
         book: &CooldownBook,
         now: Instant,
     ) -> Next {
-        let error = ClassifiedError {
+        let error = UpstreamError {
             class,
             message: "upstream says no".into(),
         };
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn an_upstream_that_echoes_the_key_is_redacted() {
-        let error = ClassifiedError {
+        let error = UpstreamError {
             class: ErrorClass::AuthExpired,
             message: "Incorrect API key provided: sk-operator-secret-key".into(),
         };
@@ -298,5 +298,104 @@ mod tests {
             "error decoding body for key=sk-operator-secret-key",
         );
         assert!(!transport.error.message.contains("sk-operator-secret-key"));
+    }
+
+    fn stream_error(class: ErrorClass) -> Failure {
+        failures().stream_error(&UpstreamError {
+            class,
+            message: "throttled mid-stream".into(),
+        })
+    }
+
+    #[test]
+    fn a_throttling_frame_mid_stream_rests_the_account_for_its_class_cooldown() {
+        // After the first byte the relay settles the frame only for its effect on the
+        // account: the same failure as before it, whose decision is moot then.
+        let (book, now) = (CooldownBook::new(), Instant::now());
+        let retry = RetrySettings::default();
+        settle(
+            stream_error(ErrorClass::RateLimited {
+                retry_after_ms: None,
+            }),
+            ACCOUNT,
+            &retry,
+            &book,
+            now,
+        );
+        let rest = book.current(ACCOUNT, now).expect("the account rests");
+        assert_eq!(rest.reason, CooldownReason::RateLimited);
+        assert_eq!(rest.until - now, Duration::from_secs(retry.cooldown_s));
+
+        let (book, now) = (CooldownBook::new(), Instant::now());
+        settle(
+            stream_error(ErrorClass::Overloaded {
+                retry_after_ms: Some(9_000),
+            }),
+            ACCOUNT,
+            &retry,
+            &book,
+            now,
+        );
+        assert_eq!(
+            book.current(ACCOUNT, now).unwrap().until - now,
+            Duration::from_secs(9)
+        );
+    }
+
+    #[test]
+    fn a_throttling_frame_before_the_first_byte_fails_over() {
+        let (book, now) = (CooldownBook::new(), Instant::now());
+        let next = settle(
+            stream_error(ErrorClass::QuotaExhausted {
+                retry_after_ms: None,
+            }),
+            ACCOUNT,
+            &RetrySettings::default(),
+            &book,
+            now,
+        );
+        let Next::TryNext(fallback) = next else {
+            panic!("{next:?}")
+        };
+        assert_eq!(fallback.kind, ErrorKind::RateLimited);
+        assert!(book.current(ACCOUNT, now).is_some());
+    }
+
+    #[test]
+    fn an_unclassified_frame_fails_over_without_resting_and_a_bad_request_answers() {
+        let (book, now) = (CooldownBook::new(), Instant::now());
+        let retry = RetrySettings::default();
+        let next = settle(stream_error(ErrorClass::Other), ACCOUNT, &retry, &book, now);
+        assert!(matches!(next, Next::TryNext(ref e) if e.kind.status() == 502));
+        assert!(book.current(ACCOUNT, now).is_none());
+        let next = settle(
+            stream_error(ErrorClass::BadRequest),
+            ACCOUNT,
+            &retry,
+            &book,
+            now,
+        );
+        assert!(matches!(next, Next::Answer(ref e) if e.kind.status() == 400));
+    }
+
+    #[test]
+    fn a_disabled_account_rests_like_a_rejected_credential() {
+        let (book, now) = (CooldownBook::new(), Instant::now());
+        let retry = RetrySettings::default();
+        let next = judge(403, ErrorClass::AccountDisabled, &book, now);
+        assert!(
+            matches!(next, Next::TryNext(ref e) if e.code.as_deref() == Some("account_disabled"))
+        );
+        let rest = book.current(ACCOUNT, now).unwrap();
+        assert_eq!(rest.reason, CooldownReason::AccountDisabled);
+        assert_eq!(rest.until - now, Duration::from_secs(retry.auth_disable_s));
+    }
+
+    #[test]
+    fn an_unavailable_model_tries_the_next_account_without_resting_this_one() {
+        let (book, now) = (CooldownBook::new(), Instant::now());
+        let next = judge(403, ErrorClass::ModelUnavailable, &book, now);
+        assert!(matches!(next, Next::TryNext(ref e) if e.kind.status() == 404));
+        assert!(book.current(ACCOUNT, now).is_none());
     }
 }

@@ -158,6 +158,7 @@ impl Plan<'_> {
                     }
                     CooldownReason::Overloaded
                     | CooldownReason::AuthRejected
+                    | CooldownReason::AccountDisabled
                     | CooldownReason::Unreachable => ErrorKind::Overloaded,
                 };
                 ClientError::new(
@@ -186,7 +187,7 @@ mod tests {
     use super::*;
     use crate::credentials::Redactor;
     use crate::failure::AttemptFailures;
-    use crate::ir::{ClassifiedError, ErrorClass};
+    use crate::ir::{ErrorClass, UpstreamError};
 
     fn router(retry: &str) -> Router {
         let text = format!(
@@ -196,7 +197,7 @@ mod tests {
     }
 
     fn rate_limited() -> Failure {
-        let classified = ClassifiedError {
+        let classified = UpstreamError {
             class: ErrorClass::RateLimited {
                 retry_after_ms: Some(30_000),
             },

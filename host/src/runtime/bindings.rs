@@ -34,3 +34,39 @@ pub mod v0_1 {
     pub use provider::plugboard::adapter::host::{self as host_api, LogLevel};
     pub use provider::plugboard::adapter::types;
 }
+
+/// Contract `plugboard:adapter@0.2.0`.
+pub mod v0_2 {
+    /// The `provider` world: exports `translator` (with its per-attempt `call`
+    /// resource), imports `host`; `credentials` holds the types of the credential
+    /// specs (the host re-exports them as `runtime::spec`).
+    pub mod provider {
+        wasmtime::component::bindgen!({
+            world: "provider",
+            path: "../sdk/wit/plugboard-adapter@0.2.0",
+            exports: { default: async },
+            // `ProviderInfo` keeps the declared credential kinds as generated; hosts
+            // compare them in tests.
+            additional_derives: [PartialEq],
+        });
+    }
+
+    /// The `fixup` world: exports `filter` (stateless functions), imports `host`.
+    /// Shares the `types` and `host` bindings with the provider world.
+    pub mod fixup {
+        wasmtime::component::bindgen!({
+            world: "fixup",
+            path: "../sdk/wit/plugboard-adapter@0.2.0",
+            exports: { default: async },
+            additional_derives: [PartialEq],
+            with: {
+                "plugboard:adapter/types": super::provider::plugboard::adapter::types,
+                "plugboard:adapter/host": super::provider::plugboard::adapter::host,
+            },
+        });
+    }
+
+    pub use provider::plugboard::adapter::credentials;
+    pub use provider::plugboard::adapter::host::{self as host_api, LogLevel};
+    pub use provider::plugboard::adapter::types;
+}

@@ -11,7 +11,7 @@ use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy,
 };
 
-use super::bindings::v0_1;
+use super::bindings::{v0_1, v0_2};
 use super::sandbox::GuestState;
 use super::{ComponentKind, RuntimeSettings, RuntimeTuning};
 
@@ -114,17 +114,21 @@ fn reservation_for(guest_memory_bytes: usize) -> u64 {
 }
 
 /// What every component of `world` may import: WASI p2 (granting nothing; see
-/// `sandbox::new_store`) and the contract's `host` interface. One linker per world
-/// so a world that grows its own imports later does not leak them to the other.
+/// `sandbox::new_store`) and the `host` interface of every supported contract version
+/// (each version's imports have their own versioned names, so they sit side by side).
+/// One linker per world so a world that grows its own imports later does not leak
+/// them to the other.
 pub fn build_linker(engine: &Engine, world: ComponentKind) -> wasmtime::Result<Linker<GuestState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     match world {
         ComponentKind::Provider => {
-            v0_1::provider::Provider::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)?
+            v0_1::provider::Provider::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)?;
+            v0_2::provider::Provider::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)?;
         }
         ComponentKind::Fixup => {
-            v0_1::fixup::Fixup::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)?
+            v0_1::fixup::Fixup::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)?;
+            v0_2::fixup::Fixup::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)?;
         }
     }
     Ok(linker)

@@ -18,10 +18,52 @@ use super::pool::ReadyPool;
 use super::sandbox::{self, GuestState};
 use super::{ComponentKind, FixupComponent, ProviderComponent, RuntimeSettings, RuntimeTuning};
 
-/// Contract versions this host serves, as export-name prefixes. A minor version of
-/// the contract is additive, so any `0.1.x` component binds to the 0.1 bindings.
-const TRANSLATOR_V0_1: &str = "plugboard:adapter/translator@0.1.";
-const FILTER_V0_1: &str = "plugboard:adapter/filter@0.1.";
+/// The worlds this host serves, by the export-name prefix that identifies them. A
+/// patch of a contract version is additive, so any `0.1.x` component binds to the
+/// 0.1 bindings and any `0.2.x` to the 0.2 ones. The version a component reports
+/// is the one its export names, never what its `info()` says.
+const WORLDS: [(&str, ComponentKind, Contract); 4] = [
+    (
+        "plugboard:adapter/translator@0.2.",
+        ComponentKind::Provider,
+        Contract::V0_2,
+    ),
+    (
+        "plugboard:adapter/filter@0.2.",
+        ComponentKind::Fixup,
+        Contract::V0_2,
+    ),
+    (
+        "plugboard:adapter/translator@0.1.",
+        ComponentKind::Provider,
+        Contract::V0_1,
+    ),
+    (
+        "plugboard:adapter/filter@0.1.",
+        ComponentKind::Fixup,
+        Contract::V0_1,
+    ),
+];
+
+/// A supported contract version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contract {
+    /// `plugboard:adapter@0.1.x`.
+    V0_1,
+    /// `plugboard:adapter@0.2.x`.
+    V0_2,
+}
+
+/// What a component's exports say it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct World {
+    /// Provider or fixup.
+    pub kind: ComponentKind,
+    /// Which bindings drive it.
+    pub contract: Contract,
+    /// The full version of the exported interface, e.g. `0.2.0`.
+    pub version: String,
+}
 
 /// The engine and linkers every load and every sandbox uses.
 pub struct Toolchain {
@@ -139,18 +181,24 @@ pub async fn load(
             .await
             .map_err(|error| format!("compile task failed: {error}"))??
     };
-    match world_of(&component, &tools.engine)? {
+    let world = world_of(&component, &tools.engine)?;
+    let version = world.version.as_str();
+    match world.kind {
         ComponentKind::Provider => {
+            let link = match world.contract {
+                Contract::V0_1 => ProviderPre::v0_1,
+                Contract::V0_2 => ProviderPre::v0_2,
+            };
             let pre = tools
                 .provider_linker
                 .instantiate_pre(&component)
-                .and_then(ProviderPre::v0_1)
+                .and_then(link)
                 .map_err(|error| format!("cannot link as a provider: {error:#}"))?;
             let info = validation_call(tools, path, async |store| {
-                pre.instantiate(store).await?.info(store).await
+                pre.instantiate(store).await?.info(store, version).await
             })
             .await?;
-            check_identity(&info.id, &info.contract_version)?;
+            check_identity(&info.id)?;
             let label: Arc<str> = Arc::from(format!("{}@{}", info.id, info.version));
             let ready = ReadyPool::new(pre, label.clone(), tools.clone());
             ready.refill().await;
@@ -163,13 +211,18 @@ pub async fn load(
             }))
         }
         ComponentKind::Fixup => {
+            let link = match world.contract {
+                Contract::V0_1 => FixupPre::v0_1,
+                Contract::V0_2 => FixupPre::v0_2,
+            };
             let pre = tools
                 .fixup_linker
                 .instantiate_pre(&component)
-                .and_then(FixupPre::v0_1)
+                .and_then(link)
                 .map_err(|error| format!("cannot link as a fixup: {error:#}"))?;
-            let info = validation_call(tools, path, async |store| pre.info(store).await).await?;
-            check_identity(&info.id, &info.contract_version)?;
+            let info =
+                validation_call(tools, path, async |store| pre.info(store, version).await).await?;
+            check_identity(&info.id)?;
             let label: Arc<str> = Arc::from(format!("{}@{}", info.id, info.version));
             let ready = ReadyPool::new(pre, label.clone(), tools.clone());
             ready.refill().await;
@@ -206,45 +259,49 @@ async fn validation_call<T>(
         })
 }
 
-fn check_identity(id: &str, contract_version: &str) -> Result<(), String> {
+fn check_identity(id: &str) -> Result<(), String> {
     if id.trim().is_empty() {
         return Err("info() returned an empty id".into());
-    }
-    if !supported_contract(contract_version) {
-        return Err(format!(
-            "contract version {contract_version:?} is not supported (this host serves 0.1.x)"
-        ));
     }
     Ok(())
 }
 
-/// `0.1.x` with a numeric patch.
-fn supported_contract(version: &str) -> bool {
-    version
-        .strip_prefix("0.1.")
-        .is_some_and(|patch| !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Which world a component implements, from what it exports.
-fn world_of(component: &Component, engine: &Engine) -> Result<ComponentKind, String> {
+/// Which world (and contract version) a component implements, from what it exports.
+fn world_of(component: &Component, engine: &Engine) -> Result<World, String> {
     let component_type = component.component_type();
     let exports: Vec<&str> = component_type
         .exports(engine)
         .map(|(name, _)| name)
         .collect();
-    if exports.iter().any(|name| name.starts_with(TRANSLATOR_V0_1)) {
-        return Ok(ComponentKind::Provider);
-    }
-    if exports.iter().any(|name| name.starts_with(FILTER_V0_1)) {
-        return Ok(ComponentKind::Fixup);
+    world_from_exports(&exports)
+}
+
+/// [`world_of`] on the export names: the first supported world (newest first) one
+/// of them names, with a numeric patch.
+fn world_from_exports(exports: &[&str]) -> Result<World, String> {
+    for (prefix, kind, contract) in WORLDS {
+        let found = exports.iter().find_map(|name| {
+            let patch = name.strip_prefix(prefix)?;
+            (!patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit())).then_some(name)
+        });
+        if let Some(name) = found {
+            let version = name.rsplit_once('@').map(|(_, v)| v).unwrap_or_default();
+            return Ok(World {
+                kind,
+                contract,
+                version: version.to_owned(),
+            });
+        }
     }
     let listed = if exports.is_empty() {
         "nothing".to_owned()
     } else {
         exports.join(", ")
     };
+    let expected: Vec<String> = WORLDS.iter().map(|(p, ..)| format!("{p}x")).collect();
     Err(format!(
-        "not a Plugboard adapter: exports {listed} (expected {TRANSLATOR_V0_1}x or {FILTER_V0_1}x)"
+        "not a Plugboard adapter: exports {listed} (expected one of {})",
+        expected.join(", ")
     ))
 }
 
@@ -391,13 +448,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_0_1_patch_versions_are_served() {
-        assert!(supported_contract("0.1.0"));
-        assert!(supported_contract("0.1.12"));
-        assert!(!supported_contract("0.2.0"));
-        assert!(!supported_contract("0.1"));
-        assert!(!supported_contract("0.1.x"));
-        assert!(!supported_contract("1.0.0"));
+    fn the_contract_version_comes_from_the_exported_world() {
+        let world =
+            world_from_exports(&["wasi:cli/run@0.2.0", "plugboard:adapter/translator@0.1.0"])
+                .unwrap();
+        assert_eq!(
+            (world.kind, world.contract, world.version.as_str()),
+            (ComponentKind::Provider, Contract::V0_1, "0.1.0")
+        );
+        let world = world_from_exports(&["plugboard:adapter/filter@0.2.3"]).unwrap();
+        assert_eq!(
+            (world.kind, world.contract, world.version.as_str()),
+            (ComponentKind::Fixup, Contract::V0_2, "0.2.3")
+        );
+        for unsupported in [
+            "plugboard:adapter/translator@0.3.0",
+            "plugboard:adapter/translator@0.1",
+            "plugboard:adapter/translator@0.1.x",
+            "plugboard:adapter/translator@1.0.0",
+        ] {
+            let refused = world_from_exports(&[unsupported]).unwrap_err();
+            assert!(refused.contains("not a Plugboard adapter"), "{refused}");
+        }
     }
 
     #[test]

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ir::{
-    AdapterError, ChatRequest, ClassifiedError, Dialect, HttpRequest, ResponseHead, StreamEvent,
+    AdapterError, ChatRequest, Dialect, HttpRequest, ResponseHead, StreamEvent, UpstreamError,
 };
 
 /// Knobs of the runtime; defaults documented in `config.example.yaml`.
@@ -116,20 +116,66 @@ pub enum ComponentKind {
     Fixup,
 }
 
-/// How the host applies a credential (from the adapter's `info()`).
+/// Where the host puts an account's secret on an outgoing request (a credential
+/// kind's `placement`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthScheme {
+pub enum Placement {
     /// No credential.
     None,
     /// `Authorization: Bearer <secret>`.
     Bearer,
-    /// A named header with an optional prefix.
+    /// A named header holding the secret after an optional prefix.
     Header {
+        /// Header name, e.g. `x-api-key`.
         name: String,
+        /// Text before the secret, e.g. `token `.
         prefix: Option<String>,
     },
-    /// A query parameter.
+    /// A query parameter holding the secret.
     Query(String),
+}
+
+/// The credential specs as contract 0.2 declares them (`credentials.wit`), used as
+/// the host's own types: what `plugboard adapters show` prints and the login code
+/// runs. A 0.1 adapter's `auth-scheme` arrives as one kind of these.
+pub mod spec {
+    pub use super::bindings::v0_2::credentials::{
+        AuthorizationCodeSpec, BodyEncoding, ClientRegistration, CredentialKind, DeviceCodeSpec,
+        ExchangeSpec, HeaderPlacement, LoginInput, Obtain, Placement, PollPending, RefreshSpec,
+        SetupAnswer, SetupContext, SetupRequest, SetupStep, TokenAnswer, TokenCall, TokenValue,
+    };
+}
+
+/// One way an account of an adapter holds its secret: its id and placement in host
+/// form, and the whole declaration (obtain, inputs, refresh, exchange, setup).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialKind {
+    /// Stable name accounts record, e.g. `api-key`.
+    pub id: String,
+    /// One line for humans.
+    pub description: String,
+    /// Where the secret goes on a request.
+    pub placement: Placement,
+    /// Everything the adapter declared about the kind.
+    pub declared: spec::CredentialKind,
+}
+
+impl CredentialKind {
+    /// Whether the operator supplies the secret (an API key).
+    pub fn is_key(&self) -> bool {
+        matches!(self.declared.obtain, spec::Obtain::Key)
+    }
+}
+
+/// A URL an adapter uses, by name (`base` is the upstream's base URL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Name, e.g. `base`, `token`.
+    pub name: String,
+    /// Default URL; may hold `{attribute}` placeholders.
+    pub url: String,
+    /// One line for humans.
+    pub description: String,
 }
 
 /// A model an adapter knows.
@@ -145,37 +191,105 @@ pub struct ModelInfo {
     pub max_output_tokens: Option<u32>,
 }
 
-/// What a provider component says about itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a provider component says about itself, in the newest contract's terms
+/// (a 0.1 adapter's info is converted up: see `convert::v0_1`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProviderInfo {
+    /// Stable id config refers to.
     pub id: String,
+    /// The adapter's own version.
     pub version: String,
+    /// The contract it was built against, from the world it exports (`0.1.0`, `0.2.0`).
     pub contract_version: String,
+    /// One line for humans.
     pub description: String,
+    /// Models it knows by default.
     pub models: Vec<ModelInfo>,
+    /// Client dialects the upstream speaks natively (passthrough).
     pub native_dialects: Vec<Dialect>,
-    pub auth: AuthScheme,
+    /// The ways an account may hold its secret.
+    pub credential_kinds: Vec<CredentialKind>,
+    /// Every URL it uses, by name; `base` included.
+    pub endpoints: Vec<Endpoint>,
+    /// Hosts it needs to reach.
     pub hosts: Vec<String>,
-    pub default_base_url: Option<String>,
+    /// Fixup ids applied before configured ones.
     pub default_fixups: Vec<String>,
+}
+
+impl ProviderInfo {
+    /// The default URL of the endpoint `name`.
+    pub fn endpoint(&self, name: &str) -> Option<&str> {
+        self.endpoints
+            .iter()
+            .find(|endpoint| endpoint.name == name)
+            .map(|endpoint| endpoint.url.as_str())
+    }
+
+    /// The credential kind `id`.
+    pub fn credential_kind(&self, id: &str) -> Option<&CredentialKind> {
+        self.credential_kinds.iter().find(|kind| kind.id == id)
+    }
+
+    /// The kind that serves a provider entry's `api-keys`: the first whose secret the
+    /// operator supplies.
+    pub fn default_key_kind(&self) -> Option<&CredentialKind> {
+        self.credential_kinds.iter().find(|kind| kind.is_key())
+    }
 }
 
 /// Which fixup hooks are implemented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Hooks {
+    /// `on-request`.
     pub request: bool,
+    /// `on-upstream-request`.
     pub upstream_request: bool,
+    /// `on-events`.
     pub events: bool,
+}
+
+/// Which requests a fixup is for; each empty list admits anything. Checked by the
+/// host before any guest is entered.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AppliesTo {
+    /// Client dialects.
+    pub dialects: Vec<Dialect>,
+    /// Adapter ids of the provider serving the request.
+    pub adapters: Vec<String>,
+    /// Upstream model ids; a trailing `*` matches any suffix.
+    pub models: Vec<String>,
+}
+
+impl AppliesTo {
+    /// Whether a request in `dialect`, served by adapter `adapter_id`, for upstream
+    /// model `model`, is one the fixup is for.
+    pub fn admits(&self, dialect: Dialect, adapter_id: &str, model: &str) -> bool {
+        let model_matches = |pattern: &String| match pattern.strip_suffix('*') {
+            Some(prefix) => model.starts_with(prefix),
+            None => pattern == model,
+        };
+        (self.dialects.is_empty() || self.dialects.contains(&dialect))
+            && (self.adapters.is_empty() || self.adapters.iter().any(|a| a == adapter_id))
+            && (self.models.is_empty() || self.models.iter().any(model_matches))
+    }
 }
 
 /// What a fixup component says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FixupInfo {
+    /// Stable id config refers to.
     pub id: String,
+    /// The fixup's own version.
     pub version: String,
+    /// The contract it was built against, from the world it exports.
     pub contract_version: String,
+    /// One line for humans.
     pub description: String,
+    /// Hooks implemented.
     pub hooks: Hooks,
+    /// Which requests it is for (a 0.1 fixup admits all).
+    pub applies_to: AppliesTo,
 }
 
 /// One loaded component, for listings.
@@ -263,45 +377,70 @@ impl Registry {
     }
 }
 
-/// Facts a request sandbox needs.
+/// Facts a request sandbox needs: one attempt of one request.
 #[derive(Debug, Clone)]
 pub struct SandboxContext {
     /// The provider entry's `config:` block, as a JSON object text (`{}` when unset).
     pub provider_config: Arc<str>,
     /// Name of the provider entry in config.
     pub provider_name: String,
-    /// Upstream model id.
-    pub model: String,
-    /// Dialect the client speaks.
-    pub client_dialect: Dialect,
+    /// The attempt, as the provider's `call` sees it.
+    pub call: CallContext,
 }
 
-/// The account serving a request (non-secret).
-#[derive(Debug, Clone)]
+/// The account serving an attempt (non-secret facts only).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
+    /// Account name.
     pub id: String,
-    pub base_url: String,
+    /// Non-secret attributes (project id, region...).
     pub attributes: Vec<(String, String)>,
 }
 
-/// Per-request encode facts.
-#[derive(Debug, Clone)]
-pub struct EncodeContext {
+/// Everything one attempt of one request is, said once (contract 0.2's
+/// `call-context`; a 0.1 provider gets its `encode-context` built from it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallContext {
+    /// The account serving it.
     pub account: Account,
+    /// The id of the credential kind the account holds.
+    pub credential_kind: String,
+    /// The upstream model id.
     pub model: String,
-    /// Whether the client wants a stream (the URL says so for Gemini passthrough).
+    /// The dialect the client speaks.
+    pub client_dialect: Dialect,
+    /// Whether the client wants a stream.
     pub stream: bool,
     /// The client's headers minus credentials and hop-by-hop ones (see
     /// `pipeline::client_headers::forwardable`).
     pub client_headers: Vec<(String, String)>,
+    /// The adapter's endpoints resolved for this attempt (name, URL), `base` included.
+    pub endpoints: Vec<(String, String)>,
 }
 
-/// How to decode a response body.
-#[derive(Debug, Clone)]
-pub struct DecodeContext {
-    pub head: ResponseHead,
-    pub streaming: bool,
-    pub passthrough: Option<Dialect>,
+impl CallContext {
+    /// The resolved URL of endpoint `name`.
+    pub fn endpoint(&self, name: &str) -> Option<&str> {
+        self.endpoints
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, url)| url.as_str())
+    }
+}
+
+/// Which request a fixup hook is filtering (contract 0.2's `fixup-context`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixupContext {
+    /// Name of the provider entry in config.
+    pub provider: String,
+    /// Adapter id of that entry.
+    pub adapter: String,
+    /// The account serving the attempt.
+    pub account: String,
+    /// The upstream model id.
+    pub model: String,
+    /// The dialect the client speaks.
+    pub client_dialect: Dialect,
 }
 
 /// Why a guest stopped.
@@ -396,9 +535,11 @@ impl Runtime {
         self.registry.failures()
     }
 
-    /// One request's sandbox: the provider and the fixups (in order), each taken
-    /// on first use as a fresh instance in its own store (see `runtime::request`),
-    /// so a chain of no-op hooks costs nothing.
+    /// One attempt's sandbox: the provider and the fixups (in order), each taken on
+    /// first use as a fresh instance in its own store (see `runtime::request`). A
+    /// fixup is entered only for the hooks it implements and only when its
+    /// `applies_to` admits the call's dialect, adapter and model, so a chain of no-op
+    /// or guarded-out hooks costs nothing.
     pub async fn sandbox(
         &self,
         provider: &Arc<ProviderComponent>,
@@ -441,26 +582,19 @@ pub struct RequestSandbox {
 }
 
 impl RequestSandbox {
-    /// Fixups' `on-request`, in order.
+    /// Fixups' `on-request`, in order: only those that implement it and whose
+    /// `applies-to` admits the request are entered.
     pub async fn on_request(&mut self, req: ChatRequest) -> Result<ChatRequest, GuestError> {
         self.inner.on_request(req).await
     }
-    /// Provider `encode-request`.
-    pub async fn encode_request(
-        &mut self,
-        req: &ChatRequest,
-        ctx: &EncodeContext,
-    ) -> Result<HttpRequest, GuestError> {
-        self.inner.encode_request(req, ctx).await
+    /// Provider encode (0.2: `call.encode`, 0.1: `encode-request`).
+    pub async fn encode(&mut self, req: &ChatRequest) -> Result<HttpRequest, GuestError> {
+        self.inner.encode(req).await
     }
-    /// Provider `encode-native` (passthrough).
-    pub async fn encode_native(
-        &mut self,
-        dialect: Dialect,
-        body: &[u8],
-        ctx: &EncodeContext,
-    ) -> Result<HttpRequest, GuestError> {
-        self.inner.encode_native(dialect, body, ctx).await
+    /// Provider native passthrough encode of the client's body, in the call's client
+    /// dialect (0.2: `call.encode-native`, 0.1: `encode-native`).
+    pub async fn encode_native(&mut self, body: &[u8]) -> Result<HttpRequest, GuestError> {
+        self.inner.encode_native(body).await
     }
     /// Fixups' `on-upstream-request`, in order.
     pub async fn on_upstream_request(
@@ -469,24 +603,153 @@ impl RequestSandbox {
     ) -> Result<HttpRequest, GuestError> {
         self.inner.on_upstream_request(req).await
     }
-    /// Construct the provider's stream decoder for this response.
-    pub async fn start_decoder(&mut self, ctx: DecodeContext) -> Result<(), GuestError> {
-        self.inner.start_decoder(ctx).await
+    /// A 2xx answer arrived: `streaming` when its body is an event stream (0.2:
+    /// `call.respond`; 0.1: its stream decoder is constructed, in passthrough mode
+    /// when `encode_native` was used).
+    pub async fn respond(
+        &mut self,
+        head: &ResponseHead,
+        streaming: bool,
+    ) -> Result<(), GuestError> {
+        self.inner.respond(head, streaming).await
     }
-    /// Decoder `push`, then fixups' `on-events` (in order) over the batch.
+    /// Provider decode of the next body chunk, then fixups' `on-events` over the batch.
     pub async fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, GuestError> {
         self.inner.push(chunk).await
     }
-    /// Decoder `finish`, then fixups' `on-events`.
+    /// Provider end of body, then fixups' `on-events`.
     pub async fn finish(&mut self) -> Result<Vec<StreamEvent>, GuestError> {
         self.inner.finish().await
     }
-    /// Provider `classify-error`.
+    /// Provider `classify-error` of a non-2xx answer.
     pub async fn classify_error(
         &mut self,
         head: &ResponseHead,
         body: &[u8],
-    ) -> Result<ClassifiedError, GuestError> {
+    ) -> Result<UpstreamError, GuestError> {
         self.inner.classify_error(head, body).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard(dialects: &[Dialect], adapters: &[&str], models: &[&str]) -> AppliesTo {
+        AppliesTo {
+            dialects: dialects.to_vec(),
+            adapters: adapters.iter().map(|a| a.to_string()).collect(),
+            models: models.iter().map(|m| m.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn an_empty_guard_admits_every_request() {
+        assert!(AppliesTo::default().admits(Dialect::OpenaiChat, "openai", "gpt-4o"));
+    }
+
+    #[test]
+    fn a_trailing_star_matches_any_suffix_and_nothing_else_does() {
+        let gemini = guard(&[], &[], &["gemini-*", "exact-model"]);
+        assert!(gemini.admits(Dialect::Gemini, "gemini", "gemini-2.5-pro"));
+        assert!(gemini.admits(Dialect::Gemini, "gemini", "gemini-"));
+        assert!(gemini.admits(Dialect::Gemini, "gemini", "exact-model"));
+        assert!(!gemini.admits(Dialect::Gemini, "gemini", "exact-model-2"));
+        assert!(!gemini.admits(Dialect::Gemini, "gemini", "gpt-4o"));
+        assert!(!gemini.admits(Dialect::Gemini, "gemini", "gemini"));
+    }
+
+    #[test]
+    fn every_listed_dimension_must_admit() {
+        let narrow = guard(&[Dialect::AnthropicMessages], &["anthropic"], &["claude-*"]);
+        assert!(narrow.admits(Dialect::AnthropicMessages, "anthropic", "claude-sonnet"));
+        assert!(!narrow.admits(Dialect::OpenaiChat, "anthropic", "claude-sonnet"));
+        assert!(!narrow.admits(Dialect::AnthropicMessages, "bedrock", "claude-sonnet"));
+        assert!(!narrow.admits(Dialect::AnthropicMessages, "anthropic", "gpt-4o"));
+    }
+
+    #[test]
+    fn the_key_kind_is_the_first_whose_secret_the_operator_supplies() {
+        let kind = |id: &str, obtain: spec::Obtain| CredentialKind {
+            id: id.into(),
+            description: String::new(),
+            placement: Placement::Bearer,
+            declared: spec::CredentialKind {
+                id: id.into(),
+                description: String::new(),
+                placement: spec::Placement::Bearer,
+                obtain,
+                inputs: vec![],
+                refresh: None,
+                exchange: None,
+                setup: false,
+            },
+        };
+        let device = spec::Obtain::DeviceCode(spec::DeviceCodeSpec {
+            client_id: "c".into(),
+            client_secret: None,
+            scopes: vec![],
+            scope_separator: " ".into(),
+            registration: None,
+            start: token_call(),
+            user_code: "/user_code".into(),
+            verification_uri: "/verification_uri".into(),
+            verification_uri_complete: None,
+            device_code: None,
+            interval: None,
+            expires_in: None,
+            poll: token_call(),
+            pending: spec::PollPending {
+                error_code: "/error".into(),
+                pending: vec![],
+                slow_down: vec![],
+                pending_statuses: vec![],
+            },
+            then: None,
+            answer: spec::TokenAnswer {
+                access_token: "/access_token".into(),
+                refresh_token: None,
+                id_token: None,
+                expires_in: None,
+                expires_at: None,
+                base_url: None,
+                attributes: vec![],
+            },
+        });
+        let info = ProviderInfo {
+            id: "p".into(),
+            version: "1.0.0".into(),
+            contract_version: "0.2.0".into(),
+            description: String::new(),
+            models: vec![],
+            native_dialects: vec![],
+            credential_kinds: vec![
+                kind("oauth", device),
+                kind("api-key", spec::Obtain::Key),
+                kind("other-key", spec::Obtain::Key),
+            ],
+            endpoints: vec![Endpoint {
+                name: "base".into(),
+                url: "https://api.example.com".into(),
+                description: String::new(),
+            }],
+            hosts: vec![],
+            default_fixups: vec![],
+        };
+        assert_eq!(info.default_key_kind().unwrap().id, "api-key");
+        assert!(info.credential_kind("oauth").is_some_and(|k| !k.is_key()));
+        assert_eq!(info.endpoint("base"), Some("https://api.example.com"));
+        assert_eq!(info.endpoint("token"), None);
+    }
+
+    fn token_call() -> spec::TokenCall {
+        spec::TokenCall {
+            endpoint: "device".into(),
+            method: "POST".into(),
+            encoding: spec::BodyEncoding::Form,
+            fields: vec![("client_id".into(), spec::TokenValue::ClientId)],
+            headers: vec![],
+            present: spec::Placement::None,
+        }
     }
 }

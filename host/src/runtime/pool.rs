@@ -47,7 +47,7 @@ impl Instantiate for ProviderPre {
         ProviderPre::instantiate(self, store).await
     }
     async fn warm(bare: &Self::Bare, store: &mut Store<GuestState>) -> wasmtime::Result<()> {
-        bare.info(store).await.map(drop)
+        bare.info(store, "").await.map(drop)
     }
 }
 
@@ -57,7 +57,7 @@ impl Instantiate for FixupPre {
         self.instantiate_bare(store).await
     }
     async fn warm(bare: &Self::Bare, store: &mut Store<GuestState>) -> wasmtime::Result<()> {
-        bare.info(store).await.map(drop)
+        bare.info(store, "").await.map(drop)
     }
 }
 

@@ -25,16 +25,17 @@ use std::sync::Arc;
 
 use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::Store;
-use wasmtime::component::ResourceAny;
 
-use super::dispatch::{FixupInstance, GuestResult, ProviderInstance};
+use super::dispatch::{
+    AttemptState, Carried, FixupContexts, FixupInstance, GuestResult, ProviderInstance,
+};
 use super::pool::{self, Ready};
 use super::sandbox::{self, Failure, GuestState};
 use super::{
-    DecodeContext, EncodeContext, FixupComponent, GuestError, ProviderComponent, SandboxContext,
+    CallContext, FixupComponent, FixupContext, GuestError, ProviderComponent, SandboxContext,
     TrapReason,
 };
-use crate::ir::{ChatRequest, ClassifiedError, Dialect, HttpRequest, ResponseHead, StreamEvent};
+use crate::ir::{ChatRequest, HttpRequest, ResponseHead, StreamEvent, UpstreamError};
 
 /// Where one component's instance is in its life within the request.
 enum Slot<I> {
@@ -77,17 +78,24 @@ impl<I> Seat<I> {
 /// A fixup and its seat.
 struct FixupSeat {
     component: Arc<FixupComponent>,
+    /// Whether its `applies-to` admits this request; a fixup that does not is never
+    /// entered (no instance is taken for it).
+    admitted: bool,
     seat: Seat<FixupInstance>,
 }
 
 /// The implementation behind [`super::RequestSandbox`].
 pub struct Sandbox {
-    ctx: SandboxContext,
+    /// The attempt, as the provider's `call` sees it.
+    call: CallContext,
+    /// What every fixup hook is told, in each contract's form.
+    fixup_contexts: FixupContexts,
     /// The provider entry's config, put into each store as it is taken.
     config: Arc<str>,
     provider: Arc<ProviderComponent>,
     provider_seat: Seat<ProviderInstance>,
-    decoder: Option<ResourceAny>,
+    /// The guest resources the attempt opened in the provider instance.
+    attempt: AttemptState,
     fixups: Vec<FixupSeat>,
     /// Drop stores on a background task (see [`Sandbox`]'s `Drop`).
     background_teardown: bool,
@@ -155,28 +163,54 @@ async fn run<I, T>(
 }
 
 impl Sandbox {
-    /// The request's seats; no instance is taken until a call needs it.
+    /// The request's seats; no instance is taken until a call needs it, and none
+    /// ever for a fixup whose `applies-to` does not admit the request.
     pub fn new(
         provider: &Arc<ProviderComponent>,
         fixups: &[Arc<FixupComponent>],
         ctx: SandboxContext,
         background_teardown: bool,
     ) -> Self {
+        let SandboxContext {
+            provider_config,
+            provider_name,
+            call,
+        } = ctx;
+        let adapter = &provider.info.id;
+        let fixups = fixups
+            .iter()
+            .map(|f| FixupSeat {
+                component: f.clone(),
+                admitted: f
+                    .info
+                    .applies_to
+                    .admits(call.client_dialect, adapter, &call.model),
+                seat: Seat::empty(),
+            })
+            .collect();
+        let fixup_contexts = FixupContexts::new(FixupContext {
+            provider: provider_name,
+            adapter: adapter.clone(),
+            account: call.account.id.clone(),
+            model: call.model.clone(),
+            client_dialect: call.client_dialect,
+        });
         Self {
-            config: ctx.provider_config.clone(),
-            ctx,
+            call,
+            fixup_contexts,
+            config: provider_config,
             provider: provider.clone(),
             provider_seat: Seat::empty(),
-            decoder: None,
-            fixups: fixups
-                .iter()
-                .map(|f| FixupSeat {
-                    component: f.clone(),
-                    seat: Seat::empty(),
-                })
-                .collect(),
+            attempt: AttemptState::default(),
+            fixups,
             background_teardown,
         }
+    }
+
+    /// Whether fixup `index` is entered for `hook` of this request.
+    fn enters(&self, index: usize, hook: impl Fn(&super::Hooks) -> bool) -> bool {
+        let entry = &self.fixups[index];
+        entry.admitted && hook(&entry.component.info.hooks)
     }
 
     async fn provider_instance(&mut self) -> Result<ProviderInstance, GuestError> {
@@ -216,9 +250,9 @@ impl Sandbox {
         };
         sandbox::set_provider_config(&mut store, self.config.clone());
         seat.taken = Some((store, permit));
-        let (provider_id, ctx) = (self.provider.info.id.as_str(), &self.ctx);
+        let ctx = &self.fixup_contexts.host;
         let opened = sandbox::guarded(seat.store(), label, async |store| {
-            bare.open_filter(store, provider_id, ctx).await
+            bare.open(store, ctx).await
         })
         .await;
         match opened {
@@ -237,14 +271,25 @@ impl Sandbox {
         }
     }
 
-    /// Run a provider call.
+    /// Run a provider call, with the attempt's guest resources and context.
     async fn provider_call<T>(
         &mut self,
-        call: impl AsyncFnOnce(&ProviderInstance, &mut Store<GuestState>) -> GuestResult<T>,
+        call: impl AsyncFnOnce(
+            &ProviderInstance,
+            &mut Store<GuestState>,
+            &mut AttemptState,
+            &CallContext,
+        ) -> GuestResult<T>,
     ) -> Result<T, GuestError> {
         let instance = self.provider_instance().await?;
         let running = instance.clone();
-        let seat = &mut self.provider_seat;
+        let Self {
+            provider_seat: seat,
+            attempt,
+            call: ctx,
+            provider,
+            ..
+        } = self;
         let store = &mut seat
             .taken
             .as_mut()
@@ -253,21 +298,22 @@ impl Sandbox {
         run(
             store,
             &mut seat.slot,
-            &self.provider.label,
+            &provider.label,
             instance,
-            async |store| call(&running, store).await,
+            async |store| call(&running, store, attempt, ctx).await,
         )
         .await
     }
 
-    /// Run a call on fixup `index`.
+    /// Run a call on fixup `index`, with the request's fixup contexts.
     async fn fixup_call<T>(
         &mut self,
         index: usize,
-        call: impl AsyncFnOnce(&FixupInstance, &mut Store<GuestState>) -> GuestResult<T>,
+        call: impl AsyncFnOnce(&FixupInstance, &mut Store<GuestState>, &FixupContexts) -> GuestResult<T>,
     ) -> Result<T, GuestError> {
         let instance = self.fixup_instance(index).await?;
         let running = instance.clone();
+        let contexts = &self.fixup_contexts;
         let entry = &mut self.fixups[index];
         let seat = &mut entry.seat;
         let store = &mut seat
@@ -280,45 +326,42 @@ impl Sandbox {
             &mut seat.slot,
             &entry.component.label,
             instance,
-            async |store| call(&running, store).await,
+            async |store| call(&running, store, contexts).await,
         )
         .await
     }
 
-    /// Fixups' `on-request`, in order; only those declaring the hook are called.
-    pub async fn on_request(
-        &mut self,
-        mut request: ChatRequest,
-    ) -> Result<ChatRequest, GuestError> {
+    /// Fixups' `on-request`, in order; only those implementing the hook whose
+    /// `applies-to` admits the request are entered. The request goes from hop to hop
+    /// in the form the last one left it ([`Carried`]).
+    pub async fn on_request(&mut self, request: ChatRequest) -> Result<ChatRequest, GuestError> {
+        let mut carried = Carried::Host(request);
         for index in 0..self.fixups.len() {
-            if self.fixups[index].component.info.hooks.request {
-                request = self
-                    .fixup_call(index, async |f, store| f.on_request(store, request).await)
+            if self.enters(index, |hooks| hooks.request) {
+                carried = self
+                    .fixup_call(index, async |f, store, ctx| {
+                        f.on_request(store, ctx, carried).await
+                    })
                     .await?;
             }
         }
-        Ok(request)
+        Ok(carried.into_host())
     }
 
-    /// Provider `encode-request`.
-    pub async fn encode_request(
-        &mut self,
-        request: &ChatRequest,
-        ctx: &EncodeContext,
-    ) -> Result<HttpRequest, GuestError> {
-        self.provider_call(async |p, store| p.encode_request(store, request, ctx).await)
-            .await
+    /// Provider encode of an IR request.
+    pub async fn encode(&mut self, request: &ChatRequest) -> Result<HttpRequest, GuestError> {
+        self.provider_call(async |p, store, attempt, ctx| {
+            p.encode(store, attempt, ctx, request).await
+        })
+        .await
     }
 
-    /// Provider `encode-native`.
-    pub async fn encode_native(
-        &mut self,
-        dialect: Dialect,
-        body: &[u8],
-        ctx: &EncodeContext,
-    ) -> Result<HttpRequest, GuestError> {
-        self.provider_call(async |p, store| p.encode_native(store, dialect, body, ctx).await)
-            .await
+    /// Provider native passthrough encode.
+    pub async fn encode_native(&mut self, body: &[u8]) -> Result<HttpRequest, GuestError> {
+        self.provider_call(async |p, store, attempt, ctx| {
+            p.encode_native(store, attempt, ctx, body).await
+        })
+        .await
     }
 
     /// Fixups' `on-upstream-request`, in order.
@@ -327,10 +370,10 @@ impl Sandbox {
         mut request: HttpRequest,
     ) -> Result<HttpRequest, GuestError> {
         for index in 0..self.fixups.len() {
-            if self.fixups[index].component.info.hooks.upstream_request {
+            if self.enters(index, |hooks| hooks.upstream_request) {
                 request = self
-                    .fixup_call(index, async |f, store| {
-                        f.on_upstream_request(store, request).await
+                    .fixup_call(index, async |f, store, ctx| {
+                        f.on_upstream_request(store, ctx, request).await
                     })
                     .await?;
             }
@@ -338,42 +381,38 @@ impl Sandbox {
         Ok(request)
     }
 
-    /// Construct the provider's stream decoder.
-    pub async fn start_decoder(&mut self, ctx: DecodeContext) -> Result<(), GuestError> {
-        let decoder = self
-            .provider_call(async |p, store| Ok(Ok(p.start_decoder(store, ctx).await?)))
-            .await?;
-        self.decoder = Some(decoder);
-        Ok(())
-    }
-
-    fn decoder(&self) -> Result<ResourceAny, GuestError> {
-        self.decoder.ok_or_else(|| GuestError::Host {
-            component: self.provider.label.to_string(),
-            message: "no stream decoder: call start_decoder first".into(),
+    /// A 2xx answer arrived.
+    pub async fn respond(
+        &mut self,
+        head: &ResponseHead,
+        streaming: bool,
+    ) -> Result<(), GuestError> {
+        self.provider_call(async |p, store, attempt, ctx| {
+            Ok(Ok(p.respond(store, attempt, ctx, head, streaming).await?))
         })
+        .await
     }
 
-    /// Decoder `push`, then the fixups' `on-events` over the batch.
+    /// Provider decode of a chunk, then the fixups' `on-events` over the batch.
     pub async fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, GuestError> {
-        let decoder = self.decoder()?;
         let events = self
-            .provider_call(async |p, store| p.push(store, decoder, chunk).await)
+            .provider_call(async |p, store, attempt, ctx| {
+                p.decode(store, attempt, ctx, chunk).await
+            })
             .await?;
         self.filter_events(events).await
     }
 
-    /// Decoder `finish`, then the fixups' `on-events`.
+    /// Provider end of body, then the fixups' `on-events`.
     pub async fn finish(&mut self) -> Result<Vec<StreamEvent>, GuestError> {
-        let decoder = self.decoder()?;
         let events = self
-            .provider_call(async |p, store| p.finish(store, decoder).await)
+            .provider_call(async |p, store, attempt, ctx| p.decode_end(store, attempt, ctx).await)
             .await?;
         self.filter_events(events).await
     }
 
-    /// Each fixup with the events hook, in order. An empty batch is not sent: there
-    /// is nothing in it to edit, and most upstream chunks complete no event.
+    /// Each admitted fixup with the events hook, in order. An empty batch is not
+    /// sent: there is nothing in it to edit, and most upstream chunks complete no event.
     async fn filter_events(
         &mut self,
         mut events: Vec<StreamEvent>,
@@ -382,10 +421,10 @@ impl Sandbox {
             if events.is_empty() {
                 break;
             }
-            if self.fixups[index].component.info.hooks.events {
+            if self.enters(index, |hooks| hooks.events) {
                 events = self
-                    .fixup_call(index, async |f, store| {
-                        Ok(Ok(f.on_events(store, events).await?))
+                    .fixup_call(index, async |f, store, ctx| {
+                        Ok(Ok(f.on_events(store, ctx, events).await?))
                     })
                     .await?;
             }
@@ -398,9 +437,13 @@ impl Sandbox {
         &mut self,
         head: &ResponseHead,
         body: &[u8],
-    ) -> Result<ClassifiedError, GuestError> {
-        self.provider_call(async |p, store| Ok(Ok(p.classify_error(store, head, body).await?)))
-            .await
+    ) -> Result<UpstreamError, GuestError> {
+        self.provider_call(async |p, store, attempt, ctx| {
+            Ok(Ok(p
+                .classify_error(store, attempt, ctx, head, body)
+                .await?))
+        })
+        .await
     }
 }
 
@@ -467,9 +510,11 @@ mod tests {
         unused_variables,
         clippy::diverging_sub_expression
     )]
-    fn sandbox_futures_are_send(sandbox: &mut Sandbox, request: ChatRequest, ctx: &EncodeContext) {
+    fn sandbox_futures_are_send(sandbox: &mut Sandbox, request: ChatRequest) {
         assert_send(&sandbox.on_request(request.clone()));
-        assert_send(&sandbox.encode_request(&request, ctx));
+        assert_send(&sandbox.encode(&request));
+        assert_send(&sandbox.encode_native(b""));
+        assert_send(&sandbox.respond(&ResponseHead::default(), true));
         assert_send(&sandbox.push(b""));
         assert_send(&sandbox.finish());
         assert_send(&sandbox.on_upstream_request(HttpRequest::default()));

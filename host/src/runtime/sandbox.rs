@@ -13,7 +13,7 @@ use wasmtime::{
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::TrapReason;
-use super::bindings::v0_1::{LogLevel, host_api, types as wit_types};
+use super::bindings::{v0_1, v0_2};
 use super::guest_stderr::StderrTail;
 
 /// Longest guest log line passed to tracing; the rest is cut so a guest cannot
@@ -49,25 +49,67 @@ impl WasiView for GuestState {
     }
 }
 
-impl wit_types::Host for GuestState {}
+impl v0_1::types::Host for GuestState {}
+impl v0_2::types::Host for GuestState {}
+impl v0_2::credentials::Host for GuestState {}
 
-impl host_api::Host for GuestState {
-    fn log(&mut self, level: LogLevel, message: String) {
-        // A guest sees upstream error bodies, which may echo the key it never saw.
-        let message =
-            crate::credentials::redact_log(cut_at_char_boundary(&message, LOG_LINE_LIMIT));
-        let adapter = &*self.caller;
-        match level {
-            LogLevel::Trace => tracing::trace!(target: "plugboard::adapter", adapter, "{message}"),
-            LogLevel::Debug => tracing::debug!(target: "plugboard::adapter", adapter, "{message}"),
-            LogLevel::Info => tracing::info!(target: "plugboard::adapter", adapter, "{message}"),
-            LogLevel::Warn => tracing::warn!(target: "plugboard::adapter", adapter, "{message}"),
-            LogLevel::Error => tracing::error!(target: "plugboard::adapter", adapter, "{message}"),
-        }
+impl v0_1::host_api::Host for GuestState {
+    fn log(&mut self, level: v0_1::LogLevel, message: String) {
+        use v0_1::LogLevel as L;
+        let level = match level {
+            L::Trace => tracing::Level::TRACE,
+            L::Debug => tracing::Level::DEBUG,
+            L::Info => tracing::Level::INFO,
+            L::Warn => tracing::Level::WARN,
+            L::Error => tracing::Level::ERROR,
+        };
+        self.guest_log(level, &message);
     }
 
     fn config(&mut self) -> String {
         self.provider_config.to_string()
+    }
+}
+
+impl v0_2::host_api::Host for GuestState {
+    fn log(&mut self, level: v0_2::LogLevel, message: String) {
+        use v0_2::LogLevel as L;
+        let level = match level {
+            L::Trace => tracing::Level::TRACE,
+            L::Debug => tracing::Level::DEBUG,
+            L::Info => tracing::Level::INFO,
+            L::Warn => tracing::Level::WARN,
+            L::Error => tracing::Level::ERROR,
+        };
+        self.guest_log(level, &message);
+    }
+
+    fn config(&mut self) -> String {
+        self.provider_config.to_string()
+    }
+}
+
+impl GuestState {
+    /// `host.log` of every contract version: redacted, cut, tagged with the caller.
+    fn guest_log(&self, level: tracing::Level, message: &str) {
+        // A guest sees upstream error bodies, which may echo the key it never saw.
+        let message = crate::credentials::redact_log(cut_at_char_boundary(message, LOG_LINE_LIMIT));
+        let adapter = &*self.caller;
+        match level {
+            tracing::Level::TRACE => {
+                tracing::trace!(target: "plugboard::adapter", adapter, "{message}")
+            }
+            tracing::Level::DEBUG => {
+                tracing::debug!(target: "plugboard::adapter", adapter, "{message}")
+            }
+            tracing::Level::INFO => {
+                tracing::info!(target: "plugboard::adapter", adapter, "{message}")
+            }
+            tracing::Level::WARN => {
+                tracing::warn!(target: "plugboard::adapter", adapter, "{message}")
+            }
+            _ => tracing::error!(target: "plugboard::adapter", adapter, "{message}"),
+        }
     }
 }
 

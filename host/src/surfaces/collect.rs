@@ -5,8 +5,8 @@
 //!
 
 use crate::ir::{
-    AdapterError, Finish, Part, ReasoningPart, ResponseMetadata, StreamEvent, TextPart,
-    ToolCallPart,
+    Finish, Part, ReasoningPart, ResponseMetadata, StreamEvent, TextPart, ToolCallPart,
+    UpstreamError,
 };
 
 /// A complete response, assembled from its events.
@@ -19,7 +19,7 @@ pub struct Collected {
     /// How the response ended, if it did.
     pub finish: Option<Finish>,
     /// The first mid-stream error, if any; a surface answers with an error body then.
-    pub error: Option<AdapterError>,
+    pub error: Option<UpstreamError>,
 }
 
 impl Collected {
@@ -200,7 +200,7 @@ impl Collector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{ErrorKind, FinishReason, Usage};
+    use crate::ir::{ErrorClass, FinishReason, Usage};
 
     fn text_delta(id: &str, delta: &str) -> StreamEvent {
         StreamEvent::TextDelta {
@@ -386,12 +386,12 @@ mod tests {
                 signature: None,
                 redacted: Some("opaque".into()),
             },
-            StreamEvent::Error(AdapterError {
-                kind: ErrorKind::Upstream,
+            StreamEvent::Error(UpstreamError {
+                class: ErrorClass::Other,
                 message: "overloaded".into(),
             }),
-            StreamEvent::Error(AdapterError {
-                kind: ErrorKind::Internal,
+            StreamEvent::Error(UpstreamError {
+                class: ErrorClass::Other,
                 message: "later".into(),
             }),
         ]);

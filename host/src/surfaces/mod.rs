@@ -26,8 +26,8 @@ pub struct Decoded {
     pub stream: bool,
     /// OpenAI `stream_options.include_usage`: send a usage chunk before `[DONE]`.
     pub include_usage: bool,
-    /// The request in IR form; `request.model` is still the client's name until routing
-    /// replaces it with the upstream id.
+    /// The request in IR form (the model is not in it: `model` above is the client's
+    /// name, routing picks the upstream id).
     pub request: ChatRequest,
 }
 

@@ -8,7 +8,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use super::egress::{EgressPolicy, EgressRefused};
 use crate::credentials::Secret;
 use crate::ir::HttpRequest;
-use crate::runtime::AuthScheme;
+use crate::runtime::Placement;
 
 /// A request ready to send. No `Debug`: its headers hold a secret.
 pub struct OutgoingRequest {
@@ -43,7 +43,8 @@ const CLIENT_OWNED: &[&str] = &[
     "upgrade",
 ];
 
-/// Check `request` against `policy` and add the account's credential per `scheme`.
+/// Check `request` against `policy` and add the account's credential where `scheme`
+/// (its credential kind's placement) says.
 /// The policy judges the URL text the guest built as well as its parsed form (host,
 /// path under the base URL's path, canonical path and query: see [`super::egress`]),
 /// so nothing is sent, and no credential attached, to a path a client steered the
@@ -51,7 +52,7 @@ const CLIENT_OWNED: &[&str] = &[
 /// name is removed first, so a guest cannot smuggle or override a credential.
 pub fn prepare(
     request: HttpRequest,
-    scheme: &AuthScheme,
+    scheme: &Placement,
     secret: Option<&Secret>,
     policy: &EgressPolicy,
 ) -> Result<OutgoingRequest, PrepareError> {
@@ -62,9 +63,9 @@ pub fn prepare(
         .map_err(|_| PrepareError::Invalid(format!("method `{}`", request.method)))?;
 
     let credential_header = match scheme {
-        AuthScheme::Bearer => Some("authorization".to_owned()),
-        AuthScheme::Header { name, .. } => Some(name.to_ascii_lowercase()),
-        AuthScheme::None | AuthScheme::Query(_) => None,
+        Placement::Bearer => Some("authorization".to_owned()),
+        Placement::Header { name, .. } => Some(name.to_ascii_lowercase()),
+        Placement::None | Placement::Query(_) => None,
     };
     let mut headers = HeaderMap::with_capacity(request.headers.len() + 1);
     for (name, value) in request.headers {
@@ -81,7 +82,7 @@ pub fn prepare(
         headers.append(name, value);
     }
 
-    if let AuthScheme::Query(param) = scheme {
+    if let Placement::Query(param) = scheme {
         let kept: Vec<(String, String)> = url
             .query_pairs()
             .filter(|(k, _)| k != param)
@@ -98,11 +99,11 @@ pub fn prepare(
     }
     if let (Some(name), Some(secret)) = (credential_header, secret) {
         let text = match scheme {
-            AuthScheme::Bearer => format!("Bearer {}", secret.expose()),
-            AuthScheme::Header { prefix, .. } => {
+            Placement::Bearer => format!("Bearer {}", secret.expose()),
+            Placement::Header { prefix, .. } => {
                 format!("{}{}", prefix.as_deref().unwrap_or(""), secret.expose())
             }
-            AuthScheme::None | AuthScheme::Query(_) => {
+            Placement::None | Placement::Query(_) => {
                 unreachable!("no credential header for this scheme")
             }
         };
@@ -153,7 +154,7 @@ mod tests {
         );
         let out = prepare(
             req,
-            &AuthScheme::Bearer,
+            &Placement::Bearer,
             Some(&Secret::new("sk-real")),
             &policy(),
         )
@@ -167,7 +168,7 @@ mod tests {
 
     #[test]
     fn a_named_header_gets_its_prefix() {
-        let scheme = AuthScheme::Header {
+        let scheme = Placement::Header {
             name: "X-Api-Key".into(),
             prefix: Some("Token ".into()),
         };
@@ -185,7 +186,7 @@ mod tests {
         );
         let out = prepare(
             req,
-            &AuthScheme::Query("key".into()),
+            &Placement::Query("key".into()),
             Some(&Secret::new("AIza")),
             &policy(),
         )
@@ -196,14 +197,9 @@ mod tests {
     #[test]
     fn a_destination_outside_the_grant_is_refused_before_anything_else() {
         let req = guest_request("https://attacker.example.net/steal", &[]);
-        let err = prepare(
-            req,
-            &AuthScheme::Bearer,
-            Some(&Secret::new("sk")),
-            &policy(),
-        )
-        .err()
-        .unwrap();
+        let err = prepare(req, &Placement::Bearer, Some(&Secret::new("sk")), &policy())
+            .err()
+            .unwrap();
         assert!(
             matches!(err, PrepareError::Egress(ref e) if e.destination == "attacker.example.net"),
             "{err}"
@@ -220,7 +216,7 @@ mod tests {
         let secret = Secret::new("AIza-operator-key");
         match prepare(
             request,
-            &AuthScheme::Bearer,
+            &Placement::Bearer,
             Some(&secret),
             &policy_with_path(),
         ) {
@@ -282,7 +278,7 @@ mod tests {
         ] {
             let out = prepare(
                 guest_request(url, &[]),
-                &AuthScheme::None,
+                &Placement::None,
                 None,
                 &policy_with_path(),
             );
@@ -296,7 +292,7 @@ mod tests {
             "https://api.example.com/",
             &[("Host", "evil.com"), ("Content-Length", "1")],
         );
-        let out = prepare(req, &AuthScheme::None, None, &policy()).unwrap();
+        let out = prepare(req, &Placement::None, None, &policy()).unwrap();
         assert!(out.headers.get("host").is_none());
         assert!(out.headers.get("content-length").is_none());
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use plugboard::ir::{ChatRequest, Dialect, Message, Part, Role, TextPart};
-use plugboard::runtime::{Account, EncodeContext, Runtime, RuntimeSettings, SandboxContext};
+use plugboard::runtime::{Account, CallContext, Runtime, RuntimeSettings, SandboxContext};
 
 /// A component built by `adapters/build.sh --tests`, e.g. `adapters/merge-turns.wasm`
 /// or `test-adapters/test-spin.wasm` (relative to `target/`).
@@ -57,22 +57,24 @@ pub fn sandbox_context() -> SandboxContext {
     SandboxContext {
         provider_config: "{}".into(),
         provider_name: "test".into(),
-        model: "test-model".into(),
-        client_dialect: Dialect::OpenaiChat,
+        call: call_context(),
     }
 }
 
-/// An account for encode calls.
-pub fn encode_context() -> EncodeContext {
-    EncodeContext {
+/// The attempt every test sandbox serves: account `acct` with an API key, model
+/// `test-model`, base URL `http://127.0.0.1:9`.
+pub fn call_context() -> CallContext {
+    CallContext {
         account: Account {
             id: "acct".into(),
-            base_url: "http://127.0.0.1:9".into(),
             attributes: vec![],
         },
+        credential_kind: "api-key".into(),
         model: "test-model".into(),
+        client_dialect: Dialect::OpenaiChat,
         stream: false,
         client_headers: vec![],
+        endpoints: vec![("base".into(), "http://127.0.0.1:9".into())],
     }
 }
 
@@ -91,7 +93,6 @@ pub fn text_message(role: Role, text: &str) -> Message {
 /// A request with these messages.
 pub fn request_with(messages: Vec<Message>) -> ChatRequest {
     ChatRequest {
-        model: "test-model".into(),
         messages,
         ..Default::default()
     }

@@ -61,7 +61,6 @@ pub fn decode(body: &[u8]) -> Result<Decoded, ClientError> {
     params.parallel_tool_calls = parallel_tool_calls;
 
     let request = ChatRequest {
-        model: model.clone(),
         system,
         messages,
         tools,

@@ -361,12 +361,13 @@ impl StreamEncoder for MessagesStreamEncoder {
     }
 }
 
-/// The client error for a mid-stream adapter error. An upstream that said it is
-/// overloaded (Anthropic's own `overloaded_error` arrives as an upstream error with that
-/// message) gets `overloaded_error`, which clients retry.
-fn stream_error(error: &ir::AdapterError) -> ClientError {
+/// The client error for a mid-stream upstream error: its class says the kind. An
+/// unclassified one (class `other`, all a 0.1 adapter can say) whose message says
+/// overloaded (Anthropic's own `overloaded_error`) gets `overloaded_error`, which
+/// clients retry.
+fn stream_error(error: &ir::UpstreamError) -> ClientError {
     let mut client = ClientError::from(error);
-    if error.kind == ir::ErrorKind::Upstream
+    if error.class == ir::ErrorClass::Other
         && error.message.to_ascii_lowercase().contains("overloaded")
     {
         client.kind = ErrorKind::Overloaded;

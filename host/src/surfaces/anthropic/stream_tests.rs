@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{MessagesStreamEncoder, response_json};
 use crate::ir::{
-    AdapterError, ErrorKind, Finish, FinishReason, ResponseMetadata, StreamEvent, ToolCallPart,
+    ErrorClass, Finish, FinishReason, ResponseMetadata, StreamEvent, ToolCallPart, UpstreamError,
     Usage,
 };
 use crate::surfaces::StreamEncoder;
@@ -436,8 +436,8 @@ fn a_mid_stream_error_is_an_error_event_and_nothing_follows() {
     encoder.event(&metadata("m"), &mut out);
     encoder.event(&text("0", "Hel"), &mut out);
     encoder.event(
-        &StreamEvent::Error(AdapterError {
-            kind: ErrorKind::Upstream,
+        &StreamEvent::Error(UpstreamError {
+            class: ErrorClass::Other,
             message: "connection reset".into(),
         }),
         &mut out,
@@ -463,8 +463,8 @@ fn a_mid_stream_error_is_an_error_event_and_nothing_follows() {
 
 #[test]
 fn an_overloaded_upstream_mid_stream_is_an_overloaded_error_clients_retry() {
-    let frames = frames(&encode(&[StreamEvent::Error(AdapterError {
-        kind: ErrorKind::Upstream,
+    let frames = frames(&encode(&[StreamEvent::Error(UpstreamError {
+        class: ErrorClass::Other,
         message: "Overloaded".into(),
     })]));
     assert_eq!(names(&frames), ["error"]);

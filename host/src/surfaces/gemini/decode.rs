@@ -81,7 +81,6 @@ fn decode_request(mut body: Object, url_model: &str, stream: bool) -> Result<Dec
     body.retain(|_, value| !value.is_null());
     kept.extend(camel_keys(body));
     let request = ChatRequest {
-        model: model.clone(),
         system,
         messages,
         tools,

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::{GeminiStreamEncoder, response_json};
 use crate::ir::{
-    AdapterError, ErrorKind as AdapterErrorKind, Finish, FinishReason, ResponseMetadata,
-    StreamEvent, ToolCallPart, Usage,
+    ErrorClass, Finish, FinishReason, ResponseMetadata, StreamEvent, ToolCallPart, UpstreamError,
+    Usage,
 };
 use crate::surfaces::collect::Collector;
 use crate::surfaces::{ClientError, ErrorKind, StreamEncoder};
@@ -317,8 +317,8 @@ fn a_mid_stream_error_is_the_last_element_in_both_framings() {
     let events = [
         metadata(),
         text("Hello"),
-        StreamEvent::Error(AdapterError {
-            kind: AdapterErrorKind::Upstream,
+        StreamEvent::Error(UpstreamError {
+            class: ErrorClass::Other,
             message: "overloaded".into(),
         }),
         text("never sent"),

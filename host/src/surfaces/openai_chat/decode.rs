@@ -64,7 +64,6 @@ pub fn decode(body: &[u8]) -> Result<Decoded, ClientError> {
 
     body.retain(|_, value| !value.is_null());
     let request = ChatRequest {
-        model: model.clone(),
         system: conversation.system,
         messages: conversation.messages,
         tools,

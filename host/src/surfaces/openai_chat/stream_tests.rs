@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::{ChatStreamEncoder, response_json};
 use crate::ir::{
-    AdapterError, ErrorKind as AdapterErrorKind, Finish, FinishReason, ResponseMetadata,
-    StreamEvent, ToolCallPart, Usage,
+    ErrorClass, Finish, FinishReason, ResponseMetadata, StreamEvent, ToolCallPart, UpstreamError,
+    Usage,
 };
 use crate::surfaces::collect::Collector;
 use crate::surfaces::{ClientError, ErrorKind, StreamEncoder};
@@ -324,8 +324,8 @@ fn a_mid_stream_error_is_the_last_frame() {
         &mut encoder,
         &[
             text_delta("partial"),
-            StreamEvent::Error(AdapterError {
-                kind: AdapterErrorKind::Upstream,
+            StreamEvent::Error(UpstreamError {
+                class: ErrorClass::Other,
                 message: "upstream overloaded".into(),
             }),
             text_delta("never seen"),

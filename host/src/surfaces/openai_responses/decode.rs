@@ -108,7 +108,6 @@ pub fn decode(body: &[u8]) -> Result<Decoded, ClientError> {
         options.insert(RESPONSES.to_owned(), Value::Object(kept));
     }
     let request = ChatRequest {
-        model: model.clone(),
         system: conversation.system,
         messages: conversation.messages,
         tools: tools.tools,

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::{ResponsesStreamEncoder, decode, response_json, response_json_for_request};
 use crate::ir::{
-    AdapterError, ErrorKind, Finish, FinishReason, Part, ResponseMetadata, StreamEvent,
-    ToolCallPart, Usage,
+    ErrorClass, Finish, FinishReason, Part, ResponseMetadata, StreamEvent, ToolCallPart,
+    UpstreamError, Usage,
 };
 use crate::surfaces::collect::Collector;
 use crate::surfaces::{ClientError, Decoded, StreamEncoder};
@@ -473,8 +473,8 @@ fn a_mid_stream_error_fails_the_response_and_ends_the_stream() {
         metadata(),
         StreamEvent::TextStart("0".into()),
         text("0", "Part"),
-        StreamEvent::Error(AdapterError {
-            kind: ErrorKind::Upstream,
+        StreamEvent::Error(UpstreamError {
+            class: ErrorClass::Other,
             message: "overloaded_error".into(),
         }),
         text("0", " ignored"),
@@ -604,11 +604,11 @@ fn a_collected_error_or_truncation_shows_in_the_object() {
     assert!(json["id"].as_str().unwrap().starts_with("resp_"));
 
     let mut collector = Collector::new();
-    collector.push(&StreamEvent::Error(AdapterError {
-        kind: ErrorKind::Unsupported,
+    collector.push(&StreamEvent::Error(UpstreamError {
+        class: ErrorClass::ContextTooLong,
         message: "no audio".into(),
     }));
     let json: Value = serde_json::from_slice(&response_json(&collector.finish(), "m")).unwrap();
     assert_eq!(json["status"], "failed");
-    assert_eq!(json["error"]["code"], "unsupported");
+    assert_eq!(json["error"]["code"], "context_length_exceeded");
 }

@@ -1,6 +1,6 @@
 //! The response side: stream events and what they carry.
 
-use super::{options_from_wit, options_to_wit};
+use super::super::{options_from_wit, options_to_wit};
 use crate::ir;
 use crate::runtime::bindings::v0_1::types as wit;
 
@@ -167,7 +167,11 @@ impl From<ir::StreamEvent> for wit::StreamEvent {
             E::ToolCall(call) => wit::StreamEvent::ToolCall(call.into()),
             E::Finish(finish) => wit::StreamEvent::Finish(finish.into()),
             E::Raw(bytes) => wit::StreamEvent::Raw(bytes),
-            E::Error(error) => wit::StreamEvent::Error(error.into()),
+            // A 0.1 fixup sees the error as 0.1 had it: an upstream adapter error.
+            E::Error(error) => wit::StreamEvent::Error(wit::AdapterError {
+                kind: wit::ErrorKind::Upstream,
+                message: error.message,
+            }),
         }
     }
 }
@@ -205,7 +209,11 @@ impl From<wit::StreamEvent> for ir::StreamEvent {
             wit::StreamEvent::ToolCall(call) => E::ToolCall(call.into()),
             wit::StreamEvent::Finish(finish) => E::Finish(finish.into()),
             wit::StreamEvent::Raw(bytes) => E::Raw(bytes),
-            wit::StreamEvent::Error(error) => E::Error(error.into()),
+            // 0.1 did not classify stream errors: routed as class `other`.
+            wit::StreamEvent::Error(error) => E::Error(ir::UpstreamError {
+                class: ir::ErrorClass::Other,
+                message: error.message,
+            }),
         }
     }
 }

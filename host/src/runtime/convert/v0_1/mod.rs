@@ -1,9 +1,9 @@
-//! Host IR <-> `plugboard:adapter@0.1.0`, both directions, for every type.
+//! Host IR <-> `plugboard:adapter@0.1.0`, both directions where a guest needs them.
+//! The host's types follow the newest contract: what 0.1 lacks is filled in going up
+//! (`worlds`), and what 0.1 still has (`chat-request.model`) is filled in going down.
 //!
 //! Conversions consume their input where the caller owns it, so strings and byte
-//! buffers move instead of being copied. `options` objects cross the boundary as
-//! JSON text (the WIT `json` type); text a guest sends back that does not parse is
-//! kept as a JSON string rather than dropped, so nothing a client sent disappears.
+//! buffers move instead of being copied.
 
 mod events;
 mod request;
@@ -12,24 +12,7 @@ mod tests;
 mod worlds;
 
 pub use events::{events_from_wit, events_to_wit};
-pub use worlds::fixup_context;
-
-use serde_json::Value;
-
-use crate::ir;
-
-/// `options` to WIT: JSON text.
-pub(super) fn options_to_wit(options: ir::Options) -> Option<String> {
-    options.map(|value| value.to_string())
-}
-
-/// `options` from WIT: parsed, or kept as a JSON string when it does not parse.
-pub(super) fn options_from_wit(options: Option<String>) -> ir::Options {
-    options.map(|text| match serde_json::from_str::<Value>(&text) {
-        Ok(value) => value,
-        Err(error) => {
-            tracing::debug!(%error, "guest sent options that are not JSON; kept as a string");
-            Value::String(text)
-        }
-    })
-}
+pub use request::chat_request_to_wit;
+pub use worlds::{
+    API_KEY_KIND, decode_context, encode_context, fixup_context, fixup_info, provider_info,
+};

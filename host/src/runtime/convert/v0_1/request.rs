@@ -1,7 +1,7 @@
 //! The request side: chat request, its parts, tools, parameters, HTTP request and
 //! response head.
 
-use super::{options_from_wit, options_to_wit};
+use super::super::{options_from_wit, options_to_wit};
 use crate::ir;
 use crate::runtime::bindings::v0_1::types as wit;
 
@@ -347,25 +347,23 @@ impl From<wit::GenerationParams> for ir::GenerationParams {
     }
 }
 
-impl From<ir::ChatRequest> for wit::ChatRequest {
-    fn from(r: ir::ChatRequest) -> Self {
-        Self {
-            model: r.model,
-            system: r.system.into_iter().map(Into::into).collect(),
-            messages: r.messages.into_iter().map(Into::into).collect(),
-            tools: r.tools.into_iter().map(Into::into).collect(),
-            tool_choice: r.tool_choice.map(Into::into),
-            params: r.params.into(),
-            stream: r.stream,
-            options: options_to_wit(r.options),
-        }
+/// A host request for a 0.1 guest, whose `chat-request` still carries the model.
+pub fn chat_request_to_wit(r: ir::ChatRequest, model: String) -> wit::ChatRequest {
+    wit::ChatRequest {
+        model,
+        system: r.system.into_iter().map(Into::into).collect(),
+        messages: r.messages.into_iter().map(Into::into).collect(),
+        tools: r.tools.into_iter().map(Into::into).collect(),
+        tool_choice: r.tool_choice.map(Into::into),
+        params: r.params.into(),
+        stream: r.stream,
+        options: options_to_wit(r.options),
     }
 }
 
 impl From<wit::ChatRequest> for ir::ChatRequest {
     fn from(r: wit::ChatRequest) -> Self {
         Self {
-            model: r.model,
             system: r.system.into_iter().map(Into::into).collect(),
             messages: r.messages.into_iter().map(Into::into).collect(),
             tools: r.tools.into_iter().map(Into::into).collect(),

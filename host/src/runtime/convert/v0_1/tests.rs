@@ -1,16 +1,16 @@
-//! Round trips through the 0.1 types.
+//! Round trips through the 0.1 types, and what 0.1 lacks filled in going up.
 
 use serde_json::{Value, json};
 
 use super::*;
-use crate::runtime::Hooks;
+use crate::ir;
 use crate::runtime::bindings::v0_1::fixup::exports::plugboard::adapter::filter as wit_filter;
 use crate::runtime::bindings::v0_1::provider::exports::plugboard::adapter::translator as wit_translator;
 use crate::runtime::bindings::v0_1::types as wit;
+use crate::runtime::{Hooks, Placement};
 
 fn rich_request() -> ir::ChatRequest {
     ir::ChatRequest {
-        model: "m".into(),
         system: vec![ir::TextPart {
             text: "be brief".into(),
             options: Some(json!({"anthropic": {"cache_control": {"type": "ephemeral"}}})),
@@ -92,9 +92,10 @@ fn rich_request() -> ir::ChatRequest {
 }
 
 #[test]
-fn a_request_survives_the_round_trip_through_wit_unchanged() {
+fn a_request_survives_the_round_trip_through_wit_with_the_calls_model() {
     let original = rich_request();
-    let there: wit::ChatRequest = original.clone().into();
+    let there = chat_request_to_wit(original.clone(), "gpt-4o".into());
+    assert_eq!(there.model, "gpt-4o");
     let back: ir::ChatRequest = there.into();
     assert_eq!(back, original);
 }
@@ -139,8 +140,8 @@ fn every_stream_event_survives_the_round_trip() {
             options: None,
         }),
         ir::StreamEvent::Raw(vec![1, 2, 3]),
-        ir::StreamEvent::Error(ir::AdapterError {
-            kind: ir::ErrorKind::Upstream,
+        ir::StreamEvent::Error(ir::UpstreamError {
+            class: ir::ErrorClass::Other,
             message: "x".into(),
         }),
         ir::StreamEvent::Finish(ir::Finish {
@@ -158,6 +159,21 @@ fn every_stream_event_survives_the_round_trip() {
 }
 
 #[test]
+fn a_stream_error_goes_up_as_class_other() {
+    let events = events_from_wit(vec![wit::StreamEvent::Error(wit::AdapterError {
+        kind: wit::ErrorKind::InvalidRequest,
+        message: "bad".into(),
+    })]);
+    assert_eq!(
+        events,
+        [ir::StreamEvent::Error(ir::UpstreamError {
+            class: ir::ErrorClass::Other,
+            message: "bad".into(),
+        })]
+    );
+}
+
+#[test]
 fn options_that_are_not_json_are_kept_as_a_string() {
     let part: ir::TextPart = wit::TextPart {
         text: "x".into(),
@@ -168,21 +184,61 @@ fn options_that_are_not_json_are_kept_as_a_string() {
 }
 
 #[test]
-fn hooks_flags_map_both_ways() {
-    let hooks = Hooks {
-        request: true,
-        upstream_request: false,
-        events: true,
-    };
-    let flags: wit_filter::Hooks = hooks.into();
-    assert_eq!(Hooks::from(flags), hooks);
+fn hooks_flags_map_to_host_hooks() {
+    let flags = wit_filter::Hooks::REQUEST | wit_filter::Hooks::EVENTS;
+    assert_eq!(
+        Hooks::from(flags),
+        Hooks {
+            request: true,
+            upstream_request: false,
+            events: true,
+        }
+    );
 }
 
 #[test]
 fn error_classes_keep_their_retry_hints() {
-    let class = ir::ErrorClass::RateLimited {
-        retry_after_ms: Some(1500),
-    };
-    let there: wit_translator::ErrorClass = class.into();
-    assert_eq!(ir::ErrorClass::from(there), class);
+    let there = wit_translator::ErrorClass::RateLimited(wit_translator::RetryAfter {
+        after_ms: Some(1500),
+    });
+    assert_eq!(
+        ir::ErrorClass::from(there),
+        ir::ErrorClass::RateLimited {
+            retry_after_ms: Some(1500)
+        }
+    );
+}
+
+#[test]
+fn an_auth_scheme_becomes_one_api_key_kind_and_the_base_url_an_endpoint() {
+    let info = provider_info(
+        wit_translator::AdapterInfo {
+            id: "openai".into(),
+            version: "0.1.0".into(),
+            contract_version: "0.1.0".into(),
+            description: "d".into(),
+            models: vec![],
+            native_dialects: vec![wit::Dialect::OpenaiChat],
+            auth: wit_translator::AuthScheme::Header(wit_translator::HeaderAuth {
+                name: "x-api-key".into(),
+                prefix: None,
+            }),
+            hosts: vec!["api.openai.com".into()],
+            default_base_url: Some("https://api.openai.com/v1".into()),
+            default_fixups: vec![],
+        },
+        "0.1.0",
+    );
+    assert_eq!(info.contract_version, "0.1.0");
+    assert_eq!(info.endpoint("base"), Some("https://api.openai.com/v1"));
+    let kind = info.default_key_kind().expect("an api-key kind");
+    assert_eq!(kind.id, API_KEY_KIND);
+    assert_eq!(
+        kind.placement,
+        Placement::Header {
+            name: "x-api-key".into(),
+            prefix: None
+        }
+    );
+    assert!(info.credential_kind("api-key").is_some());
 }

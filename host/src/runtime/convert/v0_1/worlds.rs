@@ -1,37 +1,29 @@
-//! World-specific records: the translator's info, contexts and error classes, and
-//! the filter's info, hooks and context.
+//! World-specific records of contract 0.1, converted up to the host's (0.2-shaped)
+//! types: the translator's info (its `auth-scheme` becomes one credential kind
+//! `api-key`, its `default-base-url` the `base` endpoint), the contexts built from a
+//! [`CallContext`], error classes, and the filter's info, hooks and context.
 
 use crate::ir;
 use crate::runtime::bindings::v0_1::fixup::exports::plugboard::adapter::filter as wit_filter;
 use crate::runtime::bindings::v0_1::provider::exports::plugboard::adapter::translator as wit_translator;
 use crate::runtime::{
-    Account, AuthScheme, DecodeContext, EncodeContext, FixupInfo, Hooks, ModelInfo, ProviderInfo,
-    SandboxContext,
+    AppliesTo, CallContext, CredentialKind, Endpoint, FixupContext, FixupInfo, Hooks, ModelInfo,
+    Placement, ProviderInfo, spec,
 };
 
-impl From<wit_translator::AuthScheme> for AuthScheme {
+/// The id of the one credential kind a 0.1 adapter has.
+pub const API_KEY_KIND: &str = "api-key";
+
+impl From<wit_translator::AuthScheme> for Placement {
     fn from(auth: wit_translator::AuthScheme) -> Self {
         match auth {
-            wit_translator::AuthScheme::None => AuthScheme::None,
-            wit_translator::AuthScheme::Bearer => AuthScheme::Bearer,
-            wit_translator::AuthScheme::Header(h) => AuthScheme::Header {
+            wit_translator::AuthScheme::None => Placement::None,
+            wit_translator::AuthScheme::Bearer => Placement::Bearer,
+            wit_translator::AuthScheme::Header(h) => Placement::Header {
                 name: h.name,
                 prefix: h.prefix,
             },
-            wit_translator::AuthScheme::Query(name) => AuthScheme::Query(name),
-        }
-    }
-}
-
-impl From<AuthScheme> for wit_translator::AuthScheme {
-    fn from(auth: AuthScheme) -> Self {
-        match auth {
-            AuthScheme::None => wit_translator::AuthScheme::None,
-            AuthScheme::Bearer => wit_translator::AuthScheme::Bearer,
-            AuthScheme::Header { name, prefix } => {
-                wit_translator::AuthScheme::Header(wit_translator::HeaderAuth { name, prefix })
-            }
-            AuthScheme::Query(name) => wit_translator::AuthScheme::Query(name),
+            wit_translator::AuthScheme::Query(name) => Placement::Query(name),
         }
     }
 }
@@ -47,110 +39,76 @@ impl From<wit_translator::ModelInfo> for ModelInfo {
     }
 }
 
-impl From<ModelInfo> for wit_translator::ModelInfo {
-    fn from(m: ModelInfo) -> Self {
-        Self {
-            id: m.id,
-            display_name: m.display_name,
-            context_window: m.context_window,
-            max_output_tokens: m.max_output_tokens,
-        }
+/// A 0.1 adapter's info in the host's terms. `contract_version` is the version of
+/// the world it exports (the loader reads it from the export name).
+pub fn provider_info(info: wit_translator::AdapterInfo, contract_version: &str) -> ProviderInfo {
+    let placement: Placement = info.auth.into();
+    let api_key = CredentialKind {
+        id: API_KEY_KIND.to_owned(),
+        description: "An API key the operator supplies".to_owned(),
+        declared: spec::CredentialKind {
+            id: API_KEY_KIND.to_owned(),
+            description: "An API key the operator supplies".to_owned(),
+            placement: super::super::placement_to_spec(&placement),
+            obtain: spec::Obtain::Key,
+            inputs: Vec::new(),
+            refresh: None,
+            exchange: None,
+            setup: false,
+        },
+        placement,
+    };
+    let endpoints = info
+        .default_base_url
+        .map(|url| Endpoint {
+            name: "base".to_owned(),
+            url,
+            description: "The upstream's base URL".to_owned(),
+        })
+        .into_iter()
+        .collect();
+    ProviderInfo {
+        id: info.id,
+        version: info.version,
+        contract_version: contract_version.to_owned(),
+        description: info.description,
+        models: info.models.into_iter().map(Into::into).collect(),
+        native_dialects: info.native_dialects.into_iter().map(Into::into).collect(),
+        credential_kinds: vec![api_key],
+        endpoints,
+        hosts: info.hosts,
+        default_fixups: info.default_fixups,
     }
 }
 
-impl From<wit_translator::AdapterInfo> for ProviderInfo {
-    fn from(info: wit_translator::AdapterInfo) -> Self {
-        Self {
-            id: info.id,
-            version: info.version,
-            contract_version: info.contract_version,
-            description: info.description,
-            models: info.models.into_iter().map(Into::into).collect(),
-            native_dialects: info.native_dialects.into_iter().map(Into::into).collect(),
-            auth: info.auth.into(),
-            hosts: info.hosts,
-            default_base_url: info.default_base_url,
-            default_fixups: info.default_fixups,
-        }
+/// The 0.1 `encode-context` of an attempt: `base-url` is its `base` endpoint.
+pub fn encode_context(call: &CallContext) -> wit_translator::EncodeContext {
+    wit_translator::EncodeContext {
+        account: wit_translator::Account {
+            id: call.account.id.clone(),
+            base_url: call
+                .endpoint("base")
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_owned(),
+            attributes: call.account.attributes.clone(),
+        },
+        model: call.model.clone(),
+        stream: call.stream,
+        client_headers: call.client_headers.clone(),
     }
 }
 
-impl From<ProviderInfo> for wit_translator::AdapterInfo {
-    fn from(info: ProviderInfo) -> Self {
-        Self {
-            id: info.id,
-            version: info.version,
-            contract_version: info.contract_version,
-            description: info.description,
-            models: info.models.into_iter().map(Into::into).collect(),
-            native_dialects: info.native_dialects.into_iter().map(Into::into).collect(),
-            auth: info.auth.into(),
-            hosts: info.hosts,
-            default_base_url: info.default_base_url,
-            default_fixups: info.default_fixups,
-        }
-    }
-}
-
-impl From<&Account> for wit_translator::Account {
-    fn from(a: &Account) -> Self {
-        Self {
-            id: a.id.clone(),
-            base_url: a.base_url.clone(),
-            attributes: a.attributes.clone(),
-        }
-    }
-}
-
-impl From<wit_translator::Account> for Account {
-    fn from(a: wit_translator::Account) -> Self {
-        Self {
-            id: a.id,
-            base_url: a.base_url,
-            attributes: a.attributes,
-        }
-    }
-}
-
-impl From<&EncodeContext> for wit_translator::EncodeContext {
-    fn from(c: &EncodeContext) -> Self {
-        Self {
-            account: (&c.account).into(),
-            model: c.model.clone(),
-            stream: c.stream,
-            client_headers: c.client_headers.clone(),
-        }
-    }
-}
-
-impl From<wit_translator::EncodeContext> for EncodeContext {
-    fn from(c: wit_translator::EncodeContext) -> Self {
-        Self {
-            account: c.account.into(),
-            model: c.model,
-            stream: c.stream,
-            client_headers: c.client_headers,
-        }
-    }
-}
-
-impl From<DecodeContext> for wit_translator::DecodeContext {
-    fn from(c: DecodeContext) -> Self {
-        Self {
-            head: c.head.into(),
-            streaming: c.streaming,
-            passthrough: c.passthrough.map(Into::into),
-        }
-    }
-}
-
-impl From<wit_translator::DecodeContext> for DecodeContext {
-    fn from(c: wit_translator::DecodeContext) -> Self {
-        Self {
-            head: c.head.into(),
-            streaming: c.streaming,
-            passthrough: c.passthrough.map(Into::into),
-        }
+/// The 0.1 `decode-context` of an answer.
+pub fn decode_context(
+    head: &ir::ResponseHead,
+    streaming: bool,
+    passthrough: Option<ir::Dialect>,
+) -> wit_translator::DecodeContext {
+    wit_translator::DecodeContext {
+        head: head.clone().into(),
+        streaming,
+        passthrough: passthrough.map(Into::into),
     }
 }
 
@@ -175,38 +133,8 @@ impl From<wit_translator::ErrorClass> for ir::ErrorClass {
     }
 }
 
-impl From<ir::ErrorClass> for wit_translator::ErrorClass {
-    fn from(class: ir::ErrorClass) -> Self {
-        use wit_translator::{ErrorClass as C, RetryAfter};
-        match class {
-            ir::ErrorClass::RateLimited { retry_after_ms } => C::RateLimited(RetryAfter {
-                after_ms: retry_after_ms,
-            }),
-            ir::ErrorClass::QuotaExhausted { retry_after_ms } => C::QuotaExhausted(RetryAfter {
-                after_ms: retry_after_ms,
-            }),
-            ir::ErrorClass::AuthExpired => C::AuthExpired,
-            ir::ErrorClass::ContextTooLong => C::ContextTooLong,
-            ir::ErrorClass::Overloaded { retry_after_ms } => C::Overloaded(RetryAfter {
-                after_ms: retry_after_ms,
-            }),
-            ir::ErrorClass::BadRequest => C::BadRequest,
-            ir::ErrorClass::Other => C::Other,
-        }
-    }
-}
-
-impl From<wit_translator::ClassifiedError> for ir::ClassifiedError {
+impl From<wit_translator::ClassifiedError> for ir::UpstreamError {
     fn from(e: wit_translator::ClassifiedError) -> Self {
-        Self {
-            class: e.class.into(),
-            message: e.message,
-        }
-    }
-}
-
-impl From<ir::ClassifiedError> for wit_translator::ClassifiedError {
-    fn from(e: ir::ClassifiedError) -> Self {
         Self {
             class: e.class.into(),
             message: e.message,
@@ -226,52 +154,24 @@ impl From<wit_filter::Hooks> for Hooks {
     }
 }
 
-impl From<Hooks> for wit_filter::Hooks {
-    fn from(hooks: Hooks) -> Self {
-        let mut flags = wit_filter::Hooks::empty();
-        if hooks.request {
-            flags |= wit_filter::Hooks::REQUEST;
-        }
-        if hooks.upstream_request {
-            flags |= wit_filter::Hooks::UPSTREAM_REQUEST;
-        }
-        if hooks.events {
-            flags |= wit_filter::Hooks::EVENTS;
-        }
-        flags
+/// A 0.1 fixup's info in the host's terms: it applies to every request.
+pub fn fixup_info(info: wit_filter::FixupInfo, contract_version: &str) -> FixupInfo {
+    FixupInfo {
+        id: info.id,
+        version: info.version,
+        contract_version: contract_version.to_owned(),
+        description: info.description,
+        hooks: info.hooks.into(),
+        applies_to: AppliesTo::default(),
     }
 }
 
-impl From<wit_filter::FixupInfo> for FixupInfo {
-    fn from(info: wit_filter::FixupInfo) -> Self {
-        Self {
-            id: info.id,
-            version: info.version,
-            contract_version: info.contract_version,
-            description: info.description,
-            hooks: info.hooks.into(),
-        }
-    }
-}
-
-impl From<FixupInfo> for wit_filter::FixupInfo {
-    fn from(info: FixupInfo) -> Self {
-        Self {
-            id: info.id,
-            version: info.version,
-            contract_version: info.contract_version,
-            description: info.description,
-            hooks: info.hooks.into(),
-        }
-    }
-}
-
-/// The facts a fixup's `filter` constructor receives, from the sandbox context.
-/// `provider` is the adapter id of the provider serving the request.
-pub fn fixup_context(provider_id: &str, ctx: &SandboxContext) -> wit_filter::FixupContext {
+/// What a 0.1 fixup's `filter` constructor receives. Its `provider` was the adapter
+/// id, its `provider-name` the entry name.
+pub fn fixup_context(ctx: &FixupContext) -> wit_filter::FixupContext {
     wit_filter::FixupContext {
-        provider: provider_id.to_owned(),
-        provider_name: ctx.provider_name.clone(),
+        provider: ctx.adapter.clone(),
+        provider_name: ctx.provider.clone(),
         model: ctx.model.clone(),
         client_dialect: ctx.client_dialect.into(),
     }
