@@ -12,7 +12,8 @@ use std::time::Duration;
 use adapter_openai::OpenAi;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use plugboard::runtime::{RequestSandbox, Runtime, RuntimeTuning};
-use plugboard_sdk::{Decoder, Provider, types as sdk};
+use plugboard_sdk::response_decoder::DecodeMode;
+use plugboard_sdk::{Call, Provider, types as sdk};
 use tokio::runtime::Runtime as Tokio;
 
 fn tokio() -> Tokio {
@@ -91,7 +92,7 @@ fn per_chunk(c: &mut Criterion) {
 }
 
 fn native_request() -> sdk::ChatRequest {
-    sdk::ChatRequest::new("gpt-4o")
+    sdk::ChatRequest::new()
         .with_message(sdk::Message::user_text(
             "Explain what this function does. ".repeat(12),
         ))
@@ -113,9 +114,13 @@ fn native_vs_wasm(c: &mut Criterion) {
     let mut group = c.benchmark_group("native_vs_wasm");
 
     let native = native_request();
-    let native_ctx = sdk::EncodeContext::for_account("http://127.0.0.1:9/v1", "gpt-4o");
+    let native_ctx = sdk::CallContext::for_tests("http://127.0.0.1:9/v1", "gpt-4o");
     group.bench_function("encode_request/native", |b| {
-        b.iter(|| OpenAi::encode_request(native.clone(), native_ctx.clone()).expect("encode"))
+        b.iter(|| {
+            OpenAi::call(native_ctx.clone())
+                .encode(native.clone())
+                .expect("encode")
+        })
     });
     let request = fixture::chat_request();
     let mut sandbox = decoding_sandbox(&tokio, &runtime, false);
@@ -123,7 +128,7 @@ fn native_vs_wasm(c: &mut Criterion) {
         b.iter(|| tokio.block_on(sandbox.encode(&request)).expect("encode"))
     });
 
-    let mut decoder = OpenAi::decoder(sdk::DecodeContext::ok(true));
+    let mut decoder = adapter_openai::decode::ChatDecoder::new(DecodeMode::ok(true));
     group.bench_function("decode_event/native", |b| {
         b.iter(|| decoder.push(fixture::CHAT_DELTA_EVENT).expect("push"))
     });

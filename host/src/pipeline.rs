@@ -20,9 +20,9 @@
 // few frames costs nothing next to the request, and boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+mod call;
 mod client_dialect;
 mod client_headers;
-pub mod endpoints;
 mod relay;
 
 use std::sync::Arc;
@@ -37,10 +37,7 @@ use crate::config::{Config, ProviderEntry};
 use crate::credentials::Redactor;
 use crate::failure::{AttemptFailures, ClientError, ErrorKind, Failure, Retry, TransportFailure};
 use crate::routing::{Attempt, Next, Router};
-use crate::runtime::{
-    Account, CallContext, FixupComponent, Placement, ProviderComponent, Registry, Runtime,
-    SandboxContext,
-};
+use crate::runtime::{FixupComponent, ProviderComponent, Registry, Runtime, SandboxContext};
 use crate::surfaces::Decoded;
 use crate::upstream::{EgressPolicy, PrepareError, SendError, UpstreamClient};
 
@@ -215,7 +212,6 @@ async fn try_attempt(
     let registry = gateway.runtime.registry();
     let provider = provider_component(&registry, entry)?;
     let fixups = fixup_chain(&registry, &provider.info.default_fixups, entry)?;
-    let base_url = base_url(entry, &provider)?;
     let failures = AttemptFailures::new(
         &entry.name,
         format!("{}@{}", provider.info.id, provider.info.version),
@@ -224,10 +220,14 @@ async fn try_attempt(
     );
     let guest = |error| failures.guest(&error);
 
-    // Call context: everything the attempt is (account, credential kind, model,
-    // endpoints), said once to every guest.
-    let call = call_context(inbound, entry, &provider, attempt, &base_url)?;
-    let placement = placement(&provider, &call)?;
+    // Call context: everything the attempt is (the account, the credential kind it
+    // holds, the model, the adapter's endpoints resolved for it), said once to every
+    // guest; and where the host will place the account's secret.
+    let call::AttemptCall {
+        call,
+        placement,
+        base_url,
+    } = call::resolve(inbound, entry, &provider, attempt)?;
 
     // Encode: native passthrough when the upstream speaks the client's dialect and no
     // fixup wants to edit this IR request; otherwise IR -> fixups -> provider encoder.
@@ -262,7 +262,8 @@ async fn try_attempt(
     let request = sandbox.on_upstream_request(request).await.map_err(guest)?;
 
     // Egress check and credential: after every guest hook, so no guest sees the key.
-    let policy = EgressPolicy::new(&base_url, &provider.info.hosts, &entry.allow_hosts);
+    let policy = EgressPolicy::new(&base_url, &provider.info.hosts, &entry.allow_hosts)
+        .with_overridden_endpoints(entry.endpoint_overrides().map(|(_, url)| url));
     let outgoing =
         crate::upstream::prepare(request, placement, attempt.account.secret.as_ref(), &policy)
             .map_err(|error| refused_request(&failures, error))?;
@@ -313,78 +314,6 @@ async fn try_attempt(
     }
 }
 
-/// The attempt as its guests see it. Accounts are the entry's `api-keys`, each of
-/// the adapter's first key kind; the endpoints are the adapter's, with `base` (the
-/// entry's `base-url`, else the adapter's default: `base_url`) without trailing slash.
-fn call_context(
-    inbound: &Inbound<'_>,
-    entry: &ProviderEntry,
-    provider: &ProviderComponent,
-    attempt: &Attempt,
-    base_url: &str,
-) -> Result<CallContext, Failure> {
-    let kind = provider.info.default_key_kind().ok_or_else(|| {
-        Failure::host(
-            ClientError::new(
-                ErrorKind::Overloaded,
-                format!(
-                    "provider `{}`: adapter `{}` declares no credential kind for API keys",
-                    entry.name, entry.adapter
-                ),
-            ),
-            Retry::NextAccount,
-        )
-    })?;
-    let base = base_url.trim_end_matches('/');
-    let mut endpoints: Vec<(String, String)> = provider
-        .info
-        .endpoints
-        .iter()
-        .map(|endpoint| match endpoint.name.as_str() {
-            "base" => (endpoint.name.clone(), base.to_owned()),
-            _ => (endpoint.name.clone(), endpoint.url.clone()),
-        })
-        .collect();
-    if !endpoints.iter().any(|(name, _)| name == "base") {
-        endpoints.push(("base".to_owned(), base.to_owned()));
-    }
-    Ok(CallContext {
-        account: Account {
-            id: attempt.account.id.clone(),
-            attributes: Vec::new(),
-        },
-        credential_kind: kind.id.clone(),
-        model: attempt.candidate.upstream_model.clone(),
-        client_dialect: inbound.dialect.dialect(),
-        stream: inbound.decoded.stream,
-        client_headers: inbound.client_headers.to_vec(),
-        endpoints,
-    })
-}
-
-/// Where the account's secret goes: the placement of the credential kind it holds.
-fn placement<'a>(
-    provider: &'a ProviderComponent,
-    call: &CallContext,
-) -> Result<&'a Placement, Failure> {
-    provider
-        .info
-        .credential_kind(&call.credential_kind)
-        .map(|kind| &kind.placement)
-        .ok_or_else(|| {
-            Failure::host(
-                ClientError::new(
-                    ErrorKind::Internal,
-                    format!(
-                        "adapter {}@{} has no credential kind `{}`",
-                        provider.info.id, provider.info.version, call.credential_kind
-                    ),
-                ),
-                Retry::NextAccount,
-            )
-        })
-}
-
 /// The entry's provider adapter in the registry snapshot; one not loaded sends the
 /// request to the next candidate.
 fn provider_component(
@@ -404,26 +333,6 @@ fn provider_component(
             Retry::NextAccount,
         )
     })
-}
-
-/// Where the entry's requests go: its `base-url`, else the adapter's `base` endpoint.
-fn base_url(entry: &ProviderEntry, provider: &ProviderComponent) -> Result<String, Failure> {
-    entry
-        .base_url
-        .clone()
-        .or_else(|| provider.info.endpoint("base").map(str::to_owned))
-        .ok_or_else(|| {
-            Failure::host(
-                ClientError::new(
-                    ErrorKind::Overloaded,
-                    format!(
-                        "provider `{}` has no base-url and adapter `{}` has no default",
-                        entry.name, entry.adapter
-                    ),
-                ),
-                Retry::NextAccount,
-            )
-        })
 }
 
 /// A request the adapter built that the host will not send.

@@ -32,10 +32,14 @@ async fn one_account_of_each_kind_is_placed_its_own_way_and_no_guest_sees_a_secr
 
     let mut replies = Vec::new();
     for _ in 0..2 {
-        let response = post_json(&client(), &plugboard.url("/v1/chat/completions"), &hello("m"))
-            .send()
-            .await
-            .unwrap();
+        let response = post_json(
+            &client(),
+            &plugboard.url("/v1/chat/completions"),
+            &hello("m"),
+        )
+        .send()
+        .await
+        .unwrap();
         assert_eq!(response.status(), 200);
         replies.push(json_body(response).await);
     }
@@ -45,24 +49,40 @@ async fn one_account_of_each_kind_is_placed_its_own_way_and_no_guest_sees_a_secr
     let (by_key, by_token) = (&received[0], &received[1]);
     assert_eq!(by_key.header("x-peek-key"), Some(KEY));
     assert_eq!(by_key.header("authorization"), None);
-    assert_eq!(by_token.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+    assert_eq!(
+        by_token.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
     assert_eq!(by_token.header("x-peek-key"), None);
 
     let seen_key = by_key.json();
     let seen_token = by_token.json();
     assert_eq!(seen_key["credential-kind"], "api-key");
     assert_eq!(seen_token["credential-kind"], "token");
-    assert!(seen_token["context"].as_str().unwrap().contains("acme"), "attributes reach the guest");
-    assert!(seen_key["config"]["note"] == "visible", "the config block reaches the guest");
+    assert!(
+        seen_token["context"].as_str().unwrap().contains("acme"),
+        "attributes reach the guest"
+    );
+    assert!(
+        seen_key["config"]["note"] == "visible",
+        "the config block reaches the guest"
+    );
     for (what, text) in [
         ("encode-time view, key account", seen_key.to_string()),
         ("encode-time view, token account", seen_token.to_string()),
         ("after-send memory, key account", replies[0].to_string()),
         ("after-send memory, token account", replies[1].to_string()),
     ] {
-        assert!(text.len() > 1_000, "{what}: the guest dumped its memory ({} bytes)", text.len());
+        assert!(
+            text.len() > 1_000,
+            "{what}: the guest dumped its memory ({} bytes)",
+            text.len()
+        );
         for secret in [KEY, TOKEN, CLIENT_KEY, SECOND_CLIENT_KEY] {
-            assert!(!text.contains(secret), "{what}: the guest could see `{secret}`");
+            assert!(
+                !text.contains(secret),
+                "{what}: the guest could see `{secret}`"
+            );
         }
     }
 }

@@ -1,13 +1,129 @@
-//! The adapter's named endpoints, resolved for one account: each declared URL, or the
-//! provider entry's override, with `{name}` placeholders filled from the account's
-//! attributes (`https://oidc.{region}.amazonaws.com`).
+//! One attempt as its guests see it: the [`CallContext`] (the account, the credential
+//! kind it holds, the model, the adapter's endpoints resolved for it), and where the
+//! host will place the account's secret.
 //!
-//! A placeholder value goes into a URL the host will send a secret to, so it must be
-//! a plain token: ASCII letters, digits, `-`, `_` and `.`, without `..`. Anything else
-//! (a `/`, `@`, `?`, `#` that would move the request to another host or path) is
-//! refused, and the account cannot be served until it is fixed.
+//! Endpoints: each URL the adapter declares, or the provider entry's override, with
+//! `{name}` placeholders filled from the account's attributes
+//! (`https://oidc.{region}.amazonaws.com`). A placeholder value goes into a URL the
+//! host will send a secret to, so it must be a plain token: ASCII letters, digits,
+//! `-`, `_` and `.`, without `..`. Anything else (a `/`, `@`, `?`, `#` that would move
+//! the request to another host or path) is refused, and the account cannot be served
+//! until it is fixed.
 
+use super::Inbound;
 use crate::config::ProviderEntry;
+use crate::failure::{ClientError, ErrorKind, Failure, Retry};
+use crate::routing::Attempt;
+use crate::runtime::{Account, CallContext, CredentialKind, Placement, ProviderComponent};
+
+/// An attempt's call context, and what only the host uses.
+pub struct AttemptCall<'p> {
+    /// What every guest of the attempt is told.
+    pub call: CallContext,
+    /// Where the account's secret goes.
+    pub placement: &'p Placement,
+    /// The resolved `base` endpoint (the egress policy's base URL).
+    pub base_url: String,
+}
+
+/// Resolve the attempt: the account's credential kind (its own, or the adapter's
+/// first key kind), the endpoints for it, and the call context.
+pub fn resolve<'p>(
+    inbound: &Inbound<'_>,
+    entry: &ProviderEntry,
+    provider: &'p ProviderComponent,
+    attempt: &Attempt,
+) -> Result<AttemptCall<'p>, Failure> {
+    let account = &attempt.account;
+    let kind = credential_kind(
+        entry,
+        provider,
+        account.id.as_str(),
+        account.kind.as_deref(),
+    )?;
+    let declared = provider
+        .info
+        .endpoints
+        .iter()
+        .map(|endpoint| (endpoint.name.as_str(), endpoint.url.as_str()));
+    let endpoints = resolve_endpoints(declared, entry, &account.attributes).map_err(|error| {
+        unservable(format!(
+            "provider `{}`, account `{}`: {error}",
+            entry.name, account.id
+        ))
+    })?;
+    let base_url = find(&endpoints, "base")
+        .filter(|url| !url.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            unservable(format!(
+                "provider `{}` has no base-url and adapter `{}` has no `base` endpoint",
+                entry.name, entry.adapter
+            ))
+        })?;
+    Ok(AttemptCall {
+        call: CallContext {
+            account: Account {
+                id: account.id.clone(),
+                attributes: account.attributes.clone(),
+            },
+            credential_kind: kind.id.clone(),
+            model: attempt.candidate.upstream_model.clone(),
+            client_dialect: inbound.dialect.dialect(),
+            stream: inbound.decoded.stream,
+            client_headers: inbound.client_headers.to_vec(),
+            endpoints,
+        },
+        placement: &kind.placement,
+        base_url,
+    })
+}
+
+/// The kind an account holds: the one it names, else the adapter's first key kind.
+/// A name the adapter does not declare is refused with the kinds it does.
+fn credential_kind<'p>(
+    entry: &ProviderEntry,
+    provider: &'p ProviderComponent,
+    account: &str,
+    named: Option<&str>,
+) -> Result<&'p CredentialKind, Failure> {
+    let found = match named {
+        Some(id) => provider.info.credential_kind(id),
+        None => provider.info.default_key_kind(),
+    };
+    found.ok_or_else(|| {
+        let declared: Vec<&str> = provider
+            .info
+            .credential_kinds
+            .iter()
+            .map(|kind| kind.id.as_str())
+            .collect();
+        let wanted = match named {
+            Some(id) => format!("holds credential kind `{id}`, which"),
+            None => "names no credential kind, and".to_owned(),
+        };
+        let message = format!(
+            "provider `{}`, account `{account}` {wanted} adapter `{}` does not declare{} (it declares: {})",
+            entry.name,
+            provider.label(),
+            if named.is_some() { "" } else { " as a key kind" },
+            if declared.is_empty() { "none".to_owned() } else { declared.join(", ") },
+        );
+        Failure::host(
+            ClientError::new(ErrorKind::Internal, message).code("unknown_credential_kind"),
+            Retry::NextAccount,
+        )
+    })
+}
+
+/// A configuration this account cannot be served with: the client gets a 500 saying
+/// so, and the next account is tried.
+fn unservable(message: String) -> Failure {
+    Failure::host(
+        ClientError::new(ErrorKind::Internal, message),
+        Retry::NextAccount,
+    )
+}
 
 /// Why the endpoints cannot be resolved for this account.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,7 +157,7 @@ pub enum EndpointError {
 /// `(name, URL)` for every endpoint the adapter declares, in its order, each replaced
 /// by the entry's override when it has one, followed by overrides of names the adapter
 /// does not declare (warned about at start); placeholders filled from `attributes`.
-pub fn resolve<'a>(
+fn resolve_endpoints<'a>(
     declared: impl IntoIterator<Item = (&'a str, &'a str)>,
     entry: &ProviderEntry,
     attributes: &[(String, String)],
@@ -65,7 +181,7 @@ pub fn resolve<'a>(
 }
 
 /// The URL of endpoint `name` in a resolved list.
-pub fn find<'a>(resolved: &'a [(String, String)], name: &str) -> Option<&'a str> {
+fn find<'a>(resolved: &'a [(String, String)], name: &str) -> Option<&'a str> {
     resolved
         .iter()
         .find(|(known, _)| known == name)
@@ -145,7 +261,7 @@ mod tests {
     #[test]
     fn placeholders_are_filled_from_the_account_and_trailing_slashes_trimmed() {
         let resolved =
-            resolve(DECLARED, &entry(""), &attrs(&[("region", "eu-central-1")])).unwrap();
+            resolve_endpoints(DECLARED, &entry(""), &attrs(&[("region", "eu-central-1")])).unwrap();
         assert_eq!(
             find(&resolved, "base"),
             Some("https://q.eu-central-1.amazonaws.com")
@@ -158,7 +274,7 @@ mod tests {
 
     #[test]
     fn an_override_wins_and_base_url_is_the_base_endpoint() {
-        let resolved = resolve(
+        let resolved = resolve_endpoints(
             DECLARED,
             &entry(", base-url: 'http://127.0.0.1:9/', endpoints: {token: 'http://127.0.0.1:9/t', extra: 'http://x.test'}"),
             &attrs(&[("region", "us-east-1")]),
@@ -177,7 +293,7 @@ mod tests {
     #[test]
     fn a_missing_or_unsafe_attribute_is_refused_by_name() {
         assert_eq!(
-            resolve(DECLARED, &entry(""), &[]).unwrap_err(),
+            resolve_endpoints(DECLARED, &entry(""), &[]).unwrap_err(),
             EndpointError::MissingAttribute {
                 endpoint: "base".into(),
                 attribute: "region".into()
@@ -186,14 +302,14 @@ mod tests {
         for bad in ["evil.test/x", "a@b", "x?y", "..", "", "a#b", "a b"] {
             assert!(
                 matches!(
-                    resolve(DECLARED, &entry(""), &attrs(&[("region", bad)])),
+                    resolve_endpoints(DECLARED, &entry(""), &attrs(&[("region", bad)])),
                     Err(EndpointError::UnsafeAttribute { .. })
                 ),
                 "{bad:?}"
             );
         }
         assert!(matches!(
-            resolve([("base", "https://x.test/{region")], &entry(""), &[]),
+            resolve_endpoints([("base", "https://x.test/{region")], &entry(""), &[]),
             Err(EndpointError::Unclosed { .. })
         ));
     }
