@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod credentials;
+pub mod describe;
 pub mod failure;
 pub mod ir;
 pub mod pipeline;

@@ -1,5 +1,5 @@
 //! The `plugboard` command: `serve` runs the proxy, `adapters list` shows what a
-//! directory of components would load.
+//! directory of components would load, `adapters show ID` what one declares.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -12,8 +12,9 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use plugboard::config::{Config, check_against_registry};
+use plugboard::describe;
 use plugboard::pipeline::Gateway;
-use plugboard::runtime::{ComponentKind, Runtime, RuntimeSettings};
+use plugboard::runtime::{ComponentKind, LoadFailure, Runtime, RuntimeSettings};
 
 /// One base URL for every LLM subscription.
 #[derive(Parser)]
@@ -63,6 +64,23 @@ enum AdaptersCommand {
         #[arg(long)]
         adapters: Option<PathBuf>,
     },
+    /// Print everything one component declares: credential kinds with their login,
+    /// refresh and exchange specs, named endpoints and their default URLs, models,
+    /// hosts; for a fixup, its hooks and which requests it applies to.
+    Show {
+        /// The adapter or fixup id.
+        id: String,
+        /// Take the directory (and cache) from this config file.
+        #[arg(long, short, conflicts_with = "adapters")]
+        config: Option<PathBuf>,
+        /// The directory to load.
+        #[arg(long)]
+        adapters: Option<PathBuf>,
+        /// Print JSON (the contract's kebab-case names; `endpoints` maps each name to
+        /// its default URL).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -90,6 +108,15 @@ fn main() -> ExitCode {
             Command::Adapters {
                 command: AdaptersCommand::List { config, adapters },
             } => list_adapters(config.as_deref(), adapters).await,
+            Command::Adapters {
+                command:
+                    AdaptersCommand::Show {
+                        id,
+                        config,
+                        adapters,
+                        json,
+                    },
+            } => show_adapter(&id, config.as_deref(), adapters, json).await,
             Command::CompileComponent { .. } => unreachable!("handled before the runtime"),
         }
     });
@@ -260,28 +287,72 @@ fn compile_component(guest_memory_bytes: usize, max_instances: u32) -> ExitCode 
     }
 }
 
-async fn list_adapters(
+/// Load the adapters directory named by `--config` or `--adapters`, for the
+/// `adapters` commands: the runtime, the directory, and the files refused.
+async fn load_for_inspection(
     config_path: Option<&Path>,
     adapters: Option<PathBuf>,
-) -> anyhow::Result<()> {
-    let (dir, settings, log_level) = match (config_path, adapters) {
+) -> anyhow::Result<(Arc<Runtime>, PathBuf, Vec<LoadFailure>)> {
+    let (dir, settings) = match (config_path, adapters) {
         (Some(path), _) => {
             let (config, _) = Config::load(path)?;
-            (
-                config.adapters_dir.clone(),
-                config.runtime_settings(),
-                "warn".to_owned(),
-            )
+            (config.adapters_dir.clone(), config.runtime_settings())
         }
-        (None, Some(dir)) => (dir, RuntimeSettings::default(), "warn".to_owned()),
+        (None, Some(dir)) => (dir, RuntimeSettings::default()),
         (None, None) => anyhow::bail!("say which directory: --adapters DIR or --config FILE"),
     };
-    init_logging(&log_level)?;
+    init_logging("warn")?;
     let runtime = Runtime::new(settings).context("cannot start the wasm runtime")?;
     let refused = runtime
         .load_dir(&dir)
         .await
         .with_context(|| format!("cannot load adapters from {}", dir.display()))?;
+    Ok((runtime, dir, refused))
+}
+
+async fn show_adapter(
+    id: &str,
+    config_path: Option<&Path>,
+    adapters: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let (runtime, dir, _) = load_for_inspection(config_path, adapters).await?;
+    let registry = runtime.registry();
+    let summaries = runtime.list();
+    let summary = summaries.iter().find(|s| s.id == id);
+    let out = if let Some(provider) = registry.provider(id) {
+        if json {
+            describe::provider_json(provider, summary).to_string()
+        } else {
+            describe::provider_text(provider, summary)
+        }
+    } else if let Some(fixup) = registry.fixup(id) {
+        if json {
+            describe::fixup_json(fixup, summary).to_string()
+        } else {
+            describe::fixup_text(fixup, summary)
+        }
+    } else {
+        let known: Vec<&str> = summaries.iter().map(|s| s.id.as_str()).collect();
+        anyhow::bail!(
+            "no component `{id}` in {} (loaded: {})",
+            dir.display(),
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        );
+    };
+    println!("{}", out.trim_end());
+    Ok(())
+}
+
+async fn list_adapters(
+    config_path: Option<&Path>,
+    adapters: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let (runtime, dir, refused) = load_for_inspection(config_path, adapters).await?;
     let components = runtime.list();
     println!(
         "{}: {} component(s), {} refused",

@@ -165,6 +165,44 @@ pub fn check_against_registry(config: &Config, registry: &Registry) -> Vec<Warni
                         provider.name, provider.adapter
                     )));
                 }
+                let declared: Vec<&str> = component
+                    .info
+                    .credential_kinds
+                    .iter()
+                    .map(|kind| kind.id.as_str())
+                    .collect();
+                for account in &provider.accounts {
+                    let known = match &account.kind {
+                        Some(kind) => component.info.credential_kind(kind).is_some(),
+                        None => component.info.default_key_kind().is_some(),
+                    };
+                    if !known {
+                        warnings.push(Warning(format!(
+                            "provider `{}`: account `{}` holds credential kind `{}`, which adapter `{}` does not declare (it declares: {}); its requests go to the entry's other accounts",
+                            provider.name,
+                            account.name,
+                            account.kind.as_deref().unwrap_or("(a key kind)"),
+                            provider.adapter,
+                            if declared.is_empty() { "none".to_owned() } else { declared.join(", ") },
+                        )));
+                    }
+                }
+                for (endpoint, _) in &provider.endpoints {
+                    if component.info.endpoint(endpoint).is_none() {
+                        let names: Vec<&str> = component
+                            .info
+                            .endpoints
+                            .iter()
+                            .map(|e| e.name.as_str())
+                            .collect();
+                        warnings.push(Warning(format!(
+                            "provider `{}`: endpoint `{endpoint}` is not one adapter `{}` names ({}); the override is unused",
+                            provider.name,
+                            provider.adapter,
+                            names.join(", ")
+                        )));
+                    }
+                }
                 for fixup in component.info.default_fixups.iter() {
                     if registry.fixup(fixup).is_none() {
                         warnings.push(Warning(format!(
