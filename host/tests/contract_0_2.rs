@@ -116,13 +116,7 @@ async fn a_request_goes_through_stateless_fixups_and_the_call_resource() {
         })
         .collect();
     assert_eq!(texts, ["Hello"], "{events:?}");
-    let error = events
-        .iter()
-        .find_map(|event| match event {
-            StreamEvent::Error(error) => Some(error),
-            _ => None,
-        })
-        .expect("an error frame");
+    let error = error_event(&events);
     assert_eq!(
         error.class,
         ErrorClass::RateLimited {

@@ -4,7 +4,7 @@
 //! with the credential kind in `x-kind`; every chunk decodes to text, except one
 //! starting `throttle`, which is an error frame of class rate-limited (3 s); the finish
 //! counts the body's bytes as input tokens (state kept across `decode` calls); a 403 is
-//! account-disabled.
+//! account-disabled. `host/tests/contract_0_2.rs` drives all of it through the sandbox.
 
 use plugboard_sdk::prelude::*;
 
@@ -96,33 +96,3 @@ impl Call for SmokeCall {
 }
 
 export_provider!(Smoke);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_throttle_chunk_is_a_rate_limited_frame_and_the_finish_counts_every_byte() {
-        let mut call = Smoke::call(CallContext::for_tests("http://u.test/v1", "m"));
-        call.respond(ResponseHead::new(200, &[]), true);
-        let mut events = call.decode(b"Hello").unwrap();
-        events.extend(call.decode(b"throttle").unwrap());
-        events.extend(call.decode_end().unwrap());
-        assert!(
-            events.contains(&StreamEvent::text_delta("text-0", "Hello")),
-            "{events:?}"
-        );
-        let error = events
-            .iter()
-            .find_map(|event| match event {
-                StreamEvent::Error(error) => Some(error),
-                _ => None,
-            })
-            .expect("an error frame");
-        assert_eq!(error.class, ErrorClass::RateLimited(Some(3_000)));
-        let Some(StreamEvent::Finish(finish)) = events.last() else {
-            panic!("{events:?}")
-        };
-        assert_eq!(finish.usage.input_tokens, Some(13));
-    }
-}
