@@ -130,13 +130,7 @@ async fn a_0_1_stream_error_arrives_as_class_other() {
         .await
         .expect("push");
     events.extend(sandbox.finish().await.expect("finish"));
-    let error = events
-        .iter()
-        .find_map(|e| match e {
-            StreamEvent::Error(error) => Some(error),
-            _ => None,
-        })
-        .expect("an error event");
+    let error = error_event(&events);
     assert_eq!(error.class, ErrorClass::Other);
     assert!(error.message.contains("server had an error"), "{error:?}");
 }

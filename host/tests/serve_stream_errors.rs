@@ -1,24 +1,13 @@
 //! Stories of an error frame inside a 200 stream, classified by a contract 0.2
-//! adapter (the prebuilt `smoke` provider: a chunk starting `throttle` is a
-//! rate-limited frame with a 3 s hint). It is settled exactly like a 429: before the
-//! client's first byte the request fails over to the next account; after it the client
-//! gets the dialect's in-stream error, and either way the account rests, so the next
-//! request skips it.
+//! adapter (the `smoke` test provider, `adapters/testing/smoke`: a chunk starting
+//! `throttle` is a rate-limited frame with a 3 s hint). It is settled exactly like a
+//! 429: before the client's first byte the request fails over to the next account;
+//! after it the client gets the dialect's in-stream error, and either way the account
+//! rests, so the next request skips it.
 
 mod serve_support;
 
-use std::path::Path;
-
 use serve_support::*;
-
-/// An adapters directory holding the prebuilt `smoke` provider.
-fn smoke_adapters() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let smoke =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/contract-0.2/smoke.wasm");
-    std::fs::copy(smoke, dir.path().join("smoke.wasm")).unwrap();
-    dir
-}
 
 fn smoke_entry(name: &str, upstream: &str) -> String {
     format!(
@@ -47,13 +36,13 @@ async fn stream_text(plugboard: &Plugboard) -> (u16, String) {
 
 #[tokio::test]
 async fn a_throttling_frame_before_the_first_byte_fails_over_and_rests_the_account() {
-    let adapters = smoke_adapters();
+    let adapters = test_adapters_with(&["test-smoke"]);
     let (first, second) = (
         ScriptedUpstream::start().await,
         ScriptedUpstream::start().await,
     );
     let plugboard = Plugboard::start(
-        adapters.path(),
+        &adapters,
         &format!(
             "providers:\n{}{}",
             smoke_entry("first", &first.base_url),
@@ -81,13 +70,13 @@ async fn a_throttling_frame_before_the_first_byte_fails_over_and_rests_the_accou
 
 #[tokio::test]
 async fn a_throttling_frame_after_the_first_byte_is_an_error_frame_and_rests_the_account() {
-    let adapters = smoke_adapters();
+    let adapters = test_adapters_with(&["test-smoke"]);
     let (first, second) = (
         ScriptedUpstream::start().await,
         ScriptedUpstream::start().await,
     );
     let plugboard = Plugboard::start(
-        adapters.path(),
+        &adapters,
         &format!(
             "providers:\n{}{}",
             smoke_entry("first", &first.base_url),

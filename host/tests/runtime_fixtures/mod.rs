@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use plugboard::ir::{ChatRequest, Dialect, Message, Part, Role, TextPart};
+use plugboard::ir::{
+    ChatRequest, Dialect, Message, Part, Role, StreamEvent, TextPart, UpstreamError,
+};
 use plugboard::runtime::{Account, CallContext, Runtime, RuntimeSettings, SandboxContext};
 
 /// A component built by `adapters/build.sh --tests`, e.g. `adapters/merge-turns.wasm`
@@ -96,6 +98,17 @@ pub fn request_with(messages: Vec<Message>) -> ChatRequest {
         messages,
         ..Default::default()
     }
+}
+
+/// The first error frame among `events`; fails showing them all when there is none.
+pub fn error_event(events: &[StreamEvent]) -> &UpstreamError {
+    events
+        .iter()
+        .find_map(|event| match event {
+            StreamEvent::Error(error) => Some(error),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no error event in {events:?}"))
 }
 
 /// What [`capture_warnings`] has captured.
