@@ -238,7 +238,20 @@ def _empty_block(block) -> dict:
 
 
 def sse_events(reply: Reply, model: str):
-    """The SSE frames of a streamed message, in the real API's order."""
+    """The SSE frames of a streamed message, in the real API's order; with a
+    `stream_error`, the first `error_after_events` of them and then an `error` event,
+    as the real API ends a stream it cannot finish (status stays 200)."""
+    frames = _message_events(reply, model)
+    if reply.stream_error is None:
+        yield from frames
+        return
+    for _, frame in zip(range(reply.error_after_events), frames):
+        yield frame
+    error = reply.stream_error
+    yield _event("error", {"type": "error", "error": {"type": _ERROR_TYPES.get(error.kind, "api_error"), "message": error.message}})
+
+
+def _message_events(reply: Reply, model: str):
     start = {
         "id": next_id("msg_"), "type": "message", "role": "assistant", "model": model,
         "content": [], "stop_reason": None, "stop_sequence": None,

@@ -51,6 +51,11 @@ class Reply:
     output_tokens: int = 5
     # Seconds to sleep between streamed events, so a client sees a real stream.
     pace: float = 0.0
+    # Streamed only: after this many events the stream carries the dialect's error
+    # frame (`stream_error`) and ends, inside the 200 (Anthropic's mid-stream
+    # `overloaded_error`, for instance).
+    stream_error: "ErrorReply | None" = None
+    error_after_events: int = 1
 
     @property
     def has_tool_use(self) -> bool:
@@ -93,6 +98,12 @@ def rate_limited(retry_after: int = 1) -> ErrorReply:
 def overloaded() -> ErrorReply:
     """Anthropic's 529 overloaded_error (OpenAI: 503)."""
     return ErrorReply(529, "overloaded", "Overloaded (mock).")
+
+
+def overloaded_mid_stream(after_events: int = 1) -> Reply:
+    """A 200 stream that breaks off with an `overloaded_error` frame after
+    `after_events` events (Anthropic's mid-stream shape)."""
+    return Reply([TextBlock("never finished")], stream_error=overloaded(), error_after_events=after_events)
 
 
 def chunk_text(s: str, size: int = 4) -> list[str]:

@@ -1,9 +1,10 @@
 //! The response half of an attempt: upstream body chunks through the guest decoder
 //! (and fixups' `on-events`) to the client, as a stream or as one body.
 //!
-//! Until the first byte is ready for the client, a failure is returned to routing so
-//! the pipeline may fail over. After it, the response is committed: a task pumps the
-//! rest, and a failure becomes an in-stream error frame. When the client goes away,
+//! Until the first byte is ready for the client (held until the answer has begun, not
+//! only its identity), a failure is returned to routing so the pipeline may fail over.
+//! After it, the response is committed: a task pumps the rest, and a failure becomes an
+//! in-stream error frame. When the client goes away,
 //! the task stops and the upstream connection is dropped.
 //!
 //! Two things are checked here for every adapter: a 2xx answer with an empty body is
@@ -130,7 +131,12 @@ impl Relay {
     ) -> Result<Response, Failure> {
         let mut first = Vec::new();
         let mut ended = false;
-        while first.is_empty() && !ended {
+        // The first bytes wait until the answer has begun (an event beyond the
+        // response's identity): an upstream that sends its opening frame and then an
+        // error frame (Anthropic's `message_start`, then `overloaded_error`) still fails
+        // over, as a refusal would. Passthrough bytes begin the answer at once.
+        let mut begun = false;
+        while !(begun && !first.is_empty()) && !ended {
             let (events, last) = self.step().await?;
             ended = last;
             if let Some(StreamEvent::Error(error)) =
@@ -138,6 +144,9 @@ impl Relay {
             {
                 return Err(self.failures.stream_error(error));
             }
+            begun |= events
+                .iter()
+                .any(|event| !matches!(event, StreamEvent::ResponseMetadata(_)));
             self.encode(&events, encoder.as_mut(), &mut first);
             if ended {
                 self.end(encoder.as_mut(), &mut first);

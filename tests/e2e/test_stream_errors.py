@@ -1,0 +1,43 @@
+"""Stories of an error frame inside a 200 stream. Anthropic ends a stream it cannot
+finish with an `error` event (`overloaded_error`) while the status stays 200; the
+`anthropic` adapter classifies the frame like the 529 it stands for, so the account
+rests exactly as after a 529 answer, and the request fails over when nothing reached
+the client yet."""
+
+import openai
+import pytest
+
+from plugboard_server import provider
+from replies import overloaded_mid_stream
+
+MODEL = "stream-error-mock"
+
+
+@pytest.fixture
+def two_providers(launch, mock):
+    """`MODEL` served first by an Anthropic account, then by an OpenAI one."""
+    server = launch([
+        provider("primary", "anthropic", mock, [MODEL]),
+        provider("secondary", "openai", mock, [MODEL]),
+    ])
+    return openai.OpenAI(base_url=server.base_url + "/v1", api_key=server.api_key, max_retries=0, timeout=30), server
+
+
+def stream_text(client, text):
+    stream = client.chat.completions.create(
+        model=MODEL, stream=True, messages=[{"role": "user", "content": text}]
+    )
+    return "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+
+
+def test_an_overloaded_frame_before_any_content_fails_over_and_rests_the_account(two_providers, mock):
+    client, server = two_providers
+    mock.queue(overloaded_mid_stream(after_events=1))
+
+    assert stream_text(client, "first") == "echo: first"
+    assert [(r.dialect, r.status) for r in mock.received] == [("anthropic", 200), ("openai", 200)]
+
+    mock.reset()
+    assert stream_text(client, "second") == "echo: second"
+    assert [r.dialect for r in mock.received] == ["openai"], "the account that sent the frame rests"
+    assert "overloaded" in server.log_text().lower()
