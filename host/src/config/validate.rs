@@ -187,7 +187,7 @@ pub fn check_against_registry(config: &Config, registry: &Registry) -> Vec<Warni
                         )));
                     }
                 }
-                for (endpoint, _) in &provider.endpoints {
+                for endpoint in provider.endpoints.keys() {
                     if component.info.endpoint(endpoint).is_none() {
                         let names: Vec<&str> = component
                             .info

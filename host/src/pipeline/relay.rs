@@ -136,7 +136,7 @@ impl Relay {
         // error frame (Anthropic's `message_start`, then `overloaded_error`) still fails
         // over, as a refusal would. Passthrough bytes begin the answer at once.
         let mut begun = false;
-        while !(begun && !first.is_empty()) && !ended {
+        while (!begun || first.is_empty()) && !ended {
             let (events, last) = self.step().await?;
             ended = last;
             if let Some(StreamEvent::Error(error)) =
