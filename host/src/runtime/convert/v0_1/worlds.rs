@@ -1,14 +1,14 @@
 //! World-specific records of contract 0.1, converted up to the host's (0.2-shaped)
 //! types: the translator's info (its `auth-scheme` becomes one credential kind
 //! `api-key`, its `default-base-url` the `base` endpoint), the contexts built from a
-//! [`CallContext`], error classes, and the filter's info, hooks and context.
+//! [`CallContext`], error classes, and the filter's info and context.
 
 use crate::ir;
 use crate::runtime::bindings::v0_1::fixup::exports::plugboard::adapter::filter as wit_filter;
 use crate::runtime::bindings::v0_1::provider::exports::plugboard::adapter::translator as wit_translator;
 use crate::runtime::{
-    AppliesTo, CallContext, CredentialKind, Endpoint, FixupContext, FixupInfo, Hooks, ModelInfo,
-    Placement, ProviderInfo, spec,
+    AppliesTo, CallContext, CredentialKind, Endpoint, FixupContext, FixupInfo, Placement,
+    ProviderInfo, spec,
 };
 
 /// The id of the one credential kind a 0.1 adapter has.
@@ -24,17 +24,6 @@ impl From<wit_translator::AuthScheme> for Placement {
                 prefix: h.prefix,
             },
             wit_translator::AuthScheme::Query(name) => Placement::Query(name),
-        }
-    }
-}
-
-impl From<wit_translator::ModelInfo> for ModelInfo {
-    fn from(m: wit_translator::ModelInfo) -> Self {
-        Self {
-            id: m.id,
-            display_name: m.display_name,
-            context_window: m.context_window,
-            max_output_tokens: m.max_output_tokens,
         }
     }
 }
@@ -143,16 +132,6 @@ impl From<wit_translator::ClassifiedError> for ir::UpstreamError {
 }
 
 // filter world
-
-impl From<wit_filter::Hooks> for Hooks {
-    fn from(hooks: wit_filter::Hooks) -> Self {
-        Self {
-            request: hooks.contains(wit_filter::Hooks::REQUEST),
-            upstream_request: hooks.contains(wit_filter::Hooks::UPSTREAM_REQUEST),
-            events: hooks.contains(wit_filter::Hooks::EVENTS),
-        }
-    }
-}
 
 /// A 0.1 fixup's info in the host's terms: it applies to every request.
 pub fn fixup_info(info: wit_filter::FixupInfo, contract_version: &str) -> FixupInfo {

@@ -5,20 +5,8 @@
 use crate::runtime::bindings::v0_2::fixup::exports::plugboard::adapter::filter as wit_filter;
 use crate::runtime::bindings::v0_2::provider::exports::plugboard::adapter::translator as wit_translator;
 use crate::runtime::{
-    AppliesTo, CallContext, CredentialKind, Endpoint, FixupContext, FixupInfo, Hooks, ModelInfo,
-    ProviderInfo, spec,
+    AppliesTo, CallContext, CredentialKind, Endpoint, FixupContext, FixupInfo, ProviderInfo, spec,
 };
-
-impl From<wit_translator::ModelInfo> for ModelInfo {
-    fn from(m: wit_translator::ModelInfo) -> Self {
-        Self {
-            id: m.id,
-            display_name: m.display_name,
-            context_window: m.context_window,
-            max_output_tokens: m.max_output_tokens,
-        }
-    }
-}
 
 impl From<spec::CredentialKind> for CredentialKind {
     fn from(declared: spec::CredentialKind) -> Self {
@@ -70,16 +58,6 @@ pub fn call_context(call: &CallContext) -> wit_translator::CallContext {
         stream: call.stream,
         client_headers: call.client_headers.clone(),
         endpoints: call.endpoints.clone(),
-    }
-}
-
-impl From<wit_filter::Hooks> for Hooks {
-    fn from(hooks: wit_filter::Hooks) -> Self {
-        Self {
-            request: hooks.contains(wit_filter::Hooks::REQUEST),
-            upstream_request: hooks.contains(wit_filter::Hooks::UPSTREAM_REQUEST),
-            events: hooks.contains(wit_filter::Hooks::EVENTS),
-        }
     }
 }
 
