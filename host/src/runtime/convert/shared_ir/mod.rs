@@ -8,14 +8,18 @@
 //! one generic function cannot serve them without a trait per type; a `macro_rules!`
 //! macro writes the same `From` impls for each family instead. Each version's folder
 //! invokes [`shared_ir_conversions!`] and keeps what differs hand-written beside it.
+//!
+//! Inside, [`both_ways!`] writes one type's two `From` impls from one list of its
+//! fields or variants, so each mapping is stated once for both directions.
 
 #[cfg(test)]
 pub(super) mod tests;
 
 /// Writes, in the invoking module, the conversions whose shape is the same in every
 /// contract version: `From` both ways for every shared type, `chat_request_to_wit`,
-/// `events_from_wit` and `events_to_wit`, and the world-level `model-info` and
-/// `hooks`. Brings `ir`, `wit`, `wit_translator` and `wit_filter` into scope there.
+/// `events_from_wit` and `events_to_wit`, and the world-level `model-info`, `hooks`
+/// and the shared fields of `adapter-info` and `fixup-info` (`provider_info_from`,
+/// `fixup_info_from`). Brings `ir`, `wit`, `wit_translator` and `wit_filter` into scope there.
 ///
 /// - `types`, `translator`, `filter`: the version's generated `types` interface and
 ///   its exported `translator` and `filter` interfaces.
@@ -35,578 +39,72 @@ macro_rules! shared_ir_conversions {
         stream_error: { to_wit: $error_to_wit:path, from_wit: $error_from_wit:path $(,)? } $(,)?
     ) => {
         use $crate::ir;
-        use $crate::runtime::convert::{options_from_wit, options_to_wit};
         use $types as wit;
         use $translator as wit_translator;
         use $filter as wit_filter;
+        use $crate::runtime::convert::shared_ir::both_ways;
 
-        impl From<ir::Role> for wit::Role {
-            fn from(role: ir::Role) -> Self {
-                match role {
-                    ir::Role::System => wit::Role::System,
-                    ir::Role::User => wit::Role::User,
-                    ir::Role::Assistant => wit::Role::Assistant,
-                    ir::Role::Tool => wit::Role::Tool,
-                }
-            }
-        }
+        // The request side: chat request, its parts, tools, parameters.
+        both_ways!(enum Role { System, User, Assistant, Tool });
+        both_ways!(record TextPart { text, options: options });
+        both_ways!(record ReasoningPart { text, signature, redacted, options: options });
+        both_ways!(enum FileData { Url(moved), Base64(moved) });
+        both_ways!(record FilePart { media_type, data: into, filename, options: options });
+        both_ways!(record ToolCallPart { id, name, arguments, options: options });
+        both_ways!(enum ToolOutput { Text(moved), File(into) });
+        both_ways!(record ToolResultPart { call_id, name, output: each, is_error, options: options });
+        both_ways!(enum Part {
+            Text(into),
+            Reasoning(into),
+            File(into),
+            ToolCall(into),
+            ToolResult(into),
+        });
+        both_ways!(record Message { role: into, parts: each, options: options });
+        both_ways!(record Tool { name, description, input_schema, options: options });
+        both_ways!(enum ToolChoice { Auto, None, Required, Tool(moved) });
+        both_ways!(record ReasoningConfig { effort, budget_tokens });
+        both_ways!(record JsonSchemaFormat { name, schema, strict, description });
+        both_ways!(enum ResponseFormat { Text, JsonObject, JsonSchema(into) });
+        both_ways!(record GenerationParams {
+            max_tokens,
+            temperature,
+            top_p,
+            top_k,
+            stop,
+            seed,
+            presence_penalty,
+            frequency_penalty,
+            reasoning: maybe,
+            response_format: maybe,
+            parallel_tool_calls,
+        });
+        both_ways!(record ChatRequest {
+            system: each,
+            messages: each,
+            tools: each,
+            tool_choice: maybe,
+            params: into,
+            stream,
+            options: options,
+        } down_by chat_request_to_wit($($extra: $extra_ty),*));
+        both_ways!(enum Dialect { OpenaiChat, OpenaiResponses, AnthropicMessages, Gemini });
+        both_ways!(record HttpRequest { method, url, headers, body });
+        both_ways!(record ResponseHead { status, headers });
 
-        impl From<wit::Role> for ir::Role {
-            fn from(role: wit::Role) -> Self {
-                match role {
-                    wit::Role::System => ir::Role::System,
-                    wit::Role::User => ir::Role::User,
-                    wit::Role::Assistant => ir::Role::Assistant,
-                    wit::Role::Tool => ir::Role::Tool,
-                }
-            }
-        }
-
-        impl From<ir::TextPart> for wit::TextPart {
-            fn from(part: ir::TextPart) -> Self {
-                Self {
-                    text: part.text,
-                    options: options_to_wit(part.options),
-                }
-            }
-        }
-
-        impl From<wit::TextPart> for ir::TextPart {
-            fn from(part: wit::TextPart) -> Self {
-                Self {
-                    text: part.text,
-                    options: options_from_wit(part.options),
-                }
-            }
-        }
-
-        impl From<ir::ReasoningPart> for wit::ReasoningPart {
-            fn from(part: ir::ReasoningPart) -> Self {
-                Self {
-                    text: part.text,
-                    signature: part.signature,
-                    redacted: part.redacted,
-                    options: options_to_wit(part.options),
-                }
-            }
-        }
-
-        impl From<wit::ReasoningPart> for ir::ReasoningPart {
-            fn from(part: wit::ReasoningPart) -> Self {
-                Self {
-                    text: part.text,
-                    signature: part.signature,
-                    redacted: part.redacted,
-                    options: options_from_wit(part.options),
-                }
-            }
-        }
-
-        impl From<ir::FileData> for wit::FileData {
-            fn from(data: ir::FileData) -> Self {
-                match data {
-                    ir::FileData::Url(url) => wit::FileData::Url(url),
-                    ir::FileData::Base64(bytes) => wit::FileData::Base64(bytes),
-                }
-            }
-        }
-
-        impl From<wit::FileData> for ir::FileData {
-            fn from(data: wit::FileData) -> Self {
-                match data {
-                    wit::FileData::Url(url) => ir::FileData::Url(url),
-                    wit::FileData::Base64(bytes) => ir::FileData::Base64(bytes),
-                }
-            }
-        }
-
-        impl From<ir::FilePart> for wit::FilePart {
-            fn from(part: ir::FilePart) -> Self {
-                Self {
-                    media_type: part.media_type,
-                    data: part.data.into(),
-                    filename: part.filename,
-                    options: options_to_wit(part.options),
-                }
-            }
-        }
-
-        impl From<wit::FilePart> for ir::FilePart {
-            fn from(part: wit::FilePart) -> Self {
-                Self {
-                    media_type: part.media_type,
-                    data: part.data.into(),
-                    filename: part.filename,
-                    options: options_from_wit(part.options),
-                }
-            }
-        }
-
-        impl From<ir::ToolCallPart> for wit::ToolCallPart {
-            fn from(part: ir::ToolCallPart) -> Self {
-                Self {
-                    id: part.id,
-                    name: part.name,
-                    arguments: part.arguments,
-                    options: options_to_wit(part.options),
-                }
-            }
-        }
-
-        impl From<wit::ToolCallPart> for ir::ToolCallPart {
-            fn from(part: wit::ToolCallPart) -> Self {
-                Self {
-                    id: part.id,
-                    name: part.name,
-                    arguments: part.arguments,
-                    options: options_from_wit(part.options),
-                }
-            }
-        }
-
-        impl From<ir::ToolOutput> for wit::ToolOutput {
-            fn from(output: ir::ToolOutput) -> Self {
-                match output {
-                    ir::ToolOutput::Text(text) => wit::ToolOutput::Text(text),
-                    ir::ToolOutput::File(file) => wit::ToolOutput::File(file.into()),
-                }
-            }
-        }
-
-        impl From<wit::ToolOutput> for ir::ToolOutput {
-            fn from(output: wit::ToolOutput) -> Self {
-                match output {
-                    wit::ToolOutput::Text(text) => ir::ToolOutput::Text(text),
-                    wit::ToolOutput::File(file) => ir::ToolOutput::File(file.into()),
-                }
-            }
-        }
-
-        impl From<ir::ToolResultPart> for wit::ToolResultPart {
-            fn from(part: ir::ToolResultPart) -> Self {
-                Self {
-                    call_id: part.call_id,
-                    name: part.name,
-                    output: part.output.into_iter().map(Into::into).collect(),
-                    is_error: part.is_error,
-                    options: options_to_wit(part.options),
-                }
-            }
-        }
-
-        impl From<wit::ToolResultPart> for ir::ToolResultPart {
-            fn from(part: wit::ToolResultPart) -> Self {
-                Self {
-                    call_id: part.call_id,
-                    name: part.name,
-                    output: part.output.into_iter().map(Into::into).collect(),
-                    is_error: part.is_error,
-                    options: options_from_wit(part.options),
-                }
-            }
-        }
-
-        impl From<ir::Part> for wit::Part {
-            fn from(part: ir::Part) -> Self {
-                match part {
-                    ir::Part::Text(p) => wit::Part::Text(p.into()),
-                    ir::Part::Reasoning(p) => wit::Part::Reasoning(p.into()),
-                    ir::Part::File(p) => wit::Part::File(p.into()),
-                    ir::Part::ToolCall(p) => wit::Part::ToolCall(p.into()),
-                    ir::Part::ToolResult(p) => wit::Part::ToolResult(p.into()),
-                }
-            }
-        }
-
-        impl From<wit::Part> for ir::Part {
-            fn from(part: wit::Part) -> Self {
-                match part {
-                    wit::Part::Text(p) => ir::Part::Text(p.into()),
-                    wit::Part::Reasoning(p) => ir::Part::Reasoning(p.into()),
-                    wit::Part::File(p) => ir::Part::File(p.into()),
-                    wit::Part::ToolCall(p) => ir::Part::ToolCall(p.into()),
-                    wit::Part::ToolResult(p) => ir::Part::ToolResult(p.into()),
-                }
-            }
-        }
-
-        impl From<ir::Message> for wit::Message {
-            fn from(message: ir::Message) -> Self {
-                Self {
-                    role: message.role.into(),
-                    parts: message.parts.into_iter().map(Into::into).collect(),
-                    options: options_to_wit(message.options),
-                }
-            }
-        }
-
-        impl From<wit::Message> for ir::Message {
-            fn from(message: wit::Message) -> Self {
-                Self {
-                    role: message.role.into(),
-                    parts: message.parts.into_iter().map(Into::into).collect(),
-                    options: options_from_wit(message.options),
-                }
-            }
-        }
-
-        impl From<ir::Tool> for wit::Tool {
-            fn from(tool: ir::Tool) -> Self {
-                Self {
-                    name: tool.name,
-                    description: tool.description,
-                    input_schema: tool.input_schema,
-                    options: options_to_wit(tool.options),
-                }
-            }
-        }
-
-        impl From<wit::Tool> for ir::Tool {
-            fn from(tool: wit::Tool) -> Self {
-                Self {
-                    name: tool.name,
-                    description: tool.description,
-                    input_schema: tool.input_schema,
-                    options: options_from_wit(tool.options),
-                }
-            }
-        }
-
-        impl From<ir::ToolChoice> for wit::ToolChoice {
-            fn from(choice: ir::ToolChoice) -> Self {
-                match choice {
-                    ir::ToolChoice::Auto => wit::ToolChoice::Auto,
-                    ir::ToolChoice::None => wit::ToolChoice::None,
-                    ir::ToolChoice::Required => wit::ToolChoice::Required,
-                    ir::ToolChoice::Tool(name) => wit::ToolChoice::Tool(name),
-                }
-            }
-        }
-
-        impl From<wit::ToolChoice> for ir::ToolChoice {
-            fn from(choice: wit::ToolChoice) -> Self {
-                match choice {
-                    wit::ToolChoice::Auto => ir::ToolChoice::Auto,
-                    wit::ToolChoice::None => ir::ToolChoice::None,
-                    wit::ToolChoice::Required => ir::ToolChoice::Required,
-                    wit::ToolChoice::Tool(name) => ir::ToolChoice::Tool(name),
-                }
-            }
-        }
-
-        impl From<ir::ReasoningConfig> for wit::ReasoningConfig {
-            fn from(config: ir::ReasoningConfig) -> Self {
-                Self {
-                    effort: config.effort,
-                    budget_tokens: config.budget_tokens,
-                }
-            }
-        }
-
-        impl From<wit::ReasoningConfig> for ir::ReasoningConfig {
-            fn from(config: wit::ReasoningConfig) -> Self {
-                Self {
-                    effort: config.effort,
-                    budget_tokens: config.budget_tokens,
-                }
-            }
-        }
-
-        impl From<ir::ResponseFormat> for wit::ResponseFormat {
-            fn from(format: ir::ResponseFormat) -> Self {
-                match format {
-                    ir::ResponseFormat::Text => wit::ResponseFormat::Text,
-                    ir::ResponseFormat::JsonObject => wit::ResponseFormat::JsonObject,
-                    ir::ResponseFormat::JsonSchema(s) => {
-                        wit::ResponseFormat::JsonSchema(wit::JsonSchemaFormat {
-                            name: s.name,
-                            schema: s.schema,
-                            strict: s.strict,
-                            description: s.description,
-                        })
-                    }
-                }
-            }
-        }
-
-        impl From<wit::ResponseFormat> for ir::ResponseFormat {
-            fn from(format: wit::ResponseFormat) -> Self {
-                match format {
-                    wit::ResponseFormat::Text => ir::ResponseFormat::Text,
-                    wit::ResponseFormat::JsonObject => ir::ResponseFormat::JsonObject,
-                    wit::ResponseFormat::JsonSchema(s) => {
-                        ir::ResponseFormat::JsonSchema(ir::JsonSchemaFormat {
-                            name: s.name,
-                            schema: s.schema,
-                            strict: s.strict,
-                            description: s.description,
-                        })
-                    }
-                }
-            }
-        }
-
-        impl From<ir::GenerationParams> for wit::GenerationParams {
-            fn from(p: ir::GenerationParams) -> Self {
-                Self {
-                    max_tokens: p.max_tokens,
-                    temperature: p.temperature,
-                    top_p: p.top_p,
-                    top_k: p.top_k,
-                    stop: p.stop,
-                    seed: p.seed,
-                    presence_penalty: p.presence_penalty,
-                    frequency_penalty: p.frequency_penalty,
-                    reasoning: p.reasoning.map(Into::into),
-                    response_format: p.response_format.map(Into::into),
-                    parallel_tool_calls: p.parallel_tool_calls,
-                }
-            }
-        }
-
-        impl From<wit::GenerationParams> for ir::GenerationParams {
-            fn from(p: wit::GenerationParams) -> Self {
-                Self {
-                    max_tokens: p.max_tokens,
-                    temperature: p.temperature,
-                    top_p: p.top_p,
-                    top_k: p.top_k,
-                    stop: p.stop,
-                    seed: p.seed,
-                    presence_penalty: p.presence_penalty,
-                    frequency_penalty: p.frequency_penalty,
-                    reasoning: p.reasoning.map(Into::into),
-                    response_format: p.response_format.map(Into::into),
-                    parallel_tool_calls: p.parallel_tool_calls,
-                }
-            }
-        }
-
-        /// A host request in this version's form; `$extra` are the fields this
-        /// version's `chat-request` has and the host IR does not (0.1's `model`).
-        pub fn chat_request_to_wit(r: ir::ChatRequest $(, $extra: $extra_ty)*) -> wit::ChatRequest {
-            wit::ChatRequest {
-                $($extra,)*
-                system: r.system.into_iter().map(Into::into).collect(),
-                messages: r.messages.into_iter().map(Into::into).collect(),
-                tools: r.tools.into_iter().map(Into::into).collect(),
-                tool_choice: r.tool_choice.map(Into::into),
-                params: r.params.into(),
-                stream: r.stream,
-                options: options_to_wit(r.options),
-            }
-        }
-
-        impl From<wit::ChatRequest> for ir::ChatRequest {
-            fn from(r: wit::ChatRequest) -> Self {
-                Self {
-                    system: r.system.into_iter().map(Into::into).collect(),
-                    messages: r.messages.into_iter().map(Into::into).collect(),
-                    tools: r.tools.into_iter().map(Into::into).collect(),
-                    tool_choice: r.tool_choice.map(Into::into),
-                    params: r.params.into(),
-                    stream: r.stream,
-                    options: options_from_wit(r.options),
-                }
-            }
-        }
-
-        impl From<ir::Dialect> for wit::Dialect {
-            fn from(dialect: ir::Dialect) -> Self {
-                match dialect {
-                    ir::Dialect::OpenaiChat => wit::Dialect::OpenaiChat,
-                    ir::Dialect::OpenaiResponses => wit::Dialect::OpenaiResponses,
-                    ir::Dialect::AnthropicMessages => wit::Dialect::AnthropicMessages,
-                    ir::Dialect::Gemini => wit::Dialect::Gemini,
-                }
-            }
-        }
-
-        impl From<wit::Dialect> for ir::Dialect {
-            fn from(dialect: wit::Dialect) -> Self {
-                match dialect {
-                    wit::Dialect::OpenaiChat => ir::Dialect::OpenaiChat,
-                    wit::Dialect::OpenaiResponses => ir::Dialect::OpenaiResponses,
-                    wit::Dialect::AnthropicMessages => ir::Dialect::AnthropicMessages,
-                    wit::Dialect::Gemini => ir::Dialect::Gemini,
-                }
-            }
-        }
-
-        // HTTP
-
-        impl From<ir::HttpRequest> for wit::HttpRequest {
-            fn from(r: ir::HttpRequest) -> Self {
-                Self {
-                    method: r.method,
-                    url: r.url,
-                    headers: r.headers,
-                    body: r.body,
-                }
-            }
-        }
-
-        impl From<wit::HttpRequest> for ir::HttpRequest {
-            fn from(r: wit::HttpRequest) -> Self {
-                Self {
-                    method: r.method,
-                    url: r.url,
-                    headers: r.headers,
-                    body: r.body,
-                }
-            }
-        }
-
-        impl From<ir::ResponseHead> for wit::ResponseHead {
-            fn from(h: ir::ResponseHead) -> Self {
-                Self {
-                    status: h.status,
-                    headers: h.headers,
-                }
-            }
-        }
-
-        impl From<wit::ResponseHead> for ir::ResponseHead {
-            fn from(h: wit::ResponseHead) -> Self {
-                Self {
-                    status: h.status,
-                    headers: h.headers,
-                }
-            }
-        }
-
-
-        impl From<ir::FinishReason> for wit::FinishReason {
-            fn from(reason: ir::FinishReason) -> Self {
-                match reason {
-                    ir::FinishReason::Stop => wit::FinishReason::Stop,
-                    ir::FinishReason::Length => wit::FinishReason::Length,
-                    ir::FinishReason::ContentFilter => wit::FinishReason::ContentFilter,
-                    ir::FinishReason::ToolCalls => wit::FinishReason::ToolCalls,
-                    ir::FinishReason::Error => wit::FinishReason::Error,
-                    ir::FinishReason::Other => wit::FinishReason::Other,
-                }
-            }
-        }
-
-        impl From<wit::FinishReason> for ir::FinishReason {
-            fn from(reason: wit::FinishReason) -> Self {
-                match reason {
-                    wit::FinishReason::Stop => ir::FinishReason::Stop,
-                    wit::FinishReason::Length => ir::FinishReason::Length,
-                    wit::FinishReason::ContentFilter => ir::FinishReason::ContentFilter,
-                    wit::FinishReason::ToolCalls => ir::FinishReason::ToolCalls,
-                    wit::FinishReason::Error => ir::FinishReason::Error,
-                    wit::FinishReason::Other => ir::FinishReason::Other,
-                }
-            }
-        }
-
-        impl From<ir::Usage> for wit::Usage {
-            fn from(u: ir::Usage) -> Self {
-                Self {
-                    input_tokens: u.input_tokens,
-                    output_tokens: u.output_tokens,
-                    cache_read_tokens: u.cache_read_tokens,
-                    cache_write_tokens: u.cache_write_tokens,
-                    reasoning_tokens: u.reasoning_tokens,
-                }
-            }
-        }
-
-        impl From<wit::Usage> for ir::Usage {
-            fn from(u: wit::Usage) -> Self {
-                Self {
-                    input_tokens: u.input_tokens,
-                    output_tokens: u.output_tokens,
-                    cache_read_tokens: u.cache_read_tokens,
-                    cache_write_tokens: u.cache_write_tokens,
-                    reasoning_tokens: u.reasoning_tokens,
-                }
-            }
-        }
-
-        impl From<ir::Finish> for wit::Finish {
-            fn from(f: ir::Finish) -> Self {
-                Self {
-                    reason: f.reason.into(),
-                    raw_reason: f.raw_reason,
-                    usage: f.usage.into(),
-                    options: options_to_wit(f.options),
-                }
-            }
-        }
-
-        impl From<wit::Finish> for ir::Finish {
-            fn from(f: wit::Finish) -> Self {
-                Self {
-                    reason: f.reason.into(),
-                    raw_reason: f.raw_reason,
-                    usage: f.usage.into(),
-                    options: options_from_wit(f.options),
-                }
-            }
-        }
-
-        impl From<ir::ResponseMetadata> for wit::ResponseMetadata {
-            fn from(m: ir::ResponseMetadata) -> Self {
-                Self {
-                    id: m.id,
-                    model: m.model,
-                    created: m.created,
-                }
-            }
-        }
-
-        impl From<wit::ResponseMetadata> for ir::ResponseMetadata {
-            fn from(m: wit::ResponseMetadata) -> Self {
-                Self {
-                    id: m.id,
-                    model: m.model,
-                    created: m.created,
-                }
-            }
-        }
-
-        impl From<ir::ErrorKind> for wit::ErrorKind {
-            fn from(kind: ir::ErrorKind) -> Self {
-                match kind {
-                    ir::ErrorKind::InvalidRequest => wit::ErrorKind::InvalidRequest,
-                    ir::ErrorKind::Unsupported => wit::ErrorKind::Unsupported,
-                    ir::ErrorKind::Upstream => wit::ErrorKind::Upstream,
-                    ir::ErrorKind::Internal => wit::ErrorKind::Internal,
-                }
-            }
-        }
-
-        impl From<wit::ErrorKind> for ir::ErrorKind {
-            fn from(kind: wit::ErrorKind) -> Self {
-                match kind {
-                    wit::ErrorKind::InvalidRequest => ir::ErrorKind::InvalidRequest,
-                    wit::ErrorKind::Unsupported => ir::ErrorKind::Unsupported,
-                    wit::ErrorKind::Upstream => ir::ErrorKind::Upstream,
-                    wit::ErrorKind::Internal => ir::ErrorKind::Internal,
-                }
-            }
-        }
-
-        impl From<ir::AdapterError> for wit::AdapterError {
-            fn from(e: ir::AdapterError) -> Self {
-                Self {
-                    kind: e.kind.into(),
-                    message: e.message,
-                }
-            }
-        }
-
-        impl From<wit::AdapterError> for ir::AdapterError {
-            fn from(e: wit::AdapterError) -> Self {
-                Self {
-                    kind: e.kind.into(),
-                    message: e.message,
-                }
-            }
-        }
+        // The response side: stream events and what they carry.
+        both_ways!(enum FinishReason { Stop, Length, ContentFilter, ToolCalls, Error, Other });
+        both_ways!(record Usage {
+            input_tokens,
+            output_tokens,
+            cache_read_tokens,
+            cache_write_tokens,
+            reasoning_tokens,
+        });
+        both_ways!(record Finish { reason: into, raw_reason, usage: into, options: options });
+        both_ways!(record ResponseMetadata { id, model, created });
+        both_ways!(enum ErrorKind { InvalidRequest, Unsupported, Upstream, Internal });
+        both_ways!(record AdapterError { kind: into, message });
 
         impl From<ir::StreamEvent> for wit::StreamEvent {
             fn from(event: ir::StreamEvent) -> Self {
@@ -650,29 +148,27 @@ macro_rules! shared_ir_conversions {
                 match event {
                     wit::StreamEvent::ResponseMetadata(m) => E::ResponseMetadata(m.into()),
                     wit::StreamEvent::TextStart(id) => E::TextStart(id),
-                    wit::StreamEvent::TextDelta(d) => E::TextDelta {
-                        id: d.id,
-                        delta: d.delta,
-                    },
+                    wit::StreamEvent::TextDelta(wit::Delta { id, delta }) => E::TextDelta { id, delta },
                     wit::StreamEvent::TextEnd(id) => E::TextEnd(id),
                     wit::StreamEvent::ReasoningStart(id) => E::ReasoningStart(id),
-                    wit::StreamEvent::ReasoningDelta(d) => E::ReasoningDelta {
-                        id: d.id,
-                        delta: d.delta,
+                    wit::StreamEvent::ReasoningDelta(wit::Delta { id, delta }) => {
+                        E::ReasoningDelta { id, delta }
+                    }
+                    wit::StreamEvent::ReasoningEnd(wit::ReasoningEnd {
+                        id,
+                        signature,
+                        redacted,
+                    }) => E::ReasoningEnd {
+                        id,
+                        signature,
+                        redacted,
                     },
-                    wit::StreamEvent::ReasoningEnd(end) => E::ReasoningEnd {
-                        id: end.id,
-                        signature: end.signature,
-                        redacted: end.redacted,
-                    },
-                    wit::StreamEvent::ToolInputStart(start) => E::ToolInputStart {
-                        id: start.id,
-                        name: start.name,
-                    },
-                    wit::StreamEvent::ToolInputDelta(d) => E::ToolInputDelta {
-                        id: d.id,
-                        delta: d.delta,
-                    },
+                    wit::StreamEvent::ToolInputStart(wit::ToolInputStart { id, name }) => {
+                        E::ToolInputStart { id, name }
+                    }
+                    wit::StreamEvent::ToolInputDelta(wit::Delta { id, delta }) => {
+                        E::ToolInputDelta { id, delta }
+                    }
                     wit::StreamEvent::ToolInputEnd(id) => E::ToolInputEnd(id),
                     wit::StreamEvent::ToolCall(call) => E::ToolCall(call.into()),
                     wit::StreamEvent::Finish(finish) => E::Finish(finish.into()),
@@ -692,6 +188,7 @@ macro_rules! shared_ir_conversions {
             events.into_iter().map(Into::into).collect()
         }
 
+        // World-level records whose shape every version shares.
 
         impl From<wit_translator::ModelInfo> for $crate::runtime::ModelInfo {
             fn from(m: wit_translator::ModelInfo) -> Self {
@@ -701,6 +198,46 @@ macro_rules! shared_ir_conversions {
                     context_window: m.context_window,
                     max_output_tokens: m.max_output_tokens,
                 }
+            }
+        }
+
+        /// The host's info of an adapter from the fields every version's `adapter-info`
+        /// has; `credential_kinds` and `endpoints` are what this version derives its own
+        /// way, from fields the caller has taken out of `info` first.
+        fn provider_info_from(
+            info: wit_translator::AdapterInfo,
+            contract_version: &str,
+            credential_kinds: Vec<$crate::runtime::CredentialKind>,
+            endpoints: Vec<$crate::runtime::Endpoint>,
+        ) -> $crate::runtime::ProviderInfo {
+            $crate::runtime::ProviderInfo {
+                id: info.id,
+                version: info.version,
+                contract_version: contract_version.to_owned(),
+                description: info.description,
+                models: info.models.into_iter().map(Into::into).collect(),
+                native_dialects: info.native_dialects.into_iter().map(Into::into).collect(),
+                credential_kinds,
+                endpoints,
+                hosts: info.hosts,
+                default_fixups: info.default_fixups,
+            }
+        }
+
+        /// The host's info of a fixup from the fields every version's `fixup-info` has;
+        /// `applies_to` is what this version derives its own way.
+        fn fixup_info_from(
+            info: wit_filter::FixupInfo,
+            contract_version: &str,
+            applies_to: $crate::runtime::AppliesTo,
+        ) -> $crate::runtime::FixupInfo {
+            $crate::runtime::FixupInfo {
+                id: info.id,
+                version: info.version,
+                contract_version: contract_version.to_owned(),
+                description: info.description,
+                hooks: info.hooks.into(),
+                applies_to,
             }
         }
 
@@ -717,3 +254,129 @@ macro_rules! shared_ir_conversions {
 }
 
 pub(crate) use shared_ir_conversions;
+
+/// Writes both `From` impls between `ir::$name` and `wit::$name` (as the invoking
+/// module names them) from one list of the type's fields or variants:
+///
+/// - `both_ways!(record Name { field, field: how, ... })`, where `how` is nothing (the
+///   value moves as it is), `into` (`.into()`), `maybe` (an `Option` of convertibles),
+///   `each` (a `Vec` of convertibles) or `options` (JSON text in WIT, through
+///   `options_to_wit` and `options_from_wit`);
+/// - `both_ways!(record Name { ... } down_by function(extra: Type, ...))`: going down
+///   is a function that takes the fields the WIT record has and the IR lacks;
+/// - `both_ways!(enum Name { Variant, Variant(how), ... })`, where a payload's `how`
+///   is `moved` or one of the above.
+macro_rules! both_ways {
+    (record $name:ident { $($field:ident $(: $how:ident)?),* $(,)? }) => {
+        impl From<ir::$name> for wit::$name {
+            fn from(value: ir::$name) -> Self {
+                Self { $($field: $crate::runtime::convert::shared_ir::convert!(to, [$($how)?], value.$field)),* }
+            }
+        }
+
+        $crate::runtime::convert::shared_ir::both_ways!(up $name { $($field $(: $how)?),* });
+    };
+    (
+        record $name:ident { $($field:ident $(: $how:ident)?),* $(,)? }
+        down_by $down:ident($($extra:ident: $extra_ty:ty),*)
+    ) => {
+        #[doc = concat!(
+            "A host `", stringify!($name), "` in this version's form, given the fields ",
+            "this version has and the host IR does not."
+        )]
+        pub fn $down(value: ir::$name $(, $extra: $extra_ty)*) -> wit::$name {
+            wit::$name {
+                $($extra,)*
+                $($field: $crate::runtime::convert::shared_ir::convert!(to, [$($how)?], value.$field)),*
+            }
+        }
+
+        $crate::runtime::convert::shared_ir::both_ways!(up $name { $($field $(: $how)?),* });
+    };
+    (up $name:ident { $($field:ident $(: $how:ident)?),* }) => {
+        impl From<wit::$name> for ir::$name {
+            fn from(value: wit::$name) -> Self {
+                Self { $($field: $crate::runtime::convert::shared_ir::convert!(from, [$($how)?], value.$field)),* }
+            }
+        }
+    };
+    (enum $name:ident { $($variant:ident $(($how:ident))?),* $(,)? }) => {
+        $crate::runtime::convert::shared_ir::both_ways!(
+            variants ir => wit, to: $name { $($variant $(($how))?),* }
+        );
+        $crate::runtime::convert::shared_ir::both_ways!(
+            variants wit => ir, from: $name { $($variant $(($how))?),* }
+        );
+    };
+    (
+        variants $source:ident => $target:ident, $direction:ident:
+        $name:ident { $($variant:ident $(($how:ident))?),* }
+    ) => {
+        impl From<$source::$name> for $target::$name {
+            fn from(value: $source::$name) -> Self {
+                match value {
+                    $(
+                        $crate::runtime::convert::shared_ir::variant!(
+                            pattern $source::$name::$variant, payload, [$($how)?]
+                        ) => $crate::runtime::convert::shared_ir::variant!(
+                            $direction $target::$name::$variant, payload, [$($how)?]
+                        ),
+                    )*
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use both_ways;
+
+/// One variant of [`both_ways!`]: its `pattern` on the source side, or its value on
+/// the target side with the payload converted `to` or `from` WIT.
+macro_rules! variant {
+    (pattern $side:ident::$name:ident::$variant:ident, $payload:ident, []) => {
+        $side::$name::$variant
+    };
+    (pattern $side:ident::$name:ident::$variant:ident, $payload:ident, [$how:ident]) => {
+        $side::$name::$variant($payload)
+    };
+    ($direction:ident $side:ident::$name:ident::$variant:ident, $payload:ident, []) => {
+        $side::$name::$variant
+    };
+    ($direction:ident $side:ident::$name:ident::$variant:ident, $payload:ident, [$how:ident]) => {
+        $side::$name::$variant($crate::runtime::convert::shared_ir::convert!(
+            $direction,
+            [$how],
+            $payload
+        ))
+    };
+}
+
+pub(crate) use variant;
+
+/// One field or payload of [`both_ways!`], converted in one direction (`to` WIT or
+/// `from` WIT).
+macro_rules! convert {
+    ($direction:ident, [], $value:expr) => {
+        $value
+    };
+    ($direction:ident, [moved], $value:expr) => {
+        $value
+    };
+    ($direction:ident, [into], $value:expr) => {
+        $value.into()
+    };
+    ($direction:ident, [maybe], $value:expr) => {
+        $value.map(Into::into)
+    };
+    ($direction:ident, [each], $value:expr) => {
+        $value.into_iter().map(Into::into).collect()
+    };
+    (to, [options], $value:expr) => {
+        $crate::runtime::convert::options_to_wit($value)
+    };
+    (from, [options], $value:expr) => {
+        $crate::runtime::convert::options_from_wit($value)
+    };
+}
+
+pub(crate) use convert;

@@ -30,8 +30,12 @@ impl From<wit_translator::AuthScheme> for Placement {
 
 /// A 0.1 adapter's info in the host's terms. `contract_version` is the version of
 /// the world it exports (the loader reads it from the export name).
-pub fn provider_info(info: wit_translator::AdapterInfo, contract_version: &str) -> ProviderInfo {
-    let placement: Placement = info.auth.into();
+pub fn provider_info(
+    mut info: wit_translator::AdapterInfo,
+    contract_version: &str,
+) -> ProviderInfo {
+    let auth = std::mem::replace(&mut info.auth, wit_translator::AuthScheme::None);
+    let placement: Placement = auth.into();
     let api_key = CredentialKind {
         id: API_KEY_KIND.to_owned(),
         description: "An API key the operator supplies".to_owned(),
@@ -49,6 +53,7 @@ pub fn provider_info(info: wit_translator::AdapterInfo, contract_version: &str) 
     };
     let endpoints = info
         .default_base_url
+        .take()
         .map(|url| Endpoint {
             name: "base".to_owned(),
             url,
@@ -56,18 +61,7 @@ pub fn provider_info(info: wit_translator::AdapterInfo, contract_version: &str) 
         })
         .into_iter()
         .collect();
-    ProviderInfo {
-        id: info.id,
-        version: info.version,
-        contract_version: contract_version.to_owned(),
-        description: info.description,
-        models: info.models.into_iter().map(Into::into).collect(),
-        native_dialects: info.native_dialects.into_iter().map(Into::into).collect(),
-        credential_kinds: vec![api_key],
-        endpoints,
-        hosts: info.hosts,
-        default_fixups: info.default_fixups,
-    }
+    super::provider_info_from(info, contract_version, vec![api_key], endpoints)
 }
 
 /// The 0.1 `encode-context` of an attempt: `base-url` is its `base` endpoint.
@@ -135,14 +129,7 @@ impl From<wit_translator::ClassifiedError> for ir::UpstreamError {
 
 /// A 0.1 fixup's info in the host's terms: it applies to every request.
 pub fn fixup_info(info: wit_filter::FixupInfo, contract_version: &str) -> FixupInfo {
-    FixupInfo {
-        id: info.id,
-        version: info.version,
-        contract_version: contract_version.to_owned(),
-        description: info.description,
-        hooks: info.hooks.into(),
-        applies_to: AppliesTo::default(),
-    }
+    super::fixup_info_from(info, contract_version, AppliesTo::default())
 }
 
 /// What a 0.1 fixup's `filter` constructor receives. Its `provider` was the adapter

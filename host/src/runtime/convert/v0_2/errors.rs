@@ -2,6 +2,7 @@
 
 use crate::ir;
 use crate::runtime::bindings::v0_2::types as wit;
+use crate::runtime::convert::shared_ir::both_ways;
 
 impl From<ir::ErrorClass> for wit::ErrorClass {
     fn from(class: ir::ErrorClass) -> Self {
@@ -37,20 +38,4 @@ impl From<wit::ErrorClass> for ir::ErrorClass {
     }
 }
 
-impl From<ir::UpstreamError> for wit::UpstreamError {
-    fn from(e: ir::UpstreamError) -> Self {
-        Self {
-            class: e.class.into(),
-            message: e.message,
-        }
-    }
-}
-
-impl From<wit::UpstreamError> for ir::UpstreamError {
-    fn from(e: wit::UpstreamError) -> Self {
-        Self {
-            class: e.class.into(),
-            message: e.message,
-        }
-    }
-}
+both_ways!(record UpstreamError { class: into, message });

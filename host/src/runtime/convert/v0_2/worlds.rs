@@ -30,19 +30,18 @@ impl From<wit_translator::Endpoint> for Endpoint {
 }
 
 /// A 0.2 adapter's info. `contract_version` is the version of the world it exports.
-pub fn provider_info(info: wit_translator::AdapterInfo, contract_version: &str) -> ProviderInfo {
-    ProviderInfo {
-        id: info.id,
-        version: info.version,
-        contract_version: contract_version.to_owned(),
-        description: info.description,
-        models: info.models.into_iter().map(Into::into).collect(),
-        native_dialects: info.native_dialects.into_iter().map(Into::into).collect(),
-        credential_kinds: info.credential_kinds.into_iter().map(Into::into).collect(),
-        endpoints: info.endpoints.into_iter().map(Into::into).collect(),
-        hosts: info.hosts,
-        default_fixups: info.default_fixups,
-    }
+pub fn provider_info(
+    mut info: wit_translator::AdapterInfo,
+    contract_version: &str,
+) -> ProviderInfo {
+    let credential_kinds = std::mem::take(&mut info.credential_kinds);
+    let endpoints = std::mem::take(&mut info.endpoints);
+    super::provider_info_from(
+        info,
+        contract_version,
+        credential_kinds.into_iter().map(Into::into).collect(),
+        endpoints.into_iter().map(Into::into).collect(),
+    )
 }
 
 /// The `call-context` of an attempt.
@@ -72,15 +71,16 @@ impl From<wit_filter::AppliesTo> for AppliesTo {
 }
 
 /// A 0.2 fixup's info.
-pub fn fixup_info(info: wit_filter::FixupInfo, contract_version: &str) -> FixupInfo {
-    FixupInfo {
-        id: info.id,
-        version: info.version,
-        contract_version: contract_version.to_owned(),
-        description: info.description,
-        hooks: info.hooks.into(),
-        applies_to: info.applies_to.into(),
-    }
+pub fn fixup_info(mut info: wit_filter::FixupInfo, contract_version: &str) -> FixupInfo {
+    let applies_to = std::mem::replace(
+        &mut info.applies_to,
+        wit_filter::AppliesTo {
+            dialects: Vec::new(),
+            adapters: Vec::new(),
+            models: Vec::new(),
+        },
+    );
+    super::fixup_info_from(info, contract_version, applies_to.into())
 }
 
 /// The `fixup-context` every hook of a request receives.
