@@ -19,7 +19,8 @@ pub(super) mod tests;
 /// contract version: `From` both ways for every shared type, `chat_request_to_wit`,
 /// `events_from_wit` and `events_to_wit`, and the world-level `model-info`, `hooks`
 /// and the shared fields of `adapter-info` and `fixup-info` (`provider_info_from`,
-/// `fixup_info_from`). Brings `ir`, `wit`, `wit_translator` and `wit_filter` into scope there.
+/// `fixup_info_from`). Brings `ir`, `wit`, `wit_translator` and `wit_filter` into
+/// scope there.
 ///
 /// - `types`, `translator`, `filter`: the version's generated `types` interface and
 ///   its exported `translator` and `filter` interfaces.
@@ -52,7 +53,13 @@ macro_rules! shared_ir_conversions {
         both_ways!(record FilePart { media_type, data: into, filename, options: options });
         both_ways!(record ToolCallPart { id, name, arguments, options: options });
         both_ways!(enum ToolOutput { Text(moved), File(into) });
-        both_ways!(record ToolResultPart { call_id, name, output: each, is_error, options: options });
+        both_ways!(record ToolResultPart {
+            call_id,
+            name,
+            output: each,
+            is_error,
+            options: options,
+        });
         both_ways!(enum Part {
             Text(into),
             Reasoning(into),
@@ -112,7 +119,9 @@ macro_rules! shared_ir_conversions {
                 match event {
                     E::ResponseMetadata(m) => wit::StreamEvent::ResponseMetadata(m.into()),
                     E::TextStart(id) => wit::StreamEvent::TextStart(id),
-                    E::TextDelta { id, delta } => wit::StreamEvent::TextDelta(wit::Delta { id, delta }),
+                    E::TextDelta { id, delta } => {
+                        wit::StreamEvent::TextDelta(wit::Delta { id, delta })
+                    }
                     E::TextEnd(id) => wit::StreamEvent::TextEnd(id),
                     E::ReasoningStart(id) => wit::StreamEvent::ReasoningStart(id),
                     E::ReasoningDelta { id, delta } => {
@@ -148,7 +157,9 @@ macro_rules! shared_ir_conversions {
                 match event {
                     wit::StreamEvent::ResponseMetadata(m) => E::ResponseMetadata(m.into()),
                     wit::StreamEvent::TextStart(id) => E::TextStart(id),
-                    wit::StreamEvent::TextDelta(wit::Delta { id, delta }) => E::TextDelta { id, delta },
+                    wit::StreamEvent::TextDelta(wit::Delta { id, delta }) => {
+                        E::TextDelta { id, delta }
+                    }
                     wit::StreamEvent::TextEnd(id) => E::TextEnd(id),
                     wit::StreamEvent::ReasoningStart(id) => E::ReasoningStart(id),
                     wit::StreamEvent::ReasoningDelta(wit::Delta { id, delta }) => {
@@ -270,7 +281,8 @@ macro_rules! both_ways {
     (record $name:ident { $($field:ident $(: $how:ident)?),* $(,)? }) => {
         impl From<ir::$name> for wit::$name {
             fn from(value: ir::$name) -> Self {
-                Self { $($field: $crate::runtime::convert::shared_ir::convert!(to, [$($how)?], value.$field)),* }
+                use $crate::runtime::convert::shared_ir::convert;
+                Self { $($field: convert!(to, [$($how)?], value.$field)),* }
             }
         }
 
@@ -285,9 +297,10 @@ macro_rules! both_ways {
             "this version has and the host IR does not."
         )]
         pub fn $down(value: ir::$name $(, $extra: $extra_ty)*) -> wit::$name {
+            use $crate::runtime::convert::shared_ir::convert;
             wit::$name {
                 $($extra,)*
-                $($field: $crate::runtime::convert::shared_ir::convert!(to, [$($how)?], value.$field)),*
+                $($field: convert!(to, [$($how)?], value.$field)),*
             }
         }
 
@@ -296,7 +309,8 @@ macro_rules! both_ways {
     (up $name:ident { $($field:ident $(: $how:ident)?),* }) => {
         impl From<wit::$name> for ir::$name {
             fn from(value: wit::$name) -> Self {
-                Self { $($field: $crate::runtime::convert::shared_ir::convert!(from, [$($how)?], value.$field)),* }
+                use $crate::runtime::convert::shared_ir::convert;
+                Self { $($field: convert!(from, [$($how)?], value.$field)),* }
             }
         }
     };
