@@ -1,10 +1,15 @@
 //! Conversions between the host IR (`crate::ir`) and the generated types of each
 //! supported contract version. Surfaces and routing only ever see the host IR.
 //!
+//! Every version's generated types have the same shape for most of the IR, so those
+//! conversions are written once, in `shared_ir`, as a macro each version's module
+//! invokes on its own generated types; each version's folder keeps only what differs.
+//!
 //! `options` objects cross the boundary as JSON text (the WIT `json` type); text a
 //! guest sends back that does not parse is kept as a JSON string rather than dropped,
 //! so nothing a client sent disappears.
 
+mod shared_ir;
 pub mod v0_1;
 pub mod v0_2;
 

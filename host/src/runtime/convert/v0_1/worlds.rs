@@ -1,14 +1,14 @@
 //! World-specific records of contract 0.1, converted up to the host's (0.2-shaped)
 //! types: the translator's info (its `auth-scheme` becomes one credential kind
 //! `api-key`, its `default-base-url` the `base` endpoint), the contexts built from a
-//! [`CallContext`], error classes, and the filter's info, hooks and context.
+//! [`CallContext`], error classes, and the filter's info and context.
 
 use crate::ir;
 use crate::runtime::bindings::v0_1::fixup::exports::plugboard::adapter::filter as wit_filter;
 use crate::runtime::bindings::v0_1::provider::exports::plugboard::adapter::translator as wit_translator;
 use crate::runtime::{
-    AppliesTo, CallContext, CredentialKind, Endpoint, FixupContext, FixupInfo, Hooks, ModelInfo,
-    Placement, ProviderInfo, spec,
+    AppliesTo, CallContext, CredentialKind, Endpoint, FixupContext, FixupInfo, Placement,
+    ProviderInfo, spec,
 };
 
 /// The id of the one credential kind a 0.1 adapter has.
@@ -28,21 +28,14 @@ impl From<wit_translator::AuthScheme> for Placement {
     }
 }
 
-impl From<wit_translator::ModelInfo> for ModelInfo {
-    fn from(m: wit_translator::ModelInfo) -> Self {
-        Self {
-            id: m.id,
-            display_name: m.display_name,
-            context_window: m.context_window,
-            max_output_tokens: m.max_output_tokens,
-        }
-    }
-}
-
 /// A 0.1 adapter's info in the host's terms. `contract_version` is the version of
 /// the world it exports (the loader reads it from the export name).
-pub fn provider_info(info: wit_translator::AdapterInfo, contract_version: &str) -> ProviderInfo {
-    let placement: Placement = info.auth.into();
+pub fn provider_info(
+    mut info: wit_translator::AdapterInfo,
+    contract_version: &str,
+) -> ProviderInfo {
+    let auth = std::mem::replace(&mut info.auth, wit_translator::AuthScheme::None);
+    let placement: Placement = auth.into();
     let api_key = CredentialKind {
         id: API_KEY_KIND.to_owned(),
         description: "An API key the operator supplies".to_owned(),
@@ -60,6 +53,7 @@ pub fn provider_info(info: wit_translator::AdapterInfo, contract_version: &str) 
     };
     let endpoints = info
         .default_base_url
+        .take()
         .map(|url| Endpoint {
             name: "base".to_owned(),
             url,
@@ -67,18 +61,7 @@ pub fn provider_info(info: wit_translator::AdapterInfo, contract_version: &str) 
         })
         .into_iter()
         .collect();
-    ProviderInfo {
-        id: info.id,
-        version: info.version,
-        contract_version: contract_version.to_owned(),
-        description: info.description,
-        models: info.models.into_iter().map(Into::into).collect(),
-        native_dialects: info.native_dialects.into_iter().map(Into::into).collect(),
-        credential_kinds: vec![api_key],
-        endpoints,
-        hosts: info.hosts,
-        default_fixups: info.default_fixups,
-    }
+    super::provider_info_from(info, contract_version, vec![api_key], endpoints)
 }
 
 /// The 0.1 `encode-context` of an attempt: `base-url` is its `base` endpoint.
@@ -144,26 +127,9 @@ impl From<wit_translator::ClassifiedError> for ir::UpstreamError {
 
 // filter world
 
-impl From<wit_filter::Hooks> for Hooks {
-    fn from(hooks: wit_filter::Hooks) -> Self {
-        Self {
-            request: hooks.contains(wit_filter::Hooks::REQUEST),
-            upstream_request: hooks.contains(wit_filter::Hooks::UPSTREAM_REQUEST),
-            events: hooks.contains(wit_filter::Hooks::EVENTS),
-        }
-    }
-}
-
 /// A 0.1 fixup's info in the host's terms: it applies to every request.
 pub fn fixup_info(info: wit_filter::FixupInfo, contract_version: &str) -> FixupInfo {
-    FixupInfo {
-        id: info.id,
-        version: info.version,
-        contract_version: contract_version.to_owned(),
-        description: info.description,
-        hooks: info.hooks.into(),
-        applies_to: AppliesTo::default(),
-    }
+    super::fixup_info_from(info, contract_version, AppliesTo::default())
 }
 
 /// What a 0.1 fixup's `filter` constructor receives. Its `provider` was the adapter

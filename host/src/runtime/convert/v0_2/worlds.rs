@@ -5,20 +5,8 @@
 use crate::runtime::bindings::v0_2::fixup::exports::plugboard::adapter::filter as wit_filter;
 use crate::runtime::bindings::v0_2::provider::exports::plugboard::adapter::translator as wit_translator;
 use crate::runtime::{
-    AppliesTo, CallContext, CredentialKind, Endpoint, FixupContext, FixupInfo, Hooks, ModelInfo,
-    ProviderInfo, spec,
+    AppliesTo, CallContext, CredentialKind, Endpoint, FixupContext, FixupInfo, ProviderInfo, spec,
 };
-
-impl From<wit_translator::ModelInfo> for ModelInfo {
-    fn from(m: wit_translator::ModelInfo) -> Self {
-        Self {
-            id: m.id,
-            display_name: m.display_name,
-            context_window: m.context_window,
-            max_output_tokens: m.max_output_tokens,
-        }
-    }
-}
 
 impl From<spec::CredentialKind> for CredentialKind {
     fn from(declared: spec::CredentialKind) -> Self {
@@ -42,19 +30,18 @@ impl From<wit_translator::Endpoint> for Endpoint {
 }
 
 /// A 0.2 adapter's info. `contract_version` is the version of the world it exports.
-pub fn provider_info(info: wit_translator::AdapterInfo, contract_version: &str) -> ProviderInfo {
-    ProviderInfo {
-        id: info.id,
-        version: info.version,
-        contract_version: contract_version.to_owned(),
-        description: info.description,
-        models: info.models.into_iter().map(Into::into).collect(),
-        native_dialects: info.native_dialects.into_iter().map(Into::into).collect(),
-        credential_kinds: info.credential_kinds.into_iter().map(Into::into).collect(),
-        endpoints: info.endpoints.into_iter().map(Into::into).collect(),
-        hosts: info.hosts,
-        default_fixups: info.default_fixups,
-    }
+pub fn provider_info(
+    mut info: wit_translator::AdapterInfo,
+    contract_version: &str,
+) -> ProviderInfo {
+    let credential_kinds = std::mem::take(&mut info.credential_kinds);
+    let endpoints = std::mem::take(&mut info.endpoints);
+    super::provider_info_from(
+        info,
+        contract_version,
+        credential_kinds.into_iter().map(Into::into).collect(),
+        endpoints.into_iter().map(Into::into).collect(),
+    )
 }
 
 /// The `call-context` of an attempt.
@@ -73,16 +60,6 @@ pub fn call_context(call: &CallContext) -> wit_translator::CallContext {
     }
 }
 
-impl From<wit_filter::Hooks> for Hooks {
-    fn from(hooks: wit_filter::Hooks) -> Self {
-        Self {
-            request: hooks.contains(wit_filter::Hooks::REQUEST),
-            upstream_request: hooks.contains(wit_filter::Hooks::UPSTREAM_REQUEST),
-            events: hooks.contains(wit_filter::Hooks::EVENTS),
-        }
-    }
-}
-
 impl From<wit_filter::AppliesTo> for AppliesTo {
     fn from(a: wit_filter::AppliesTo) -> Self {
         Self {
@@ -94,15 +71,16 @@ impl From<wit_filter::AppliesTo> for AppliesTo {
 }
 
 /// A 0.2 fixup's info.
-pub fn fixup_info(info: wit_filter::FixupInfo, contract_version: &str) -> FixupInfo {
-    FixupInfo {
-        id: info.id,
-        version: info.version,
-        contract_version: contract_version.to_owned(),
-        description: info.description,
-        hooks: info.hooks.into(),
-        applies_to: info.applies_to.into(),
-    }
+pub fn fixup_info(mut info: wit_filter::FixupInfo, contract_version: &str) -> FixupInfo {
+    let applies_to = std::mem::replace(
+        &mut info.applies_to,
+        wit_filter::AppliesTo {
+            dialects: Vec::new(),
+            adapters: Vec::new(),
+            models: Vec::new(),
+        },
+    );
+    super::fixup_info_from(info, contract_version, applies_to.into())
 }
 
 /// The `fixup-context` every hook of a request receives.
