@@ -10,7 +10,7 @@ mod runtime_fixtures;
 use std::path::Path;
 use std::sync::Arc;
 
-use plugboard::ir::{ErrorClass, FinishReason, ResponseHead, Role, StreamEvent};
+use plugboard::ir::{ErrorClass, FinishReason, Role, StreamEvent};
 use plugboard::runtime::{Placement, Runtime};
 use runtime_fixtures::*;
 
@@ -25,13 +25,6 @@ async fn contract_0_1_runtime() -> (tempfile::TempDir, Arc<Runtime>) {
     let refused = runtime.load_dir(dir.path()).await.unwrap();
     assert!(refused.is_empty(), "{refused:?}");
     (dir, runtime)
-}
-
-fn sse_head() -> ResponseHead {
-    ResponseHead {
-        status: 200,
-        headers: vec![("content-type".into(), "text/event-stream".into())],
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -87,23 +80,8 @@ async fn a_0_1_provider_serves_a_request_through_a_0_1_fixup() {
     assert_eq!(body["messages"].as_array().unwrap().len(), 1);
 
     sandbox.respond(&sse_head(), true).await.expect("respond");
-    let stream = concat!(
-        "data: {\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n",
-        "data: {\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\n",
-        "data: [DONE]\n\n",
-    );
-    let mut events = Vec::new();
-    for chunk in stream.as_bytes().chunks(11) {
-        events.extend(sandbox.push(chunk).await.expect("push"));
-    }
-    events.extend(sandbox.finish().await.expect("finish"));
-    let text: String = events
-        .iter()
-        .filter_map(|e| match e {
-            StreamEvent::TextDelta { delta, .. } => Some(delta.as_str()),
-            _ => None,
-        })
-        .collect();
+    let events = decode_in_chunks(&mut sandbox, CHAT_HELLO_STREAM.as_bytes(), 11).await;
+    let text: String = text_deltas(&events).concat();
     assert_eq!(text, "Hello");
     assert!(
         matches!(events.last(), Some(StreamEvent::Finish(f)) if f.reason == FinishReason::Stop),

@@ -35,13 +35,6 @@ async fn runtime_with(components: &[&str], fixtures: &[&str]) -> (tempfile::Temp
     (dir, runtime)
 }
 
-fn sse_head() -> ResponseHead {
-    ResponseHead {
-        status: 200,
-        headers: vec![("content-type".into(), "text/event-stream".into())],
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_0_2_component_reports_its_exported_version_and_declarations() {
     let (_dir, runtime) = runtime_with(&[SMOKE, GEMINI_ONLY], &[]).await;
@@ -108,14 +101,7 @@ async fn a_request_goes_through_stateless_fixups_and_the_call_resource() {
     let mut events = sandbox.push(b"Hello").await.expect("decode");
     events.extend(sandbox.push(b"throttle").await.expect("decode"));
     events.extend(sandbox.finish().await.expect("decode-end"));
-    let texts: Vec<&str> = events
-        .iter()
-        .filter_map(|event| match event {
-            StreamEvent::TextDelta { delta, .. } => Some(delta.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(texts, ["Hello"], "{events:?}");
+    assert_eq!(text_deltas(&events), ["Hello"], "{events:?}");
     let error = error_event(&events);
     assert_eq!(
         error.class,

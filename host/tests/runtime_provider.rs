@@ -48,29 +48,10 @@ async fn openai_encodes_with_the_entry_config_and_decodes_a_chunked_stream() {
     let body: serde_json::Value = serde_json::from_slice(&http.body).unwrap();
     assert_eq!(body["model"], "test-model");
 
-    let head = ResponseHead {
-        status: 200,
-        headers: vec![("content-type".into(), "text/event-stream".into())],
-    };
-    sandbox.respond(&head, true).await.unwrap();
-    let stream = concat!(
-        "data: {\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n",
-        "data: {\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\n",
-        "data: [DONE]\n\n",
-    );
-    let mut events = Vec::new();
-    for chunk in stream.as_bytes().chunks(7) {
-        events.extend(sandbox.push(chunk).await.expect("push"));
-    }
-    events.extend(sandbox.finish().await.expect("finish"));
+    sandbox.respond(&sse_head(), true).await.unwrap();
+    let events = decode_in_chunks(&mut sandbox, CHAT_HELLO_STREAM.as_bytes(), 7).await;
 
-    let text: String = events
-        .iter()
-        .filter_map(|e| match e {
-            StreamEvent::TextDelta { delta, .. } => Some(delta.as_str()),
-            _ => None,
-        })
-        .collect();
+    let text: String = text_deltas(&events).concat();
     assert_eq!(text, "Hello");
     let Some(StreamEvent::Finish(finish)) = events.last() else {
         panic!("ends with finish: {events:?}")

@@ -8,9 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use plugboard::ir::{
-    ChatRequest, Dialect, Message, Part, Role, StreamEvent, TextPart, UpstreamError,
+    ChatRequest, Dialect, Message, Part, ResponseHead, Role, StreamEvent, TextPart, UpstreamError,
 };
-use plugboard::runtime::{Account, CallContext, Runtime, RuntimeSettings, SandboxContext};
+use plugboard::runtime::{
+    Account, CallContext, RequestSandbox, Runtime, RuntimeSettings, SandboxContext,
+};
 
 /// A component built by `adapters/build.sh --tests`, e.g. `adapters/merge-turns.wasm`
 /// or `test-adapters/test-spin.wasm` (relative to `target/`).
@@ -98,6 +100,47 @@ pub fn request_with(messages: Vec<Message>) -> ChatRequest {
         messages,
         ..Default::default()
     }
+}
+
+/// A 200 event-stream response head.
+pub fn sse_head() -> ResponseHead {
+    ResponseHead {
+        status: 200,
+        headers: vec![("content-type".into(), "text/event-stream".into())],
+    }
+}
+
+/// An OpenAI Chat Completions stream that says "Hello" and stops.
+pub const CHAT_HELLO_STREAM: &str = concat!(
+    "data: {\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n",
+    "data: {\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\n",
+    "data: [DONE]\n\n",
+);
+
+/// Feed `body` to the sandbox's decoder in `chunk`-byte pieces, then finish: every
+/// event, in order.
+pub async fn decode_in_chunks(
+    sandbox: &mut RequestSandbox,
+    body: &[u8],
+    chunk: usize,
+) -> Vec<StreamEvent> {
+    let mut events = Vec::new();
+    for piece in body.chunks(chunk) {
+        events.extend(sandbox.push(piece).await.expect("push"));
+    }
+    events.extend(sandbox.finish().await.expect("finish"));
+    events
+}
+
+/// The text deltas among `events`, in order.
+pub fn text_deltas(events: &[StreamEvent]) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            StreamEvent::TextDelta { delta, .. } => Some(delta.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The first error frame among `events`; fails showing them all when there is none.
