@@ -9,8 +9,9 @@ use std::fmt::Write;
 use serde_json::{Map, Value, json};
 
 use crate::ir::Dialect;
+use crate::runtime::convert::placement_from_spec;
 use crate::runtime::spec::{
-    self, BodyEncoding, ClientRegistration, Obtain, TokenAnswer, TokenCall, TokenValue,
+    BodyEncoding, ClientRegistration, Obtain, TokenAnswer, TokenCall, TokenValue,
 };
 use crate::runtime::{
     ComponentSummary, CredentialKind, FixupComponent, Placement, ProviderComponent,
@@ -308,7 +309,7 @@ fn call_json(call: &TokenCall) -> Value {
         "encoding": encoding_text(call.encoding),
         "fields": call.fields.iter().map(|(name, value)| json!([name, value_json(value)])).collect::<Vec<_>>(),
         "headers": call.headers.iter().map(|(name, value)| json!([name, value])).collect::<Vec<_>>(),
-        "present": spec_placement_json(&call.present),
+        "present": placement_json(&placement_from_spec(&call.present)),
     })
 }
 
@@ -408,17 +409,6 @@ fn placement_json(placement: &Placement) -> Value {
         Placement::Bearer => json!("bearer"),
         Placement::Header { name, prefix } => json!({"header": {"name": name, "prefix": prefix}}),
         Placement::Query(param) => json!({"query": param}),
-    }
-}
-
-fn spec_placement_json(placement: &spec::Placement) -> Value {
-    match placement {
-        spec::Placement::None => json!("none"),
-        spec::Placement::Bearer => json!("bearer"),
-        spec::Placement::Header(header) => {
-            json!({"header": {"name": header.name, "prefix": header.prefix}})
-        }
-        spec::Placement::Query(param) => json!({"query": param}),
     }
 }
 
