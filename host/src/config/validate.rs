@@ -165,25 +165,19 @@ pub fn check_against_registry(config: &Config, registry: &Registry) -> Vec<Warni
                         provider.name, provider.adapter
                     )));
                 }
-                let declared: Vec<&str> = component
-                    .info
-                    .credential_kinds
-                    .iter()
-                    .map(|kind| kind.id.as_str())
-                    .collect();
                 for account in &provider.accounts {
-                    let known = match &account.kind {
-                        Some(kind) => component.info.credential_kind(kind).is_some(),
-                        None => component.info.default_key_kind().is_some(),
-                    };
-                    if !known {
+                    if component
+                        .info
+                        .account_kind(account.kind.as_deref())
+                        .is_none()
+                    {
                         warnings.push(Warning(format!(
                             "provider `{}`: account `{}` holds credential kind `{}`, which adapter `{}` does not declare (it declares: {}); its requests go to the entry's other accounts",
                             provider.name,
                             account.name,
                             account.kind.as_deref().unwrap_or("(a key kind)"),
                             provider.adapter,
-                            if declared.is_empty() { "none".to_owned() } else { declared.join(", ") },
+                            component.info.kind_ids(),
                         )));
                     }
                 }

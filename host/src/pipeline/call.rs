@@ -87,17 +87,7 @@ fn credential_kind<'p>(
     account: &str,
     named: Option<&str>,
 ) -> Result<&'p CredentialKind, Failure> {
-    let found = match named {
-        Some(id) => provider.info.credential_kind(id),
-        None => provider.info.default_key_kind(),
-    };
-    found.ok_or_else(|| {
-        let declared: Vec<&str> = provider
-            .info
-            .credential_kinds
-            .iter()
-            .map(|kind| kind.id.as_str())
-            .collect();
+    provider.info.account_kind(named).ok_or_else(|| {
         let wanted = match named {
             Some(id) => format!("holds credential kind `{id}`, which"),
             None => "names no credential kind, and".to_owned(),
@@ -107,7 +97,7 @@ fn credential_kind<'p>(
             entry.name,
             provider.label(),
             if named.is_some() { "" } else { " as a key kind" },
-            if declared.is_empty() { "none".to_owned() } else { declared.join(", ") },
+            provider.info.kind_ids(),
         );
         Failure::host(
             ClientError::new(ErrorKind::Internal, message).code("unknown_credential_kind"),

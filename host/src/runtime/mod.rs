@@ -236,6 +236,29 @@ impl ProviderInfo {
     pub fn default_key_kind(&self) -> Option<&CredentialKind> {
         self.credential_kinds.iter().find(|kind| kind.is_key())
     }
+
+    /// The kind an account holds: the one it names, else [`Self::default_key_kind`].
+    pub fn account_kind(&self, named: Option<&str>) -> Option<&CredentialKind> {
+        match named {
+            Some(id) => self.credential_kind(id),
+            None => self.default_key_kind(),
+        }
+    }
+
+    /// The declared kind ids, comma-separated (`none` when there are none), for
+    /// messages that name what an account could hold.
+    pub fn kind_ids(&self) -> String {
+        let ids: Vec<&str> = self
+            .credential_kinds
+            .iter()
+            .map(|k| k.id.as_str())
+            .collect();
+        if ids.is_empty() {
+            "none".to_owned()
+        } else {
+            ids.join(", ")
+        }
+    }
 }
 
 /// Which fixup hooks are implemented.
