@@ -72,7 +72,7 @@ impl Gateway {
             config
                 .api_keys
                 .iter()
-                .chain(config.providers.iter().flat_map(|p| p.api_keys.iter())),
+                .chain(config.providers.iter().flat_map(ProviderEntry::secrets)),
         );
         redactor.install();
         Ok(Self {

@@ -208,6 +208,32 @@ async fn an_upstream_that_echoes_the_key_never_gets_it_to_the_client_or_the_log(
 }
 
 #[tokio::test]
+async fn a_named_accounts_secret_echoed_upstream_is_redacted_too() {
+    let upstream = ScriptedUpstream::start().await;
+    let entry = format!(
+        "  - {{name: echoing, adapter: openai, base-url: '{}', models: [m], accounts: [{{name: sub, secret: sk-account-secret-echoed}}]}}\n",
+        upstream.base_url
+    );
+    let plugboard = start(&[entry], "");
+    upstream.reply(Reply::json(
+        401,
+        json!({"error": {"message": "Incorrect API key provided: sk-account-secret-echoed.", "type": "invalid_request_error", "code": "invalid_api_key"}}),
+    ));
+    let response = post_json(
+        &client(),
+        &plugboard.url("/v1/chat/completions"),
+        &hello("m"),
+    )
+    .send()
+    .await
+    .unwrap();
+    let text = response.text().await.unwrap();
+    assert!(!text.contains("sk-account-secret-echoed"), "{text}");
+    assert!(text.contains("[redacted]"), "{text}");
+    assert!(!plugboard.log().contains("sk-account-secret-echoed"));
+}
+
+#[tokio::test]
 async fn a_passthrough_stream_that_dies_inside_an_event_ends_with_a_clean_error_frame() {
     let half_event = "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_bl";
     // The connection breaks after half an event: a chunked body that never ends.

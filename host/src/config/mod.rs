@@ -260,6 +260,16 @@ impl ProviderEntry {
         self.endpoints.get(name).map(String::as_str)
     }
 
+    /// Every upstream secret the entry holds: its `api-keys`, then its accounts'
+    /// secrets (what the redactor must know).
+    pub fn secrets(&self) -> impl Iterator<Item = &Secret> {
+        self.api_keys.iter().chain(
+            self.accounts
+                .iter()
+                .filter_map(|account| account.secret.as_ref()),
+        )
+    }
+
     /// Every overridden endpoint, `base-url` included, as (name, URL).
     pub fn endpoint_overrides(&self) -> impl Iterator<Item = (&str, &str)> {
         let base = self.base_url.as_deref().map(|url| ("base", url));
