@@ -4,6 +4,7 @@
 //! request fixup is a sandboxed WebAssembly component (see `wit/`). Read
 //! [`pipeline`] first: it is the phase order of one request, top to bottom.
 
+pub mod accounts;
 pub mod config;
 pub mod credentials;
 pub mod describe;
