@@ -53,6 +53,10 @@ pub struct Config {
     /// Retry, cooldown and failover.
     #[serde(default)]
     pub retry: RetrySettings,
+    /// The credential store: one JSON file per account (Plugboard's own, or
+    /// CLIProxyAPI's auth directory as it is). `~/.plugboard/auth` when unset.
+    #[serde(default)]
+    pub auth_dir: Option<PathBuf>,
     /// Provider entries, in routing preference order.
     #[serde(default)]
     pub providers: Vec<ProviderEntry>,
@@ -190,10 +194,16 @@ pub struct ProviderEntry {
     /// Account keys; one account per key, of the adapter's first key credential kind.
     #[serde(default)]
     pub api_keys: Vec<Secret>,
-    /// Named accounts of any credential kind the adapter declares. With `api-keys`,
-    /// all of them take turns, keys first.
+    /// Accounts besides `api-keys`: `auth-dir` (every account in the credential store
+    /// whose kind the adapter declares), or a list whose items are store account ids
+    /// (file stems) or inline named accounts. With `api-keys`, all take turns, keys
+    /// first.
     #[serde(default)]
-    pub accounts: Vec<AccountEntry>,
+    pub accounts: AccountSelection,
+    /// Refresh stored accounts' tokens this many seconds before they expire, instead of
+    /// the lead time the adapter declares.
+    #[serde(default)]
+    pub refresh_lead_s: Option<u32>,
     /// Models served; the adapter's own list when empty.
     #[serde(default)]
     pub models: Vec<ModelEntry>,
@@ -227,6 +237,127 @@ impl ProviderEntry {
             Some(value) => Arc::from(value.to_string()),
             None => Arc::from("{}"),
         }
+    }
+}
+
+/// Which accounts a provider entry uses besides its `api-keys`.
+#[derive(Debug, Clone, Default)]
+pub enum AccountSelection {
+    /// Every account in the credential store whose kind the entry's adapter declares.
+    AuthDir,
+    /// These, in order.
+    List(Vec<AccountRef>),
+    /// None (the default).
+    #[default]
+    Nothing,
+}
+
+/// One item of an entry's `accounts:` list.
+#[derive(Debug, Clone)]
+pub enum AccountRef {
+    /// An account of the credential store, by id (its file stem).
+    Stored(String),
+    /// An account written in the config file.
+    Inline(AccountEntry),
+}
+
+impl AccountSelection {
+    /// The inline accounts, in order.
+    pub fn inline(&self) -> impl Iterator<Item = &AccountEntry> {
+        self.items().filter_map(|item| match item {
+            AccountRef::Inline(entry) => Some(entry),
+            AccountRef::Stored(_) => None,
+        })
+    }
+
+    /// The inline accounts, mutable (for `${ENV}` expansion).
+    fn inline_mut(&mut self) -> impl Iterator<Item = &mut AccountEntry> {
+        let items: &mut [AccountRef] = match self {
+            AccountSelection::List(items) => items,
+            _ => &mut [],
+        };
+        items.iter_mut().filter_map(|item| match item {
+            AccountRef::Inline(entry) => Some(entry),
+            AccountRef::Stored(_) => None,
+        })
+    }
+
+    /// The store ids listed by name.
+    pub fn stored(&self) -> impl Iterator<Item = &str> {
+        self.items().filter_map(|item| match item {
+            AccountRef::Stored(id) => Some(id.as_str()),
+            AccountRef::Inline(_) => None,
+        })
+    }
+
+    /// Whether the entry takes accounts from the credential store.
+    pub fn uses_store(&self) -> bool {
+        matches!(self, AccountSelection::AuthDir) || self.stored().next().is_some()
+    }
+
+    fn items(&self) -> std::slice::Iter<'_, AccountRef> {
+        match self {
+            AccountSelection::List(items) => items.iter(),
+            _ => [].iter(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountSelection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Selection;
+        impl<'de> serde::de::Visitor<'de> for Selection {
+            type Value = AccountSelection;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`auth-dir`, or a list of account ids and named accounts")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                if value == "auth-dir" {
+                    Ok(AccountSelection::AuthDir)
+                } else {
+                    Err(E::custom(format!(
+                        "`accounts: {value}`: the one word accepted is `auth-dir`; list store account ids as `[id, ...]`"
+                    )))
+                }
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(AccountSelection::Nothing)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<AccountRef>()? {
+                    items.push(item);
+                }
+                Ok(AccountSelection::List(items))
+            }
+        }
+        deserializer.deserialize_any(Selection)
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Item;
+        impl<'de> serde::de::Visitor<'de> for Item {
+            type Value = AccountRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a store account id, or a named account `{name, kind, secret, attributes}`")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                Ok(AccountRef::Stored(value.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                AccountEntry::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(AccountRef::Inline)
+            }
+        }
+        deserializer.deserialize_any(Item)
     }
 }
 
@@ -265,7 +396,7 @@ impl ProviderEntry {
     pub fn secrets(&self) -> impl Iterator<Item = &Secret> {
         self.api_keys.iter().chain(
             self.accounts
-                .iter()
+                .inline()
                 .filter_map(|account| account.secret.as_ref()),
         )
     }
@@ -280,6 +411,9 @@ impl ProviderEntry {
         )
     }
 }
+
+/// Where the credential store lives when `auth-dir` is unset.
+pub const DEFAULT_AUTH_DIR: &str = "~/.plugboard/auth";
 
 fn default_listen() -> String {
     "127.0.0.1:8317".to_owned()
@@ -329,6 +463,22 @@ impl Config {
             .unwrap_or_else(|| self.adapters_dir.join(".cache"))
     }
 
+    /// The credential store's directory: `auth-dir`, else `~/.plugboard/auth` (a
+    /// leading `~/` is the home directory).
+    pub fn auth_dir(&self) -> PathBuf {
+        let dir = self
+            .auth_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_AUTH_DIR));
+        match dir.strip_prefix("~") {
+            Ok(rest) => match std::env::var_os("HOME") {
+                Some(home) => PathBuf::from(home).join(rest),
+                None => dir,
+            },
+            Err(_) => dir,
+        }
+    }
+
     /// Runtime knobs derived from `limits` and `cache-dir`.
     pub fn runtime_settings(&self) -> RuntimeSettings {
         RuntimeSettings {
@@ -349,6 +499,9 @@ impl Config {
         if let Some(dir) = &mut self.cache_dir {
             expand_path(dir, "cache-dir")?;
         }
+        if let Some(dir) = &mut self.auth_dir {
+            expand_path(dir, "auth-dir")?;
+        }
         self.log_level = env::expand(&self.log_level, "log-level")?;
         for (i, provider) in self.providers.iter_mut().enumerate() {
             let at = format!("providers[{i}]");
@@ -361,7 +514,7 @@ impl Config {
             for (name, url) in provider.endpoints.iter_mut() {
                 *url = env::expand(url, &format!("{at}.endpoints.{name}"))?;
             }
-            for (j, account) in provider.accounts.iter_mut().enumerate() {
+            for (j, account) in provider.accounts.inline_mut().enumerate() {
                 let at = format!("{at}.accounts[{j}]");
                 account.name = env::expand(&account.name, &format!("{at}.name"))?;
                 if let Some(secret) = &mut account.secret {

@@ -228,7 +228,7 @@ fn named_accounts_of_a_kind_and_endpoint_overrides_load() {
     unsafe { std::env::set_var("PLUGBOARD_TEST_OAUTH_TOKEN", "oat-secret") };
     let (config, _) = Config::parse(ACCOUNTS).unwrap();
     let claude = &config.providers[0];
-    let account = &claude.accounts[0];
+    let account = claude.accounts.inline().next().unwrap();
     assert_eq!(account.name, "max-plan");
     assert_eq!(account.kind.as_deref(), Some("claude-oauth"));
     assert_eq!(account.secret.as_ref().unwrap().expose(), "oat-secret");
@@ -284,4 +284,39 @@ fn bad_accounts_and_endpoints_are_named() {
         let error = format!("{:#}", Config::parse(&text).unwrap_err());
         assert!(error.contains(expected), "{providers}: {error}");
     }
+}
+
+#[test]
+fn accounts_take_the_store_whole_or_by_id_beside_inline_ones() {
+    let text = "api-keys: [k]\nauth-dir: /tmp/pb-auth\nproviders:\n  - {name: a, adapter: x, accounts: auth-dir}\n  - {name: b, adapter: x, refresh-lead-s: 90, accounts: [claude-me, {name: inline, secret: s3cr3t-value}]}\n  - {name: c, adapter: x}\n";
+    let (config, _) = Config::parse(text).unwrap();
+    assert_eq!(config.auth_dir(), std::path::PathBuf::from("/tmp/pb-auth"));
+    let [a, b, c] = &config.providers[..] else {
+        panic!()
+    };
+    assert!(matches!(a.accounts, AccountSelection::AuthDir));
+    assert!(a.accounts.uses_store());
+    assert_eq!(b.accounts.stored().collect::<Vec<_>>(), ["claude-me"]);
+    assert_eq!(b.accounts.inline().next().unwrap().name, "inline");
+    assert_eq!(b.refresh_lead_s, Some(90));
+    assert!(!c.accounts.uses_store());
+
+    for (bad, expected) in [
+        ("accounts: everything", "the one word accepted is `auth-dir`"),
+        ("accounts: [../etc]", "must be the stem of a file"),
+        ("accounts: [x, x]", "account `x` is listed twice"),
+        ("accounts: [{name: a, token: x}]", "unknown field `token`"),
+    ] {
+        let text = format!("api-keys: [k]\nproviders:\n  - {{name: p, adapter: a, {bad}}}\n");
+        let error = format!("{:#}", Config::parse(&text).unwrap_err());
+        assert!(error.contains(expected), "{bad}: {error}");
+    }
+}
+
+#[test]
+fn the_default_auth_dir_is_under_home() {
+    let (config, _) = Config::parse("api-keys: [k]\n").unwrap();
+    let dir = config.auth_dir();
+    assert!(dir.ends_with(".plugboard/auth"), "{}", dir.display());
+    assert!(!dir.starts_with("~"), "{}", dir.display());
 }

@@ -81,7 +81,7 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
             check_endpoint_url(name, &format!("endpoints.{endpoint}"), url)?;
         }
         let mut account_names = HashSet::new();
-        for account in &provider.accounts {
+        for account in provider.accounts.inline() {
             let account_name = &account.name;
             if account_name.is_empty()
                 || account_name
@@ -106,6 +106,17 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
                 bail!(
                     "provider `{name}`: account `{account_name}` has an empty secret (is its ${{ENV_VAR}} set?)"
                 );
+            }
+        }
+        let mut stored = HashSet::new();
+        for id in provider.accounts.stored() {
+            if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\']) {
+                bail!(
+                    "provider `{name}`: account id `{id}` must be the stem of a file in auth-dir (no `/`, no leading `.`)"
+                );
+            }
+            if !stored.insert(id) {
+                bail!("provider `{name}`: account `{id}` is listed twice");
             }
         }
         if provider.api_keys.iter().any(|key| key.is_empty()) {
@@ -165,7 +176,7 @@ pub fn check_against_registry(config: &Config, registry: &Registry) -> Vec<Warni
                         provider.name, provider.adapter
                     )));
                 }
-                for account in &provider.accounts {
+                for account in provider.accounts.inline() {
                     if component
                         .info
                         .account_kind(account.kind.as_deref())

@@ -78,16 +78,24 @@ pub const REDACTED: &str = "[redacted]";
 
 /// Removes every credential the host holds from text that came from outside (an
 /// upstream's error message that echoes the key, a transport error, a guest's panic)
-/// before it reaches a client or a log. Cheap to clone.
+/// before it reaches a client or a log. Cheap to clone; clones share one list, which
+/// [`Redactor::set`] replaces as tokens are refreshed and accounts come and go.
 #[derive(Clone, Default)]
 pub struct Redactor {
     /// The secrets, longest first, so a key that contains another is replaced whole.
-    secrets: std::sync::Arc<[String]>,
+    secrets: std::sync::Arc<arc_swap::ArcSwap<Vec<String>>>,
 }
 
 impl Redactor {
     /// A redactor for `secrets` (empty and very short ones are skipped).
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Self {
+        let redactor = Self::default();
+        redactor.set(secrets);
+        redactor
+    }
+
+    /// Make `secrets` the list this redactor and all its clones look for.
+    pub fn set<'a>(&self, secrets: impl IntoIterator<Item = &'a Secret>) {
         let mut secrets: Vec<String> = secrets
             .into_iter()
             .filter(|secret| secret.0.len() >= SHORTEST_REDACTED)
@@ -95,15 +103,13 @@ impl Redactor {
             .collect();
         secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
         secrets.dedup();
-        Self {
-            secrets: secrets.into(),
-        }
+        self.secrets.store(std::sync::Arc::new(secrets));
     }
 
     /// `text` with every secret replaced by [`REDACTED`].
     pub fn redact(&self, text: &str) -> String {
         let mut text = text.to_owned();
-        for secret in self.secrets.iter() {
+        for secret in self.secrets.load().iter() {
             if text.contains(secret.as_str()) {
                 text = text.replace(secret.as_str(), REDACTED);
             }
@@ -134,7 +140,7 @@ pub fn redact_log(text: &str) -> String {
 
 impl fmt::Debug for Redactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Redactor({} secrets)", self.secrets.len())
+        write!(f, "Redactor({} secrets)", self.secrets.load().len())
     }
 }
 
@@ -177,5 +183,13 @@ mod tests {
         // Too short to look for: ordinary words stay intact.
         assert_eq!(redactor.redact("k1 is fine"), "k1 is fine");
         assert!(!format!("{redactor:?}").contains("sk-upstream"));
+
+        // A refreshed token replaces the list for every clone.
+        let clone = redactor.clone();
+        redactor.set(&[Secret::new("oat-refreshed-token")]);
+        assert_eq!(
+            clone.redact("oat-refreshed-token sk-upstream-secret-1"),
+            "[redacted] sk-upstream-secret-1"
+        );
     }
 }

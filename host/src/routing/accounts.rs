@@ -58,7 +58,7 @@ impl AccountPool {
                 secret: Some(key.clone()),
                 attributes: Vec::new(),
             });
-        let named = entry.accounts.iter().map(|account| AccountSlot {
+        let named = entry.accounts.inline().map(|account| AccountSlot {
             id: format!("{}:{}", entry.name, account.name),
             kind: account.kind.clone(),
             secret: account.secret.clone(),
