@@ -2,10 +2,12 @@
 //!
 //! ```text
 //! surface decode -> route -> for each attempt:
-//!     registry snapshot -> call context -> sandbox -> on_request -> encode  (or encode_native)
-//!     -> on_upstream_request -> egress check + credential -> send
+//!     registry snapshot -> call context -> credential (refresh / exchange when due)
+//!     -> sandbox -> on_request -> encode  (or encode_native)
+//!     -> on_upstream_request -> egress check + credential placed -> send
 //!     -> non-2xx: classify_error -> failure
 //!     -> respond -> push chunks / finish -> surface encode (stream or one body)
+//!   the upstream refused the token: renew it, retry the same account once
 //!   a failed attempt: routing settles it (rest the account; answer, or try the next)
 //! ```
 //!
@@ -33,6 +35,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
 
+use crate::accounts::store::Store;
+use crate::accounts::{Accounts, KindEnv};
 use crate::config::{Config, ProviderEntry};
 use crate::credentials::Redactor;
 use crate::failure::{AttemptFailures, ClientError, ErrorKind, Failure, Retry, TransportFailure};
@@ -53,14 +57,27 @@ pub struct Gateway {
     pub router: Router,
     /// The one upstream HTTP client.
     pub upstream: UpstreamClient,
-    /// Every credential the config holds, kept out of relayed text and logs.
+    /// Every credential the config and the store hold, kept out of relayed text and
+    /// logs.
     pub redactor: Redactor,
+    /// The credential store's accounts, live (`None` when no entry uses the store).
+    pub accounts: Option<Arc<Accounts>>,
 }
 
 impl Gateway {
-    /// The gateway for `config` on `runtime`: routing, the upstream client with the
-    /// configured timeouts, and a redactor for every key the config holds.
+    /// The gateway for `config` on `runtime`, without a credential store.
     pub fn new(config: Arc<Config>, runtime: Arc<Runtime>) -> anyhow::Result<Self> {
+        Self::with_store(config, runtime, None)
+    }
+
+    /// The gateway for `config` on `runtime`: routing (over `store`'s accounts too,
+    /// when given), the upstream client with the configured timeouts, and a redactor
+    /// for every key and token the config and the store hold.
+    pub fn with_store(
+        config: Arc<Config>,
+        runtime: Arc<Runtime>,
+        store: Option<Arc<Store>>,
+    ) -> anyhow::Result<Self> {
         let limits = &config.limits;
         let upstream = UpstreamClient::new(
             Duration::from_millis(limits.upstream_connect_timeout_ms),
@@ -68,22 +85,38 @@ impl Gateway {
             Duration::from_secs(limits.upstream_idle_timeout_s),
         )
         .context("cannot build the upstream HTTP client")?;
-        let redactor = Redactor::new(
-            config
-                .api_keys
-                .iter()
-                .chain(config.providers.iter().flat_map(ProviderEntry::secrets)),
-        );
+        let config_secrets: Vec<_> = config
+            .api_keys
+            .iter()
+            .chain(config.providers.iter().flat_map(ProviderEntry::secrets))
+            .cloned()
+            .collect();
+        let redactor = Redactor::new(&config_secrets);
         redactor.install();
+        let accounts = store.clone().map(|store| {
+            Accounts::new(
+                store,
+                upstream.http().clone(),
+                Duration::from_millis(limits.upstream_connect_timeout_ms)
+                    + Duration::from_secs(TOKEN_CALL_TIMEOUT_S),
+                redactor.clone(),
+                config_secrets,
+            )
+        });
         Ok(Self {
-            router: Router::new(&config),
+            router: Router::with_store(&config, store),
             config,
             runtime,
             upstream,
             redactor,
+            accounts,
         })
     }
 }
+
+/// Longest a token endpoint may take to answer a refresh or exchange, seconds (after
+/// connecting).
+const TOKEN_CALL_TIMEOUT_S: u64 = 30;
 
 /// What the per-request log line reports.
 #[derive(Debug, Default)]
@@ -169,6 +202,11 @@ async fn run(
             Ok(response) => return Ok(response),
             Err(failure) => failure,
         };
+        // The upstream refused the token: renew it and retry the same account, once.
+        let failure = match renew_and_retry(gateway, &inbound, entry, &attempt, failure).await {
+            Ok(response) => return Ok(response),
+            Err(failure) => failure,
+        };
         tracing::info!(provider = %entry.name, account = %attempt.account.id, attempt = attempt.number,
             source = ?failure.source, retry = ?failure.retry, reason = %failure.error.message, "attempt failed");
         match gateway.router.settle(&attempt, failure) {
@@ -223,11 +261,24 @@ async fn try_attempt(
     // Call context: everything the attempt is (the account, the credential kind it
     // holds, the model, the adapter's endpoints resolved for it), said once to every
     // guest; and where the host will place the account's secret.
+    let mut attempt_call = call::resolve(inbound, entry, &provider, attempt)?;
+
+    // Credential: a configured key, or a stored account's token, refreshed or
+    // exchanged first when due (it may move the base URL: Copilot's API host).
+    let secret = call::credential(
+        gateway.accounts.as_deref(),
+        &provider,
+        entry,
+        attempt,
+        &mut attempt_call,
+    )
+    .await?;
     let call::AttemptCall {
         call,
         placement,
         base_url,
-    } = call::resolve(inbound, entry, &provider, attempt)?;
+        ..
+    } = attempt_call;
 
     // Encode: native passthrough when the upstream speaks the client's dialect and no
     // fixup wants to edit this IR request; otherwise IR -> fixups -> provider encoder.
@@ -264,9 +315,8 @@ async fn try_attempt(
     // Egress check and credential: after every guest hook, so no guest sees the key.
     let policy = EgressPolicy::new(&base_url, &provider.info.hosts, &entry.allow_hosts)
         .with_overridden_endpoints(entry.endpoint_overrides().map(|(_, url)| url));
-    let outgoing =
-        crate::upstream::prepare(request, placement, attempt.account.secret.as_ref(), &policy)
-            .map_err(|error| refused_request(&failures, error))?;
+    let outgoing = crate::upstream::prepare(request, placement, secret.as_ref(), &policy)
+        .map_err(|error| refused_request(&failures, error))?;
 
     // Send, and wait for the response head.
     let response = gateway
@@ -312,6 +362,49 @@ async fn try_attempt(
     } else {
         relay.collect(decoded).await
     }
+}
+
+/// After an attempt whose token the upstream refused (`auth-expired`): when the
+/// account can renew it (a stored account with a refresh token, or an exchanged
+/// token), renew and retry the same account once. Any other failure, or one that
+/// cannot be cured so, is returned as it was for routing to settle.
+async fn renew_and_retry(
+    gateway: &Arc<Gateway>,
+    inbound: &Inbound<'_>,
+    entry: &ProviderEntry,
+    attempt: &Attempt,
+    failure: Failure,
+) -> Result<Response, Failure> {
+    let (Retry::SameAccountAfterRefresh, Some(accounts), Some(_)) = (
+        &failure.retry,
+        gateway.accounts.as_deref(),
+        attempt.account.stored.as_ref(),
+    ) else {
+        return Err(failure);
+    };
+    let Ok(provider) = provider_component(&gateway.runtime.registry(), entry) else {
+        return Err(failure);
+    };
+    let (Some(kind), Ok(endpoints)) = (
+        provider.info.account_kind(attempt.account.kind.as_deref()),
+        call::account_endpoints(&provider, entry, &attempt.account),
+    ) else {
+        return Err(failure);
+    };
+    let env = KindEnv {
+        kind,
+        endpoints: &endpoints,
+    };
+    if !accounts.renewable(&attempt.account.id, &env) {
+        return Err(failure);
+    }
+    tracing::info!(provider = %entry.name, account = %attempt.account.id,
+        "upstream refused the token; renewing it and retrying the same account");
+    accounts
+        .renew_refused(&attempt.account.id, &env)
+        .await
+        .map_err(|error| call::credential_failure(entry, error))?;
+    try_attempt(gateway, inbound, entry, attempt).await
 }
 
 /// The entry's provider adapter in the registry snapshot; one not loaded sends the

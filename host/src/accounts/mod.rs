@@ -3,5 +3,42 @@
 
 pub mod file;
 pub mod import;
+pub mod live;
 pub mod oauth;
 pub mod store;
+
+pub use live::{Accounts, Credential, CredentialError, KindEnv, Why};
+
+use std::sync::Arc;
+
+use crate::config::{AccountSelection, ProviderEntry};
+use crate::runtime::ProviderInfo;
+use file::AccountFile;
+use store::Snapshot;
+
+/// The stored accounts provider entry `entry` uses now, in id order: with
+/// `accounts: auth-dir`, every account whose kind the entry's adapter declares; with a
+/// list, the listed ids the store holds (of a kind the adapter declares). Disabled
+/// accounts serve no request. `adapter` is the entry's adapter as loaded now (`None`:
+/// not loaded, so no account can serve).
+pub fn serving(
+    entry: &ProviderEntry,
+    adapter: Option<&ProviderInfo>,
+    snapshot: &Snapshot,
+) -> Vec<Arc<AccountFile>> {
+    let Some(info) = adapter else {
+        return Vec::new();
+    };
+    let usable = |file: &&Arc<AccountFile>| {
+        file.disabled.is_none() && info.credential_kind(&file.kind).is_some()
+    };
+    match &entry.accounts {
+        AccountSelection::AuthDir => snapshot.accounts.values().filter(usable).cloned().collect(),
+        selection => selection
+            .stored()
+            .filter_map(|id| snapshot.accounts.get(id))
+            .filter(usable)
+            .cloned()
+            .collect(),
+    }
+}

@@ -344,7 +344,9 @@ impl<'de> Deserialize<'de> for AccountRef {
         impl<'de> serde::de::Visitor<'de> for Item {
             type Value = AccountRef;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a store account id, or a named account `{name, kind, secret, attributes}`")
+                f.write_str(
+                    "a store account id, or a named account `{name, kind, secret, attributes}`",
+                )
             }
             fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
                 Ok(AccountRef::Stored(value.to_owned()))

@@ -302,7 +302,10 @@ fn accounts_take_the_store_whole_or_by_id_beside_inline_ones() {
     assert!(!c.accounts.uses_store());
 
     for (bad, expected) in [
-        ("accounts: everything", "the one word accepted is `auth-dir`"),
+        (
+            "accounts: everything",
+            "the one word accepted is `auth-dir`",
+        ),
         ("accounts: [../etc]", "must be the stem of a file"),
         ("accounts: [x, x]", "account `x` is listed twice"),
         ("accounts: [{name: a, token: x}]", "unknown field `token`"),

@@ -1,25 +1,35 @@
 //! One attempt as its guests see it: the [`CallContext`] (the account, the credential
-//! kind it holds, the model, the adapter's endpoints resolved for it), and where the
-//! host will place the account's secret.
+//! kind it holds, the model, the adapter's endpoints resolved for it), where the host
+//! will place the account's secret, and the secret itself ([`credential`]: a stored
+//! account's token, refreshed or exchanged first when due).
 //!
-//! Endpoints: each URL the adapter declares, or the provider entry's override, with
-//! `{name}` placeholders filled from the account's attributes
+//! Endpoints: each URL the adapter declares, replaced by the URL a stored account's
+//! file carries (a `base_url`, Gemini CLI's `token_uri`), replaced in turn by the
+//! provider entry's override (config wins), with `{name}` placeholders filled from the
+//! account's attributes
 //! (`https://oidc.{region}.amazonaws.com`). A placeholder value goes into a URL the
 //! host will send a secret to, so it must be a plain token: ASCII letters, digits,
 //! `-`, `_` and `.`, without `..`. Anything else (a `/`, `@`, `?`, `#` that would move
 //! the request to another host or path) is refused, and the account cannot be served
 //! until it is fixed.
 
+use std::time::Duration;
+
 use super::Inbound;
+use crate::accounts::{Accounts, CredentialError, KindEnv};
 use crate::config::ProviderEntry;
+use crate::credentials::Secret;
 use crate::failure::{ClientError, ErrorKind, Failure, Retry};
-use crate::routing::Attempt;
+use crate::routing::{AccountSlot, Attempt, CooldownReason};
 use crate::runtime::{Account, CallContext, CredentialKind, Placement, ProviderComponent};
+use crate::upstream::egress::host_matches;
 
 /// An attempt's call context, and what only the host uses.
 pub struct AttemptCall<'p> {
     /// What every guest of the attempt is told.
     pub call: CallContext,
+    /// The credential kind the account holds.
+    pub kind: &'p CredentialKind,
     /// Where the account's secret goes.
     pub placement: &'p Placement,
     /// The resolved `base` endpoint (the egress policy's base URL).
@@ -41,12 +51,7 @@ pub fn resolve<'p>(
         account.id.as_str(),
         account.kind.as_deref(),
     )?;
-    let declared = provider
-        .info
-        .endpoints
-        .iter()
-        .map(|endpoint| (endpoint.name.as_str(), endpoint.url.as_str()));
-    let endpoints = resolve_endpoints(declared, entry, &account.attributes).map_err(|error| {
+    let endpoints = account_endpoints(provider, entry, account).map_err(|error| {
         unservable(format!(
             "provider `{}`, account `{}`: {error}",
             entry.name, account.id
@@ -74,9 +79,135 @@ pub fn resolve<'p>(
             client_headers: inbound.client_headers.to_vec(),
             endpoints,
         },
+        kind,
         placement: &kind.placement,
         base_url,
     })
+}
+
+/// The adapter's endpoints resolved for `account`: declared, then the URLs its file
+/// carries (only on a host the adapter declares), then the entry's overrides.
+pub fn account_endpoints(
+    provider: &ProviderComponent,
+    entry: &ProviderEntry,
+    account: &AccountSlot,
+) -> Result<Vec<(String, String)>, EndpointError> {
+    let file = account.stored.as_deref();
+    let carried = |name: &str| -> Option<&str> {
+        let file = file?;
+        let url = if name == "base" {
+            file.base_url
+                .as_deref()
+                .or_else(|| file.endpoints.get("base").map(String::as_str))
+        } else {
+            file.endpoints.get(name).map(String::as_str)
+        }?;
+        declared_host(provider, url).then_some(url)
+    };
+    let declared = provider.info.endpoints.iter().map(|endpoint| {
+        let name = endpoint.name.as_str();
+        (name, carried(name).unwrap_or(endpoint.url.as_str()))
+    });
+    resolve_endpoints(declared, entry, &account.attributes)
+}
+
+/// Whether `url`'s host is one the adapter declares (a URL that comes from an account
+/// file or a token answer may only point there).
+fn declared_host(provider: &ProviderComponent, url: &str) -> bool {
+    let Some(host) = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_ascii_lowercase))
+    else {
+        return false;
+    };
+    let declared = provider
+        .info
+        .hosts
+        .iter()
+        .any(|pattern| host_matches(pattern, &host));
+    if !declared {
+        tracing::warn!(host = %host, adapter = %provider.info.id,
+            "an account carries a URL on a host its adapter does not declare; the adapter's default is used");
+    }
+    declared
+}
+
+/// The secret the attempt places: a configured key as it is, or a stored account's
+/// token, refreshed or exchanged first when due. A token exchange that names an API
+/// host (Copilot) moves the attempt's `base` there, unless config overrides `base`.
+pub async fn credential(
+    accounts: Option<&Accounts>,
+    provider: &ProviderComponent,
+    entry: &ProviderEntry,
+    attempt: &Attempt,
+    call: &mut AttemptCall<'_>,
+) -> Result<Option<Secret>, Failure> {
+    let account = &attempt.account;
+    if account.stored.is_none() {
+        return Ok(account.secret.clone());
+    }
+    let Some(accounts) = accounts else {
+        return Err(unservable(format!(
+            "account `{}` is a stored account, but no credential store is open",
+            account.id
+        )));
+    };
+    let env = KindEnv {
+        kind: call.kind,
+        endpoints: &call.call.endpoints,
+    };
+    let lead = entry
+        .refresh_lead_s
+        .map(|s| Duration::from_secs(u64::from(s)));
+    let credential = accounts
+        .credential(&account.id, &env, lead)
+        .await
+        .map_err(|error| credential_failure(entry, error))?;
+    if let Some(base) = credential.base_url
+        && entry.endpoint_override("base").is_none()
+    {
+        if !declared_host(provider, &base) {
+            return Err(unservable(format!(
+                "provider `{}`, account `{}`: the token exchange named an API host the adapter does not declare",
+                entry.name, account.id
+            )));
+        }
+        let base = base.trim_end_matches('/').to_owned();
+        for (name, url) in &mut call.call.endpoints {
+            if name == "base" {
+                url.clone_from(&base);
+            }
+        }
+        call.base_url = base;
+    }
+    Ok(Some(credential.secret))
+}
+
+/// An account that cannot give a credential: the next account is tried; a disabled
+/// one rests as long as a rejected credential does (the store change that disabled
+/// it takes it out of rotation meanwhile).
+pub fn credential_failure(entry: &ProviderEntry, error: CredentialError) -> Failure {
+    let message = format!("provider `{}`: {error}", entry.name);
+    match error {
+        CredentialError::Disabled { .. } => Failure::host(
+            ClientError::new(ErrorKind::Overloaded, message).code("account_disabled"),
+            Retry::AfterDelay {
+                reason: CooldownReason::AccountDisabled,
+                delay: None,
+            },
+        ),
+        CredentialError::Gone(_) => Failure::host(
+            ClientError::new(ErrorKind::Overloaded, message),
+            Retry::NextAccount,
+        ),
+        CredentialError::Unavailable { .. } => Failure::host(
+            ClientError::new(ErrorKind::Overloaded, message).code("credential_unavailable"),
+            Retry::AfterDelay {
+                reason: CooldownReason::Unreachable,
+                delay: None,
+            },
+        ),
+    }
 }
 
 /// The kind an account holds: the one it names, else the adapter's first key kind.

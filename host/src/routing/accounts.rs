@@ -1,5 +1,5 @@
 //! The accounts of one provider entry (one per configured key, then one per named
-//! account), rotated round-robin.
+//! account, then the credential store's accounts it uses), rotated round-robin.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::cooldown::{Cooldown, CooldownBook};
+use crate::accounts::file::AccountFile;
 use crate::config::ProviderEntry;
 use crate::credentials::Secret;
 
@@ -15,7 +16,8 @@ use crate::credentials::Secret;
 #[derive(Debug)]
 pub struct AccountSlot {
     /// `<entry-name>#<n>` (1-based) for a key of `api-keys`, `<entry-name>:<name>` for
-    /// a named account; never derived from the secret.
+    /// a named account, the file stem for a stored account; never derived from the
+    /// secret.
     pub id: String,
     /// The adapter's credential kind this account holds; `None`: the adapter's first
     /// key kind.
@@ -24,6 +26,21 @@ pub struct AccountSlot {
     pub secret: Option<Secret>,
     /// Non-secret facts handed to the adapter (project id, account id, region).
     pub attributes: Vec<(String, String)>,
+    /// For an account of the credential store: its file as the pool was built (the
+    /// secret is taken from the store when a request needs it, refreshed if due).
+    pub stored: Option<Arc<AccountFile>>,
+}
+
+impl AccountSlot {
+    fn configured(id: String, kind: Option<String>, secret: Option<Secret>) -> Self {
+        Self {
+            id,
+            kind,
+            secret,
+            attributes: Vec::new(),
+            stored: None,
+        }
+    }
 }
 
 /// Result of asking a pool for an account.
@@ -45,37 +62,45 @@ pub struct AccountPool {
 }
 
 impl AccountPool {
-    /// One account per key of `api-keys`, then one per named account; a single
-    /// keyless account when there are none.
-    pub fn new(entry: &ProviderEntry) -> Self {
-        let keys = entry
-            .api_keys
-            .iter()
-            .enumerate()
-            .map(|(i, key)| AccountSlot {
-                id: format!("{}#{}", entry.name, i + 1),
-                kind: None,
-                secret: Some(key.clone()),
-                attributes: Vec::new(),
-            });
+    /// One account per key of `api-keys`, then one per named account, then one per
+    /// stored account in `stored`; a single keyless account when the entry names no
+    /// account at all. An entry that takes its accounts from the store but finds none
+    /// usable has none (its requests go to the next entry).
+    pub fn new(entry: &ProviderEntry, stored: &[Arc<AccountFile>]) -> Self {
+        let keys = entry.api_keys.iter().enumerate().map(|(i, key)| {
+            AccountSlot::configured(format!("{}#{}", entry.name, i + 1), None, Some(key.clone()))
+        });
         let named = entry.accounts.inline().map(|account| AccountSlot {
-            id: format!("{}:{}", entry.name, account.name),
-            kind: account.kind.clone(),
-            secret: account.secret.clone(),
             attributes: account
                 .attributes
                 .iter()
                 .map(|(name, value)| (name.clone(), value.clone()))
                 .collect(),
+            ..AccountSlot::configured(
+                format!("{}:{}", entry.name, account.name),
+                account.kind.clone(),
+                account.secret.clone(),
+            )
         });
-        let mut accounts: Vec<Arc<AccountSlot>> = keys.chain(named).map(Arc::new).collect();
-        if accounts.is_empty() {
-            accounts.push(Arc::new(AccountSlot {
-                id: format!("{}#1", entry.name),
-                kind: None,
-                secret: None,
-                attributes: Vec::new(),
-            }));
+        let from_store = stored.iter().map(|file| AccountSlot {
+            id: file.id.clone(),
+            kind: Some(file.kind.clone()),
+            secret: None,
+            attributes: file
+                .attributes
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+            stored: Some(file.clone()),
+        });
+        let mut accounts: Vec<Arc<AccountSlot>> =
+            keys.chain(named).chain(from_store).map(Arc::new).collect();
+        if accounts.is_empty() && !entry.accounts.uses_store() {
+            accounts.push(Arc::new(AccountSlot::configured(
+                format!("{}#1", entry.name),
+                None,
+                None,
+            )));
         }
         Self {
             accounts,
@@ -83,18 +108,37 @@ impl AccountPool {
         }
     }
 
+    /// The rotation position, to carry over when the pool is rebuilt.
+    pub fn cursor(&self) -> usize {
+        self.cursor.load(Ordering::Relaxed)
+    }
+
+    /// Continue the rotation from `cursor`.
+    pub fn with_cursor(self, cursor: usize) -> Self {
+        self.cursor.store(cursor, Ordering::Relaxed);
+        self
+    }
+
     /// How many accounts.
     pub fn len(&self) -> usize {
         self.accounts.len()
     }
 
-    /// True when the pool has no account (never, by construction).
+    /// True when the pool has no account (an entry on the store that finds none usable).
     pub fn is_empty(&self) -> bool {
         self.accounts.is_empty()
     }
 
+    /// The accounts, in rotation order.
+    pub fn accounts(&self) -> &[Arc<AccountSlot>] {
+        &self.accounts
+    }
+
     /// The next account in rotation that is neither resting nor in `tried`.
     pub fn pick(&self, book: &CooldownBook, tried: &HashSet<String>, now: Instant) -> Pick {
+        if self.accounts.is_empty() {
+            return Pick::Exhausted;
+        }
         let start = self.cursor.fetch_add(1, Ordering::Relaxed);
         let mut soonest: Option<Cooldown> = None;
         for offset in 0..self.accounts.len() {
@@ -133,7 +177,7 @@ mod tests {
     }
 
     fn pool() -> AccountPool {
-        AccountPool::new(&entry("{name: p, adapter: x, api-keys: [a, b, c]}"))
+        AccountPool::new(&entry("{name: p, adapter: x, api-keys: [a, b, c]}"), &[])
     }
 
     fn picked(pick: Pick) -> String {
@@ -190,8 +234,18 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_on_the_store_without_usable_accounts_has_none() {
+        let pool = AccountPool::new(&entry("{name: s, adapter: x, accounts: auth-dir}"), &[]);
+        assert!(pool.is_empty());
+        assert!(matches!(
+            pool.pick(&CooldownBook::new(), &HashSet::new(), Instant::now()),
+            Pick::Exhausted
+        ));
+    }
+
+    #[test]
     fn an_entry_without_keys_has_one_keyless_account() {
-        let pool = AccountPool::new(&entry("{name: local, adapter: x}"));
+        let pool = AccountPool::new(&entry("{name: local, adapter: x}"), &[]);
         assert_eq!(pool.len(), 1);
         match pool.pick(&CooldownBook::new(), &HashSet::new(), Instant::now()) {
             Pick::Account(account) => assert!(account.secret.is_none()),
@@ -201,9 +255,12 @@ mod tests {
 
     #[test]
     fn named_accounts_follow_the_keys_with_their_kind_and_attributes() {
-        let pool = AccountPool::new(&entry(
-            "{name: c, adapter: x, api-keys: [k1], accounts: [{name: max, kind: oauth, secret: t, attributes: {org: o1}}]}",
-        ));
+        let pool = AccountPool::new(
+            &entry(
+                "{name: c, adapter: x, api-keys: [k1], accounts: [{name: max, kind: oauth, secret: t, attributes: {org: o1}}]}",
+            ),
+            &[],
+        );
         let (book, none, now) = (CooldownBook::new(), HashSet::new(), Instant::now());
         let Pick::Account(first) = pool.pick(&book, &none, now) else {
             panic!()

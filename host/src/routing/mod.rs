@@ -10,10 +10,13 @@ pub mod failover;
 pub mod model_table;
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, RetrySettings};
+use arc_swap::ArcSwap;
+
+use crate::accounts::store::Store;
+use crate::config::{Config, ProviderEntry, RetrySettings};
 use crate::failure::{ClientError, ErrorKind, Failure, whole_seconds};
 use crate::runtime::Registry;
 use crate::surfaces::ListedModel;
@@ -24,29 +27,88 @@ pub use failover::Next;
 pub use model_table::{Candidate, ModelTable};
 
 /// Model table, account pools and cooldowns for the whole config.
-#[derive(Debug)]
 pub struct Router {
     table: ModelTable,
-    pools: Vec<accounts::AccountPool>,
+    entries: Vec<ProviderEntry>,
+    /// One pool per entry. Entries on the credential store are rebuilt when the store
+    /// or the loaded adapters change (see [`Router::plan`]).
+    pools: ArcSwap<Vec<accounts::AccountPool>>,
+    store: Option<Arc<Store>>,
+    /// The (store snapshot, registry) the pools were built for, by address.
+    built_for: Mutex<(usize, usize)>,
     names: Vec<String>,
     book: CooldownBook,
     retry: RetrySettings,
 }
 
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("entries", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Router {
-    /// Build from config (provider order is preference order).
+    /// Build from config (provider order is preference order), without a credential
+    /// store: entries that take accounts from it have none.
     pub fn new(config: &Config) -> Self {
+        Self::with_store(config, None)
+    }
+
+    /// Build from config, taking stored accounts from `store`.
+    pub fn with_store(config: &Config, store: Option<Arc<Store>>) -> Self {
         Self {
             table: ModelTable::new(&config.providers),
-            pools: config
-                .providers
-                .iter()
-                .map(accounts::AccountPool::new)
-                .collect(),
+            entries: config.providers.clone(),
+            pools: ArcSwap::from_pointee(
+                config
+                    .providers
+                    .iter()
+                    .map(|entry| accounts::AccountPool::new(entry, &[]))
+                    .collect(),
+            ),
+            store,
+            built_for: Mutex::new((0, 0)),
             names: config.providers.iter().map(|p| p.name.clone()).collect(),
             book: CooldownBook::new(),
             retry: config.retry.clone(),
         }
+    }
+
+    /// The cooldowns.
+    pub fn book(&self) -> &CooldownBook {
+        &self.book
+    }
+
+    /// The pools now, rebuilt first when the store or the registry changed since.
+    pub fn pools(&self, registry: &Arc<Registry>) -> Arc<Vec<accounts::AccountPool>> {
+        let Some(store) = &self.store else {
+            return self.pools.load_full();
+        };
+        let snapshot = store.snapshot();
+        let key = (
+            Arc::as_ptr(&snapshot) as usize,
+            Arc::as_ptr(registry) as usize,
+        );
+        let mut built_for = self.built_for.lock().unwrap_or_else(|p| p.into_inner());
+        if *built_for != key {
+            let old = self.pools.load_full();
+            let pools: Vec<accounts::AccountPool> = self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, entry)| {
+                    let adapter = registry.provider(&entry.adapter).map(|p| &p.info);
+                    let stored = crate::accounts::serving(entry, adapter, &snapshot);
+                    let cursor = old.get(i).map_or(0, accounts::AccountPool::cursor);
+                    accounts::AccountPool::new(entry, &stored).with_cursor(cursor)
+                })
+                .collect();
+            self.pools.store(Arc::new(pools));
+            *built_for = key;
+        }
+        self.pools.load_full()
     }
 
     /// The models clients may ask for.
@@ -55,7 +117,7 @@ impl Router {
     }
 
     /// The attempts that may serve `requested`, or 404 `model_not_found`.
-    pub fn plan(&self, requested: &str, registry: &Registry) -> Result<Plan<'_>, ClientError> {
+    pub fn plan(&self, requested: &str, registry: &Arc<Registry>) -> Result<Plan<'_>, ClientError> {
         let candidates = self.table.resolve(requested, registry);
         if candidates.is_empty() {
             return Err(ClientError::new(
@@ -66,6 +128,7 @@ impl Router {
             .param("model"));
         }
         Ok(Plan {
+            pools: self.pools(registry),
             router: self,
             requested: requested.to_owned(),
             candidates,
@@ -104,6 +167,7 @@ pub struct Attempt {
 #[derive(Debug)]
 pub struct Plan<'a> {
     router: &'a Router,
+    pools: Arc<Vec<accounts::AccountPool>>,
     requested: String,
     candidates: Vec<Candidate>,
     current: usize,
@@ -121,7 +185,7 @@ impl Plan<'_> {
         }
         let now = Instant::now();
         while let Some(candidate) = self.candidates.get(self.current) {
-            match self.router.pools[candidate.provider].pick(&self.router.book, &self.tried, now) {
+            match self.pools[candidate.provider].pick(&self.router.book, &self.tried, now) {
                 Pick::Account(account) => {
                     self.tried.insert(account.id.clone());
                     self.attempts += 1;
@@ -210,7 +274,7 @@ mod tests {
     #[test]
     fn a_rate_limited_account_fails_over_to_the_next_account_then_the_next_entry() {
         let router = router("{max-attempts: 5}");
-        let registry = Registry::default();
+        let registry = Arc::new(Registry::default());
         let mut plan = router.plan("m", &registry).unwrap();
         let mut seen = Vec::new();
         while let Some(attempt) = plan.next_attempt() {
@@ -237,7 +301,7 @@ mod tests {
     #[test]
     fn attempts_stop_at_max_attempts() {
         let router = router("{max-attempts: 2}");
-        let registry = Registry::default();
+        let registry = Arc::new(Registry::default());
         let mut plan = router.plan("m", &registry).unwrap();
         assert!(plan.next_attempt().is_some());
         assert!(plan.next_attempt().is_some());
@@ -247,7 +311,9 @@ mod tests {
 
     #[test]
     fn an_unknown_model_is_a_404_naming_only_the_model() {
-        let error = router("{}").plan("nope", &Registry::default()).unwrap_err();
+        let error = router("{}")
+            .plan("nope", &Arc::new(Registry::default()))
+            .unwrap_err();
         assert_eq!(error.kind.status(), 404);
         assert_eq!(error.code.as_deref(), Some("model_not_found"));
         assert!(error.message.contains("`nope`"));

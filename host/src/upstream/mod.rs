@@ -81,6 +81,12 @@ impl UpstreamClient {
     }
 
     /// Send and wait for the response head.
+    /// The process's one HTTP client (token endpoints use it too).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Send `request`; wait for the response head.
     pub async fn send(&self, request: OutgoingRequest) -> Result<UpstreamResponse, SendError> {
         let pending = self
             .client
