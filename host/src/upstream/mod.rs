@@ -80,7 +80,6 @@ impl UpstreamClient {
         })
     }
 
-    /// Send and wait for the response head.
     /// The process's one HTTP client (token endpoints use it too).
     pub fn http(&self) -> &reqwest::Client {
         &self.client
