@@ -108,7 +108,22 @@ pub fn account_endpoints(
         let name = endpoint.name.as_str();
         (name, carried(name).unwrap_or(endpoint.url.as_str()))
     });
-    resolve_endpoints(declared, entry, &account.attributes)
+    resolve_endpoints(declared, Some(entry), &account.attributes)
+}
+
+/// The adapter's endpoints for a login (no account yet): declared, then `entry`'s
+/// overrides when the login is for an entry; placeholders filled from the login's
+/// inputs.
+pub fn login_endpoints(
+    info: &crate::runtime::ProviderInfo,
+    entry: Option<&ProviderEntry>,
+    inputs: &[(String, String)],
+) -> Result<Vec<(String, String)>, EndpointError> {
+    let declared = info
+        .endpoints
+        .iter()
+        .map(|endpoint| (endpoint.name.as_str(), endpoint.url.as_str()));
+    resolve_endpoints(declared, entry, inputs)
 }
 
 /// Whether `url`'s host is one the adapter declares (a URL that comes from an account
@@ -280,15 +295,17 @@ pub enum EndpointError {
 /// does not declare (warned about at start); placeholders filled from `attributes`.
 fn resolve_endpoints<'a>(
     declared: impl IntoIterator<Item = (&'a str, &'a str)>,
-    entry: &ProviderEntry,
+    entry: Option<&ProviderEntry>,
     attributes: &[(String, String)],
 ) -> Result<Vec<(String, String)>, EndpointError> {
     let mut resolved: Vec<(String, String)> = Vec::new();
     for (name, url) in declared {
-        let url = entry.endpoint_override(name).unwrap_or(url);
+        let url = entry
+            .and_then(|entry| entry.endpoint_override(name))
+            .unwrap_or(url);
         resolved.push((name.to_owned(), fill(name, url, attributes)?));
     }
-    for (name, url) in entry.endpoint_overrides() {
+    for (name, url) in entry.into_iter().flat_map(ProviderEntry::endpoint_overrides) {
         if !resolved.iter().any(|(known, _)| known == name) {
             resolved.push((name.to_owned(), fill(name, url, attributes)?));
         }
@@ -382,7 +399,7 @@ mod tests {
     #[test]
     fn placeholders_are_filled_from_the_account_and_trailing_slashes_trimmed() {
         let resolved =
-            resolve_endpoints(DECLARED, &entry(""), &attrs(&[("region", "eu-central-1")])).unwrap();
+            resolve_endpoints(DECLARED, Some(&entry("")), &attrs(&[("region", "eu-central-1")])).unwrap();
         assert_eq!(
             find(&resolved, "base"),
             Some("https://q.eu-central-1.amazonaws.com")
@@ -397,7 +414,7 @@ mod tests {
     fn an_override_wins_and_base_url_is_the_base_endpoint() {
         let resolved = resolve_endpoints(
             DECLARED,
-            &entry(", base-url: 'http://127.0.0.1:9/', endpoints: {token: 'http://127.0.0.1:9/t', extra: 'http://x.test'}"),
+            Some(&entry(", base-url: 'http://127.0.0.1:9/', endpoints: {token: 'http://127.0.0.1:9/t', extra: 'http://x.test'}")),
             &attrs(&[("region", "us-east-1")]),
         )
         .unwrap();
@@ -414,7 +431,7 @@ mod tests {
     #[test]
     fn a_missing_or_unsafe_attribute_is_refused_by_name() {
         assert_eq!(
-            resolve_endpoints(DECLARED, &entry(""), &[]).unwrap_err(),
+            resolve_endpoints(DECLARED, Some(&entry("")), &[]).unwrap_err(),
             EndpointError::MissingAttribute {
                 endpoint: "base".into(),
                 attribute: "region".into()
@@ -423,14 +440,14 @@ mod tests {
         for bad in ["evil.test/x", "a@b", "x?y", "..", "", "a#b", "a b"] {
             assert!(
                 matches!(
-                    resolve_endpoints(DECLARED, &entry(""), &attrs(&[("region", bad)])),
+                    resolve_endpoints(DECLARED, Some(&entry("")), &attrs(&[("region", bad)])),
                     Err(EndpointError::UnsafeAttribute { .. })
                 ),
                 "{bad:?}"
             );
         }
         assert!(matches!(
-            resolve_endpoints([("base", "https://x.test/{region")], &entry(""), &[]),
+            resolve_endpoints([("base", "https://x.test/{region")], Some(&entry("")), &[]),
             Err(EndpointError::Unclosed { .. })
         ));
     }
