@@ -1,5 +1,7 @@
-//! The `plugboard` command: `serve` runs the proxy, `adapters list` shows what a
-//! directory of components would load, `adapters show ID` what one declares.
+//! The `plugboard` command: `serve` runs the proxy, `login` adds an account by the
+//! adapter's login flow, `accounts` manages the credential store, `adapters list`
+//! shows what a directory of components would load, `adapters show ID` what one
+//! declares.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -11,6 +13,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use plugboard::accounts;
+use plugboard::accounts::store::Store;
 use plugboard::config::{Config, check_against_registry};
 use plugboard::describe;
 use plugboard::pipeline::Gateway;
@@ -29,11 +33,41 @@ enum Command {
     /// Run the proxy.
     Serve {
         /// The config file (see config.example.yaml).
-        #[arg(long, short)]
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
         /// Adapters directory; overrides the config's `adapters-dir`.
         #[arg(long)]
         adapters: Option<PathBuf>,
+    },
+    /// Log in to a subscription and store the account: `plugboard login ENTRY` (a
+    /// provider entry of the config), or `--type TYPE` (a credential kind such as
+    /// `claude-oauth`, or an account type such as `claude`). Logging in again to the
+    /// same account updates its file.
+    Login {
+        /// The provider entry to log in for.
+        entry: Option<String>,
+        /// The credential kind (or account type) to log in with; needed when the
+        /// adapter has several logins, or without ENTRY.
+        #[arg(long = "type", value_name = "TYPE")]
+        kind: Option<String>,
+        /// Do not open a browser or listen for the redirect: print the URL, then paste
+        /// the address the browser ends on (or the code) here.
+        #[arg(long)]
+        no_browser: bool,
+        /// A login input the kind asks for (`--input region=eu-west-1`), repeatable.
+        #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_input)]
+        inputs: Vec<(String, String)>,
+        /// The config file.
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// The credential store: list, import, remove, refresh accounts.
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+        /// The config file (for `auth-dir` and the provider entries).
+        #[arg(long, short, default_value = DEFAULT_CONFIG, global = true)]
+        config: PathBuf,
     },
     /// Inspect adapter components.
     Adapters {
@@ -51,6 +85,49 @@ enum Command {
         #[arg(long)]
         max_instances: u32,
     },
+}
+
+/// The config file every command reads when `--config` is not given.
+const DEFAULT_CONFIG: &str = "config.yaml";
+
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// Every account: id, kind, label, the entries that use it, expiry, a token
+    /// fingerprint, and its state (ok, cooling until T, disabled: reason, waiting for
+    /// adapter, expired).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy accounts from other tools' files: a CLIProxyAPI auth directory or file,
+    /// Codex CLI `~/.codex/auth.json`, Claude Code `~/.claude/.credentials.json`,
+    /// Gemini CLI `~/.gemini/oauth_creds.json`, the Kiro IDE's
+    /// `~/.aws/sso/cache/kiro-auth-token.json`, Copilot's
+    /// `~/.config/github-copilot/apps.json` or `hosts.json`.
+    Import {
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Delete an account's file.
+    Remove {
+        /// The account id.
+        id: String,
+    },
+    /// Refresh an account's token now.
+    Refresh {
+        /// The account id.
+        id: String,
+    },
+}
+
+/// `NAME=VALUE`.
+fn parse_input(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -117,6 +194,34 @@ fn main() -> ExitCode {
                         json,
                     },
             } => show_adapter(&id, config.as_deref(), adapters, json).await,
+            Command::Login {
+                entry,
+                kind,
+                no_browser,
+                inputs,
+                config,
+            } => {
+                let args = accounts::cli::LoginArgs {
+                    entry,
+                    kind,
+                    no_browser,
+                    inputs,
+                };
+                let ctx = accounts_context(&config).await?;
+                println!("{}", accounts::cli::login(&ctx, &args).await?);
+                Ok(())
+            }
+            Command::Accounts { command, config } => {
+                let ctx = accounts_context(&config).await?;
+                let out = match command {
+                    AccountsCommand::List { json } => accounts::cli::list(&ctx, json)?,
+                    AccountsCommand::Import { paths } => accounts::cli::import(&ctx, &paths)?,
+                    AccountsCommand::Remove { id } => accounts::cli::remove(&ctx, &id)?,
+                    AccountsCommand::Refresh { id } => accounts::cli::refresh(&ctx, &id).await?,
+                };
+                println!("{}", out.trim_end());
+                Ok(())
+            }
             Command::CompileComponent { .. } => unreachable!("handled before the runtime"),
         }
     });
@@ -191,7 +296,42 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
         .watch(config.adapters_dir.clone())
         .with_context(|| format!("cannot watch {}", config.adapters_dir.display()))?;
 
-    let gateway = Arc::new(Gateway::new(Arc::new(config), runtime.clone())?);
+    // The credential store, when an entry takes accounts from it: loaded, watched
+    // (a file added, changed or removed is live within 2 s), refreshed ahead of expiry.
+    let store = if config
+        .providers
+        .iter()
+        .any(|entry| entry.accounts.uses_store())
+    {
+        let dir = config.auth_dir();
+        let store = Store::open(&dir)
+            .with_context(|| format!("cannot open the credential store {}", dir.display()))?;
+        let snapshot = store.snapshot();
+        for refused in &snapshot.refused {
+            tracing::warn!(path = %refused.path.display(), reason = %refused.reason, "account file refused");
+        }
+        tracing::info!(dir = %dir.display(), accounts = snapshot.accounts.len(), "credential store loaded");
+        Some(store)
+    } else {
+        None
+    };
+    let gateway = Arc::new(Gateway::with_store(
+        Arc::new(config),
+        runtime.clone(),
+        store.clone(),
+    )?);
+    let _store_watch = match (&store, &gateway.accounts) {
+        (Some(store), Some(live)) => Some(
+            store
+                .watch(accounts::ahead::on_store_change(Arc::downgrade(live)))
+                .with_context(|| format!("cannot watch {}", store.dir().display()))?,
+        ),
+        _ => None,
+    };
+    let _refresh_ahead = gateway
+        .accounts
+        .is_some()
+        .then(|| accounts::ahead::spawn(Arc::downgrade(&gateway)));
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -285,6 +425,39 @@ fn compile_component(guest_memory_bytes: usize, max_instances: u32) -> ExitCode 
             ExitCode::from(plugboard::runtime::loader::REFUSED_EXIT_CODE as u8)
         }
     }
+}
+
+/// The config, its adapters and an HTTP client, for `login` and `accounts`.
+async fn accounts_context(config_path: &Path) -> anyhow::Result<accounts::cli::CliContext> {
+    let (config, _) = Config::load(config_path)?;
+    init_logging(&std::env::var("PLUGBOARD_CLI_LOG").unwrap_or_else(|_| "warn".to_owned()))?;
+    let runtime =
+        Runtime::new(config.runtime_settings()).context("cannot start the wasm runtime")?;
+    let refused = runtime
+        .load_dir(&config.adapters_dir)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot load adapters from {}",
+                config.adapters_dir.display()
+            )
+        })?;
+    for failure in refused {
+        tracing::warn!(path = %failure.path.display(), reason = %failure.reason, "component refused");
+    }
+    let limits = &config.limits;
+    let http = plugboard::upstream::UpstreamClient::new(
+        Duration::from_millis(limits.upstream_connect_timeout_ms),
+        Duration::from_secs(limits.upstream_timeout_s),
+        Duration::from_secs(limits.upstream_idle_timeout_s),
+    )?
+    .http()
+    .clone();
+    Ok(accounts::cli::CliContext {
+        registry: runtime.registry(),
+        config,
+        http,
+    })
 }
 
 /// Load the adapters directory named by `--config` or `--adapters`, for the

@@ -1,10 +1,13 @@
 //! Accounts: the credential store, logins, refresh and token exchange, all run by
 //! the host. A token never enters a guest or a log.
 
+pub mod ahead;
+pub mod cli;
 pub mod file;
 pub mod import;
 pub mod live;
 pub mod oauth;
+pub mod state;
 pub mod store;
 
 pub use live::{Accounts, Credential, CredentialError, KindEnv, Why};

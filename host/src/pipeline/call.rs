@@ -305,7 +305,10 @@ fn resolve_endpoints<'a>(
             .unwrap_or(url);
         resolved.push((name.to_owned(), fill(name, url, attributes)?));
     }
-    for (name, url) in entry.into_iter().flat_map(ProviderEntry::endpoint_overrides) {
+    for (name, url) in entry
+        .into_iter()
+        .flat_map(ProviderEntry::endpoint_overrides)
+    {
         if !resolved.iter().any(|(known, _)| known == name) {
             resolved.push((name.to_owned(), fill(name, url, attributes)?));
         }
@@ -398,8 +401,12 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled_from_the_account_and_trailing_slashes_trimmed() {
-        let resolved =
-            resolve_endpoints(DECLARED, Some(&entry("")), &attrs(&[("region", "eu-central-1")])).unwrap();
+        let resolved = resolve_endpoints(
+            DECLARED,
+            Some(&entry("")),
+            &attrs(&[("region", "eu-central-1")]),
+        )
+        .unwrap();
         assert_eq!(
             find(&resolved, "base"),
             Some("https://q.eu-central-1.amazonaws.com")

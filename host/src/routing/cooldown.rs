@@ -77,6 +77,21 @@ impl CooldownBook {
         }
     }
 
+    /// Every cooldown in force at `now`, by account id.
+    pub fn all(&self, now: Instant) -> Vec<(String, Cooldown)> {
+        let resting = self
+            .resting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut all: Vec<(String, Cooldown)> = resting
+            .iter()
+            .filter(|(_, cooldown)| cooldown.until > now)
+            .map(|(id, cooldown)| (id.clone(), *cooldown))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
     /// The cooldown in force for `account` at `now`, if any. Expired entries are dropped.
     pub fn current(&self, account: &str, now: Instant) -> Option<Cooldown> {
         let mut resting = self

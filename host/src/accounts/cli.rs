@@ -1,0 +1,646 @@
+//! `plugboard login` and `plugboard accounts …`: the credential store from the terminal.
+//!
+//! Each command loads the config (for `auth-dir` and the provider entries) and the
+//! adapters directory (for the credential kinds and their login and refresh specs).
+//! Output never holds a secret: a token is shown as a short fingerprint.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context as _, bail};
+
+use super::file::{AccountFile, kind_for_type};
+use super::live::{Accounts, KindEnv, Why, fingerprint, tokens_of};
+use super::oauth::{self, BrowserMode, FlowEnv};
+use super::store::{Snapshot, Store};
+use crate::config::{AccountSelection, Config, ProviderEntry};
+use crate::credentials::Redactor;
+use crate::pipeline::login_endpoints;
+use crate::runtime::spec::Obtain;
+use crate::runtime::{CredentialKind, ProviderComponent, Registry};
+
+/// Longest one call to a login or token endpoint may take.
+const TOKEN_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every command works with.
+pub struct CliContext {
+    /// The config.
+    pub config: Config,
+    /// The adapters loaded from its directory.
+    pub registry: Arc<Registry>,
+    /// The HTTP client.
+    pub http: reqwest::Client,
+}
+
+impl CliContext {
+    /// Open the credential store the config names (creating it when absent).
+    pub fn store(&self) -> anyhow::Result<Arc<Store>> {
+        let dir = self.config.auth_dir();
+        Store::open(&dir)
+            .with_context(|| format!("cannot open the credential store {}", dir.display()))
+    }
+}
+
+/// What `plugboard login` was asked.
+#[derive(Debug, Default)]
+pub struct LoginArgs {
+    /// A provider entry name.
+    pub entry: Option<String>,
+    /// A credential kind id or account type (`claude`, `claude-oauth`, `codex`…).
+    pub kind: Option<String>,
+    /// Paste the redirect instead of opening a browser and listening.
+    pub no_browser: bool,
+    /// Login inputs given as `NAME=VALUE`.
+    pub inputs: Vec<(String, String)>,
+}
+
+/// `plugboard login`: run the kind's login flow and store the account (updating the
+/// same account's file when it is already there). Returns the line to print.
+pub async fn login(ctx: &CliContext, args: &LoginArgs) -> anyhow::Result<String> {
+    let (entry, provider, kind) = login_target(ctx, args)?;
+    let inputs = login_inputs(kind, &args.inputs)?;
+    let endpoints = login_endpoints(&provider.info, entry, &inputs)
+        .map_err(|error| anyhow::anyhow!("adapter `{}`: {error}", provider.info.id))?;
+    let input_map: BTreeMap<String, String> = inputs.iter().cloned().collect();
+    let none = BTreeMap::new();
+    let env = FlowEnv {
+        http: &ctx.http,
+        endpoints: &endpoints,
+        inputs: &input_map,
+        attributes: &none,
+        timeout: TOKEN_CALL_TIMEOUT,
+    };
+    let outcome = match &kind.declared.obtain {
+        Obtain::AuthorizationCode(spec) => {
+            let mode = if args.no_browser {
+                BrowserMode::Paste
+            } else {
+                BrowserMode::Open
+            };
+            oauth::authorization_code(&env, spec, mode).await
+        }
+        Obtain::DeviceCode(spec) => oauth::device_code(&env, spec).await,
+        Obtain::Key => bail!(
+            "credential kind `{}` of adapter `{}` is a key you supply: put it in the config (`api-keys:`) instead of logging in",
+            kind.id,
+            provider.info.id
+        ),
+    }
+    .map_err(|error| anyhow::anyhow!("login failed: {error}"))?;
+
+    let label = outcome
+        .id_token_claims
+        .as_ref()
+        .and_then(|claims| claims.get("email"))
+        .and_then(|email| email.as_str())
+        .map(str::to_owned)
+        .or_else(|| outcome.granted.attributes.get("email").cloned())
+        .or_else(|| input_map.get("email").cloned());
+    let mut attributes = input_map.clone();
+    attributes.extend(outcome.granted.attributes.clone());
+    let tokens = tokens_of(&outcome.granted);
+
+    let store = ctx.store()?;
+    let mut file = AccountFile::new(
+        "",
+        &kind.id,
+        label.clone(),
+        tokens.clone(),
+        attributes.clone(),
+    );
+    if let Some(client) = &outcome.client {
+        file.set_client(Some(client.clone()));
+    }
+    if let Some(base) = &outcome.granted.base_url {
+        file.set_base_url(Some(base.clone()));
+    }
+    let (file, verb) = match store.find_same(&file) {
+        Some(existing) => {
+            let mut updated = (*existing).clone();
+            updated.update_tokens(&tokens);
+            let mut merged = updated.attributes.clone();
+            merged.extend(attributes);
+            updated.set_attributes(merged);
+            updated.set_disabled(None);
+            if let Some(client) = &outcome.client {
+                updated.set_client(Some(client.clone()));
+            }
+            if let Some(base) = &outcome.granted.base_url {
+                updated.set_base_url(Some(base.clone()));
+            }
+            (updated, "updated")
+        }
+        None => {
+            file.id = store.new_id(&kind.id, label.as_deref());
+            (file, "added")
+        }
+    };
+    store.save(&file)?;
+    if kind.declared.setup {
+        tracing::warn!(adapter = %provider.info.id,
+            "this adapter asks for an account setup after login, which this version does not run yet");
+    }
+    Ok(format!(
+        "logged in: account `{}` {verb} ({}{}), expires {}; stored in {}",
+        file.id,
+        kind.id,
+        label.map(|l| format!(", {l}")).unwrap_or_default(),
+        file.tokens.expires_at.map_or("never".to_owned(), rfc3339),
+        store.dir().display()
+    ))
+}
+
+/// The entry (if named), its adapter and the credential kind a login is for.
+fn login_target<'c>(
+    ctx: &'c CliContext,
+    args: &LoginArgs,
+) -> anyhow::Result<(
+    Option<&'c ProviderEntry>,
+    Arc<ProviderComponent>,
+    &'c CredentialKind,
+)> {
+    let wanted = args
+        .kind
+        .as_deref()
+        .map(|kind| kind_for_type(kind).unwrap_or(kind).to_owned());
+    let loaded: Vec<&str> = ctx.registry.providers.keys().map(String::as_str).collect();
+    let (entry, provider) = match &args.entry {
+        Some(name) => {
+            let entry = ctx
+                .config
+                .providers
+                .iter()
+                .find(|entry| &entry.name == name)
+                .with_context(|| {
+                    let names: Vec<&str> = ctx
+                        .config
+                        .providers
+                        .iter()
+                        .map(|e| e.name.as_str())
+                        .collect();
+                    format!(
+                        "no provider entry `{name}` in the config (entries: {})",
+                        list_or_none(&names)
+                    )
+                })?;
+            let provider = ctx.registry.provider(&entry.adapter).with_context(|| {
+                format!(
+                    "provider `{name}`: adapter `{}` is not loaded (loaded: {})",
+                    entry.adapter,
+                    list_or_none(&loaded)
+                )
+            })?;
+            (Some(entry), provider.clone())
+        }
+        None => {
+            let Some(kind) = &wanted else {
+                bail!(
+                    "say what to log in to: `plugboard login ENTRY`, or `--type TYPE` (e.g. claude, codex)"
+                );
+            };
+            // An entry whose adapter declares the kind lends its endpoint overrides.
+            let entry = ctx.config.providers.iter().find(|entry| {
+                ctx.registry
+                    .provider(&entry.adapter)
+                    .is_some_and(|p| p.info.credential_kind(kind).is_some())
+            });
+            let provider = match entry {
+                Some(entry) => ctx.registry.provider(&entry.adapter).cloned(),
+                None => {
+                    let mut all: Vec<&Arc<ProviderComponent>> =
+                        ctx.registry.providers.values().collect();
+                    all.sort_by(|a, b| a.info.id.cmp(&b.info.id));
+                    all.into_iter()
+                        .find(|p| p.info.credential_kind(kind).is_some())
+                        .cloned()
+                }
+            }
+            .with_context(|| {
+                format!(
+                    "no loaded adapter declares credential kind `{kind}` (loaded: {})",
+                    list_or_none(&loaded)
+                )
+            })?;
+            (entry, provider)
+        }
+    };
+    // The kind lives as long as the registry; find it there again for the lifetime.
+    let info = &ctx
+        .registry
+        .provider(&provider.info.id)
+        .context("adapter vanished")?
+        .info;
+    let logins: Vec<&CredentialKind> = info
+        .credential_kinds
+        .iter()
+        .filter(|kind| !kind.is_key())
+        .collect();
+    let kind = match &wanted {
+        Some(id) => info.credential_kind(id).with_context(|| {
+            format!(
+                "adapter `{}` declares no credential kind `{id}` (it declares: {})",
+                info.id,
+                info.kind_ids()
+            )
+        })?,
+        None => match logins.as_slice() {
+            [one] => one,
+            [] => bail!(
+                "adapter `{}` has no login: its accounts are keys you put in the config",
+                info.id
+            ),
+            many => bail!(
+                "adapter `{}` has several logins; choose one with --type ({})",
+                info.id,
+                many.iter()
+                    .map(|k| k.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    };
+    Ok((entry, provider, kind))
+}
+
+/// The kind's login inputs: given, else the default, else asked at the terminal.
+fn login_inputs(
+    kind: &CredentialKind,
+    given: &[(String, String)],
+) -> anyhow::Result<Vec<(String, String)>> {
+    for (name, _) in given {
+        if !kind.declared.inputs.iter().any(|input| &input.name == name) {
+            let names: Vec<&str> = kind
+                .declared
+                .inputs
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect();
+            bail!(
+                "credential kind `{}` takes no input `{name}` (it takes: {})",
+                kind.id,
+                list_or_none(&names)
+            );
+        }
+    }
+    let mut inputs = Vec::new();
+    for input in &kind.declared.inputs {
+        let value = match given.iter().find(|(name, _)| name == &input.name) {
+            Some((_, value)) => value.clone(),
+            None => match &input.default {
+                Some(default) => default.clone(),
+                None if std::io::stdin().is_terminal() => {
+                    eprint!("{} ({}): ", input.name, input.description);
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim().to_owned()
+                }
+                None => bail!(
+                    "credential kind `{}` needs `--input {}=VALUE` ({})",
+                    kind.id,
+                    input.name,
+                    input.description
+                ),
+            },
+        };
+        inputs.push((input.name.clone(), value));
+    }
+    Ok(inputs)
+}
+
+/// One row of `accounts list`.
+#[derive(Debug, serde::Serialize)]
+pub struct Row {
+    /// Account id (file stem).
+    pub id: String,
+    /// The file's `type`.
+    #[serde(rename = "type")]
+    pub file_type: String,
+    /// The credential kind.
+    pub kind: String,
+    /// Email or label.
+    pub label: Option<String>,
+    /// Provider entries that use it.
+    pub entries: Vec<String>,
+    /// When its token expires (RFC 3339).
+    pub expires_at: Option<String>,
+    /// `ok`, `cooling`, `disabled`, `waiting-for-adapter`, `expired`.
+    pub state: &'static str,
+    /// Why, for every state but `ok`.
+    pub reason: Option<String>,
+    /// Until when it cools (RFC 3339), from the running server.
+    pub cooling_until: Option<String>,
+    /// The first 8 hex digits of the access token's SHA-256.
+    pub fingerprint: Option<String>,
+}
+
+/// The rows of `accounts list`, and the files refused.
+pub fn rows(
+    ctx: &CliContext,
+    snapshot: &Snapshot,
+    cooling: &BTreeMap<String, (SystemTime, String)>,
+) -> Vec<Row> {
+    let now = SystemTime::now();
+    snapshot
+        .accounts
+        .values()
+        .map(|file| {
+            let declaring: Vec<&Arc<ProviderComponent>> = ctx
+                .registry
+                .providers
+                .values()
+                .filter(|p| p.info.credential_kind(&file.kind).is_some())
+                .collect();
+            let entries: Vec<String> = ctx
+                .config
+                .providers
+                .iter()
+                .filter(|entry| uses(entry, file, &ctx.registry))
+                .map(|entry| entry.name.clone())
+                .collect();
+            let refreshable = file.tokens.refresh.is_some()
+                && declaring.iter().any(|p| {
+                    p.info
+                        .credential_kind(&file.kind)
+                        .is_some_and(|k| k.declared.refresh.is_some())
+                });
+            let (state, reason, cooling_until) = if let Some(reason) = &file.disabled {
+                ("disabled", Some(reason.clone()), None)
+            } else if declaring.is_empty() {
+                (
+                    "waiting-for-adapter",
+                    Some(format!(
+                        "no loaded adapter declares credential kind `{}`",
+                        file.kind
+                    )),
+                    None,
+                )
+            } else if let Some((until, why)) =
+                cooling.get(&file.id).filter(|(until, _)| *until > now)
+            {
+                ("cooling", Some(why.clone()), Some(rfc3339(*until)))
+            } else if file.tokens.expires_at.is_some_and(|at| at <= now) && !refreshable {
+                (
+                    "expired",
+                    Some("its token expired and cannot be refreshed; log in again".to_owned()),
+                    None,
+                )
+            } else {
+                let note = file
+                    .tokens
+                    .expires_at
+                    .filter(|at| *at <= now)
+                    .map(|_| "token expired; refreshed on first use".to_owned());
+                ("ok", note, None)
+            };
+            Row {
+                id: file.id.clone(),
+                file_type: file.file_type.clone(),
+                kind: file.kind.clone(),
+                label: file.label.clone(),
+                entries,
+                expires_at: file.tokens.expires_at.map(rfc3339),
+                state,
+                reason,
+                cooling_until,
+                fingerprint: file.tokens.access.as_ref().map(fingerprint),
+            }
+        })
+        .collect()
+}
+
+/// Whether provider `entry` uses the stored account `file`.
+fn uses(entry: &ProviderEntry, file: &AccountFile, registry: &Registry) -> bool {
+    let declared = registry
+        .provider(&entry.adapter)
+        .is_some_and(|p| p.info.credential_kind(&file.kind).is_some());
+    match &entry.accounts {
+        AccountSelection::AuthDir => declared,
+        selection => selection.stored().any(|id| id == file.id),
+    }
+}
+
+/// `plugboard accounts list`: a table, or JSON with `json`.
+pub fn list(ctx: &CliContext, json: bool) -> anyhow::Result<String> {
+    let store = ctx.store()?;
+    let snapshot = store.snapshot();
+    let cooling = super::state::read(store.dir());
+    let rows = rows(ctx, &snapshot, &cooling);
+    if json {
+        let refused: Vec<serde_json::Value> = snapshot
+            .refused
+            .iter()
+            .map(|r| serde_json::json!({"path": r.path.display().to_string(), "reason": r.reason}))
+            .collect();
+        return Ok(serde_json::to_string_pretty(&serde_json::json!({
+            "auth_dir": store.dir().display().to_string(),
+            "accounts": rows,
+            "refused": refused,
+        }))?);
+    }
+    let mut out = format!(
+        "{}: {} account(s), {} refused\n",
+        store.dir().display(),
+        rows.len(),
+        snapshot.refused.len()
+    );
+    let table: Vec<[String; 7]> = rows
+        .iter()
+        .map(|row| {
+            let state = match (&row.state, &row.reason, &row.cooling_until) {
+                (&"cooling", Some(why), Some(until)) => format!("cooling until {until} ({why})"),
+                (&"ok", None, _) => "ok".to_owned(),
+                (state, Some(reason), _) => format!("{state}: {reason}"),
+                (state, None, _) => (*state).to_owned(),
+            };
+            [
+                row.id.clone(),
+                row.kind.clone(),
+                row.label.clone().unwrap_or_else(|| "-".to_owned()),
+                if row.entries.is_empty() {
+                    "-".to_owned()
+                } else {
+                    row.entries.join(",")
+                },
+                row.expires_at.clone().unwrap_or_else(|| "-".to_owned()),
+                row.fingerprint
+                    .clone()
+                    .map_or("-".to_owned(), |f| format!("sha256:{f}")),
+                state,
+            ]
+        })
+        .collect();
+    let header = [
+        "ID", "KIND", "LABEL", "USED BY", "EXPIRES", "TOKEN", "STATE",
+    ]
+    .map(str::to_owned);
+    let mut widths = [0usize; 7];
+    for row in std::iter::once(&header).chain(table.iter()) {
+        for (width, cell) in widths.iter_mut().zip(row.iter()) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(table.iter()) {
+        let mut line = String::new();
+        for (i, (width, cell)) in widths.iter().zip(row.iter()).enumerate() {
+            if i == 6 {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  "));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    for refused in &snapshot.refused {
+        out.push_str(&format!(
+            "refused {}: {}\n",
+            refused.path.display(),
+            refused.reason
+        ));
+    }
+    Ok(out)
+}
+
+/// `plugboard accounts import PATH…`: copy each account found into the store; the
+/// same account again updates its file.
+pub fn import(ctx: &CliContext, paths: &[PathBuf]) -> anyhow::Result<String> {
+    let store = ctx.store()?;
+    let mut out = String::new();
+    for path in paths {
+        let found = super::import::read(path)
+            .with_context(|| format!("cannot import {}", path.display()))?;
+        for imported in found {
+            for account in imported.accounts {
+                let (saved, verb) = match store.find_same(&account) {
+                    Some(existing) => {
+                        let mut updated = (*existing).clone();
+                        updated.update_tokens(&account.tokens);
+                        let mut merged = updated.attributes.clone();
+                        merged.extend(account.attributes.clone());
+                        updated.set_attributes(merged);
+                        (updated, "updated")
+                    }
+                    None => {
+                        let mut new = account.clone();
+                        if new.id.is_empty()
+                            || store.get(&new.id).is_some()
+                            || store.dir().join(format!("{}.json", new.id)).exists()
+                        {
+                            new.id = store.new_id(&new.kind, new.label.as_deref());
+                        }
+                        (new, "added")
+                    }
+                };
+                store.save(&saved)?;
+                out.push_str(&format!(
+                    "{verb} `{}` ({}{}) from {} ({})\n",
+                    saved.id,
+                    saved.kind,
+                    saved
+                        .label
+                        .as_deref()
+                        .map(|l| format!(", {l}"))
+                        .unwrap_or_default(),
+                    path.display(),
+                    imported.format
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push_str("no account found\n");
+    }
+    Ok(out)
+}
+
+/// `plugboard accounts remove ID`.
+pub fn remove(ctx: &CliContext, id: &str) -> anyhow::Result<String> {
+    let store = ctx.store()?;
+    if store.remove(id)? {
+        Ok(format!("removed `{id}` from {}", store.dir().display()))
+    } else {
+        bail!("no account `{id}` in {}", store.dir().display())
+    }
+}
+
+/// `plugboard accounts refresh ID`: refresh now, whatever the expiry.
+pub async fn refresh(ctx: &CliContext, id: &str) -> anyhow::Result<String> {
+    let store = ctx.store()?;
+    let file = store
+        .get(id)
+        .with_context(|| format!("no account `{id}` in {}", store.dir().display()))?;
+    let entry = ctx
+        .config
+        .providers
+        .iter()
+        .find(|entry| uses(entry, &file, &ctx.registry));
+    let provider = match entry {
+        Some(entry) => ctx.registry.provider(&entry.adapter),
+        None => ctx
+            .registry
+            .providers
+            .values()
+            .find(|p| p.info.credential_kind(&file.kind).is_some()),
+    }
+    .with_context(|| format!("no loaded adapter declares credential kind `{}`", file.kind))?;
+    let kind = provider
+        .info
+        .credential_kind(&file.kind)
+        .context("kind vanished")?;
+    let slot = crate::routing::AccountSlot {
+        id: file.id.clone(),
+        kind: Some(file.kind.clone()),
+        secret: None,
+        attributes: file
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        stored: Some(file.clone()),
+    };
+    let endpoints = match entry {
+        Some(entry) => crate::pipeline::account_endpoints(provider, entry, &slot),
+        None => login_endpoints(&provider.info, None, &slot.attributes),
+    }
+    .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let accounts = Accounts::new(
+        store.clone(),
+        ctx.http.clone(),
+        TOKEN_CALL_TIMEOUT,
+        Redactor::default(),
+        Vec::new(),
+    );
+    let env = KindEnv {
+        kind,
+        endpoints: &endpoints,
+    };
+    let refreshed = accounts
+        .refresh(id, &env, Why::Asked)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    Ok(format!(
+        "refreshed `{id}`: expires {}",
+        refreshed
+            .tokens
+            .expires_at
+            .map_or("never".to_owned(), rfc3339)
+    ))
+}
+
+fn list_or_none(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        let mut names = names.to_vec();
+        names.sort_unstable();
+        names.join(", ")
+    }
+}
+
+/// `t` as RFC 3339 UTC, to the second.
+pub fn rfc3339(t: SystemTime) -> String {
+    super::file::rfc3339(t)
+}
