@@ -120,14 +120,19 @@ pub async fn authorization_code(
     }
 }
 
-/// Where a pasted line comes from.
+/// Where the line a user pastes (`Paste` mode) comes from: any `AsyncBufRead` (its
+/// first line), [`StdinLine`], or a test's own source.
 pub trait PastedLine {
-    /// Read one line (the prompt has been printed).
-    fn read_line(self) -> impl std::future::Future<Output = Result<String, FlowError>> + Send;
+    /// Read one line. `authorize_url` is the URL the user was told to open (already
+    /// printed), for a source that shows it its own way or, in a test, opens it.
+    fn read_line(
+        self,
+        authorize_url: &str,
+    ) -> impl std::future::Future<Output = Result<String, FlowError>> + Send;
 }
 
 impl<R: AsyncBufRead + Unpin + Send> PastedLine for R {
-    async fn read_line(mut self) -> Result<String, FlowError> {
+    async fn read_line(mut self, _authorize_url: &str) -> Result<String, FlowError> {
         let mut line = String::new();
         AsyncBufReadExt::read_line(&mut self, &mut line)
             .await
@@ -140,7 +145,7 @@ impl<R: AsyncBufRead + Unpin + Send> PastedLine for R {
 pub struct StdinLine;
 
 impl PastedLine for StdinLine {
-    async fn read_line(self) -> Result<String, FlowError> {
+    async fn read_line(self, _authorize_url: &str) -> Result<String, FlowError> {
         tokio::task::spawn_blocking(|| {
             let mut line = String::new();
             std::io::stdin().read_line(&mut line).map(|_| line)
@@ -214,7 +219,7 @@ pub async fn authorization_code_with_input(
         _ => {
             eprintln!("Open this URL to log in: {url}");
             eprintln!("Then paste the address the browser ends on (or the code it shows):");
-            let line = input.read_line().await?;
+            let line = input.read_line(&url).await?;
             browser::pasted_code(&line, &state)?
         }
     };
