@@ -108,24 +108,17 @@ impl PastedLine for PastesCodeAndState {
 /// Log in with the `pkce` kind by pasting the redirect.
 async fn pkce_login(mock: &MockOAuth, env: &Env) -> oauth::LoginOutcome {
     let kind = kind("pkce").await;
-    oauth::authorization_code_with_input(
+    let outcome = oauth::authorization_code_with_input(
         &env.flow(),
         pkce_spec(&kind),
         BrowserMode::Paste,
         PastesRedirect,
     )
     .await
-    .expect("login")
-    .tap(|_| assert_eq!(mock.counts().authorization_code, 1))
+    .expect("login");
+    assert_eq!(mock.counts().authorization_code, 1);
+    outcome
 }
-
-trait Tap: Sized {
-    fn tap(self, f: impl FnOnce(&Self)) -> Self {
-        f(&self);
-        self
-    }
-}
-impl<T> Tap for T {}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pkce_login_by_pasted_redirect_gives_tokens_and_id_token_claims() {

@@ -69,13 +69,23 @@ impl Values {
     }
 }
 
-/// A field's value: text (a form, a query) or JSON (a JSON body).
-#[derive(Debug, Clone, PartialEq)]
+/// A field's value: text (a form, a query) or JSON (a JSON body). It may be a secret,
+/// so its `Debug` shows only which it is.
+#[derive(Clone, PartialEq)]
 pub(super) enum Filled {
     /// Text.
     Text(String),
     /// A JSON value (its text in a form).
     Json(Value),
+}
+
+impl std::fmt::Debug for Filled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Filled::Text(_) => f.write_str("Filled::Text(..)"),
+            Filled::Json(_) => f.write_str("Filled::Json(..)"),
+        }
+    }
 }
 
 impl Filled {
@@ -164,8 +174,8 @@ pub(super) fn endpoint_url<'a>(env: &'a FlowEnv<'_>, name: &str) -> Result<&'a s
         .ok_or_else(|| FlowError::Invalid(format!("no endpoint named `{name}`")))
 }
 
-/// A call's answer: status and body (JSON `null` when it is not JSON).
-#[derive(Debug)]
+/// A call's answer: status and body (JSON `null` when it is not JSON). No `Debug`:
+/// the body may hold tokens.
 pub(super) struct Answer {
     /// The endpoint's name.
     pub endpoint: String,
