@@ -528,3 +528,32 @@ async fn an_unknown_endpoint_name_is_invalid_and_nothing_is_sent() {
     );
     assert_eq!(mock.counts().device_start, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_json_code_exchange_in_claudes_shape_is_sent_as_json_with_the_state() {
+    let mock = MockOAuth::start(MockConfig::default()).await;
+    let env = Env::new(&mock);
+    let kind = kind("pkce").await;
+    let mut login = pkce_spec(&kind).clone();
+    login.exchange.encoding = spec::BodyEncoding::Json;
+    login
+        .exchange
+        .fields
+        .push(("state".into(), spec::TokenValue::State));
+
+    let outcome = oauth::authorization_code_with_input(
+        &env.flow(),
+        &login,
+        BrowserMode::Paste,
+        PastesCodeAndState,
+    )
+    .await
+    .expect("login");
+
+    assert_eq!(outcome.granted.access.expose(), mock.issued_access()[0]);
+    assert_eq!(mock.last_headers()["content-type"], "application/json");
+    let sent = mock.last_body();
+    assert_eq!(sent["grant_type"], "authorization_code");
+    assert_eq!(sent["state"].len(), 32, "16 random bytes in hex");
+    assert!(sent["code_verifier"].len() >= 43);
+}
