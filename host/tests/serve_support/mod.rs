@@ -231,6 +231,11 @@ impl Plugboard {
     /// Start with `extra` YAML appended to a config that listens on a free port, accepts
     /// [`CLIENT_KEY`] and [`SECOND_CLIENT_KEY`], and loads `adapters_dir`.
     pub fn start(adapters_dir: &Path, extra: &str) -> Self {
+        Self::start_with_log(adapters_dir, extra, "info")
+    }
+
+    /// [`Plugboard::start`] with `RUST_LOG` set to `log_filter`.
+    pub fn start_with_log(adapters_dir: &Path, extra: &str, log_filter: &str) -> Self {
         let workdir = tempfile::tempdir().unwrap();
         let config = format!(
             "listen: 127.0.0.1:0\napi-keys: [{CLIENT_KEY}, {SECOND_CLIENT_KEY}]\nadapters-dir: {}\ncache-dir: {}\n{extra}",
@@ -243,7 +248,7 @@ impl Plugboard {
         let mut child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
             .args(["serve", "--config"])
             .arg(&config_path)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", log_filter)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log_path).unwrap())
