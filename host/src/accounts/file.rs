@@ -11,8 +11,9 @@ use serde_json::{Map, Value};
 
 use crate::credentials::Secret;
 
-/// A parsed account file.
-#[derive(Debug, Clone)]
+/// A parsed account file. Its `Debug` shows no secret (tokens are [`Secret`]s, and
+/// the raw object is left out).
+#[derive(Clone)]
 pub struct AccountFile {
     /// The account id: the file stem (`claude-me@example.com`).
     pub id: String,
@@ -47,6 +48,25 @@ pub struct AccountFile {
     pub(crate) other_secrets: BTreeMap<String, Secret>,
     /// The whole object, for write-back.
     pub(crate) doc: Map<String, Value>,
+}
+
+impl std::fmt::Debug for AccountFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountFile")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("file_type", &self.file_type)
+            .field("label", &self.label)
+            .field("tokens", &self.tokens)
+            .field("attributes", &self.attributes)
+            .field("base_url", &self.base_url)
+            .field("endpoints", &self.endpoints)
+            .field("client", &self.client)
+            .field("disabled", &self.disabled)
+            .field("priority", &self.priority)
+            .field("other_secrets", &self.other_secrets)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The secrets an account file holds.
@@ -757,9 +777,10 @@ impl AccountFile {
             write(&mut self.doc, keys, access);
             self.tokens.access = Some(access.clone());
         }
-        if let Some(refresh) = &tokens.refresh {
-            write(&mut self.doc, REFRESH_KEYS, refresh);
-            self.tokens.refresh = Some(refresh.clone());
+        // The kept refresh token is written too: a Gemini file gets its top-level copy.
+        if let Some(refresh) = tokens.refresh.clone().or_else(|| self.tokens.refresh.clone()) {
+            write(&mut self.doc, REFRESH_KEYS, &refresh);
+            self.tokens.refresh = Some(refresh);
         }
         if let Some(id_token) = &tokens.id_token {
             write(&mut self.doc, ID_TOKEN_KEYS, id_token);
@@ -998,5 +1019,236 @@ impl AccountFile {
             serde_json::to_vec_pretty(&self.doc).expect("a JSON object always serializes");
         bytes.push(b'\n');
         bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
+    fn parse(json: &str) -> AccountFile {
+        AccountFile::parse("test", json.as_bytes()).unwrap()
+    }
+
+    /// 2026-07-25T14:10:01Z.
+    const T: u64 = 1_784_988_601;
+
+    #[test]
+    fn every_expiry_form_and_key_is_read() {
+        let forms = [
+            r#""expired": "2026-07-25T14:10:01Z""#,
+            r#""expire": "2026-07-25T16:10:01+02:00""#,
+            r#""expires_at": "2026-07-25 14:10:01""#,
+            r#""expiresAt": 1784988601"#,
+            r#""expiry": "1784988601""#,
+            r#""expires": 1784988601000"#,
+            r#""expiry_date": "1784988601000""#,
+            r#""token": {"expiry": "2026-07-25T14:10:01.000Z"}"#,
+            r#""Token": {"expires_at": 1784988601}"#,
+        ];
+        for form in forms {
+            let file = parse(&format!(r#"{{"type": "codex", {form}}}"#));
+            assert_eq!(file.tokens.expires_at, Some(at(T)), "{form}");
+        }
+        // Antigravity: issued (ms) + lifetime (s), when no expiry key.
+        let file = parse(r#"{"type": "antigravity", "timestamp": 1784985001000, "expires_in": 3600}"#);
+        assert_eq!(file.tokens.expires_at, Some(at(T)));
+        // Fractions survive, and a garbled expiry is no expiry.
+        let (time, millis) = parse_rfc3339("2026-07-25T14:10:01.899Z").unwrap();
+        assert!(millis);
+        assert_eq!(time, at(T) + Duration::from_millis(899));
+        assert_eq!(parse(r#"{"type": "codex", "expired": "soon"}"#).tokens.expires_at, None);
+        assert_eq!(format_rfc3339(at(T), false), "2026-07-25T14:10:01Z");
+        assert_eq!(format_rfc3339(at(0), true), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn the_kinds_table_maps_cliproxyapi_names_and_canonical_ids() {
+        let table = [
+            ("codex", "codex"),
+            ("claude", "claude-oauth"),
+            ("Claude-OAuth", "claude-oauth"),
+            ("antigravity", "antigravity"),
+            ("gemini", "gemini-cli"),
+            ("gemini-cli", "gemini-cli"),
+            ("qwen", "qwen"),
+            ("iflow", "iflow"),
+            ("kimi", "kimi"),
+            ("xai", "xai"),
+            ("github-copilot", "copilot"),
+            ("copilot", "copilot"),
+            ("kiro", "kiro"),
+            ("vertex", "vertex"),
+        ];
+        for (file_type, kind) in table {
+            assert_eq!(kind_for_type(file_type), Some(kind), "{file_type}");
+        }
+        assert_eq!(kind_for_type("pkce"), None);
+        assert_eq!(
+            AccountFile::parse("x", br#"{"type": "pkce"}"#).unwrap_err(),
+            FileError::UnknownType("pkce".into())
+        );
+        // Plugboard's own files name any kind an adapter declares.
+        let own = parse(r#"{"plugboard": 1, "type": "pkce", "label": "test"}"#);
+        assert_eq!((own.kind.as_str(), own.label.as_deref()), ("pkce", Some("test")));
+        assert_eq!(AccountFile::parse("x", b"{}").unwrap_err(), FileError::NoType);
+        assert!(matches!(AccountFile::parse("x", b"[1]"), Err(FileError::NotJson(_))));
+    }
+
+    const GEMINI: &str = r#"{
+  "auto": false,
+  "checked": true,
+  "email": "dev@example.com",
+  "project_id": "my-project-123",
+  "token": {
+    "access_token": "ya29.old-access",
+    "client_id": "681255809395-example.apps.googleusercontent.com",
+    "client_secret": "GOCSPX-example",
+    "expiry": "2026-07-25T14:10:01.5Z",
+    "refresh_token": "1//old-refresh",
+    "scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+    "token_type": "Bearer",
+    "token_uri": "https://oauth2.googleapis.com/token",
+    "universe_domain": "googleapis.com"
+  },
+  "type": "gemini",
+  "zz_unknown": {"kept": [1, 2, 3]}
+}"#;
+
+    #[test]
+    fn a_gemini_file_takes_new_tokens_nested_and_top_level_and_keeps_the_rest() {
+        let mut file = parse(GEMINI);
+        assert_eq!(file.kind, "gemini-cli");
+        assert_eq!(file.tokens.access.as_ref().unwrap().expose(), "ya29.old-access");
+        assert_eq!(file.attributes["project-id"], "my-project-123");
+        assert_eq!(file.endpoints["token"], "https://oauth2.googleapis.com/token");
+        let client = file.client.clone().unwrap();
+        assert_eq!(client.secret.unwrap().expose(), "GOCSPX-example");
+
+        let new_expiry = at(T + 3600);
+        file.update_tokens(&Tokens {
+            access: Some(Secret::new("ya29.new-access")),
+            refresh: None,
+            id_token: None,
+            expires_at: Some(new_expiry),
+            last_refresh: Some(at(T)),
+        });
+        let written: Value = serde_json::from_slice(&file.to_bytes()).unwrap();
+        let keys: Vec<&str> = written.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "auto", "checked", "email", "project_id", "token", "type", "zz_unknown",
+                "access_token", "refresh_token", "expiry", "last_refresh"
+            ]
+        );
+        let token = &written["token"];
+        let nested_keys: Vec<&str> = token.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            nested_keys,
+            [
+                "access_token", "client_id", "client_secret", "expiry", "refresh_token", "scopes",
+                "token_type", "token_uri", "universe_domain"
+            ]
+        );
+        assert_eq!(token["access_token"], "ya29.new-access");
+        assert_eq!(token["refresh_token"], "1//old-refresh", "an absent refresh token keeps the old");
+        assert_eq!(token["expiry"], "2026-07-25T15:10:01.000Z", "RFC 3339 with a fraction stays so");
+        assert_eq!(written["access_token"], "ya29.new-access");
+        assert_eq!(written["refresh_token"], "1//old-refresh");
+        assert_eq!(written["expiry"], "2026-07-25T15:10:01.000Z");
+        assert_eq!(written["last_refresh"], "2026-07-25T14:10:01Z");
+        assert_eq!(written["zz_unknown"], serde_json::json!({"kept": [1, 2, 3]}));
+        assert!(file.to_bytes().ends_with(b"}\n"));
+
+        let again = AccountFile::parse("test", &file.to_bytes()).unwrap();
+        assert_eq!(again.tokens.access.unwrap().expose(), "ya29.new-access");
+        assert_eq!(again.tokens.expires_at, Some(new_expiry));
+        assert_eq!(file.tokens.expires_at, Some(new_expiry));
+    }
+
+    #[test]
+    fn an_epoch_millisecond_expiry_stays_milliseconds() {
+        let mut file = parse(r#"{"type": "kimi", "access_token": "a", "expired": 1784988601000, "device_id": "d"}"#);
+        file.update_tokens(&Tokens {
+            access: Some(Secret::new("b")),
+            expires_at: Some(at(T + 60)),
+            ..Tokens::default()
+        });
+        assert_eq!(file.doc["expired"], Value::from(1_784_988_661_000_i64));
+        assert_eq!(file.doc["device_id"], "d");
+        // A file without an expiry key gets `expired` in RFC 3339.
+        let mut bare = parse(r#"{"type": "qwen", "access_token": "a"}"#);
+        bare.update_tokens(&Tokens {
+            expires_at: Some(at(T)),
+            ..Tokens::default()
+        });
+        assert_eq!(bare.doc["expired"], "2026-07-25T14:10:01Z");
+    }
+
+    #[test]
+    fn disabling_records_a_reason_and_enabling_removes_it() {
+        let mut file = parse(r#"{"type": "claude", "email": "me@example.com", "disabled": false}"#);
+        assert_eq!(file.disabled, None);
+        file.set_disabled(Some("refresh token revoked"));
+        assert_eq!(file.doc["disabled"], true);
+        let reread = AccountFile::parse("test", &file.to_bytes()).unwrap();
+        assert_eq!(reread.disabled.as_deref(), Some("refresh token revoked"));
+        file.set_disabled(None);
+        assert_eq!(file.doc["disabled"], false);
+        assert!(!file.doc.contains_key("disabled_reason"));
+        let by_hand = parse(r#"{"type": "claude", "disabled": true}"#);
+        assert_eq!(by_hand.disabled.as_deref(), Some("disabled in its file"));
+    }
+
+    #[test]
+    fn a_new_file_is_plugboards_own_form_and_reads_back() {
+        let mut attributes = BTreeMap::new();
+        attributes.insert("chatgpt-account-id".to_owned(), "acct-1".to_owned());
+        let file = AccountFile::new(
+            "codex-me@example.com",
+            "codex",
+            Some("me@example.com".into()),
+            Tokens {
+                access: Some(Secret::new("access-1")),
+                refresh: Some(Secret::new("refresh-1")),
+                id_token: None,
+                expires_at: Some(at(T)),
+                last_refresh: None,
+            },
+            attributes,
+        );
+        let text = String::from_utf8(file.to_bytes()).unwrap();
+        let keys: Vec<String> = serde_json::from_str::<Map<String, Value>>(&text)
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(
+            keys,
+            ["plugboard", "type", "email", "access_token", "refresh_token", "expired", "attributes", "disabled"]
+        );
+        let reread = AccountFile::parse(&file.id, text.as_bytes()).unwrap();
+        assert_eq!(reread.identity(), file.identity());
+        assert_eq!(reread.identity().as_deref(), Some("codex:account:acct-1"));
+        assert_eq!(reread.secrets().len(), 2);
+        assert!(!format!("{reread:?}").contains("access-1"), "Debug never shows a token");
+    }
+
+    #[test]
+    fn attributes_go_back_to_the_key_they_came_from() {
+        let mut file = parse(r#"{"type": "antigravity", "email": "a@b.c", "project_id": "p1"}"#);
+        let mut attributes = file.attributes.clone();
+        attributes.insert("project-id".into(), "p2".into());
+        attributes.insert("tier".into(), "pro".into());
+        file.set_attributes(attributes);
+        assert_eq!(file.doc["project_id"], "p2");
+        assert_eq!(file.doc["attributes"], serde_json::json!({"tier": "pro"}));
+        let reread = AccountFile::parse("x", &file.to_bytes()).unwrap();
+        assert_eq!(reread.attributes, file.attributes);
     }
 }

@@ -561,7 +561,7 @@ mod tests {
     #[test]
     fn ids_are_safe_stems_from_kind_and_label() {
         assert_eq!(proposed_id("claude-oauth", Some("Me@Example.com")), "claude-oauth-me@example.com");
-        assert_eq!(proposed_id("copilot", Some("octo cat/../x")), "copilot-octo_cat_._x");
+        assert_eq!(proposed_id("copilot", Some("octo cat/../x")), "copilot-octo_cat_.__x");
         let random = proposed_id("kiro", None);
         assert!(random.starts_with("kiro-") && random.len() == "kiro-".len() + 8, "{random}");
         for id in ["", ".hidden", "a/b", "a\\b", "..", "a..b", "nul\0"] {
