@@ -207,7 +207,10 @@ const BASE_URL_KEYS: &[&str] = &["base_url", "base-url", "baseUrl"];
 /// and wins.
 const ATTRIBUTE_KEYS: &[(&str, &[&str])] = &[
     ("project-id", &["project_id", "project-id", "projectId"]),
-    ("organization-id", &["organization_uuid", "organization-uuid"]),
+    (
+        "organization-id",
+        &["organization_uuid", "organization-uuid"],
+    ),
     ("account-uuid", &["account_uuid", "account-uuid"]),
     ("profile-arn", &["profileArn", "profile_arn", "profile-arn"]),
     ("region", &["region"]),
@@ -248,7 +251,9 @@ fn nested_key(doc: &Map<String, Value>) -> Option<&'static str> {
 }
 
 fn nested(doc: &Map<String, Value>) -> Option<&Map<String, Value>> {
-    nested_key(doc).and_then(|key| doc.get(key)).and_then(Value::as_object)
+    nested_key(doc)
+        .and_then(|key| doc.get(key))
+        .and_then(Value::as_object)
 }
 
 /// How a file spells an instant, so a write-back keeps the form the file used.
@@ -305,9 +310,9 @@ fn number_time(number: f64, quoted: bool) -> Option<(SystemTime, TimeForm)> {
 pub(crate) fn format_time(time: SystemTime, form: TimeForm) -> Value {
     let millis = unix_millis(time);
     match form {
-        TimeForm::Rfc3339 { millis: with_millis } => {
-            Value::String(format_rfc3339(time, with_millis))
-        }
+        TimeForm::Rfc3339 {
+            millis: with_millis,
+        } => Value::String(format_rfc3339(time, with_millis)),
         TimeForm::Plain => {
             let rfc = format_rfc3339(time, false);
             Value::String(rfc[..19].replace('T', " "))
@@ -369,19 +374,27 @@ fn parse_date_time<'a>(text: &'a str, separators: &[u8]) -> Option<(i64, &'a str
     }
     let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
     let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
     {
         return None;
     }
     let days = days_from_civil(year, month as u32, day as u32);
-    Some((days * 86_400 + hour * 3600 + minute * 60 + second, &text[19..]))
+    Some((
+        days * 86_400 + hour * 3600 + minute * 60 + second,
+        &text[19..],
+    ))
 }
 
 fn from_unix(seconds: i64, nanos: u32) -> SystemTime {
     if seconds >= 0 {
         SystemTime::UNIX_EPOCH + Duration::new(seconds as u64, nanos)
     } else {
-        SystemTime::UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs()) + Duration::from_nanos(u64::from(nanos))
+        SystemTime::UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs())
+            + Duration::from_nanos(u64::from(nanos))
     }
 }
 
@@ -461,7 +474,14 @@ fn find_expiry(doc: &Map<String, Value>) -> Option<(SystemTime, ExpirySpot)> {
     let search = |object: &Map<String, Value>, in_nested: bool| {
         EXPIRY_KEYS.iter().find_map(|key| {
             let (time, form) = parse_time(object.get(*key)?)?;
-            Some((time, ExpirySpot { key, nested: in_nested, form }))
+            Some((
+                time,
+                ExpirySpot {
+                    key,
+                    nested: in_nested,
+                    form,
+                },
+            ))
         })
     };
     search(doc, false).or_else(|| nested(doc).and_then(|token| search(token, true)))
@@ -510,28 +530,28 @@ fn with_scheme(url: &str) -> String {
 /// `client_id`/`client_secret` (Gemini CLI), or top-level `clientId`/`clientSecret`
 /// (Kiro) with `clientSecretExpiresAt`.
 fn read_client(doc: &Map<String, Value>) -> Option<OAuthClient> {
-    if let Some(client) = doc.get("client").and_then(Value::as_object) {
-        if let Some(id) = str_at(client, &["id", "client_id", "clientId"]) {
-            return Some(OAuthClient {
-                id: id.to_owned(),
-                secret: secret_at(client, &["secret", "client_secret", "clientSecret"]),
-                expires_at: ["expires_at", "expiresAt"]
-                    .iter()
-                    .find_map(|key| parse_time(client.get(*key)?))
-                    .map(|(time, _)| time),
-            });
-        }
+    if let Some(client) = doc.get("client").and_then(Value::as_object)
+        && let Some(id) = str_at(client, &["id", "client_id", "clientId"])
+    {
+        return Some(OAuthClient {
+            id: id.to_owned(),
+            secret: secret_at(client, &["secret", "client_secret", "clientSecret"]),
+            expires_at: ["expires_at", "expiresAt"]
+                .iter()
+                .find_map(|key| parse_time(client.get(*key)?))
+                .map(|(time, _)| time),
+        });
     }
     let id_keys = &["client_id", "client-id", "clientId"];
     let secret_keys = &["client_secret", "client-secret", "clientSecret"];
-    if let Some(token) = nested(doc) {
-        if let Some(id) = str_at(token, id_keys) {
-            return Some(OAuthClient {
-                id: id.to_owned(),
-                secret: secret_at(token, secret_keys),
-                expires_at: None,
-            });
-        }
+    if let Some(token) = nested(doc)
+        && let Some(id) = str_at(token, id_keys)
+    {
+        return Some(OAuthClient {
+            id: id.to_owned(),
+            secret: secret_at(token, secret_keys),
+            expires_at: None,
+        });
     }
     let id = str_at(doc, id_keys)?;
     Some(OAuthClient {
@@ -570,7 +590,9 @@ impl AccountFile {
             Some(Value::String(text)) => text.trim().to_owned(),
             Some(_) => return Err(bad("type", "must be a string")),
         };
-        let own = doc.get(OWN_MARKER).is_some_and(|marker| marker.as_u64().is_some());
+        let own = doc
+            .get(OWN_MARKER)
+            .is_some_and(|marker| marker.as_u64().is_some());
         let kind = match kind_for_type(&file_type) {
             Some(kind) => kind.to_owned(),
             None if own => file_type.clone(),
@@ -595,7 +617,10 @@ impl AccountFile {
             }
         }
         if let Some(account) = doc.get("service_account").filter(|sa| sa.is_object()) {
-            other_secrets.insert("service-account".to_owned(), Secret::new(account.to_string()));
+            other_secrets.insert(
+                "service-account".to_owned(),
+                Secret::new(account.to_string()),
+            );
         }
         let expires_at = find_expiry(&doc)
             .map(|(time, _)| time)
@@ -709,7 +734,11 @@ impl AccountFile {
         doc.insert(OWN_MARKER.into(), Value::from(1));
         doc.insert("type".into(), Value::from(kind));
         if let Some(label) = &label {
-            let key = if label.contains('@') { "email" } else { "label" };
+            let key = if label.contains('@') {
+                "email"
+            } else {
+                "label"
+            };
             doc.insert(key.into(), Value::from(label.as_str()));
         }
         let mut file = AccountFile {
@@ -753,11 +782,11 @@ impl AccountFile {
         let write = |doc: &mut Map<String, Value>, keys: &[&str], secret: &Secret| {
             let key = key_in(doc, keys).unwrap_or(keys[0]);
             doc.insert(key.to_owned(), Value::from(secret.expose()));
-            if let Some(nested_at) = nested_at {
-                if let Some(token) = doc.get_mut(nested_at).and_then(Value::as_object_mut) {
-                    let key = key_in(token, keys).unwrap_or(keys[0]);
-                    token.insert(key.to_owned(), Value::from(secret.expose()));
-                }
+            if let Some(nested_at) = nested_at
+                && let Some(token) = doc.get_mut(nested_at).and_then(Value::as_object_mut)
+            {
+                let key = key_in(token, keys).unwrap_or(keys[0]);
+                token.insert(key.to_owned(), Value::from(secret.expose()));
             }
         };
         if let Some(access) = &tokens.access {
@@ -778,7 +807,11 @@ impl AccountFile {
             self.tokens.access = Some(access.clone());
         }
         // The kept refresh token is written too: a Gemini file gets its top-level copy.
-        if let Some(refresh) = tokens.refresh.clone().or_else(|| self.tokens.refresh.clone()) {
+        if let Some(refresh) = tokens
+            .refresh
+            .clone()
+            .or_else(|| self.tokens.refresh.clone())
+        {
             write(&mut self.doc, REFRESH_KEYS, &refresh);
             self.tokens.refresh = Some(refresh);
         }
@@ -796,7 +829,8 @@ impl AccountFile {
             .get(key)
             .and_then(parse_time)
             .map_or(TimeForm::Rfc3339 { millis: false }, |(_, form)| form);
-        self.doc.insert(key.to_owned(), format_time(refreshed, form));
+        self.doc
+            .insert(key.to_owned(), format_time(refreshed, form));
         self.tokens.last_refresh = Some(refreshed);
     }
 
@@ -827,16 +861,16 @@ impl AccountFile {
                     .get(spot.key)
                     .and_then(parse_time)
                     .map_or(spot.form, |(_, form)| form);
-                self.doc.insert(spot.key.to_owned(), format_time(expires_at, form));
+                self.doc
+                    .insert(spot.key.to_owned(), format_time(expires_at, form));
             }
             _ => {
                 self.doc.insert(spot.key.to_owned(), value);
-                if let Some(nested_at) = nested_at {
-                    if let Some(token) = self.doc.get_mut(nested_at).and_then(Value::as_object_mut) {
-                        if let Some((_, form)) = token.get(spot.key).and_then(parse_time) {
-                            token.insert(spot.key.to_owned(), format_time(expires_at, form));
-                        }
-                    }
+                if let Some(nested_at) = nested_at
+                    && let Some(token) = self.doc.get_mut(nested_at).and_then(Value::as_object_mut)
+                    && let Some((_, form)) = token.get(spot.key).and_then(parse_time)
+                {
+                    token.insert(spot.key.to_owned(), format_time(expires_at, form));
                 }
             }
         }
@@ -844,17 +878,18 @@ impl AccountFile {
         if self.doc.contains_key("timestamp") && self.doc.contains_key("expires_in") {
             let now = SystemTime::now();
             let lifetime = expires_at.duration_since(now).unwrap_or_default().as_secs();
-            self.doc.insert("timestamp".into(), Value::from(unix_millis(now)));
+            self.doc
+                .insert("timestamp".into(), Value::from(unix_millis(now)));
             self.doc.insert("expires_in".into(), Value::from(lifetime));
         }
     }
 
     fn remove_expiry(&mut self, spot: ExpirySpot) {
         self.doc.shift_remove(spot.key);
-        if let Some(nested_at) = nested_key(&self.doc) {
-            if let Some(token) = self.doc.get_mut(nested_at).and_then(Value::as_object_mut) {
-                token.shift_remove(spot.key);
-            }
+        if let Some(nested_at) = nested_key(&self.doc)
+            && let Some(token) = self.doc.get_mut(nested_at).and_then(Value::as_object_mut)
+        {
+            token.shift_remove(spot.key);
         }
     }
 
@@ -958,7 +993,8 @@ impl AccountFile {
         match reason {
             Some(reason) => {
                 self.doc.insert("disabled".into(), Value::Bool(true));
-                self.doc.insert("disabled_reason".into(), Value::from(reason));
+                self.doc
+                    .insert("disabled_reason".into(), Value::from(reason));
                 self.disabled = Some(reason.to_owned());
             }
             None => {
@@ -1004,11 +1040,19 @@ impl AccountFile {
 
     /// Every secret the file holds (for the redactor).
     pub fn secrets(&self) -> Vec<&Secret> {
-        let tokens = [&self.tokens.access, &self.tokens.refresh, &self.tokens.id_token];
+        let tokens = [
+            &self.tokens.access,
+            &self.tokens.refresh,
+            &self.tokens.id_token,
+        ];
         tokens
             .into_iter()
             .flatten()
-            .chain(self.client.as_ref().and_then(|client| client.secret.as_ref()))
+            .chain(
+                self.client
+                    .as_ref()
+                    .and_then(|client| client.secret.as_ref()),
+            )
             .chain(self.other_secrets.values())
             .collect()
     }
@@ -1055,13 +1099,19 @@ mod tests {
             assert_eq!(file.tokens.expires_at, Some(at(T)), "{form}");
         }
         // Antigravity: issued (ms) + lifetime (s), when no expiry key.
-        let file = parse(r#"{"type": "antigravity", "timestamp": 1784985001000, "expires_in": 3600}"#);
+        let file =
+            parse(r#"{"type": "antigravity", "timestamp": 1784985001000, "expires_in": 3600}"#);
         assert_eq!(file.tokens.expires_at, Some(at(T)));
         // Fractions survive, and a garbled expiry is no expiry.
         let (time, millis) = parse_rfc3339("2026-07-25T14:10:01.899Z").unwrap();
         assert!(millis);
         assert_eq!(time, at(T) + Duration::from_millis(899));
-        assert_eq!(parse(r#"{"type": "codex", "expired": "soon"}"#).tokens.expires_at, None);
+        assert_eq!(
+            parse(r#"{"type": "codex", "expired": "soon"}"#)
+                .tokens
+                .expires_at,
+            None
+        );
         assert_eq!(format_rfc3339(at(T), false), "2026-07-25T14:10:01Z");
         assert_eq!(format_rfc3339(at(0), true), "1970-01-01T00:00:00.000Z");
     }
@@ -1094,9 +1144,18 @@ mod tests {
         );
         // Plugboard's own files name any kind an adapter declares.
         let own = parse(r#"{"plugboard": 1, "type": "pkce", "label": "test"}"#);
-        assert_eq!((own.kind.as_str(), own.label.as_deref()), ("pkce", Some("test")));
-        assert_eq!(AccountFile::parse("x", b"{}").unwrap_err(), FileError::NoType);
-        assert!(matches!(AccountFile::parse("x", b"[1]"), Err(FileError::NotJson(_))));
+        assert_eq!(
+            (own.kind.as_str(), own.label.as_deref()),
+            ("pkce", Some("test"))
+        );
+        assert_eq!(
+            AccountFile::parse("x", b"{}").unwrap_err(),
+            FileError::NoType
+        );
+        assert!(matches!(
+            AccountFile::parse("x", b"[1]"),
+            Err(FileError::NotJson(_))
+        ));
     }
 
     const GEMINI: &str = r#"{
@@ -1123,9 +1182,15 @@ mod tests {
     fn a_gemini_file_takes_new_tokens_nested_and_top_level_and_keeps_the_rest() {
         let mut file = parse(GEMINI);
         assert_eq!(file.kind, "gemini-cli");
-        assert_eq!(file.tokens.access.as_ref().unwrap().expose(), "ya29.old-access");
+        assert_eq!(
+            file.tokens.access.as_ref().unwrap().expose(),
+            "ya29.old-access"
+        );
         assert_eq!(file.attributes["project-id"], "my-project-123");
-        assert_eq!(file.endpoints["token"], "https://oauth2.googleapis.com/token");
+        assert_eq!(
+            file.endpoints["token"],
+            "https://oauth2.googleapis.com/token"
+        );
         let client = file.client.clone().unwrap();
         assert_eq!(client.secret.unwrap().expose(), "GOCSPX-example");
 
@@ -1138,31 +1203,66 @@ mod tests {
             last_refresh: Some(at(T)),
         });
         let written: Value = serde_json::from_slice(&file.to_bytes()).unwrap();
-        let keys: Vec<&str> = written.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = written
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(
             keys,
             [
-                "auto", "checked", "email", "project_id", "token", "type", "zz_unknown",
-                "access_token", "refresh_token", "expiry", "last_refresh"
+                "auto",
+                "checked",
+                "email",
+                "project_id",
+                "token",
+                "type",
+                "zz_unknown",
+                "access_token",
+                "refresh_token",
+                "expiry",
+                "last_refresh"
             ]
         );
         let token = &written["token"];
-        let nested_keys: Vec<&str> = token.as_object().unwrap().keys().map(String::as_str).collect();
+        let nested_keys: Vec<&str> = token
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(
             nested_keys,
             [
-                "access_token", "client_id", "client_secret", "expiry", "refresh_token", "scopes",
-                "token_type", "token_uri", "universe_domain"
+                "access_token",
+                "client_id",
+                "client_secret",
+                "expiry",
+                "refresh_token",
+                "scopes",
+                "token_type",
+                "token_uri",
+                "universe_domain"
             ]
         );
         assert_eq!(token["access_token"], "ya29.new-access");
-        assert_eq!(token["refresh_token"], "1//old-refresh", "an absent refresh token keeps the old");
-        assert_eq!(token["expiry"], "2026-07-25T15:10:01.000Z", "RFC 3339 with a fraction stays so");
+        assert_eq!(
+            token["refresh_token"], "1//old-refresh",
+            "an absent refresh token keeps the old"
+        );
+        assert_eq!(
+            token["expiry"], "2026-07-25T15:10:01.000Z",
+            "RFC 3339 with a fraction stays so"
+        );
         assert_eq!(written["access_token"], "ya29.new-access");
         assert_eq!(written["refresh_token"], "1//old-refresh");
         assert_eq!(written["expiry"], "2026-07-25T15:10:01.000Z");
         assert_eq!(written["last_refresh"], "2026-07-25T14:10:01Z");
-        assert_eq!(written["zz_unknown"], serde_json::json!({"kept": [1, 2, 3]}));
+        assert_eq!(
+            written["zz_unknown"],
+            serde_json::json!({"kept": [1, 2, 3]})
+        );
         assert!(file.to_bytes().ends_with(b"}\n"));
 
         let again = AccountFile::parse("test", &file.to_bytes()).unwrap();
@@ -1173,7 +1273,9 @@ mod tests {
 
     #[test]
     fn an_epoch_millisecond_expiry_stays_milliseconds() {
-        let mut file = parse(r#"{"type": "kimi", "access_token": "a", "expired": 1784988601000, "device_id": "d"}"#);
+        let mut file = parse(
+            r#"{"type": "kimi", "access_token": "a", "expired": 1784988601000, "device_id": "d"}"#,
+        );
         file.update_tokens(&Tokens {
             access: Some(Secret::new("b")),
             expires_at: Some(at(T + 60)),
@@ -1230,13 +1332,25 @@ mod tests {
             .collect();
         assert_eq!(
             keys,
-            ["plugboard", "type", "email", "access_token", "refresh_token", "expired", "attributes", "disabled"]
+            [
+                "plugboard",
+                "type",
+                "email",
+                "access_token",
+                "refresh_token",
+                "expired",
+                "attributes",
+                "disabled"
+            ]
         );
         let reread = AccountFile::parse(&file.id, text.as_bytes()).unwrap();
         assert_eq!(reread.identity(), file.identity());
         assert_eq!(reread.identity().as_deref(), Some("codex:account:acct-1"));
         assert_eq!(reread.secrets().len(), 2);
-        assert!(!format!("{reread:?}").contains("access-1"), "Debug never shows a token");
+        assert!(
+            !format!("{reread:?}").contains("access-1"),
+            "Debug never shows a token"
+        );
     }
 
     #[test]

@@ -45,15 +45,22 @@ const RECOGNISED: &str = "a CLIProxyAPI or Plugboard account file (or a director
 
 /// Read `path` (a file, or a directory of CLIProxyAPI files) in whichever format it is.
 pub fn read(path: &Path) -> anyhow::Result<Vec<Imported>> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if meta.is_dir() {
         return read_dir(path);
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let doc = match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(doc)) => doc,
-        Ok(_) => bail!("{} holds no JSON object; recognised: {RECOGNISED}", path.display()),
-        Err(error) => bail!("{} is not JSON ({error}); recognised: {RECOGNISED}", path.display()),
+        Ok(_) => bail!(
+            "{} holds no JSON object; recognised: {RECOGNISED}",
+            path.display()
+        ),
+        Err(error) => bail!(
+            "{} is not JSON ({error}); recognised: {RECOGNISED}",
+            path.display()
+        ),
     };
     let stem = path
         .file_stem()
@@ -118,7 +125,8 @@ fn read_dir(dir: &Path) -> anyhow::Result<Vec<Imported>> {
         let Some(stem) = path.file_stem().and_then(|stem| stem.to_str()) else {
             continue;
         };
-        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         match AccountFile::parse(stem, &bytes) {
             Ok(account) => {
                 let format = store_format(&account.doc);
@@ -130,7 +138,10 @@ fn read_dir(dir: &Path) -> anyhow::Result<Vec<Imported>> {
         }
     }
     if by_format.is_empty() {
-        bail!("{} holds no account files; recognised: {RECOGNISED}", dir.display());
+        bail!(
+            "{} holds no account files; recognised: {RECOGNISED}",
+            dir.display()
+        );
     }
     Ok(by_format
         .into_iter()
@@ -212,18 +223,25 @@ fn codex(path: &Path, doc: &Map<String, Value>) -> anyhow::Result<AccountFile> {
     let access = secret_at(tokens, &["access_token"]);
     let refresh = secret_at(tokens, &["refresh_token"]);
     if access.is_none() && refresh.is_none() {
-        bail!("{}: `tokens` has neither an access nor a refresh token", path.display());
+        bail!(
+            "{}: `tokens` has neither an access nor a refresh token",
+            path.display()
+        );
     }
     let id_token = secret_at(tokens, &["id_token"]);
-    let claims = id_token.as_ref().and_then(|token| jwt_claims(token.expose()));
-    let account_id = str_at(tokens, &["account_id"]).map(str::to_owned).or_else(|| {
-        claims
-            .as_ref()?
-            .get("https://api.openai.com/auth")?
-            .as_object()
-            .and_then(|auth| str_at(auth, &["chatgpt_account_id"]))
-            .map(str::to_owned)
-    });
+    let claims = id_token
+        .as_ref()
+        .and_then(|token| jwt_claims(token.expose()));
+    let account_id = str_at(tokens, &["account_id"])
+        .map(str::to_owned)
+        .or_else(|| {
+            claims
+                .as_ref()?
+                .get("https://api.openai.com/auth")?
+                .as_object()
+                .and_then(|auth| str_at(auth, &["chatgpt_account_id"]))
+                .map(str::to_owned)
+        });
     // The access token is a JWT too; its `exp` is when it expires.
     let expires_at = access
         .as_ref()
@@ -329,7 +347,10 @@ fn kiro(path: &Path, doc: &Map<String, Value>) -> anyhow::Result<AccountFile> {
     });
     if let Some(hash) = str_at(doc, &["clientIdHash"]) {
         if hash.contains(['/', '\\', '\0']) || hash.contains("..") || hash.starts_with('.') {
-            bail!("{}: `clientIdHash` is not a plain file name", path.display());
+            bail!(
+                "{}: `clientIdHash` is not a plain file name",
+                path.display()
+            );
         }
         let companion = path
             .parent()
@@ -370,7 +391,11 @@ fn copilot(doc: &Map<String, Value>) -> Vec<AccountFile> {
         .filter_map(|(key, entry)| {
             let entry = entry.as_object()?;
             let token = secret_at(entry, &["oauth_token"])?;
-            let host = key.split(':').next().filter(|host| !host.is_empty()).unwrap_or("github.com");
+            let host = key
+                .split(':')
+                .next()
+                .filter(|host| !host.is_empty())
+                .unwrap_or("github.com");
             let label = str_at(entry, &["user", "login"]).map(str::to_owned);
             let mut attributes = BTreeMap::new();
             attributes.insert("github-host".to_owned(), host.to_owned());
@@ -402,7 +427,10 @@ mod tests {
     fn a_jwt_payload_decodes_without_padding() {
         // {"email":"a@b.c"} base64url without padding.
         let token = "e30.eyJlbWFpbCI6ImFAYi5jIn0.c2ln";
-        assert_eq!(email_of(Some(&Secret::new(token))).as_deref(), Some("a@b.c"));
+        assert_eq!(
+            email_of(Some(&Secret::new(token))).as_deref(),
+            Some("a@b.c")
+        );
         assert_eq!(base64url_decode("aGk").as_deref(), Some(&b"hi"[..]));
         assert!(jwt_claims("not-a-jwt").is_none());
     }

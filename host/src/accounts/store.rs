@@ -161,7 +161,12 @@ impl Store {
                 let mode = meta.permissions().mode() & 0o777;
                 if mode & 0o077 != 0 {
                     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).with_context(
-                        || format!("cannot make the account directory {} private", dir.display()),
+                        || {
+                            format!(
+                                "cannot make the account directory {} private",
+                                dir.display()
+                            )
+                        },
                     )?;
                     tracing::warn!(
                         dir = %dir.display(),
@@ -184,8 +189,9 @@ impl Store {
                     .with_context(|| format!("cannot set the mode of {}", dir.display()))?;
             }
             Err(error) => {
-                return Err(error)
-                    .with_context(|| format!("cannot open the account directory {}", dir.display()));
+                return Err(error).with_context(|| {
+                    format!("cannot open the account directory {}", dir.display())
+                });
             }
         }
         let store = Arc::new(Store {
@@ -215,7 +221,9 @@ impl Store {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Seen>> {
-        self.files.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.files
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Write `file` as `<dir>/<id>.json` atomically (0600) and make it current.
@@ -225,7 +233,9 @@ impl Store {
     pub fn save(&self, file: &AccountFile) -> anyhow::Result<()> {
         let id = &file.id;
         if !is_safe_id(id) {
-            bail!("`{id}` cannot name an account file (path characters, a leading dot or too long)");
+            bail!(
+                "`{id}` cannot name an account file (path characters, a leading dot or too long)"
+            );
         }
         let bytes = file.to_bytes();
         let reread = AccountFile::parse(id, &bytes)
@@ -244,7 +254,8 @@ impl Store {
             );
         }
         write_atomically(&self.dir, &name, &bytes)?;
-        let meta = fs::metadata(&path).with_context(|| format!("cannot stat {}", path.display()))?;
+        let meta =
+            fs::metadata(&path).with_context(|| format!("cannot stat {}", path.display()))?;
         let account = Arc::new(reread);
         files.insert(
             name,
@@ -325,13 +336,13 @@ impl Store {
             }
             let modified = meta.modified().ok();
             let before = files.get(&name);
-            if !thorough {
-                if let Some(seen) = before {
-                    if seen.modified == modified && seen.len == meta.len() {
-                        next.insert(name, seen.clone());
-                        continue;
-                    }
-                }
+            if !thorough
+                && let Some(seen) = before
+                && seen.modified == modified
+                && seen.len == meta.len()
+            {
+                next.insert(name, seen.clone());
+                continue;
             }
             let bytes = match fs::read(&path) {
                 Ok(bytes) => bytes,
@@ -393,7 +404,9 @@ impl Store {
         for (name, seen) in files {
             match &seen.outcome {
                 Outcome::Account(account) => {
-                    snapshot.accounts.insert(account.id.clone(), account.clone());
+                    snapshot
+                        .accounts
+                        .insert(account.id.clone(), account.clone());
                 }
                 Outcome::Refused(reason) => snapshot.refused.push(Refused {
                     path: self.dir.join(name),
@@ -560,10 +573,19 @@ mod tests {
 
     #[test]
     fn ids_are_safe_stems_from_kind_and_label() {
-        assert_eq!(proposed_id("claude-oauth", Some("Me@Example.com")), "claude-oauth-me@example.com");
-        assert_eq!(proposed_id("copilot", Some("octo cat/../x")), "copilot-octo_cat_.__x");
+        assert_eq!(
+            proposed_id("claude-oauth", Some("Me@Example.com")),
+            "claude-oauth-me@example.com"
+        );
+        assert_eq!(
+            proposed_id("copilot", Some("octo cat/../x")),
+            "copilot-octo_cat_.__x"
+        );
         let random = proposed_id("kiro", None);
-        assert!(random.starts_with("kiro-") && random.len() == "kiro-".len() + 8, "{random}");
+        assert!(
+            random.starts_with("kiro-") && random.len() == "kiro-".len() + 8,
+            "{random}"
+        );
         for id in ["", ".hidden", "a/b", "a\\b", "..", "a..b", "nul\0"] {
             assert!(!is_safe_id(id), "{id:?}");
         }
