@@ -1011,7 +1011,8 @@ impl AccountFile {
     ///
     /// Copilot: `copilot:<github host>:<user>` (the host `github.com` unless the
     /// `github-host` attribute says otherwise). Others: the `chatgpt-account-id`
-    /// attribute, else the label (lower-cased), else the `profile-arn` attribute.
+    /// attribute (with the label, when known: a team workspace shares the id), else
+    /// the label (lower-cased), else the `profile-arn` attribute.
     pub fn identity(&self) -> Option<String> {
         if self.kind == "copilot" {
             let user = self.label.as_deref()?.to_ascii_lowercase();
@@ -1022,7 +1023,12 @@ impl AccountFile {
             return Some(format!("copilot:{}:{user}", host.to_ascii_lowercase()));
         }
         let which = if let Some(account) = self.attributes.get("chatgpt-account-id") {
-            format!("account:{account}")
+            // A ChatGPT team workspace is one account id for many people: the email
+            // tells them apart, as CLIProxyAPI's file names do.
+            match &self.label {
+                Some(label) => format!("account:{account}:{}", label.to_lowercase()),
+                None => format!("account:{account}"),
+            }
         } else if let Some(label) = &self.label {
             format!("label:{}", label.to_lowercase())
         } else if let Some(arn) = self.attributes.get("profile-arn") {
@@ -1345,7 +1351,10 @@ mod tests {
         );
         let reread = AccountFile::parse(&file.id, text.as_bytes()).unwrap();
         assert_eq!(reread.identity(), file.identity());
-        assert_eq!(reread.identity().as_deref(), Some("codex:account:acct-1"));
+        assert_eq!(
+            reread.identity().as_deref(),
+            Some("codex:account:acct-1:me@example.com")
+        );
         assert_eq!(reread.secrets().len(), 2);
         assert!(
             !format!("{reread:?}").contains("access-1"),
