@@ -641,6 +641,6 @@ fn list_or_none(names: &[&str]) -> String {
 }
 
 /// `t` as RFC 3339 UTC, to the second.
-pub fn rfc3339(t: SystemTime) -> String {
-    super::file::rfc3339(t)
+fn rfc3339(t: SystemTime) -> String {
+    super::file::format_rfc3339(t, false)
 }

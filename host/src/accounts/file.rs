@@ -442,7 +442,7 @@ fn parse_plain(text: &str) -> Option<SystemTime> {
 }
 
 /// `time` as RFC 3339 in UTC (`Z`), with milliseconds when asked.
-pub(crate) fn format_rfc3339(time: SystemTime, millis: bool) -> String {
+pub fn format_rfc3339(time: SystemTime, millis: bool) -> String {
     let total = unix_millis(time);
     let seconds = total.div_euclid(1000);
     let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
@@ -1374,25 +1374,4 @@ mod tests {
         let reread = AccountFile::parse("x", &file.to_bytes()).unwrap();
         assert_eq!(reread.attributes, file.attributes);
     }
-}
-
-// Added by the lead (merge into the helper's implementation).
-impl AccountFile {
-    /// Set (or clear) the OAuth client the account was issued to.
-    pub fn set_client(&mut self, client: Option<OAuthClient>) {
-        let _ = client;
-        todo!("store helper")
-    }
-
-    /// Set (or clear) the base URL the account carries.
-    pub fn set_base_url(&mut self, base_url: Option<String>) {
-        let _ = base_url;
-        todo!("store helper")
-    }
-}
-
-/// `t` as RFC 3339 UTC to the second (`2026-12-06T21:00:00Z`).
-pub fn rfc3339(t: SystemTime) -> String {
-    let _ = t;
-    todo!("store helper")
 }

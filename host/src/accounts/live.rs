@@ -335,6 +335,9 @@ impl Accounts {
             Ok(granted) => {
                 let mut updated = (*file).clone();
                 updated.update_tokens(&tokens_of(&granted));
+                if let Some(base) = &granted.base_url {
+                    updated.set_base_url(Some(base.clone()));
+                }
                 if !granted.attributes.is_empty() {
                     let mut attributes = updated.attributes.clone();
                     attributes.extend(granted.attributes.clone());

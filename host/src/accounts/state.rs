@@ -65,8 +65,8 @@ pub fn write(
         cooling,
     };
     let bytes = serde_json::to_vec_pretty(&state).ok()?;
-    if let Err(error) = super::store::write_atomic(&dir.join(FILE), &bytes) {
-        tracing::warn!(error = %error, "cannot write the account state file");
+    if let Err(error) = super::store::write_atomically(dir, FILE, &bytes) {
+        tracing::warn!(error = %format!("{error:#}"), "cannot write the account state file");
         return last;
     }
     Some(key)
