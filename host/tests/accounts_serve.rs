@@ -119,7 +119,14 @@ async fn a_hundred_requests_on_an_expired_account_cause_one_refresh_and_all_are_
         upstream.reply(completion("hi"));
     }
     let auth = tempfile::tempdir().unwrap();
-    account(auth.path(), "one", "pkce", "at-expired-0123456789", Some("rt-first-0123456789"), &at(-3600));
+    account(
+        auth.path(),
+        "one",
+        "pkce",
+        "at-expired-0123456789",
+        Some("rt-first-0123456789"),
+        &at(-3600),
+    );
     let gateway = serve(auth.path(), &mock, Some(&upstream.base_url), "");
 
     let requests = (0..100).map(|_| chat(&gateway));
@@ -127,11 +134,18 @@ async fn a_hundred_requests_on_an_expired_account_cause_one_refresh_and_all_are_
     for answer in answers {
         assert_eq!(answer.status(), 200);
     }
-    assert_eq!(mock.counts().refresh_token, 1, "exactly one refresh reached the OAuth server");
+    assert_eq!(
+        mock.counts().refresh_token,
+        1,
+        "exactly one refresh reached the OAuth server"
+    );
     let new_access = mock.issued_access().last().cloned().unwrap();
     let seen = bearers(&upstream);
     assert_eq!(seen.len(), 100);
-    assert!(seen.iter().all(|b| *b == format!("Bearer {new_access}")), "{seen:?}");
+    assert!(
+        seen.iter().all(|b| *b == format!("Bearer {new_access}")),
+        "{seen:?}"
+    );
 
     // Written back before use: the rotated refresh token is in the file, 0600.
     let file = stored(auth.path(), "one");
@@ -141,7 +155,10 @@ async fn a_hundred_requests_on_an_expired_account_cause_one_refresh_and_all_are_
         mock.issued_refresh().last().unwrap().as_str()
     );
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(auth.path().join("one.json")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(auth.path().join("one.json"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     assert!(!gateway.log().contains(&new_access));
 }
@@ -157,7 +174,14 @@ async fn a_refused_token_is_refreshed_and_the_same_account_retried_once() {
     ));
     upstream.reply(completion("after refresh"));
     let auth = tempfile::tempdir().unwrap();
-    account(auth.path(), "one", "pkce", "at-still-valid-0123", Some("rt-valid-0123456789"), &at(86_400));
+    account(
+        auth.path(),
+        "one",
+        "pkce",
+        "at-still-valid-0123",
+        Some("rt-valid-0123456789"),
+        &at(86_400),
+    );
     let gateway = serve(auth.path(), &mock, Some(&upstream.base_url), "");
 
     let answer = chat(&gateway).await;
@@ -182,7 +206,14 @@ async fn a_refresh_refused_for_good_disables_the_account_with_the_reason() {
     // The mock never issued this refresh token: invalid_grant.
     let upstream = ScriptedUpstream::start().await;
     let auth = tempfile::tempdir().unwrap();
-    account(auth.path(), "gone", "pkce", "at-expired-0123456789", Some("rt-unknown-0123456789"), &at(-60));
+    account(
+        auth.path(),
+        "gone",
+        "pkce",
+        "at-expired-0123456789",
+        Some("rt-unknown-0123456789"),
+        &at(-60),
+    );
     let gateway = serve(auth.path(), &mock, Some(&upstream.base_url), "");
 
     let answer = chat(&gateway).await;
@@ -191,12 +222,18 @@ async fn a_refresh_refused_for_good_disables_the_account_with_the_reason() {
     let message = error["error"]["message"].as_str().unwrap().to_owned();
     assert!(message.contains("disabled"), "{message}");
     assert!(!message.contains("rt-unknown"), "{message}");
-    assert!(upstream.received().is_empty(), "nothing was sent with a dead token");
+    assert!(
+        upstream.received().is_empty(),
+        "nothing was sent with a dead token"
+    );
 
     let file = stored(auth.path(), "gone");
     assert_eq!(file["disabled"], true);
     assert!(
-        file["disabled_reason"].as_str().unwrap().contains("invalid_grant"),
+        file["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_grant"),
         "{file}"
     );
     // Once disabled, the account is out of rotation: no second refresh is tried.
@@ -215,7 +252,14 @@ async fn a_transient_refresh_failure_keeps_serving_with_the_token_still_valid() 
     let auth = tempfile::tempdir().unwrap();
     // Within the request margin (30 s): a refresh is tried, fails with 503, and the
     // token, valid for 20 s more, serves.
-    account(auth.path(), "one", "pkce", "at-valid-for-20s-0123", Some("rt-valid-0123456789"), &at(20));
+    account(
+        auth.path(),
+        "one",
+        "pkce",
+        "at-valid-for-20s-0123",
+        Some("rt-valid-0123456789"),
+        &at(20),
+    );
     let gateway = serve(auth.path(), &mock, Some(&upstream.base_url), "");
 
     let answer = chat(&gateway).await;
@@ -223,7 +267,10 @@ async fn a_transient_refresh_failure_keeps_serving_with_the_token_still_valid() 
     assert_eq!(bearers(&upstream), ["Bearer at-valid-for-20s-0123"]);
     assert!(mock.counts().refresh_token >= 1);
     let file = stored(auth.path(), "one");
-    assert_eq!(file.get("disabled").and_then(|d| d.as_bool()), Some(false).filter(|_| file.get("disabled").is_some()));
+    assert_eq!(
+        file.get("disabled").and_then(|d| d.as_bool()),
+        Some(false).filter(|_| file.get("disabled").is_some())
+    );
 }
 
 #[tokio::test]
@@ -233,7 +280,14 @@ async fn the_background_refreshes_ahead_of_expiry_without_a_request() {
     let upstream = ScriptedUpstream::start().await;
     let auth = tempfile::tempdir().unwrap();
     // Expires in 50 s; test-oauth's lead is 60 s: due now.
-    account(auth.path(), "soon", "pkce", "at-soon-0123456789", Some("rt-ahead-0123456789"), &at(50));
+    account(
+        auth.path(),
+        "soon",
+        "pkce",
+        "at-soon-0123456789",
+        Some("rt-ahead-0123456789"),
+        &at(50),
+    );
     let _gateway = serve(auth.path(), &mock, Some(&upstream.base_url), "");
 
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -246,10 +300,16 @@ async fn the_background_refreshes_ahead_of_expiry_without_a_request() {
     loop {
         let file = stored(auth.path(), "soon");
         if file["access_token"] != "at-soon-0123456789" {
-            assert_eq!(file["access_token"], mock.issued_access().last().unwrap().as_str());
+            assert_eq!(
+                file["access_token"],
+                mock.issued_access().last().unwrap().as_str()
+            );
             break;
         }
-        assert!(Instant::now() < deadline, "the refreshed token was never written");
+        assert!(
+            Instant::now() < deadline,
+            "the refreshed token was never written"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -261,7 +321,14 @@ async fn an_entry_lead_overrides_the_adapters() {
     let upstream = ScriptedUpstream::start().await;
     let auth = tempfile::tempdir().unwrap();
     // Expires in 50 s; with a 10 s lead it is not due yet.
-    account(auth.path(), "soon", "pkce", "at-soon-0123456789", Some("rt-ahead-0123456789"), &at(50));
+    account(
+        auth.path(),
+        "soon",
+        "pkce",
+        "at-soon-0123456789",
+        Some("rt-ahead-0123456789"),
+        &at(50),
+    );
     let _gateway = serve(
         auth.path(),
         &mock,
@@ -283,13 +350,23 @@ async fn a_file_dropped_into_the_store_serves_within_two_seconds_and_a_removed_o
     let gateway = serve(auth.path(), &mock, Some(&upstream.base_url), "");
     assert_eq!(chat(&gateway).await.status(), 503, "no account yet");
 
-    account(auth.path(), "new", "api-key", "key-dropped-in-0123", None, &at(86_400));
+    account(
+        auth.path(),
+        "new",
+        "api-key",
+        "key-dropped-in-0123",
+        None,
+        &at(86_400),
+    );
     let dropped = Instant::now();
     loop {
         if chat(&gateway).await.status() == 200 {
             break;
         }
-        assert!(dropped.elapsed() < Duration::from_secs(2), "not live within 2 s");
+        assert!(
+            dropped.elapsed() < Duration::from_secs(2),
+            "not live within 2 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(
@@ -302,7 +379,10 @@ async fn a_file_dropped_into_the_store_serves_within_two_seconds_and_a_removed_o
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(chat(&gateway).await.status(), 200);
     assert!(gateway.log().contains("broken.json"), "{}", gateway.log());
-    assert_eq!(std::fs::read_to_string(auth.path().join("broken.json")).unwrap(), "{not json");
+    assert_eq!(
+        std::fs::read_to_string(auth.path().join("broken.json")).unwrap(),
+        "{not json"
+    );
 
     std::fs::remove_file(auth.path().join("new.json")).unwrap();
     let removed = Instant::now();
@@ -310,7 +390,10 @@ async fn a_file_dropped_into_the_store_serves_within_two_seconds_and_a_removed_o
         if chat(&gateway).await.status() == 503 {
             break;
         }
-        assert!(removed.elapsed() < Duration::from_secs(2), "still serving after 2 s");
+        assert!(
+            removed.elapsed() < Duration::from_secs(2),
+            "still serving after 2 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -324,7 +407,14 @@ async fn an_exchanged_token_is_cached_and_its_api_host_becomes_the_base() {
     upstream.reply(completion("two"));
     mock.set_api_url(&upstream.base_url);
     let auth = tempfile::tempdir().unwrap();
-    account(auth.path(), "gh", "github", "ghu_long_lived_0123456789", None, "");
+    account(
+        auth.path(),
+        "gh",
+        "github",
+        "ghu_long_lived_0123456789",
+        None,
+        "",
+    );
     // No base override: the exchange's `endpoints.api` is the base.
     let gateway = serve(auth.path(), &mock, None, "");
 
@@ -333,7 +423,11 @@ async fn an_exchanged_token_is_cached_and_its_api_host_becomes_the_base() {
     assert_eq!(mock.counts().exchange, 1, "the short-lived token is cached");
     let seen = bearers(&upstream);
     assert_eq!(seen.len(), 2);
-    assert!(seen.iter().all(|b| b.starts_with("Bearer ") && !b.contains("ghu_long_lived")), "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|b| b.starts_with("Bearer ") && !b.contains("ghu_long_lived")),
+        "{seen:?}"
+    );
     let exchanged = seen[0].trim_start_matches("Bearer ").to_owned();
     assert!(!gateway.log().contains(&exchanged));
 }

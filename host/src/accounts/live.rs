@@ -212,7 +212,7 @@ impl Accounts {
                 Err(error) => {
                     // Still valid for a moment: serve with it while refresh backs off.
                     let file = self.current(id)?;
-                    if !file.tokens.expires_at.is_some_and(|at| at > now) {
+                    if file.tokens.expires_at.is_none_or(|at| at <= now) {
                         return Err(error);
                     }
                     file
