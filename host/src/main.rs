@@ -431,8 +431,12 @@ fn compile_component(guest_memory_bytes: usize, max_instances: u32) -> ExitCode 
 async fn accounts_context(config_path: &Path) -> anyhow::Result<accounts::cli::CliContext> {
     let (config, _) = Config::load(config_path)?;
     init_logging(&std::env::var("PLUGBOARD_CLI_LOG").unwrap_or_else(|_| "warn".to_owned()))?;
-    let runtime =
-        Runtime::new(config.runtime_settings()).context("cannot start the wasm runtime")?;
+    // New components compile in a child process, as in `serve`.
+    let settings = RuntimeSettings {
+        compiler: std::env::current_exe().ok(),
+        ..config.runtime_settings()
+    };
+    let runtime = Runtime::new(settings).context("cannot start the wasm runtime")?;
     let refused = runtime
         .load_dir(&config.adapters_dir)
         .await

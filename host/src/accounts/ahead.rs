@@ -2,6 +2,9 @@
 //! uses whose token expires within its lead time (the adapter's `refresh-spec.lead-s`,
 //! or the entry's `refresh-lead-s`) is refreshed, so requests rarely wait for one.
 //! Accounts no entry uses are left alone (`plugboard accounts refresh` still works).
+//!
+//! A token that lives shorter than the lead time would be due again the moment it was
+//! refreshed; such a token is refreshed at half its life instead.
 
 use std::collections::HashSet;
 use std::sync::Weak;
@@ -41,10 +44,9 @@ pub async fn refresh_due(gateway: &Gateway, accounts: &Accounts) -> usize {
             let Some(current) = accounts.store().get(&slot.id) else {
                 continue;
             };
-            let due = current
-                .tokens
-                .expires_at
-                .is_some_and(|at| at <= SystemTime::now() + lead);
+            let due = current.tokens.expires_at.is_some_and(|expires| {
+                due_at(expires, current.tokens.last_refresh, lead) <= SystemTime::now()
+            });
             if !due || current.tokens.refresh.is_none() || current.disabled.is_some() {
                 continue;
             }
@@ -67,6 +69,17 @@ pub async fn refresh_due(gateway: &Gateway, accounts: &Accounts) -> usize {
         }
     }
     tried
+}
+
+/// When a token that expires at `expires` (issued at `issued`, when known) is due for
+/// its refresh ahead: `lead` before it expires, or at half its life when it lives
+/// shorter than `lead`.
+pub fn due_at(expires: SystemTime, issued: Option<SystemTime>, lead: Duration) -> SystemTime {
+    let ahead = expires.checked_sub(lead).unwrap_or(SystemTime::UNIX_EPOCH);
+    match issued.and_then(|issued| expires.duration_since(issued).ok()) {
+        Some(life) if life <= lead => issued.map_or(ahead, |issued| issued + life / 2),
+        _ => ahead,
+    }
 }
 
 /// Every [`EVERY`] until the gateway is dropped: [`refresh_due`], then the state file
@@ -101,4 +114,22 @@ pub fn on_store_change(
             accounts.update_redactor();
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_due_its_lead_before_expiry_or_at_half_life_when_it_lives_shorter() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let hour = Duration::from_secs(3600);
+        // Lives 8 h, lead 4 h: due 4 h after issue.
+        assert_eq!(due_at(t0 + 8 * hour, Some(t0), 4 * hour), t0 + 4 * hour);
+        // Lives 30 s, lead 60 s: due at 15 s, not at once (and not every tick).
+        let s = Duration::from_secs(1);
+        assert_eq!(due_at(t0 + 30 * s, Some(t0), 60 * s), t0 + 15 * s);
+        // Issue time unknown: the lead alone.
+        assert_eq!(due_at(t0 + 30 * s, None, 60 * s), t0 - 30 * s);
+    }
 }

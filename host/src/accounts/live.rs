@@ -95,7 +95,13 @@ struct AccountState {
     backoff: Mutex<Option<(Instant, u32, String)>>,
     /// The exchanged short-lived token.
     exchanged: Mutex<Option<Exchanged>>,
+    /// Tokens this account held before its latest refreshes, newest last: an upstream
+    /// or a late log line may still quote one, so the redactor keeps them.
+    retired: Mutex<Vec<Secret>>,
 }
+
+/// How many retired tokens per account the redactor keeps.
+const RETIRED_KEPT: usize = 8;
 
 #[derive(Clone)]
 struct Exchanged {
@@ -148,16 +154,18 @@ impl Accounts {
     /// redactor. Called after the store changes.
     pub fn update_redactor(&self) {
         let snapshot = self.store.snapshot();
-        let exchanged: Vec<Secret> = self
+        let mut exchanged: Vec<Secret> = Vec::new();
+        for state in self
             .states
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .values()
-            .filter_map(|state| {
-                let held = state.exchanged.lock().unwrap_or_else(|p| p.into_inner());
-                held.as_ref().map(|e| e.token.clone())
-            })
-            .collect();
+        {
+            let held = state.exchanged.lock().unwrap_or_else(|p| p.into_inner());
+            exchanged.extend(held.as_ref().map(|e| e.token.clone()));
+            let retired = state.retired.lock().unwrap_or_else(|p| p.into_inner());
+            exchanged.extend(retired.iter().cloned());
+        }
         let stored = snapshot
             .accounts
             .values()
@@ -203,7 +211,7 @@ impl Accounts {
         let expiring = file
             .tokens
             .expires_at
-            .is_some_and(|at| at <= now + REQUEST_MARGIN)
+            .is_some_and(|at| at <= now + request_margin(&file.tokens))
             || file.tokens.access.is_none();
         let file = if expiring && self.can_refresh(&file, env) {
             match self.refresh(id, env, Why::Expiring).await {
@@ -353,6 +361,15 @@ impl Accounts {
                     });
                 }
                 *state.backoff.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                {
+                    let mut retired = state.retired.lock().unwrap_or_else(|p| p.into_inner());
+                    retired.extend(file.tokens.access.iter().cloned());
+                    if granted.refresh.is_some() {
+                        retired.extend(file.tokens.refresh.iter().cloned());
+                    }
+                    let excess = retired.len().saturating_sub(RETIRED_KEPT);
+                    retired.drain(..excess);
+                }
                 self.update_redactor();
                 tracing::info!(account = id, why = ?why, duration_ms = started.elapsed().as_millis() as u64,
                     rotated = granted.refresh.is_some(), "token refreshed");
@@ -495,6 +512,16 @@ impl OwnedFlowEnv<'_> {
     }
 }
 
+/// How close to its expiry a request refreshes a token first: [`REQUEST_MARGIN`], or a
+/// quarter of its life when it lives shorter (a token just issued is never "expiring").
+fn request_margin(tokens: &Tokens) -> Duration {
+    let life = match (tokens.last_refresh, tokens.expires_at) {
+        (Some(issued), Some(expires)) => expires.duration_since(issued).ok(),
+        _ => None,
+    };
+    life.map_or(REQUEST_MARGIN, |life| REQUEST_MARGIN.min(life / 4))
+}
+
 /// The tokens a grant gives, stamped now.
 pub fn tokens_of(granted: &Granted) -> Tokens {
     Tokens {
@@ -523,4 +550,32 @@ fn fingerprint_bytes(secret: &Secret) -> [u8; 32] {
 /// digits of its SHA-256, never the secret.
 pub fn fingerprint(secret: &Secret) -> String {
     hex::encode(&fingerprint_bytes(secret)[..4])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stored_token_is_in_the_redactor() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("one.json"),
+            r#"{"plugboard": 1, "type": "pkce", "access_token": "at-stored-0123456789", "refresh_token": "rt-stored-0123456789"}"#,
+        )
+        .unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let redactor = Redactor::new(&[Secret::new("sk-config-key-0123")]);
+        let _accounts = Accounts::new(
+            store,
+            reqwest::Client::new(),
+            Duration::from_secs(1),
+            redactor.clone(),
+            vec![Secret::new("sk-config-key-0123")],
+        );
+        assert_eq!(
+            redactor.redact("at-stored-0123456789 rt-stored-0123456789 sk-config-key-0123"),
+            "[redacted] [redacted] [redacted]"
+        );
+    }
 }
