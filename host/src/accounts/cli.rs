@@ -565,13 +565,13 @@ pub fn import(ctx: &CliContext, paths: &[PathBuf]) -> anyhow::Result<String> {
 /// access token): the same account again when its file names no identity (Claude
 /// Code's and Kiro's files carry no email), so importing it twice updates one file.
 fn same_tokens(snapshot: &Snapshot, file: &AccountFile) -> Option<Arc<AccountFile>> {
-    let same = |a: Option<&crate::credentials::Secret>, b: Option<&crate::credentials::Secret>| {
-        matches!((a, b), (Some(a), Some(b)) if a.expose() == b.expose())
-    };
+    let same = |a: Option<&crate::credentials::Secret>, b: Option<&crate::credentials::Secret>| matches!((a, b), (Some(a), Some(b)) if a.expose() == b.expose());
     let candidates = || snapshot.accounts.values().filter(|a| a.kind == file.kind);
     candidates()
         .find(|a| same(a.tokens.refresh.as_ref(), file.tokens.refresh.as_ref()))
-        .or_else(|| candidates().find(|a| same(a.tokens.access.as_ref(), file.tokens.access.as_ref())))
+        .or_else(|| {
+            candidates().find(|a| same(a.tokens.access.as_ref(), file.tokens.access.as_ref()))
+        })
         .cloned()
 }
 
