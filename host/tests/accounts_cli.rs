@@ -1016,3 +1016,40 @@ async fn refreshing_stores_the_new_tokens_and_a_revoked_token_disables_the_accou
         unknown.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_that_cannot_start_says_what_to_do_and_stores_nothing() {
+    let mock = MockOAuth::start(MockConfig::default()).await;
+    let setup = Setup::new(&mock);
+
+    let several = setup.run(&["login", "sub"]).await;
+    assert!(!several.ok);
+    assert!(
+        several.stderr.contains(
+            "adapter `test-oauth` has several logins; choose one with --type (pkce, device)"
+        ),
+        "{}",
+        several.stderr
+    );
+    let unknown = setup.run(&["login", "nope", "--type", "pkce"]).await;
+    assert!(!unknown.ok);
+    assert!(
+        unknown
+            .stderr
+            .contains("no provider entry `nope` in the config (entries: sub)"),
+        "{}",
+        unknown.stderr
+    );
+    let key = setup.run(&["login", "--type", "api-key"]).await;
+    assert!(!key.ok);
+    assert!(key.stderr.contains("is a key you supply"), "{}", key.stderr);
+    let nothing = setup.run(&["login"]).await;
+    assert!(!nothing.ok);
+    assert!(
+        nothing.stderr.contains("say what to log in to"),
+        "{}",
+        nothing.stderr
+    );
+    assert_eq!(mock.counts(), oauth_support::Counts::default());
+    assert!(setup.files().is_empty());
+}
