@@ -495,11 +495,13 @@ pub fn list(ctx: &CliContext, json: bool) -> anyhow::Result<String> {
         out.push('\n');
     }
     for refused in &snapshot.refused {
-        out.push_str(&format!(
-            "refused {}: {}\n",
-            refused.path.display(),
-            refused.reason
-        ));
+        // The store's reason may already start with the path; say it once.
+        let path = refused.path.display().to_string();
+        let reason = refused
+            .reason
+            .strip_prefix(&format!("{path}: "))
+            .unwrap_or(&refused.reason);
+        out.push_str(&format!("refused {path}: {reason}\n"));
     }
     Ok(out)
 }
@@ -514,7 +516,10 @@ pub fn import(ctx: &CliContext, paths: &[PathBuf]) -> anyhow::Result<String> {
             .with_context(|| format!("cannot import {}", path.display()))?;
         for imported in found {
             for account in imported.accounts {
-                let (saved, verb) = match store.find_same(&account) {
+                let same = store
+                    .find_same(&account)
+                    .or_else(|| same_tokens(&store.snapshot(), &account));
+                let (saved, verb) = match same {
                     Some(existing) => {
                         let mut updated = (*existing).clone();
                         updated.update_tokens(&account.tokens);
@@ -554,6 +559,20 @@ pub fn import(ctx: &CliContext, paths: &[PathBuf]) -> anyhow::Result<String> {
         out.push_str("no account found\n");
     }
     Ok(out)
+}
+
+/// The stored account of `file`'s kind holding the same refresh token (else the same
+/// access token): the same account again when its file names no identity (Claude
+/// Code's and Kiro's files carry no email), so importing it twice updates one file.
+fn same_tokens(snapshot: &Snapshot, file: &AccountFile) -> Option<Arc<AccountFile>> {
+    let same = |a: Option<&crate::credentials::Secret>, b: Option<&crate::credentials::Secret>| matches!((a, b), (Some(a), Some(b)) if a.expose() == b.expose());
+    let candidates = || snapshot.accounts.values().filter(|a| a.kind == file.kind);
+    candidates()
+        .find(|a| same(a.tokens.refresh.as_ref(), file.tokens.refresh.as_ref()))
+        .or_else(|| {
+            candidates().find(|a| same(a.tokens.access.as_ref(), file.tokens.access.as_ref()))
+        })
+        .cloned()
 }
 
 /// `plugboard accounts remove ID`.
