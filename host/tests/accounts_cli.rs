@@ -1053,3 +1053,134 @@ async fn a_login_that_cannot_start_says_what_to_do_and_stores_nothing() {
     assert_eq!(mock.counts(), oauth_support::Counts::default());
     assert!(setup.files().is_empty());
 }
+
+/// The real `anthropic` adapter's `claude-oauth` kind, end to end: the login runs
+/// against the scripted server set up as Claude's (its public client id, the redirect
+/// `http://localhost:54545/callback` registered exactly, PKCE, a JSON code exchange),
+/// pasted back in Claude's `CODE#STATE` form; then `plugboard serve` on that store
+/// places the token as a bearer with the OAuth beta, never as `x-api-key`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claude_subscription_logs_in_through_the_anthropic_adapter_and_serves() {
+    const CLAUDE_CLIENT_ID: &str = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
+    let mock = MockOAuth::start(MockConfig {
+        client_id: CLAUDE_CLIENT_ID.to_owned(),
+        redirect: oauth_support::RedirectRule::Exact(vec![
+            "http://localhost:54545/callback".to_owned(),
+        ]),
+        require_pkce: true,
+        ..MockConfig::default()
+    })
+    .await;
+    let upstream = serve_support::ScriptedUpstream::start().await;
+    upstream.reply(serve_support::Reply::json(
+        200,
+        serde_json::json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+            "content": [{"type": "text", "text": "hello from the subscription"}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 3, "output_tokens": 5}
+        }),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let auth = dir.path().join("auth");
+    let adapters = serve_support::adapters_with(&["anthropic"]);
+    let entry = format!(
+        "auth-dir: '{}'\nproviders:\n  - name: claude\n    adapter: anthropic\n    models: [claude-sonnet-4-5]\n    accounts: auth-dir\n    endpoints: {{base: '{}', authorize: '{}', token: '{}'}}\n",
+        auth.display(),
+        upstream.base_url,
+        mock.url("/authorize"),
+        mock.url("/token"),
+    );
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "api-keys: [k]\nadapters-dir: '{}'\ncache-dir: '{}'\n{entry}",
+            adapters.display(),
+            shared_cache().display()
+        ),
+    )
+    .unwrap();
+    let setup = Setup {
+        dir,
+        config,
+        auth: auth.clone(),
+    };
+
+    let mut cli = setup.spawn(&["login", "claude", "--no-browser"], &[], true);
+    let line = cli.line_with("Open this URL to log in: ").await;
+    let url = line
+        .split("Open this URL to log in: ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(
+        url.contains("redirect_uri=http%3A%2F%2Flocalhost%3A54545%2Fcallback"),
+        "{url}"
+    );
+    let location = MockOAuth::browse(&url)
+        .await
+        .expect("the login page approves");
+    let back = reqwest::Url::parse(&location).unwrap();
+    let query: std::collections::HashMap<String, String> =
+        back.query_pairs().into_owned().collect();
+    cli.line_with("paste").await;
+    cli.type_line(&format!("{}#{}", query["code"], query["state"]));
+    let done = cli.finish().await;
+    assert!(done.ok, "{}", done.printed());
+    let id = logged_in_id(&done.stdout);
+    assert!(id.starts_with("claude-oauth-"), "{id}");
+    assert_eq!(mock.counts().authorization_code, 1);
+    let exchange = mock.last_body();
+    assert_eq!(
+        exchange.get("grant_type").map(String::as_str),
+        Some("authorization_code")
+    );
+    assert!(
+        exchange.contains_key("state"),
+        "Claude's JSON exchange carries the state"
+    );
+    no_issued_token(&mock, &done.printed());
+    let stored = setup.stored(&id);
+    assert_eq!(stored["type"], "claude-oauth");
+    let token = mock.issued_access().last().cloned().unwrap();
+    assert_eq!(stored["access_token"], token.as_str());
+
+    let gateway = serve_support::Plugboard::start(&adapters, &entry);
+    let answer = serve_support::client()
+        .post(gateway.url("/v1/messages"))
+        .header("x-api-key", serve_support::CLIENT_KEY)
+        .header("anthropic-version", "2023-06-01")
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({
+                "model": "claude-sonnet-4-5", "max_tokens": 32,
+                "messages": [{"role": "user", "content": "hi"}]
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let body: Value = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
+    assert_eq!(body["content"][0]["text"], "hello from the subscription");
+    let received = upstream.received();
+    assert_eq!(received.len(), 1);
+    let seen = &received[0];
+    assert_eq!(
+        seen.header("authorization"),
+        Some(format!("Bearer {token}").as_str())
+    );
+    assert_eq!(seen.header("x-api-key"), None);
+    assert!(
+        seen.header("anthropic-beta")
+            .unwrap_or("")
+            .split(',')
+            .any(|b| b.trim() == "oauth-2025-04-20"),
+        "{:?}",
+        seen.header("anthropic-beta")
+    );
+    assert!(!gateway.log().contains(&token));
+}

@@ -4,6 +4,8 @@ OAuth token, placed as a bearer with the OAuth beta flag); an entry with one acc
 each serves both in one run, and the upstream sees each placement. The mock refuses a
 bearer without the beta flag and an OAuth token in `x-api-key`, as the real API does."""
 
+import json
+
 import anthropic
 import pytest
 
@@ -71,3 +73,42 @@ def test_an_account_naming_a_kind_the_adapter_lacks_is_named_at_start_and_per_re
     assert "no-such-kind" in refused.value.message
     assert "s" not in refused.value.message.split(), "never the secret"
     assert mock.received == [], "nothing leaves without a placement"
+
+
+def test_a_cliproxyapi_claude_file_in_the_auth_dir_serves_as_it_is(launch, mock, tmp_path):
+    """A user points `auth-dir` at their CLIProxyAPI folder: its `claude` file (with
+    every key CLIProxyAPI writes, some Plugboard does not know) is a `claude-oauth`
+    account of the `anthropic` entry, placed as a bearer with the OAuth beta; the file
+    is left exactly as it was."""
+    auth = tmp_path / "cli-proxy-api"
+    auth.mkdir()
+    original = json.dumps({
+        "type": "claude",
+        "id_token": "",
+        "access_token": OAUTH_TOKEN,
+        "refresh_token": "sk-ant-ort01-not-used-here-0123456789",
+        "last_refresh": "2026-12-06T09:00:00Z",
+        "email": "me@example.com",
+        "account_uuid": "0d1c6a4e-0000-4000-8000-000000000001",
+        "organization_uuid": "0d1c6a4e-0000-4000-8000-000000000002",
+        "organization_name": "me@example.com's Organization",
+        "claude_device_ids": ["ab" * 32],
+        "expired": "2099-01-01T00:00:00Z",
+        "disabled": False,
+    }, indent=2)
+    (auth / "claude-me@example.com.json").write_text(original)
+    server = launch(
+        [provider("claude", "anthropic", mock, [MODEL], **{"api-keys": [], "accounts": "auth-dir"})],
+        **{"auth-dir": str(auth)},
+    )
+    client = anthropic.Anthropic(base_url=server.base_url, api_key=server.api_key, max_retries=0, timeout=30)
+
+    reply = ask(client, "from my subscription")
+
+    assert reply.content[0].text == "echo: from my subscription"
+    (seen,) = mock.received
+    assert seen.headers["authorization"] == f"Bearer {OAUTH_TOKEN}"
+    assert "x-api-key" not in seen.headers
+    assert OAUTH_BETA in seen.headers["anthropic-beta"].split(",")
+    assert (auth / "claude-me@example.com.json").read_text() == original
+    assert OAUTH_TOKEN not in server.log_text()
