@@ -271,12 +271,7 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
     // default soft limit of 1,024 would be the real connection cap.
     plugboard::server::connections::raise_open_file_limit();
 
-    let settings = RuntimeSettings {
-        // New components compile in a child process: see `loader::compile`.
-        compiler: std::env::current_exe().ok(),
-        ..config.runtime_settings()
-    };
-    let runtime = Runtime::new(settings).context("cannot start the wasm runtime")?;
+    let runtime = compiling_runtime(&config)?;
     let refused = runtime
         .load_dir(&config.adapters_dir)
         .await
@@ -427,16 +422,21 @@ fn compile_component(guest_memory_bytes: usize, max_instances: u32) -> ExitCode 
     }
 }
 
-/// The config, its adapters and an HTTP client, for `login` and `accounts`.
-async fn accounts_context(config_path: &Path) -> anyhow::Result<accounts::cli::CliContext> {
-    let (config, _) = Config::load(config_path)?;
-    init_logging(&std::env::var("PLUGBOARD_CLI_LOG").unwrap_or_else(|_| "warn".to_owned()))?;
-    // New components compile in a child process, as in `serve`.
+/// The runtime for `config`, compiling new components in a child process (see
+/// `loader::compile`: the compiler's memory leaves with it).
+fn compiling_runtime(config: &Config) -> anyhow::Result<Arc<Runtime>> {
     let settings = RuntimeSettings {
         compiler: std::env::current_exe().ok(),
         ..config.runtime_settings()
     };
-    let runtime = Runtime::new(settings).context("cannot start the wasm runtime")?;
+    Runtime::new(settings).context("cannot start the wasm runtime")
+}
+
+/// The config, its adapters and an HTTP client, for `login` and `accounts`.
+async fn accounts_context(config_path: &Path) -> anyhow::Result<accounts::cli::CliContext> {
+    let (config, _) = Config::load(config_path)?;
+    init_logging(&std::env::var("PLUGBOARD_CLI_LOG").unwrap_or_else(|_| "warn".to_owned()))?;
+    let runtime = compiling_runtime(&config)?;
     let refused = runtime
         .load_dir(&config.adapters_dir)
         .await

@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use oauth_support::{DeviceStep, MockConfig, MockOAuth};
+use oauth_support::{DeviceStep, MockConfig, MockOAuth, account, at};
 use serde_json::Value;
 
 /// A child still running after this is killed and the story fails.
@@ -267,63 +267,6 @@ impl Drop for Running {
             let _ = self.child.wait();
         }
     }
-}
-
-/// RFC 3339 for `offset_s` seconds from now (negative: in the past).
-fn at(offset_s: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let t = now + offset_s;
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// Write a Plugboard account file of `kind` into `dir`, with `extra` keys.
-fn account(
-    dir: &Path,
-    id: &str,
-    kind: &str,
-    access: &str,
-    refresh: Option<&str>,
-    expires: &str,
-    extra: Value,
-) {
-    let mut file = serde_json::json!({
-        "plugboard": 1,
-        "type": kind,
-        "email": format!("{id}@example.com"),
-        "access_token": access,
-        "expired": expires,
-    });
-    if let Some(refresh) = refresh {
-        file["refresh_token"] = refresh.into();
-    }
-    if let Value::Object(extra) = extra {
-        file.as_object_mut().unwrap().extend(extra);
-    }
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(
-        dir.join(format!("{id}.json")),
-        serde_json::to_vec_pretty(&file).unwrap(),
-    )
-    .unwrap();
 }
 
 /// Every token the mock issued is absent from `text`.

@@ -9,7 +9,7 @@ mod serve_support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use oauth_support::{MockConfig, MockOAuth};
+use oauth_support::{MockConfig, MockOAuth, account, at};
 use serve_support::*;
 
 /// A completion as `test-oauth` decodes it.
@@ -18,51 +18,6 @@ fn completion(text: &str) -> Reply {
         200,
         serde_json::json!({"choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}),
     )
-}
-
-/// RFC 3339 for `offset_s` seconds from now (negative: in the past).
-fn at(offset_s: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let t = now + offset_s;
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// Write a Plugboard account file of `kind` into `dir`.
-fn account(dir: &Path, id: &str, kind: &str, access: &str, refresh: Option<&str>, expires: &str) {
-    let mut file = serde_json::json!({
-        "plugboard": 1,
-        "type": kind,
-        "email": format!("{id}@example.com"),
-        "access_token": access,
-        "expired": expires,
-    });
-    if let Some(refresh) = refresh {
-        file["refresh_token"] = refresh.into();
-    }
-    std::fs::write(
-        dir.join(format!("{id}.json")),
-        serde_json::to_vec_pretty(&file).unwrap(),
-    )
-    .unwrap();
 }
 
 /// The config of one `test-oauth` entry on the store in `auth_dir`, its endpoints at
@@ -126,6 +81,7 @@ async fn a_hundred_requests_on_an_expired_account_cause_one_refresh_and_all_are_
         "at-expired-0123456789",
         Some("rt-first-0123456789"),
         &at(-3600),
+        serde_json::json!({}),
     );
     let gateway = serve(auth.path(), &mock, Some(&upstream.base_url), "");
 
@@ -181,6 +137,7 @@ async fn a_refused_token_is_refreshed_and_the_same_account_retried_once() {
         "at-still-valid-0123",
         Some("rt-valid-0123456789"),
         &at(86_400),
+        serde_json::json!({}),
     );
     let gateway = serve(auth.path(), &mock, Some(&upstream.base_url), "");
 
@@ -213,6 +170,7 @@ async fn a_refresh_refused_for_good_disables_the_account_with_the_reason() {
         "at-expired-0123456789",
         Some("rt-unknown-0123456789"),
         &at(-60),
+        serde_json::json!({}),
     );
     let gateway = serve(auth.path(), &mock, Some(&upstream.base_url), "");
 
@@ -259,6 +217,7 @@ async fn a_transient_refresh_failure_keeps_serving_with_the_token_still_valid() 
         "at-valid-for-20s-0123",
         Some("rt-valid-0123456789"),
         &at(20),
+        serde_json::json!({}),
     );
     let gateway = serve(auth.path(), &mock, Some(&upstream.base_url), "");
 
@@ -287,6 +246,7 @@ async fn the_background_refreshes_ahead_of_expiry_without_a_request() {
         "at-soon-0123456789",
         Some("rt-ahead-0123456789"),
         &at(50),
+        serde_json::json!({}),
     );
     let _gateway = serve(auth.path(), &mock, Some(&upstream.base_url), "");
 
@@ -328,6 +288,7 @@ async fn an_entry_lead_overrides_the_adapters() {
         "at-soon-0123456789",
         Some("rt-ahead-0123456789"),
         &at(50),
+        serde_json::json!({}),
     );
     let _gateway = serve(
         auth.path(),
@@ -357,6 +318,7 @@ async fn a_file_dropped_into_the_store_serves_within_two_seconds_and_a_removed_o
         "key-dropped-in-0123",
         None,
         &at(86_400),
+        serde_json::json!({}),
     );
     let dropped = Instant::now();
     loop {
@@ -414,6 +376,7 @@ async fn an_exchanged_token_is_cached_and_its_api_host_becomes_the_base() {
         "ghu_long_lived_0123456789",
         None,
         "",
+        serde_json::json!({}),
     );
     // No base override: the exchange's `endpoints.api` is the base.
     let gateway = serve(auth.path(), &mock, None, "");

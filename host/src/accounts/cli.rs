@@ -609,17 +609,7 @@ pub async fn refresh(ctx: &CliContext, id: &str) -> anyhow::Result<String> {
         .info
         .credential_kind(&file.kind)
         .context("kind vanished")?;
-    let slot = crate::routing::AccountSlot {
-        id: file.id.clone(),
-        kind: Some(file.kind.clone()),
-        secret: None,
-        attributes: file
-            .attributes
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        stored: Some(file.clone()),
-    };
+    let slot = crate::routing::AccountSlot::stored(&file);
     let endpoints = match entry {
         Some(entry) => crate::pipeline::account_endpoints(provider, entry, &slot),
         None => login_endpoints(&provider.info, None, &slot.attributes),

@@ -331,133 +331,43 @@ fn unix_millis(time: SystemTime) -> i64 {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year - era * 400;
-    let month = i64::from(month);
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The civil date of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let doe = days - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// `YYYY-MM-DD` and `HH:MM:SS` at the start of `text` (separated by `sep`), as unix
-/// seconds, and the rest of the text.
-fn parse_date_time<'a>(text: &'a str, separators: &[u8]) -> Option<(i64, &'a str)> {
-    let bytes = text.as_bytes();
-    if bytes.len() < 19 || !separators.contains(&bytes[10]) {
-        return None;
-    }
-    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        part.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    if bytes[4] != b'-' || bytes[7] != b'-' || bytes[13] != b':' || bytes[16] != b':' {
-        return None;
-    }
-    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
-    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let days = days_from_civil(year, month as u32, day as u32);
-    Some((
-        days * 86_400 + hour * 3600 + minute * 60 + second,
-        &text[19..],
-    ))
-}
-
-fn from_unix(seconds: i64, nanos: u32) -> SystemTime {
-    if seconds >= 0 {
-        SystemTime::UNIX_EPOCH + Duration::new(seconds as u64, nanos)
-    } else {
-        SystemTime::UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs())
-            + Duration::from_nanos(u64::from(nanos))
-    }
-}
-
-/// RFC 3339 (`T` or space, fraction, `Z` or an offset); whether it had a fraction.
+/// RFC 3339 (`T`, `t` or a space, a fraction, `Z` or an offset); whether it had a
+/// fraction.
 pub(crate) fn parse_rfc3339(text: &str) -> Option<(SystemTime, bool)> {
-    let (mut seconds, mut rest) = parse_date_time(text, b"Tt ")?;
-    let mut nanos = 0u32;
-    let mut fraction = false;
-    if let Some(after_dot) = rest.strip_prefix('.') {
-        let len = after_dot.bytes().take_while(u8::is_ascii_digit).count();
-        if len == 0 {
-            return None;
-        }
-        let padded = format!("{:0<9}", &after_dot[..len.min(9)]);
-        nanos = padded.parse().ok()?;
-        fraction = true;
-        rest = &after_dot[len..];
+    use time::format_description::well_known::Rfc3339;
+    let mut normal = text.to_owned();
+    if normal.len() > 10 && matches!(normal.as_bytes()[10], b't' | b' ') {
+        normal.replace_range(10..11, "T");
     }
-    match rest {
-        "Z" | "z" => {}
-        offset if offset.len() == 6 => {
-            let sign = match offset.as_bytes()[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            if offset.as_bytes()[3] != b':' {
-                return None;
-            }
-            let hours: i64 = offset[1..3].parse().ok()?;
-            let minutes: i64 = offset[4..6].parse().ok()?;
-            seconds -= sign * (hours * 3600 + minutes * 60);
-        }
-        _ => return None,
+    if normal.ends_with('z') {
+        normal.replace_range(normal.len() - 1.., "Z");
     }
-    Some((from_unix(seconds, nanos), fraction))
+    let parsed = time::OffsetDateTime::parse(&normal, &Rfc3339).ok()?;
+    let fraction = normal.get(19..).is_some_and(|rest| rest.starts_with('.'));
+    Some((SystemTime::from(parsed), fraction))
 }
 
 /// Go's `2006-01-02 15:04:05`, read as UTC.
 fn parse_plain(text: &str) -> Option<SystemTime> {
-    match parse_date_time(text, b" ")? {
-        (seconds, "") => Some(from_unix(seconds, 0)),
-        _ => None,
-    }
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let parsed = time::PrimitiveDateTime::parse(text, format).ok()?;
+    Some(SystemTime::from(parsed.assume_utc()))
 }
 
 /// `time` as RFC 3339 in UTC (`Z`), with milliseconds when asked.
 pub fn format_rfc3339(time: SystemTime, millis: bool) -> String {
-    let total = unix_millis(time);
-    let seconds = total.div_euclid(1000);
-    let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    let (year, month, day) = civil_from_days(days);
-    let mut text = format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    );
-    if millis {
-        text.push_str(&format!(".{:03}", total.rem_euclid(1000)));
-    }
-    text.push('Z');
-    text
+    let at = time::OffsetDateTime::from(time);
+    let formatted = if millis {
+        at.format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        ))
+    } else {
+        at.format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
+    };
+    // Every instant a SystemTime holds here is within the format's years.
+    formatted.unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }
 
 /// Where a file keeps the access token's expiry: the key, whether inside the nested

@@ -384,16 +384,7 @@ impl Accounts {
                         format!(": {message}")
                     }
                 );
-                let mut disabled = (*file).clone();
-                disabled.set_disabled(Some(&reason));
-                if let Err(error) = self.store.save(&disabled) {
-                    tracing::error!(account = id, error = %format!("{error:#}"), "cannot record the account as disabled");
-                }
-                tracing::warn!(account = id, reason = %reason, "account disabled");
-                Err(CredentialError::Disabled {
-                    id: id.to_owned(),
-                    reason,
-                })
+                Err(self.disable(&file, reason))
             }
             Err(error) => {
                 let reason = error.to_string();
@@ -462,21 +453,27 @@ impl Accounts {
             }
             Err(FlowError::Rejected { code, message }) => {
                 let reason = format!("token exchange refused ({code}: {message}); log in again");
-                let mut disabled = (*file).clone();
-                disabled.set_disabled(Some(&reason));
-                if let Err(error) = self.store.save(&disabled) {
-                    tracing::error!(account = id, error = %format!("{error:#}"), "cannot record the account as disabled");
-                }
-                tracing::warn!(account = id, reason = %reason, "account disabled");
-                Err(CredentialError::Disabled {
-                    id: id.to_owned(),
-                    reason,
-                })
+                Err(self.disable(&file, reason))
             }
             Err(error) => Err(CredentialError::Unavailable {
                 id: id.to_owned(),
                 reason: format!("token exchange failed: {error}"),
             }),
+        }
+    }
+
+    /// Record `file`'s account as disabled for `reason` (in its file, so it survives a
+    /// restart and `accounts list` shows it); the error to answer with.
+    fn disable(&self, file: &AccountFile, reason: String) -> CredentialError {
+        let mut disabled = file.clone();
+        disabled.set_disabled(Some(&reason));
+        if let Err(error) = self.store.save(&disabled) {
+            tracing::error!(account = %file.id, error = %format!("{error:#}"), "cannot record the account as disabled");
+        }
+        tracing::warn!(account = %file.id, reason = %reason, "account disabled");
+        CredentialError::Disabled {
+            id: file.id.clone(),
+            reason,
         }
     }
 

@@ -32,6 +32,21 @@ pub struct AccountSlot {
 }
 
 impl AccountSlot {
+    /// The slot of a stored account.
+    pub fn stored(file: &Arc<AccountFile>) -> Self {
+        Self {
+            id: file.id.clone(),
+            kind: Some(file.kind.clone()),
+            secret: None,
+            attributes: file
+                .attributes
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+            stored: Some(file.clone()),
+        }
+    }
+
     fn configured(id: String, kind: Option<String>, secret: Option<Secret>) -> Self {
         Self {
             id,
@@ -82,17 +97,7 @@ impl AccountPool {
                 account.secret.clone(),
             )
         });
-        let from_store = stored.iter().map(|file| AccountSlot {
-            id: file.id.clone(),
-            kind: Some(file.kind.clone()),
-            secret: None,
-            attributes: file
-                .attributes
-                .iter()
-                .map(|(name, value)| (name.clone(), value.clone()))
-                .collect(),
-            stored: Some(file.clone()),
-        });
+        let from_store = stored.iter().map(AccountSlot::stored);
         let mut accounts: Vec<Arc<AccountSlot>> =
             keys.chain(named).chain(from_store).map(Arc::new).collect();
         if accounts.is_empty() && !entry.accounts.uses_store() {

@@ -738,3 +738,47 @@ async fn exchange(State(shared): State<Shared>, headers: HeaderMap) -> Response 
     }))
     .into_response()
 }
+
+/// RFC 3339 for `offset_s` seconds from now (negative: in the past).
+pub fn at(offset_s: i64) -> String {
+    let now = std::time::SystemTime::now();
+    let delta = Duration::from_secs(offset_s.unsigned_abs());
+    let then = if offset_s < 0 {
+        now - delta
+    } else {
+        now + delta
+    };
+    plugboard::accounts::file::format_rfc3339(then, false)
+}
+
+/// Write a Plugboard account file of `kind` into `dir` (created when absent), with
+/// `extra` keys.
+pub fn account(
+    dir: &std::path::Path,
+    id: &str,
+    kind: &str,
+    access: &str,
+    refresh: Option<&str>,
+    expires: &str,
+    extra: Value,
+) {
+    let mut file = json!({
+        "plugboard": 1,
+        "type": kind,
+        "email": format!("{id}@example.com"),
+        "access_token": access,
+        "expired": expires,
+    });
+    if let Some(refresh) = refresh {
+        file["refresh_token"] = refresh.into();
+    }
+    if let Value::Object(extra) = extra {
+        file.as_object_mut().unwrap().extend(extra);
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{id}.json")),
+        serde_json::to_vec_pretty(&file).unwrap(),
+    )
+    .unwrap();
+}
