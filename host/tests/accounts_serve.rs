@@ -394,3 +394,102 @@ async fn an_exchanged_token_is_cached_and_its_api_host_becomes_the_base() {
     let exchanged = seen[0].trim_start_matches("Bearer ").to_owned();
     assert!(!gateway.log().contains(&exchanged));
 }
+
+#[tokio::test]
+async fn a_disabled_account_logged_in_again_serves_at_once() {
+    let mock = MockOAuth::start(MockConfig::default()).await;
+    let upstream = ScriptedUpstream::start().await;
+    upstream.reply(completion("back"));
+    let auth = tempfile::tempdir().unwrap();
+    account(
+        auth.path(),
+        "one",
+        "pkce",
+        "at-expired-0123456789",
+        Some("rt-revoked-0123456789"),
+        &at(-60),
+        serde_json::json!({}),
+    );
+    let gateway = serve(auth.path(), &mock, Some(&upstream.base_url), "");
+    assert_eq!(chat(&gateway).await.status(), 503);
+    assert_eq!(stored(auth.path(), "one")["disabled"], true);
+
+    // A new login writes new tokens and clears the flag (what `plugboard login` does).
+    account(
+        auth.path(),
+        "one",
+        "pkce",
+        "at-new-login-0123456789",
+        Some("rt-new-login-0123456789"),
+        &at(3600),
+        serde_json::json!({"disabled": false}),
+    );
+    let written = Instant::now();
+    loop {
+        let status = chat(&gateway).await.status();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            written.elapsed() < Duration::from_secs(3),
+            "still {status} after the new login"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        bearers(&upstream).last().map(String::as_str),
+        Some("Bearer at-new-login-0123456789")
+    );
+}
+
+#[tokio::test]
+async fn accounts_list_shows_a_cooling_account_until_when_from_the_running_server() {
+    let mock = MockOAuth::start(MockConfig::default()).await;
+    let upstream = ScriptedUpstream::start().await;
+    upstream.reply(
+        Reply::json(429, serde_json::json!({"error": {"message": "slow down"}}))
+            .header("retry-after", "600"),
+    );
+    let auth = tempfile::tempdir().unwrap();
+    account(
+        auth.path(),
+        "busy",
+        "api-key",
+        "key-busy-0123456789",
+        None,
+        "",
+        serde_json::json!({}),
+    );
+    let gateway = serve(auth.path(), &mock, Some(&upstream.base_url), "");
+    assert_eq!(chat(&gateway).await.status(), 429);
+
+    let config = gateway.log_path.with_file_name("config.yaml");
+    let deadline = Instant::now() + Duration::from_secs(12);
+    let row = loop {
+        let (ok, stdout, stderr) = run_cli(&[
+            "accounts",
+            "list",
+            "--json",
+            "--config",
+            config.to_str().unwrap(),
+        ]);
+        assert!(ok, "{stderr}");
+        let listed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let row = listed["accounts"][0].clone();
+        if row["state"] == "cooling" {
+            break row;
+        }
+        assert!(Instant::now() < deadline, "never listed as cooling: {row}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(row["id"], "busy");
+    assert_eq!(row["reason"], "rate limited");
+    let until = row["cooling_until"].as_str().unwrap();
+    assert!(
+        until > at(500).as_str() && until < at(700).as_str(),
+        "{until}"
+    );
+    let (_, table, _) = run_cli(&["accounts", "list", "--config", config.to_str().unwrap()]);
+    assert!(table.contains("cooling until"), "{table}");
+    assert!(!table.contains("key-busy-0123456789"));
+}

@@ -77,6 +77,21 @@ impl CooldownBook {
         }
     }
 
+    /// End `account`'s rest when it rests for `reasons` (a credential that was
+    /// refused or disabled, after a new login).
+    pub fn clear(&self, account: &str, reasons: &[CooldownReason]) {
+        let mut resting = self
+            .resting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if resting
+            .get(account)
+            .is_some_and(|cooldown| reasons.contains(&cooldown.reason))
+        {
+            resting.remove(account);
+        }
+    }
+
     /// Every cooldown in force at `now`, by account id.
     pub fn all(&self, now: Instant) -> Vec<(String, Cooldown)> {
         let resting = self

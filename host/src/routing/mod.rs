@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 
-use crate::accounts::store::Store;
+use crate::accounts::store::{Snapshot, Store};
 use crate::config::{Config, ProviderEntry, RetrySettings};
+use crate::credentials::Secret;
 use crate::failure::{ClientError, ErrorKind, Failure, whole_seconds};
 use crate::runtime::Registry;
 use crate::surfaces::ListedModel;
@@ -34,8 +35,8 @@ pub struct Router {
     /// or the loaded adapters change (see [`Router::plan`]).
     pools: ArcSwap<Vec<accounts::AccountPool>>,
     store: Option<Arc<Store>>,
-    /// The (store snapshot, registry) the pools were built for, by address.
-    built_for: Mutex<(usize, usize)>,
+    /// The store snapshot and registry the pools were built for.
+    built_for: Mutex<Option<(Arc<Snapshot>, Arc<Registry>)>>,
     names: Vec<String>,
     book: CooldownBook,
     retry: RetrySettings,
@@ -69,7 +70,7 @@ impl Router {
                     .collect(),
             ),
             store,
-            built_for: Mutex::new((0, 0)),
+            built_for: Mutex::new(None),
             names: config.providers.iter().map(|p| p.name.clone()).collect(),
             book: CooldownBook::new(),
             retry: config.retry.clone(),
@@ -87,13 +88,15 @@ impl Router {
             return self.pools.load_full();
         };
         let snapshot = store.snapshot();
-        let key = (
-            Arc::as_ptr(&snapshot) as usize,
-            Arc::as_ptr(registry) as usize,
-        );
         let mut built_for = self.built_for.lock().unwrap_or_else(|p| p.into_inner());
-        if *built_for != key {
+        let current = built_for.as_ref().is_some_and(|(built, with)| {
+            Arc::ptr_eq(built, &snapshot) && Arc::ptr_eq(with, registry)
+        });
+        if !current {
             let old = self.pools.load_full();
+            if let Some((before, _)) = built_for.as_ref() {
+                self.forgive_new_credentials(before, &snapshot);
+            }
             let pools: Vec<accounts::AccountPool> = self
                 .entries
                 .iter()
@@ -106,7 +109,7 @@ impl Router {
                 })
                 .collect();
             self.pools.store(Arc::new(pools));
-            *built_for = key;
+            *built_for = Some((snapshot, registry.clone()));
         }
         self.pools.load_full()
     }
@@ -114,6 +117,35 @@ impl Router {
     /// The models clients may ask for.
     pub fn list_models(&self, registry: &Registry) -> Vec<ListedModel> {
         self.table.list(registry)
+    }
+
+    /// A stored account that was disabled and whose file is enabled again (a new
+    /// login clears the flag) serves again at once, whatever rest its refusal left; one
+    /// resting as disabled whose file holds a new access token does too. A token the
+    /// host refreshed after a refusal does not count: if the upstream still refuses it,
+    /// its rest stands.
+    fn forgive_new_credentials(&self, before: &Snapshot, snapshot: &Snapshot) {
+        for (id, now) in &snapshot.accounts {
+            let Some(before) = before.accounts.get(id) else {
+                continue;
+            };
+            if now.disabled.is_some() {
+                continue;
+            }
+            if before.disabled.is_some() {
+                self.book.clear(
+                    id,
+                    &[
+                        CooldownReason::AuthRejected,
+                        CooldownReason::AccountDisabled,
+                    ],
+                );
+            } else if before.tokens.access.as_ref().map(Secret::expose)
+                != now.tokens.access.as_ref().map(Secret::expose)
+            {
+                self.book.clear(id, &[CooldownReason::AccountDisabled]);
+            }
+        }
     }
 
     /// The attempts that may serve `requested`, or 404 `model_not_found`.
