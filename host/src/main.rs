@@ -450,17 +450,17 @@ async fn accounts_context(config_path: &Path) -> anyhow::Result<accounts::cli::C
         tracing::warn!(path = %failure.path.display(), reason = %failure.reason, "component refused");
     }
     let limits = &config.limits;
-    let http = plugboard::upstream::UpstreamClient::new(
+    let upstream = plugboard::upstream::UpstreamClient::new(
         Duration::from_millis(limits.upstream_connect_timeout_ms),
         Duration::from_secs(limits.upstream_timeout_s),
         Duration::from_secs(limits.upstream_idle_timeout_s),
-    )?
-    .http()
-    .clone();
+    )?;
     Ok(accounts::cli::CliContext {
         registry: runtime.registry(),
+        runtime,
+        http: upstream.http().clone(),
+        upstream,
         config,
-        http,
     })
 }
 

@@ -1127,3 +1127,60 @@ async fn a_claude_subscription_logs_in_through_the_anthropic_adapter_and_serves(
     );
     assert!(!gateway.log().contains(&token));
 }
+
+/// A kind that asks for an account setup: after the login, the host runs the
+/// adapter's `account-setup`, which asks `GET {base}/whoami` (sent with the new token,
+/// which the adapter never sees) and settles on `project-id` and the id token's email;
+/// they land in the account file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_runs_the_adapters_account_setup_and_stores_what_it_found() {
+    let mock = MockOAuth::start(MockConfig::default()).await;
+    let setup = Setup::new(&mock);
+    let config = std::fs::read_to_string(&setup.config).unwrap();
+    std::fs::write(
+        &setup.config,
+        config.replace(
+            "endpoints: {",
+            &format!("endpoints: {{base: '{}', ", mock.url("/api")),
+        ),
+    )
+    .unwrap();
+
+    let mut cli = setup.spawn(
+        &["login", "sub", "--type", "setup", "--no-browser"],
+        &[],
+        true,
+    );
+    let line = cli.line_with("Open this URL to log in: ").await;
+    let url = line
+        .split("Open this URL to log in: ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    cli.line_with("paste").await;
+    let location = MockOAuth::browse(&url)
+        .await
+        .expect("the login page approves");
+    cli.type_line(&location);
+    let done = cli.finish().await;
+    assert!(done.ok, "{}", done.printed());
+    no_issued_token(&mock, &done.printed());
+
+    let id = logged_in_id(&done.stdout);
+    let stored = setup.stored(&id);
+    assert_eq!(stored["type"], "setup");
+    assert_eq!(
+        stored["attributes"]["project-id"], "proj-from-whoami",
+        "{stored}"
+    );
+    assert_eq!(stored["attributes"]["email"], MOCK_EMAIL, "{stored}");
+    let token = mock.issued_access().last().cloned().unwrap();
+    assert_eq!(
+        mock.last_headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok()),
+        Some(format!("Bearer {token}").as_str()),
+        "the setup's request carried the new token"
+    );
+}

@@ -261,6 +261,15 @@ impl HttpRequest {
             body,
         }
     }
+    /// A `GET` of `url` with no body (an account setup's lookup).
+    pub fn get(url: impl Into<String>) -> Self {
+        HttpRequest {
+            method: "GET".into(),
+            url: url.into(),
+            headers: vec![("accept".into(), "application/json".into())],
+            body: Vec::new(),
+        }
+    }
     /// Adds a header (builder style).
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));

@@ -15,12 +15,14 @@ use anyhow::{Context as _, bail};
 use super::file::{AccountFile, kind_for_type};
 use super::live::{Accounts, KindEnv, Why, fingerprint, tokens_of};
 use super::oauth::{self, BrowserMode, FlowEnv};
+use super::setup;
 use super::store::{Snapshot, Store};
 use crate::config::{AccountSelection, Config, ProviderEntry};
 use crate::credentials::Redactor;
 use crate::pipeline::login_endpoints;
 use crate::runtime::spec::Obtain;
-use crate::runtime::{CredentialKind, ProviderComponent, Registry};
+use crate::runtime::{CredentialKind, ProviderComponent, Registry, Runtime};
+use crate::upstream::UpstreamClient;
 
 /// Longest one call to a login or token endpoint may take.
 const TOKEN_CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -29,9 +31,13 @@ const TOKEN_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct CliContext {
     /// The config.
     pub config: Config,
+    /// The wasm runtime, with the config's adapters loaded (for account setups).
+    pub runtime: Arc<Runtime>,
     /// The adapters loaded from its directory.
     pub registry: Arc<Registry>,
-    /// The HTTP client.
+    /// The one HTTP client (token endpoints and account setups).
+    pub upstream: UpstreamClient,
+    /// Its `reqwest` handle, for the token endpoints.
     pub http: reqwest::Client,
 }
 
@@ -91,16 +97,36 @@ pub async fn login(ctx: &CliContext, args: &LoginArgs) -> anyhow::Result<String>
     }
     .map_err(|error| anyhow::anyhow!("login failed: {error}"))?;
 
+    let mut attributes = input_map.clone();
+    attributes.extend(outcome.granted.attributes.clone());
+    // What a spec cannot say (an account id in the claims, a project to discover),
+    // the adapter's account setup finds, with the new token on its requests.
+    if kind.declared.setup {
+        let granted: &[String] = entry.map_or(&[], |entry| &entry.allow_hosts);
+        let env = setup::SetupEnv {
+            runtime: &ctx.runtime,
+            provider: &provider,
+            kind,
+            endpoints: &endpoints,
+            granted,
+            upstream: &ctx.upstream,
+        };
+        attributes = setup::run(
+            &env,
+            &outcome.granted.access,
+            &attributes,
+            outcome.id_token_claims.as_ref(),
+        )
+        .await
+        .context("logged in, but the account setup failed; nothing was stored")?;
+    }
     let label = outcome
         .id_token_claims
         .as_ref()
         .and_then(|claims| claims.get("email"))
         .and_then(|email| email.as_str())
         .map(str::to_owned)
-        .or_else(|| outcome.granted.attributes.get("email").cloned())
-        .or_else(|| input_map.get("email").cloned());
-    let mut attributes = input_map.clone();
-    attributes.extend(outcome.granted.attributes.clone());
+        .or_else(|| attributes.get("email").cloned());
     let tokens = tokens_of(&outcome.granted);
 
     let store = ctx.store()?;
@@ -139,10 +165,6 @@ pub async fn login(ctx: &CliContext, args: &LoginArgs) -> anyhow::Result<String>
         }
     };
     store.save(&file)?;
-    if kind.declared.setup {
-        tracing::warn!(adapter = %provider.info.id,
-            "this adapter asks for an account setup after login, which this version does not run yet");
-    }
     Ok(format!(
         "logged in: account `{}` {verb} ({}{}), expires {}; stored in {}",
         file.id,

@@ -390,6 +390,26 @@ impl ProviderInstance {
         }
     }
 
+    /// `account-setup` (0.2): the next step of an account's setup. A 0.1 adapter has
+    /// none (its kinds never ask for one).
+    pub async fn account_setup(
+        &self,
+        store: &mut Store<GuestState>,
+        ctx: &super::spec::SetupContext,
+    ) -> GuestResult<super::spec::SetupStep> {
+        match self {
+            Self::V0_1(_) => Ok(Err(ir::AdapterError {
+                kind: ir::ErrorKind::Unsupported,
+                message: "a contract 0.1 adapter has no account-setup".into(),
+            })),
+            Self::V0_2(p) => Ok(p
+                .plugboard_adapter_translator()
+                .call_account_setup(store, ctx)
+                .await?
+                .map_err(Into::into)),
+        }
+    }
+
     /// Classify a non-2xx answer (0.2 `call.classify-error`, 0.1 `classify-error`).
     pub async fn classify_error(
         &self,

@@ -644,6 +644,14 @@ impl RequestSandbox {
     pub async fn finish(&mut self) -> Result<Vec<StreamEvent>, GuestError> {
         self.inner.finish().await
     }
+    /// Provider `account-setup`: the next step of an account's setup (sans-IO; the
+    /// host sends what it asks for). The sandbox's call context is not used.
+    pub async fn account_setup(
+        &mut self,
+        ctx: &spec::SetupContext,
+    ) -> Result<spec::SetupStep, GuestError> {
+        self.inner.account_setup(ctx).await
+    }
     /// Provider `classify-error` of a non-2xx answer.
     pub async fn classify_error(
         &mut self,

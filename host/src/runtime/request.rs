@@ -432,6 +432,15 @@ impl Sandbox {
         Ok(events)
     }
 
+    /// Provider `account-setup` (the call context is not used).
+    pub async fn account_setup(
+        &mut self,
+        ctx: &super::spec::SetupContext,
+    ) -> Result<super::spec::SetupStep, GuestError> {
+        self.provider_call(async |p, store, _, _| p.account_setup(store, ctx).await)
+            .await
+    }
+
     /// Provider `classify-error`.
     pub async fn classify_error(
         &mut self,

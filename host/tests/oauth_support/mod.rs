@@ -195,6 +195,7 @@ impl MockOAuth {
             .route("/token", post(token))
             .route("/device/code", post(device_start))
             .route("/exchange", get(exchange))
+            .route("/api/whoami", get(whoami))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
@@ -707,6 +708,27 @@ async fn device_start(
 
 /// `GET /exchange`: Copilot's `copilot_internal/v2/token` shape. Requires
 /// `Authorization: token <github token>` (the word `token`, not `Bearer`); 401 else.
+/// `GET /api/whoami`: what `test-oauth`'s account setup asks. Only a bearer token this
+/// server issued gets `{"project": "proj-from-whoami"}`; anything else a 401.
+async fn whoami(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+    let mut inner = shared.inner.lock().unwrap();
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    inner.last_headers = Some(headers);
+    if bearer.is_some_and(|token| inner.issued_access.contains(&token)) {
+        axum::Json(json!({"project": "proj-from-whoami"})).into_response()
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": {"code": 401, "message": "not signed in"}})),
+        )
+            .into_response()
+    }
+}
+
 async fn exchange(State(shared): State<Shared>, headers: HeaderMap) -> Response {
     let mut inner = shared.inner.lock().unwrap();
     inner.counts.exchange += 1;

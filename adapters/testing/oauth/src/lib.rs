@@ -38,6 +38,7 @@ impl Provider for TestOAuth {
             "credential kinds run against a scripted OAuth server",
         )
         .credential_kind(pkce())
+        .credential_kind(pkce_with_setup())
         .credential_kind(device())
         .credential_kind(github())
         .credential_kind(CredentialKind::api_key("api-key", Placement::bearer()))
@@ -64,6 +65,41 @@ impl Provider for TestOAuth {
         ))
     }
 
+    /// One request (`GET {base}/whoami`, answered `{"project": ...}`), then done with
+    /// `project-id` and the id token's `email`.
+    fn account_setup(ctx: SetupContext) -> Result<SetupStep, AdapterError> {
+        let Some(answer) = ctx.answers.first() else {
+            let base = ctx.endpoint("base").unwrap_or_default();
+            return Ok(SetupStep::Send(SetupRequest {
+                request: HttpRequest::get(format!("{base}/whoami")),
+                delay_ms: 0,
+            }));
+        };
+        if answer.status != 200 {
+            return Err(AdapterError::upstream(format!(
+                "whoami answered HTTP {}",
+                answer.status
+            )));
+        }
+        let whoami = parse_upstream_json(&answer.body, "the whoami answer")?;
+        let mut attributes = ctx.attributes.clone();
+        if let Some(project) = whoami.get("project").and_then(Value::as_str) {
+            attributes.push(("project-id".into(), project.into()));
+        }
+        let claims: Option<Value> = ctx
+            .id_token_claims
+            .as_deref()
+            .and_then(|claims| parse_ir_json(claims, "the id token's claims").ok());
+        if let Some(email) = claims
+            .as_ref()
+            .and_then(|c| c.get("email"))
+            .and_then(Value::as_str)
+        {
+            attributes.push(("email".into(), email.into()));
+        }
+        Ok(SetupStep::Done(attributes))
+    }
+
     fn call(ctx: CallContext) -> OAuthCall {
         OAuthCall {
             ctx,
@@ -85,6 +121,15 @@ fn pkce() -> CredentialKind {
         Obtain::AuthorizationCode(login),
     )
     .refresh(RefreshSpec::refresh_token("token", 60).rotating())
+}
+
+/// [`pkce`] plus an account setup: the project the account may use is asked of
+/// `GET {base}/whoami`, and the email taken from the id token's claims.
+fn pkce_with_setup() -> CredentialKind {
+    let mut kind = pkce();
+    kind.id = "setup".into();
+    kind.description = "A browser login, then an account setup".into();
+    kind.with_setup()
 }
 
 /// RFC 8628 device code, refresh token kept.
