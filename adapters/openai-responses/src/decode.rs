@@ -72,7 +72,11 @@ struct Item {
     done: bool,
 }
 
-#[derive(Default)]
+/// How an error inside a 2xx answer is classified: the `error` event itself, or the
+/// `error` object of a failed response.
+pub type FrameClassifier = fn(&Value) -> UpstreamError;
+
+/// What one Responses answer has said so far (the decoder's [`ResponseState`]).
 pub struct ResponsesState {
     metadata_sent: bool,
     items: Vec<Item>,
@@ -80,9 +84,31 @@ pub struct ResponsesState {
     status: Option<String>,
     incomplete_reason: Option<String>,
     usage: Usage,
+    classify: FrameClassifier,
+}
+
+impl Default for ResponsesState {
+    /// OpenAI's classification of error frames ([`classify_frame`]).
+    fn default() -> Self {
+        Self::with_frame_classifier(classify_frame)
+    }
 }
 
 impl ResponsesState {
+    /// A fresh state classifying error frames with `classify` (an upstream that speaks
+    /// the Responses wire with its own error codes, such as Codex's usage limits).
+    pub fn with_frame_classifier(classify: FrameClassifier) -> Self {
+        ResponsesState {
+            metadata_sent: false,
+            items: Vec::new(),
+            calls: 0,
+            status: None,
+            incomplete_reason: None,
+            usage: Usage::default(),
+            classify,
+        }
+    }
+
     fn take_event(&mut self, event: &Value, out: &mut EventWriter) {
         let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
         let text = |key: &str| event.get(key).and_then(Value::as_str).unwrap_or("");
@@ -132,7 +158,7 @@ impl ResponsesState {
                     self.take_terminal(response, out);
                 }
             }
-            "error" => out.error(classify_frame(event)),
+            "error" => out.error((self.classify)(event)),
             _ => {}
         }
     }
@@ -142,7 +168,7 @@ impl ResponsesState {
         if let Some(error) = response.get("error").filter(|error| !error.is_null())
             && response.get("output").is_none()
         {
-            out.error(classify_frame(error));
+            out.error((self.classify)(error));
             return;
         }
         self.take_metadata(response, out);
@@ -374,7 +400,7 @@ impl ResponsesState {
             self.usage = read_usage(usage);
         }
         if let Some(error) = response.get("error").filter(|error| !error.is_null()) {
-            out.error(classify_frame(error));
+            out.error((self.classify)(error));
         }
     }
 

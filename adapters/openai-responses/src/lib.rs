@@ -5,6 +5,10 @@
 //! a Responses body), [`decode`] (Responses SSE events or one `response` object to IR
 //! events), [`errors`] (failure classification). This file declares the adapter and
 //! builds the request.
+//!
+//! The modules are public for adapters of Responses-shaped upstreams (`codex`): they
+//! depend on this crate with `default-features = false`, which leaves out the
+//! component's exports (feature `component`).
 
 pub mod decode;
 pub mod errors;
@@ -78,6 +82,9 @@ impl Encode for Responses {
     }
 }
 
+// Behind the default `component` feature: a crate reusing this translation as a library
+// (`adapter-codex`) builds without it, so its component exports only itself.
+#[cfg(feature = "component")]
 export_provider!(OpenAiResponses);
 
 #[cfg(test)]
