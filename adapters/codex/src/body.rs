@@ -120,7 +120,11 @@ fn rename_web_search(tool: &mut Value) {
 /// `instructions`, then [`apply`].
 pub fn from_ir(mut request: ChatRequest, model: &str) -> Result<Value, AdapterError> {
     if !request.system.is_empty() {
-        let text: Vec<&str> = request.system.iter().map(|part| part.text.as_str()).collect();
+        let text: Vec<&str> = request
+            .system
+            .iter()
+            .map(|part| part.text.as_str())
+            .collect();
         let system = Message::system_text(text.join("\n\n"));
         request.system.clear();
         request.messages.insert(0, system);

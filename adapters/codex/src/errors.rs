@@ -94,7 +94,11 @@ fn frame_status(error: &Value) -> u16 {
         return status as u16;
     }
     let said = |words: &[&str]| words.iter().any(|word| says(error, word));
-    if said(&["usage_limit_reached", "rate_limit_error", "rate_limit_exceeded"]) {
+    if said(&[
+        "usage_limit_reached",
+        "rate_limit_error",
+        "rate_limit_exceeded",
+    ]) {
         429
     } else if said(&["authentication_error", "invalid_api_key", "unauthorized"]) {
         401

@@ -173,8 +173,14 @@ pub fn setup_attributes(
             .map(str::to_string)
     };
     let found = [
-        (ACCOUNT_ID, text(auth.and_then(|a| a.get("chatgpt_account_id")))),
-        (PLAN_TYPE, text(auth.and_then(|a| a.get("chatgpt_plan_type")))),
+        (
+            ACCOUNT_ID,
+            text(auth.and_then(|a| a.get("chatgpt_account_id"))),
+        ),
+        (
+            PLAN_TYPE,
+            text(auth.and_then(|a| a.get("chatgpt_plan_type"))),
+        ),
         ("email", text(claims.and_then(|c| c.get("email")))),
     ];
     for (name, value) in found {
@@ -272,7 +278,10 @@ impl Call for CodexCall {
     /// 200 stream are classified with [`errors::classify_frame`] on both.
     fn respond(&mut self, _head: ResponseHead, streaming: bool) {
         let state = ResponsesState::with_frame_classifier(errors::classify_frame);
-        self.decoder = Some(ResponseDecoder::with_state(DecodeMode::ok(streaming), state));
+        self.decoder = Some(ResponseDecoder::with_state(
+            DecodeMode::ok(streaming),
+            state,
+        ));
     }
 
     /// Passthrough to a streaming client forwards each chunk as `raw`, except a chunk
