@@ -1,7 +1,8 @@
 """A scripted upstream on 127.0.0.1 that answers like the real Anthropic Messages API
 (`POST /v1/messages`), the real OpenAI Chat Completions API (`POST /v1/chat/completions`),
-the real OpenAI Responses API (`POST /v1/responses`) and the real Gemini API
-(`POST /v1beta/models/{m}:generateContent` and `:streamGenerateContent[?alt=sse]`).
+the real OpenAI Responses API (`POST /v1/responses`), the real Gemini API
+(`POST /v1beta/models/{m}:generateContent` and `:streamGenerateContent[?alt=sse]`) and
+the ChatGPT Codex backend (`POST /backend-api/codex/responses`, see `codex_wire`).
 
 Tests queue the replies they want (`mock.queue(text("hi"), tool_call(...))`), or install
 a responder that picks a reply from the request (`mock.answer_with(fn)`, for clients
@@ -23,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import anthropic_wire
+import codex_wire
 import gemini_wire
 import openai_wire
 import responses_wire
@@ -50,13 +52,15 @@ class Received:
     @property
     def dialect(self) -> str:
         """Which API was called: anthropic, openai (Chat Completions), openai-responses,
-        gemini, or unknown."""
+        gemini, codex, or unknown."""
         if self.path == "/v1/messages":
             return "anthropic"
         if self.path == "/v1/chat/completions":
             return "openai"
         if self.path == "/v1/responses":
             return "openai-responses"
+        if self.path == codex_wire.PATH:
+            return "codex"
         if gemini_wire.PATH.match(self.path):
             return "gemini"
         return "unknown"
@@ -177,6 +181,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._responses(headers, body)
         elif dialect == "gemini":
             self._gemini(url, headers, body)
+        elif dialect == "codex":
+            self._codex(headers, body)
         else:
             self._send(404, {"content-type": "application/json"}, b'{"error":"not found"}')
 
@@ -237,6 +243,15 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             return self._stream(responses_wire.sse_events(reply, body), reply.pace)
         return self._send(200, {"content-type": "application/json"}, responses_wire.response_json(reply, body))
+
+    def _codex(self, headers: dict, body) -> None:
+        refused = codex_wire.check(headers, body)
+        if refused:
+            return self._send(*refused)
+        reply = self.mock._next_reply(self._received, responses_wire.last_user_text(body))
+        if isinstance(reply, ErrorReply):
+            return self._send(*codex_wire.error_body(reply))
+        return self._stream(codex_wire.sse_events(reply, body), reply.pace)
 
     def _gemini(self, url, headers: dict, body) -> None:
         refused = gemini_wire.check_auth(headers, url.query)

@@ -77,7 +77,8 @@ class Conversation:
 def read(received: Received) -> Conversation:
     """The conversation an upstream request carried, whatever its dialect."""
     reader = {
-        "anthropic": _anthropic, "openai": _chat, "openai-responses": _responses, "gemini": _gemini,
+        "anthropic": _anthropic, "openai": _chat, "openai-responses": _responses, "codex": _responses,
+        "gemini": _gemini,
     }.get(received.dialect)
     assert reader, f"not an LLM API request: {received.method} {received.path}"
     return reader(received)
