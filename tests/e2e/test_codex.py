@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import anthropic
+import httpx
 import openai
 import pytest
 from google import genai
@@ -203,3 +204,44 @@ def test_a_failure_inside_the_200_stream_fails_over_before_the_client_sees_a_byt
     failed, served = mock.received
     assert (failed.status, served.status) == (200, 200)
     assert account(failed) != account(served)
+
+
+@pytest.mark.parametrize("change, status, says", [
+    ({"stream": False}, 400, "Stream must be set to true"),
+    ({"store": True}, 400, "Store must be set to false"),
+    ({"temperature": 0.2}, 400, "Unsupported parameter: temperature"),
+    ({"max_output_tokens": 10}, 400, "Unsupported parameter: max_output_tokens"),
+    ({"instructions": None}, 400, "Instructions are required"),
+    ({"input": "hi"}, 400, "Input must be a list"),
+    ({"tools": [{"type": "web_search_preview"}]}, 400, "Unsupported tool type"),
+    ({"input": [{"type": "reasoning", "id": "rs_1", "summary": []}]}, 400, "not persisted"),
+], ids=lambda v: str(v)[:30])
+def test_the_mock_refuses_what_the_backend_refuses(mock, change, status, says):
+    """The strict mock itself: a body or header the backend would refuse gets its
+    refusal, so a story cannot pass with a request the real backend would not take."""
+    good = {"model": MODEL, "instructions": "", "input": [{"role": "user", "content": "hi"}],
+            "stream": True, "store": False, "include": ["reasoning.encrypted_content"]}
+    headers = {"authorization": f"Bearer {TOKEN_A}", "chatgpt-account-id": ACCOUNT_OF[TOKEN_A]}
+    url = mock.base_url + codex_wire.PATH
+    body = {key: value for key, value in {**good, **change}.items() if value is not None}
+    refused = httpx.post(url, json=body, headers=headers, timeout=10)
+    assert (refused.status_code, says in refused.text) == (status, True), refused.text
+    assert httpx.post(url, json=good, headers=headers, timeout=10).status_code == 200
+
+
+def test_the_mock_wants_the_bearer_and_its_account(mock):
+    good = {"model": MODEL, "instructions": "", "input": [{"role": "user", "content": "hi"}],
+            "stream": True, "store": False}
+    url = mock.base_url + codex_wire.PATH
+    for headers, status in [
+        ({}, 401),
+        ({"authorization": "Bearer not-issued"}, 401),
+        ({"authorization": f"Bearer {TOKEN_A}"}, 400),
+        ({"authorization": f"Bearer {TOKEN_A}", "chatgpt-account-id": ACCOUNT_OF[TOKEN_B]}, 401),
+    ]:
+        assert httpx.post(url, json=good, headers=headers, timeout=10).status_code == status, headers
+    mock.queue(codex_wire.usage_limit(resets_in_seconds=60))
+    limited = httpx.post(url, json=good, timeout=10,
+                         headers={"authorization": f"Bearer {TOKEN_A}", "chatgpt-account-id": ACCOUNT_OF[TOKEN_A]})
+    error = limited.json()["error"]
+    assert (limited.status_code, error["type"], error["resets_in_seconds"]) == (429, "usage_limit_reached", 60)
