@@ -189,6 +189,7 @@ def error_body(reply: ErrorReply) -> tuple[int, dict, bytes]:
     headers = {"content-type": "application/json", "request-id": next_id("req_")}
     if reply.retry_after is not None:
         headers["retry-after"] = str(reply.retry_after)
+    headers.update(reply.headers)
     body = {"type": "error", "error": {"type": _ERROR_TYPES[reply.kind], "message": reply.message}}
     return reply.status, headers, json.dumps(body).encode()
 

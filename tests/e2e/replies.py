@@ -71,6 +71,9 @@ class ErrorReply:
     kind: str
     message: str
     retry_after: int | None = None
+    # Further response headers, sent as they are (Anthropic's
+    # `anthropic-ratelimit-unified-*`, for instance).
+    headers: dict = field(default_factory=dict)
 
 
 def text(answer: str, **kw) -> Reply:

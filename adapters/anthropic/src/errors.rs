@@ -3,15 +3,144 @@
 //! Anthropic's error body is `{"type":"error","error":{"type":"...","message":"..."}}`;
 //! the `error.type` (`rate_limit_error`, `overloaded_error`, `authentication_error`,
 //! `invalid_request_error`...) backs up the status where the status alone is vague.
+//!
+//! A Claude Pro/Max subscription also says *which* usage window refused a request, in
+//! the `anthropic-ratelimit-unified-*` headers (status `allowed`/`rejected` of the 5 h,
+//! 7 d and 7 d "other" windows, each with its reset). A 429 with a rejected window is
+//! **quota exhausted** until the latest reset among the rejected windows: waiting a few
+//! seconds does not help, so the host rests the whole account until then (capped by its
+//! `retry.max-retry-after-s`). No random fuzz is added: we do not guess. A rejection of
+//! the `7d_oi` window alone rests the whole account too: the host has no per-model
+//! cooldown, and resting only the account's other models is not something it can say.
+//! An ordinary 429 (`rate_limit_error`, no unified rejection) stays rate-limited with
+//! its `Retry-After`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use plugboard_sdk::json::error_message;
 use plugboard_sdk::prelude::*;
 use plugboard_sdk::retry::retry_after_ms;
+use plugboard_sdk::types::find_header;
+
+/// The unified usage windows of a subscription, as named in their headers
+/// (`anthropic-ratelimit-unified-<window>-status` / `-reset`).
+pub const UNIFIED_WINDOWS: [&str; 3] = ["5h", "7d", "7d_oi"];
+
+/// What the unified headers say about a refused request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnifiedRejection {
+    /// The rejected windows, in [`UNIFIED_WINDOWS`] order (empty when only the
+    /// overall `anthropic-ratelimit-unified-status` says `rejected`).
+    pub windows: Vec<&'static str>,
+    /// The latest reset among the rejected windows as Unix seconds; the overall
+    /// `anthropic-ratelimit-unified-reset` when no rejected window gives one.
+    pub reset_unix_s: Option<f64>,
+}
+
+/// Read the unified headers: `None` when nothing is rejected (or no unified header).
+pub fn unified_rejection(headers: &[(String, String)]) -> Option<UnifiedRejection> {
+    let header = |name: &str| find_header(headers, &format!("anthropic-ratelimit-unified-{name}"));
+    let rejected =
+        |name: &str| header(name).is_some_and(|v| v.trim().eq_ignore_ascii_case("rejected"));
+    let windows: Vec<&'static str> = UNIFIED_WINDOWS
+        .into_iter()
+        .filter(|window| rejected(&format!("{window}-status")))
+        .collect();
+    if windows.is_empty() && !rejected("status") {
+        return None;
+    }
+    let latest = windows
+        .iter()
+        .filter_map(|window| header(&format!("{window}-reset")).and_then(parse_reset))
+        .fold(None, |latest: Option<f64>, at| {
+            Some(latest.map_or(at, |l| l.max(at)))
+        });
+    let reset_unix_s = latest.or_else(|| header("reset").and_then(parse_reset));
+    Some(UnifiedRejection {
+        windows,
+        reset_unix_s,
+    })
+}
+
+/// A reset instant: Unix seconds (fractions accepted) or RFC 3339.
+pub fn parse_reset(value: &str) -> Option<f64> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then_some(seconds);
+    }
+    parse_rfc3339(value)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` into Unix seconds.
+fn parse_rfc3339(value: &str) -> Option<f64> {
+    let (date, rest) = value.split_once(['T', 't', ' '])?;
+    let mut ymd = date.split('-');
+    let (year, month, day): (i64, i64, i64) = (
+        ymd.next()?.parse().ok()?,
+        ymd.next()?.parse().ok()?,
+        ymd.next()?.parse().ok()?,
+    );
+    let (clock, offset_s) = if let Some(clock) = rest.strip_suffix(['Z', 'z']) {
+        (clock, 0)
+    } else {
+        let at = rest.rfind(['+', '-'])?;
+        let (clock, offset) = rest.split_at(at);
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let (hours, minutes) = offset[1..].split_once(':')?;
+        let offset: i64 = hours.parse::<i64>().ok()? * 3600 + minutes.parse::<i64>().ok()? * 60;
+        (clock, sign * offset)
+    };
+    let mut hms = clock.split(':');
+    let (hour, minute): (i64, i64) = (hms.next()?.parse().ok()?, hms.next()?.parse().ok()?);
+    let second: f64 = hms.next()?.parse().ok()?;
+    if ymd.next().is_some()
+        || hms.next().is_some()
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || !(0.0..61.0).contains(&second)
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let at = (days * 86_400 + hour * 3600 + minute * 60 - offset_s) as f64 + second;
+    (at >= 0.0).then_some(at)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let shifted_month = (month + 9) % 12;
+    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
 
 /// Classify a non-2xx response.
 pub fn classify(head: &ResponseHead, body: &[u8]) -> UpstreamError {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    classify_at(head, body, now)
+}
+
+/// [`classify`] at a given wall-clock time (Unix seconds), which the unified resets
+/// are measured from.
+pub fn classify_at(head: &ResponseHead, body: &[u8], now_unix_s: f64) -> UpstreamError {
     let message = error_message(head.status, body);
     let retry = retry_after_ms(&head.headers);
+    if head.status == 429
+        && let Some(rejection) = unified_rejection(&head.headers)
+    {
+        let until_reset = rejection
+            .reset_unix_s
+            .map(|at| ((at - now_unix_s).max(0.0) * 1000.0).ceil() as u64);
+        return UpstreamError::new(ErrorClass::QuotaExhausted(until_reset.or(retry)), message);
+    }
     let error_type = serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|value| {
@@ -162,6 +291,186 @@ mod tests {
         assert_eq!(
             classify(&ResponseHead::new(400, &[]), &broke).class,
             ErrorClass::QuotaExhausted(None)
+        );
+    }
+
+    /// 2026-03-01T12:00:00Z, the wall clock of the subscription stories.
+    const NOW: f64 = 1_772_366_400.0;
+
+    fn limited() -> Vec<u8> {
+        body(
+            "rate_limit_error",
+            "This request would exceed your account's rate limit.",
+        )
+    }
+
+    #[test]
+    fn rfc3339_and_unix_resets_name_the_same_instant() {
+        assert_eq!(parse_reset("2026-03-01T12:00:00Z"), Some(NOW));
+        assert_eq!(parse_reset("2026-03-01T14:00:00+02:00"), Some(NOW));
+        assert_eq!(parse_reset("2026-03-01T12:00:00.5Z"), Some(NOW + 0.5));
+        assert_eq!(parse_reset("1772366400"), Some(NOW));
+        assert_eq!(parse_reset("1772366400.25"), Some(NOW + 0.25));
+        assert_eq!(parse_reset("tomorrow"), None);
+        assert_eq!(parse_reset("2026-13-01T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn a_rejected_five_hour_window_exhausts_the_account_until_its_reset() {
+        // The full header set a Max account answers with when its 5 h window is spent
+        // (resets as unix seconds, floats included), with a short Retry-After that
+        // must not win over the reset.
+        let reset = NOW + 2.0 * 3600.0 + 0.5;
+        let head = ResponseHead::new(
+            429,
+            &[
+                ("anthropic-ratelimit-unified-status", "rejected"),
+                ("anthropic-ratelimit-unified-5h-status", "rejected"),
+                ("anthropic-ratelimit-unified-5h-reset", &reset.to_string()),
+                ("anthropic-ratelimit-unified-7d-status", "allowed"),
+                ("anthropic-ratelimit-unified-7d-reset", "1772798400"),
+                ("anthropic-ratelimit-unified-7d_oi-status", "allowed"),
+                ("anthropic-ratelimit-unified-7d_oi-reset", "1772798400"),
+                ("anthropic-ratelimit-unified-reset", &reset.to_string()),
+                (
+                    "anthropic-ratelimit-unified-representative-claim",
+                    "five_hour",
+                ),
+                ("retry-after", "30"),
+            ],
+        );
+        let error = classify_at(&head, &limited(), NOW);
+        assert_eq!(error.class, ErrorClass::QuotaExhausted(Some(7_200_500)));
+        assert_eq!(
+            error.message,
+            "This request would exceed your account's rate limit."
+        );
+        assert_eq!(
+            unified_rejection(&head.headers).unwrap().windows,
+            vec!["5h"]
+        );
+    }
+
+    #[test]
+    fn the_latest_reset_among_rejected_windows_wins_in_rfc3339_too() {
+        let head = ResponseHead::new(
+            429,
+            &[
+                ("Anthropic-Ratelimit-Unified-Status", "rejected"),
+                ("Anthropic-Ratelimit-Unified-5h-Status", "rejected"),
+                (
+                    "Anthropic-Ratelimit-Unified-5h-Reset",
+                    "2026-03-01T13:00:00Z",
+                ),
+                ("Anthropic-Ratelimit-Unified-7d-Status", "rejected"),
+                (
+                    "Anthropic-Ratelimit-Unified-7d-Reset",
+                    "2026-03-03T12:00:00Z",
+                ),
+                ("Anthropic-Ratelimit-Unified-7d_oi-Status", "allowed"),
+                (
+                    "Anthropic-Ratelimit-Unified-7d_oi-Reset",
+                    "2026-03-09T12:00:00Z",
+                ),
+                (
+                    "Anthropic-Ratelimit-Unified-Representative-Claim",
+                    "seven_day",
+                ),
+            ],
+        );
+        assert_eq!(
+            classify_at(&head, &limited(), NOW).class,
+            ErrorClass::QuotaExhausted(Some(2 * 86_400 * 1000))
+        );
+    }
+
+    #[test]
+    fn a_7d_oi_rejection_alone_still_rests_the_whole_account() {
+        // Peers rest only the affected models; the host has no per-model cooldown.
+        let head = ResponseHead::new(
+            429,
+            &[
+                ("anthropic-ratelimit-unified-status", "rejected"),
+                ("anthropic-ratelimit-unified-5h-status", "allowed"),
+                ("anthropic-ratelimit-unified-5h-reset", "1772370000"),
+                ("anthropic-ratelimit-unified-7d-status", "allowed"),
+                ("anthropic-ratelimit-unified-7d-reset", "1772798400"),
+                ("anthropic-ratelimit-unified-7d_oi-status", "rejected"),
+                ("anthropic-ratelimit-unified-7d_oi-reset", "1772452800"),
+                (
+                    "anthropic-ratelimit-unified-representative-claim",
+                    "seven_day_opus",
+                ),
+            ],
+        );
+        let error = classify_at(&head, &limited(), NOW);
+        assert_eq!(error.class, ErrorClass::QuotaExhausted(Some(86_400_000)));
+        assert!(error.class.rests_the_account());
+    }
+
+    #[test]
+    fn without_a_unified_reset_the_retry_after_is_the_rest() {
+        let head = ResponseHead::new(
+            429,
+            &[
+                ("anthropic-ratelimit-unified-status", "rejected"),
+                ("anthropic-ratelimit-unified-5h-status", "rejected"),
+                ("retry-after", "600"),
+            ],
+        );
+        assert_eq!(
+            classify_at(&head, &limited(), NOW).class,
+            ErrorClass::QuotaExhausted(Some(600_000))
+        );
+        // Only the overall status and reset: the overall reset is the rest.
+        let overall = ResponseHead::new(
+            429,
+            &[
+                ("anthropic-ratelimit-unified-status", "rejected"),
+                ("anthropic-ratelimit-unified-reset", "2026-03-01T12:30:00Z"),
+            ],
+        );
+        assert_eq!(
+            classify_at(&overall, &limited(), NOW).class,
+            ErrorClass::QuotaExhausted(Some(1_800_000))
+        );
+        // A reset already past rests for nothing more.
+        let past = ResponseHead::new(
+            429,
+            &[
+                ("anthropic-ratelimit-unified-5h-status", "rejected"),
+                ("anthropic-ratelimit-unified-5h-reset", "1772360000"),
+            ],
+        );
+        assert_eq!(
+            classify_at(&past, &limited(), NOW).class,
+            ErrorClass::QuotaExhausted(Some(0))
+        );
+    }
+
+    #[test]
+    fn an_ordinary_429_with_allowed_windows_stays_rate_limited() {
+        let head = ResponseHead::new(
+            429,
+            &[
+                ("anthropic-ratelimit-unified-status", "allowed"),
+                ("anthropic-ratelimit-unified-5h-status", "allowed"),
+                ("anthropic-ratelimit-unified-5h-reset", "1772370000"),
+                ("anthropic-ratelimit-unified-7d-status", "allowed"),
+                ("anthropic-ratelimit-unified-7d-reset", "1772798400"),
+                ("retry-after", "7"),
+            ],
+        );
+        assert_eq!(
+            classify_at(&head, &limited(), NOW).class,
+            ErrorClass::RateLimited(Some(7_000))
+        );
+        // A rejection header on a non-429 answer does not turn it into a quota.
+        let overloaded =
+            ResponseHead::new(529, &[("anthropic-ratelimit-unified-status", "rejected")]);
+        assert_eq!(
+            classify_at(&overloaded, &body("overloaded_error", "Overloaded"), NOW).class,
+            ErrorClass::Overloaded(None)
         );
     }
 }

@@ -4,6 +4,10 @@
 //! Chat JSON), [`decode`] (Chat SSE or one `chat.completion` document to IR events, and
 //! the passthrough decoder), [`errors`] (failure classification). This file only wires
 //! them to the SDK's [`Provider`] trait.
+//!
+//! It is also a library: OpenAI-compatible adapters (`qwen`) reuse [`Chat`] and the
+//! modules with `default-features = false`, which leaves out this crate's component
+//! exports (feature `component`).
 
 pub mod decode;
 pub mod errors;
@@ -80,6 +84,7 @@ impl Encode for Chat {
     }
 }
 
+#[cfg(feature = "component")]
 export_provider!(OpenAi);
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 //!   `redirect_uri?code=…&state=…` (or `error=access_denied` when told to deny);
 //! - `POST /token` (form or JSON): grants `authorization_code` (PKCE S256),
 //!   `refresh_token` (rotating or not) and the RFC 8628 device code (scripted);
-//! - `POST /device/code`: the RFC 8628 device authorization;
+//! - `POST /device/code`: the RFC 8628 device authorization; with a `code_challenge`
+//!   (S256 only) the device code's poll must carry the matching `code_verifier`
+//!   (Qwen's device flow with PKCE);
 //! - `GET /exchange`: a Copilot-like token exchange (`Authorization: token <github>`).
 //!
 //! Configure with [`MockConfig`], script and inspect through [`MockOAuth`].
@@ -115,6 +117,8 @@ struct IssuedCode {
 /// A device authorization in progress.
 struct DeviceAuth {
     script: Vec<DeviceStep>,
+    /// The PKCE challenge the start carried, which every poll's verifier must match.
+    challenge: Option<String>,
     interval: Duration,
     last_poll: Instant,
     expires: Instant,
@@ -140,6 +144,7 @@ struct Inner {
     echo_refresh_token: bool,
     delay: Duration,
     api_url: String,
+    resource_url: Option<String>,
 }
 
 impl Inner {
@@ -287,6 +292,10 @@ impl MockOAuth {
     /// A GitHub token `/exchange` accepts.
     pub fn add_github_token(&self, token: &str) {
         self.inner().github_tokens.insert(token.into());
+    }
+    /// Token answers carry `resource_url` with this value (Qwen's API base).
+    pub fn set_resource_url(&self, url: &str) {
+        self.inner().resource_url = Some(url.into());
     }
     /// The `endpoints.api` URL `/exchange` answers with.
     pub fn set_api_url(&self, url: &str) {
@@ -480,6 +489,9 @@ fn tokens(inner: &mut Inner, config: &MockConfig, with_refresh: bool, id: bool) 
     if id {
         answer["id_token"] = json!(id_token("user@example.com"));
     }
+    if let Some(resource_url) = &inner.resource_url {
+        answer["resource_url"] = json!(resource_url);
+    }
     answer
 }
 
@@ -587,9 +599,12 @@ async fn token(
             let answer = tokens(&mut inner, &config, config.rotate_refresh, false);
             axum::Json(answer).into_response()
         }
-        "urn:ietf:params:oauth:grant-type:device_code" => {
-            device_poll(&mut inner, &config, field("device_code"))
-        }
+        "urn:ietf:params:oauth:grant-type:device_code" => device_poll(
+            &mut inner,
+            &config,
+            field("device_code"),
+            field("code_verifier"),
+        ),
         _ => oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -600,7 +615,12 @@ async fn token(
 
 /// A device poll (RFC 8628 §3.4/3.5): a poll sooner than the interval is `slow_down`
 /// and the interval grows by 5 s; then the script's next step.
-fn device_poll(inner: &mut Inner, config: &MockConfig, device_code: &str) -> Response {
+fn device_poll(
+    inner: &mut Inner,
+    config: &MockConfig,
+    device_code: &str,
+    verifier: &str,
+) -> Response {
     let Some(device) = inner.devices.get_mut(device_code) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -608,6 +628,16 @@ fn device_poll(inner: &mut Inner, config: &MockConfig, device_code: &str) -> Res
             "unknown device_code",
         );
     };
+    if let Some(challenge) = &device.challenge
+        && (!(43..=128).contains(&verifier.len())
+            || b64url(&Sha256::digest(verifier.as_bytes())) != *challenge)
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "code_verifier does not match",
+        );
+    }
     let now = Instant::now();
     if now > device.expires {
         return oauth_error(
@@ -678,6 +708,16 @@ async fn device_start(
             "unknown client_id",
         );
     }
+    let challenge = fields.get("code_challenge").cloned();
+    if challenge.is_some()
+        && fields.get("code_challenge_method").map(String::as_str) != Some("S256")
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "code_challenge_method must be S256",
+        );
+    }
     let device_code = inner.next("mock-dc");
     let user_code = format!("MOCK-{:04}", inner.serial % 10_000);
     let script = inner
@@ -689,6 +729,7 @@ async fn device_start(
         device_code.clone(),
         DeviceAuth {
             script,
+            challenge,
             interval,
             last_poll: Instant::now(),
             expires: Instant::now() + Duration::from_secs(config.device_expires_in_s),

@@ -236,6 +236,17 @@ impl Plugboard {
 
     /// [`Plugboard::start`] with `RUST_LOG` set to `log_filter`.
     pub fn start_with_log(adapters_dir: &Path, extra: &str, log_filter: &str) -> Self {
+        Self::start_with_env(adapters_dir, extra, log_filter, &[])
+    }
+
+    /// [`Plugboard::start_with_log`] with `env` added to the child's environment (an
+    /// `HTTP_PROXY` that brings a real provider's host to a loopback upstream).
+    pub fn start_with_env(
+        adapters_dir: &Path,
+        extra: &str,
+        log_filter: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let workdir = tempfile::tempdir().unwrap();
         let config = format!(
             "listen: 127.0.0.1:0\napi-keys: [{CLIENT_KEY}, {SECOND_CLIENT_KEY}]\nadapters-dir: {}\ncache-dir: {}\n{extra}",
@@ -250,6 +261,7 @@ impl Plugboard {
             .arg(&config_path)
             .env("RUST_LOG", log_filter)
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log_path).unwrap())
             .spawn()

@@ -498,9 +498,24 @@ pub(super) fn read_granted(
         refresh: secret_at(&spec.refresh_token),
         id_token: secret_at(&spec.id_token),
         expires_at,
-        base_url: spec.base_url.as_deref().and_then(|p| string_at(json, p)),
+        base_url: spec
+            .base_url
+            .as_deref()
+            .and_then(|p| string_at(json, p))
+            .map(|url| with_scheme(&url)),
         attributes,
     })
+}
+
+/// An answer's base URL with `https://` in front when it names a bare host (Qwen's
+/// `resource_url` is `portal.qwen.ai`); a URL with a scheme is kept as it is.
+pub(super) fn with_scheme(url: &str) -> String {
+    let url = url.trim();
+    if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("https://{url}")
+    }
 }
 
 /// A redactor for the secrets `values` holds and those `json` (an answer) carries at

@@ -332,6 +332,21 @@ const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 /// Transient poll failures in a row that end a device login.
 const TRANSIENT_POLLS: u32 = 3;
 
+/// Whether a device login uses PKCE: a field of its start, poll or follow-up call is a
+/// `code-challenge` or `code-verifier` (the host then makes the pair for this login).
+fn device_uses_pkce(spec: &spec::DeviceCodeSpec) -> bool {
+    [Some(&spec.start), Some(&spec.poll), spec.then.as_ref()]
+        .into_iter()
+        .flatten()
+        .flat_map(|call| &call.fields)
+        .any(|(_, value)| {
+            matches!(
+                value,
+                spec::TokenValue::CodeChallenge | spec::TokenValue::CodeVerifier
+            )
+        })
+}
+
 /// Log in by device code: the start call, the user told where to go, then polls at
 /// the interval until a token, an end, or the code's expiry.
 pub async fn device_code(
@@ -348,6 +363,12 @@ pub async fn device_code(
         Some(registration) => Some(register(env, registration, &mut values).await?),
         None => None,
     };
+    if device_uses_pkce(spec) {
+        // Qwen: the challenge goes with the start, the verifier with every poll.
+        let verifier = call::base64url(&call::random_bytes(32)?);
+        values.challenge = Some(call::pkce_challenge(&verifier));
+        values.verifier = Some(Secret::new(verifier));
+    }
     let answer = call::send(env, &spec.start, &values).await?;
     let endpoint = answer.endpoint.clone();
     let started = call::expect_success(answer, &call::redactor_for(&values, None, None))?;

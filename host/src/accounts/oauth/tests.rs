@@ -265,3 +265,96 @@ fn a_pasted_redirect_is_a_url_a_code_and_state_or_a_bare_code() {
     ));
     assert!(browser::pasted_code("", state).is_err());
 }
+
+#[test]
+fn a_device_login_makes_a_pkce_pair_only_when_its_calls_use_one() {
+    use spec::TokenValue as V;
+    let call = |fields: Vec<(&str, V)>| spec::TokenCall {
+        endpoint: "token".into(),
+        method: "POST".into(),
+        encoding: spec::BodyEncoding::Form,
+        fields: fields.into_iter().map(|(n, v)| (n.to_owned(), v)).collect(),
+        headers: vec![],
+        present: spec::Placement::None,
+    };
+    let device = |start: spec::TokenCall, poll: spec::TokenCall| spec::DeviceCodeSpec {
+        client_id: "c".into(),
+        client_secret: None,
+        scopes: vec![],
+        scope_separator: " ".into(),
+        registration: None,
+        start,
+        user_code: "/user_code".into(),
+        verification_uri: "/verification_uri".into(),
+        verification_uri_complete: None,
+        device_code: Some("/device_code".into()),
+        interval: None,
+        expires_in: None,
+        poll,
+        pending: spec::PollPending {
+            error_code: "/error".into(),
+            pending: vec!["authorization_pending".into()],
+            slow_down: vec![],
+            pending_statuses: vec![],
+        },
+        then: None,
+        answer: spec::TokenAnswer {
+            access_token: "/access_token".into(),
+            refresh_token: None,
+            id_token: None,
+            expires_in: None,
+            expires_at: None,
+            base_url: Some("/resource_url".into()),
+            attributes: vec![],
+        },
+    };
+    // Qwen's: the challenge with the start, the verifier with the poll.
+    let qwen = device(
+        call(vec![
+            ("client_id", V::ClientId),
+            ("code_challenge", V::CodeChallenge),
+            ("code_challenge_method", V::Text("S256".into())),
+        ]),
+        call(vec![
+            ("device_code", V::DeviceCode),
+            ("code_verifier", V::CodeVerifier),
+        ]),
+    );
+    assert!(device_uses_pkce(&qwen));
+    // GitHub's plain RFC 8628 flow has none.
+    let plain = device(
+        call(vec![("client_id", V::ClientId)]),
+        call(vec![("device_code", V::DeviceCode)]),
+    );
+    assert!(!device_uses_pkce(&plain));
+}
+
+#[test]
+fn a_bare_host_as_an_answers_base_url_gets_https() {
+    let spec = spec::TokenAnswer {
+        access_token: "/access_token".into(),
+        refresh_token: Some("/refresh_token".into()),
+        id_token: None,
+        expires_in: Some("/expires_in".into()),
+        expires_at: None,
+        base_url: Some("/resource_url".into()),
+        attributes: vec![],
+    };
+    let read = |resource: &str| {
+        call::read_granted(
+            &json!({"access_token": "at-1", "expires_in": 21600, "resource_url": resource}),
+            &spec,
+            "token",
+        )
+        .unwrap()
+        .base_url
+    };
+    assert_eq!(
+        read("portal.qwen.ai").as_deref(),
+        Some("https://portal.qwen.ai")
+    );
+    assert_eq!(
+        read("http://127.0.0.1:8080/v1").as_deref(),
+        Some("http://127.0.0.1:8080/v1")
+    );
+}
