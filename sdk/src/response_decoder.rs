@@ -57,7 +57,8 @@ pub struct DecodeMode {
     /// The body is an event stream (as `respond` said), not one document.
     pub streaming: bool,
     /// Native passthrough (the call was `encode-native`): forward the bytes as `raw`
-    /// events and emit only the `finish` besides.
+    /// events and emit only the `finish` besides, and a classified `error` in place of
+    /// the bytes of a chunk that completes an error frame.
     pub passthrough: bool,
 }
 
@@ -129,21 +130,22 @@ impl<S: ResponseState> ResponseDecoder<S> {
         Ok(())
     }
 
-    /// What the writer holds, or in passthrough only its `finish` (the bytes went out
-    /// as they came).
+    /// What the writer holds, or in passthrough only its `finish` and any classified
+    /// `error` (the bytes went out as they came; the host must still see an error
+    /// frame's class to rest the account).
     fn written(&mut self) -> Vec<StreamEvent> {
         let events = self.out.take();
         if self.passthrough {
             return events
                 .into_iter()
-                .filter(|event| matches!(event, StreamEvent::Finish(_)))
+                .filter(|event| matches!(event, StreamEvent::Finish(_) | StreamEvent::Error(_)))
                 .collect();
         }
         events
     }
 
     /// Feed the next chunk; the events it completes (in passthrough, the chunk itself
-    /// as one `raw` event).
+    /// as one `raw` event, or the classified error of an error frame it completes).
     pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError> {
         match &mut self.stream {
             Some(parser) => {
@@ -153,8 +155,18 @@ impl<S: ResponseState> ResponseDecoder<S> {
             None => self.document.push(chunk),
         }
         if self.passthrough {
+            let written = self.written();
+            // A chunk that completes an error frame: its classified error goes out
+            // instead of its bytes. The host writes the client's error frame (in the
+            // same dialect) and rests the account by the class.
+            if written
+                .iter()
+                .any(|event| matches!(event, StreamEvent::Error(_)))
+            {
+                return Ok(written);
+            }
             let mut out = vec![StreamEvent::Raw(chunk.to_vec())];
-            out.extend(self.written());
+            out.extend(written);
             return Ok(out);
         }
         Ok(self.written())
@@ -208,7 +220,7 @@ mod tests {
     impl ResponseState for Echo {
         const STREAM_EVENT: &'static str = "an echo event";
         fn matters_for_accounting(event: &SseEvent) -> bool {
-            event.data.contains("\"usage\"")
+            event.data.contains("\"usage\"") || event.data.contains("\"error\"")
         }
         fn take_stream_event(
             &mut self,
@@ -220,6 +232,9 @@ mod tests {
             }
             if let Some(tokens) = data["usage"].as_u64() {
                 self.output_tokens = Some(tokens);
+            }
+            if let Some(message) = data["error"].as_str() {
+                out.error(UpstreamError::new(ErrorClass::Overloaded(None), message));
             }
             Ok(())
         }
@@ -311,5 +326,35 @@ mod tests {
         let mut document = ResponseDecoder::<Echo>::new(DecodeMode::ok(false));
         document.push(b"{nope").unwrap();
         assert_eq!(document.finish().unwrap_err().kind, ErrorKind::Upstream);
+    }
+
+    #[test]
+    fn in_passthrough_an_error_frame_goes_out_classified_instead_of_its_bytes() {
+        let mut decoder =
+            ResponseDecoder::with_state(DecodeMode::ok(true).passthrough(), Echo::default());
+        let first = decoder.push(b"data: {\"say\":\"hi\"}\n\n").unwrap();
+        assert_eq!(
+            first,
+            vec![StreamEvent::Raw(b"data: {\"say\":\"hi\"}\n\n".to_vec())]
+        );
+        let failed = decoder
+            .push(b"data: {\"error\":\"overloaded\"}\n\n")
+            .unwrap();
+        assert!(
+            failed
+                .iter()
+                .all(|event| !matches!(event, StreamEvent::Raw(_))),
+            "{failed:?}"
+        );
+        assert!(
+            failed.iter().any(|event| matches!(
+                event,
+                StreamEvent::Error(UpstreamError {
+                    class: ErrorClass::Overloaded { .. },
+                    ..
+                })
+            )),
+            "{failed:?}"
+        );
     }
 }

@@ -41,3 +41,35 @@ def test_an_overloaded_frame_before_any_content_fails_over_and_rests_the_account
     assert stream_text(client, "second") == "echo: second"
     assert [r.dialect for r in mock.received] == ["openai"], "the account that sent the frame rests"
     assert "overloaded" in server.log_text().lower()
+
+
+def test_on_native_passthrough_the_frame_rests_the_account_too(launch, mock):
+    """An Anthropic client to the `anthropic` adapter goes through byte passthrough; the
+    adapter still reads the `overloaded_error` frame's class, so the account rests and
+    the next request goes to the other account."""
+    import anthropic
+
+    server = launch([
+        provider("primary", "anthropic", mock, [MODEL]),
+        provider("secondary", "anthropic", mock, [MODEL]),
+    ])
+    client = anthropic.Anthropic(base_url=server.base_url, api_key=server.api_key, max_retries=0, timeout=30)
+    mock.queue(overloaded_mid_stream(after_events=1))
+
+    def stream(text):
+        with client.messages.stream(
+            model=MODEL, max_tokens=32, messages=[{"role": "user", "content": text}]
+        ) as events:
+            return events.get_final_text()
+
+    try:
+        first = stream("first")
+    except anthropic.APIStatusError as error:  # the frame came after the client's first bytes
+        first = f"error: {error}"
+    assert "echo: first" in first or "overloaded" in first.lower(), first
+    mock.reset()
+    assert stream("second") == "echo: second"
+    assert len(mock.received) == 1
+    requests = [line for line in server.log_text().splitlines() if 'method="POST"' in line]
+    assert 'provider="secondary"' in requests[-1], "the account that sent the frame rests"
+    assert "overloaded" in server.log_text().lower()
