@@ -73,6 +73,53 @@ pub fn parse_http_date(value: &str) -> Option<u64> {
         .map(|days| days * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
+/// An instant an upstream names (a quota reset): Unix seconds, fractions accepted, or
+/// RFC 3339 (`T`, `t` or a space; a fraction; `Z` or an offset). Unix seconds.
+pub fn parse_instant(value: &str) -> Option<f64> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then_some(seconds);
+    }
+    parse_rfc3339(value)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` into Unix seconds.
+fn parse_rfc3339(value: &str) -> Option<f64> {
+    let (date, rest) = value.split_once(['T', 't', ' '])?;
+    let mut ymd = date.split('-');
+    let (year, month, day): (i64, i64, i64) = (
+        ymd.next()?.parse().ok()?,
+        ymd.next()?.parse().ok()?,
+        ymd.next()?.parse().ok()?,
+    );
+    let (clock, offset_s) = if let Some(clock) = rest.strip_suffix(['Z', 'z']) {
+        (clock, 0)
+    } else {
+        let at = rest.rfind(['+', '-'])?;
+        let (clock, offset) = rest.split_at(at);
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let (hours, minutes) = offset[1..].split_once(':')?;
+        let offset: i64 = hours.parse::<i64>().ok()? * 3600 + minutes.parse::<i64>().ok()? * 60;
+        (clock, sign * offset)
+    };
+    let mut hms = clock.split(':');
+    let (hour, minute): (i64, i64) = (hms.next()?.parse().ok()?, hms.next()?.parse().ok()?);
+    let second: f64 = hms.next()?.parse().ok()?;
+    if ymd.next().is_some()
+        || hms.next().is_some()
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || !(0.0..61.0).contains(&second)
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let at = (days * 86_400 + hour * 3600 + minute * 60 - offset_s) as f64 + second;
+    (at >= 0.0).then_some(at)
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
@@ -134,5 +181,16 @@ mod tests {
             Some(2_000)
         );
         assert_eq!(retry_after_ms(&headers(&[])), None);
+    }
+
+    #[test]
+    fn an_instant_is_unix_seconds_or_rfc_3339() {
+        assert_eq!(parse_instant("1796600000"), Some(1_796_600_000.0));
+        assert_eq!(parse_instant("1796600000.5"), Some(1_796_600_000.5));
+        assert_eq!(parse_instant("2026-12-06T22:00:00Z"), Some(1_796_594_400.0));
+        assert_eq!(parse_instant("2026-12-06T23:00:00+01:00"), Some(1_796_594_400.0));
+        assert_eq!(parse_instant("2026-12-06 22:00:00.250Z"), Some(1_796_594_400.25));
+        assert_eq!(parse_instant("yesterday"), None);
+        assert_eq!(parse_instant("-5"), None);
     }
 }

@@ -64,59 +64,7 @@ pub fn unified_rejection(headers: &[(String, String)]) -> Option<UnifiedRejectio
 
 /// A reset instant: Unix seconds (fractions accepted) or RFC 3339.
 pub fn parse_reset(value: &str) -> Option<f64> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then_some(seconds);
-    }
-    parse_rfc3339(value)
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` into Unix seconds.
-fn parse_rfc3339(value: &str) -> Option<f64> {
-    let (date, rest) = value.split_once(['T', 't', ' '])?;
-    let mut ymd = date.split('-');
-    let (year, month, day): (i64, i64, i64) = (
-        ymd.next()?.parse().ok()?,
-        ymd.next()?.parse().ok()?,
-        ymd.next()?.parse().ok()?,
-    );
-    let (clock, offset_s) = if let Some(clock) = rest.strip_suffix(['Z', 'z']) {
-        (clock, 0)
-    } else {
-        let at = rest.rfind(['+', '-'])?;
-        let (clock, offset) = rest.split_at(at);
-        let sign = if offset.starts_with('-') { -1 } else { 1 };
-        let (hours, minutes) = offset[1..].split_once(':')?;
-        let offset: i64 = hours.parse::<i64>().ok()? * 3600 + minutes.parse::<i64>().ok()? * 60;
-        (clock, sign * offset)
-    };
-    let mut hms = clock.split(':');
-    let (hour, minute): (i64, i64) = (hms.next()?.parse().ok()?, hms.next()?.parse().ok()?);
-    let second: f64 = hms.next()?.parse().ok()?;
-    if ymd.next().is_some()
-        || hms.next().is_some()
-        || !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || !(0.0..61.0).contains(&second)
-    {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let at = (days * 86_400 + hour * 3600 + minute * 60 - offset_s) as f64 + second;
-    (at >= 0.0).then_some(at)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let shifted_month = (month + 9) % 12;
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    plugboard_sdk::retry::parse_instant(value)
 }
 
 /// Classify a non-2xx response.
