@@ -188,8 +188,14 @@ mod tests {
         assert_eq!(parse_instant("1796600000"), Some(1_796_600_000.0));
         assert_eq!(parse_instant("1796600000.5"), Some(1_796_600_000.5));
         assert_eq!(parse_instant("2026-12-06T22:00:00Z"), Some(1_796_594_400.0));
-        assert_eq!(parse_instant("2026-12-06T23:00:00+01:00"), Some(1_796_594_400.0));
-        assert_eq!(parse_instant("2026-12-06 22:00:00.250Z"), Some(1_796_594_400.25));
+        assert_eq!(
+            parse_instant("2026-12-06T23:00:00+01:00"),
+            Some(1_796_594_400.0)
+        );
+        assert_eq!(
+            parse_instant("2026-12-06 22:00:00.250Z"),
+            Some(1_796_594_400.25)
+        );
         assert_eq!(parse_instant("yesterday"), None);
         assert_eq!(parse_instant("-5"), None);
     }

@@ -241,6 +241,16 @@ impl ChatRequest {
         self.stream = stream;
         self
     }
+    /// The system blocks as one text, joined by blank lines (`None` when there are
+    /// none): for upstreams that take one system prompt (several in a row break some
+    /// servers' templates).
+    pub fn system_text(&self) -> Option<String> {
+        if self.system.is_empty() {
+            return None;
+        }
+        let parts: Vec<&str> = self.system.iter().map(|part| part.text.as_str()).collect();
+        Some(parts.join("\n\n"))
+    }
 }
 
 impl Default for ChatRequest {

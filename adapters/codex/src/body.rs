@@ -119,13 +119,8 @@ fn rename_web_search(tool: &mut Value) {
 /// leading developer message (as Codex's own Chat translation does) rather than as
 /// `instructions`, then [`apply`].
 pub fn from_ir(mut request: ChatRequest, model: &str) -> Result<Value, AdapterError> {
-    if !request.system.is_empty() {
-        let text: Vec<&str> = request
-            .system
-            .iter()
-            .map(|part| part.text.as_str())
-            .collect();
-        let system = Message::system_text(text.join("\n\n"));
+    if let Some(text) = request.system_text() {
+        let system = Message::system_text(text);
         request.system.clear();
         request.messages.insert(0, system);
     }

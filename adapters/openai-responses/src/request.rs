@@ -27,13 +27,8 @@ use crate::{ID, OPENAI};
 pub fn encode_body(request: &ChatRequest, model: &str) -> Result<Value, AdapterError> {
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
-    let instructions: Vec<&str> = request
-        .system
-        .iter()
-        .map(|part| part.text.as_str())
-        .collect();
-    if !instructions.is_empty() {
-        body.insert("instructions".into(), json!(instructions.join("\n\n")));
+    if let Some(instructions) = request.system_text() {
+        body.insert("instructions".into(), json!(instructions));
     }
     body.insert(
         "input".into(),

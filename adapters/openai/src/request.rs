@@ -78,14 +78,8 @@ pub fn encode_body(
 
 fn encode_messages(request: &ChatRequest) -> Result<Vec<Value>, AdapterError> {
     let mut messages = Vec::with_capacity(request.messages.len() + 1);
-    if !request.system.is_empty() {
-        // One system message: several in a row break some compatible servers' templates.
-        let text: Vec<&str> = request
-            .system
-            .iter()
-            .map(|part| part.text.as_str())
-            .collect();
-        messages.push(json!({"role": "system", "content": text.join("\n\n")}));
+    if let Some(text) = request.system_text() {
+        messages.push(json!({"role": "system", "content": text}));
     }
     for message in &request.messages {
         let emitted = messages.len();
