@@ -20,6 +20,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "e2e"))
 
+import codex_wire  # noqa: E402
+from anthropic_wire import OAUTH_BETA, OAUTH_TOKEN  # noqa: E402
 from mock_upstream import MockUpstream, Received  # noqa: E402
 from plugboard_server import LIVE, Plugboard, provider  # noqa: E402
 from replies import text, tool_call  # noqa: E402
@@ -31,6 +33,10 @@ RUN_TIMEOUT = int(os.environ.get("PLUGBOARD_CLI_TIMEOUT", "120"))
 # What the scripted model answers once it has seen the tool's output.
 FINAL_TEXT = "The command printed hi. PLUGBOARD-CLI-DONE"
 TASK = "Run the shell command `echo hi` with your shell tool, then tell me what it printed."
+# The subscription accounts a story can serve from a credential store (the `account`
+# of the `plugboard` fixture): the Codex backend's token and ChatGPT account the mock
+# issued, and the Claude OAuth token it takes as a bearer with the OAuth beta.
+CODEX_TOKEN, CODEX_ACCOUNT = next(iter(codex_wire.TOKENS.items()))
 
 
 @dataclass
@@ -69,6 +75,34 @@ def scripted_model(shell: ShellTool):
     return respond
 
 
+def subscription_refusals(received: list[Received], account: str) -> list[str]:
+    """Every way the upstream's requests failed to carry the stored `account` as its
+    provider wants it (empty when all did): `codex`, a bearer of the backend's token with
+    that token's `chatgpt-account-id`; `claude`, the OAuth token as a bearer with the
+    OAuth beta and no `x-api-key`. Any request the mock refused is named too."""
+    problems = []
+    posts = [r for r in received if r.method == "POST"]
+    if not posts:
+        return ["the upstream received no request"]
+    for i, r in enumerate(posts):
+        where = f"request {i} ({r.path})"
+        if r.status != 200:
+            problems.append(f"{where}: the mock answered {r.status}, not 200")
+        if account == "codex":
+            if r.headers.get("authorization") != f"Bearer {CODEX_TOKEN}":
+                problems.append(f"{where}: not the codex account's bearer")
+            if r.headers.get("chatgpt-account-id") != CODEX_ACCOUNT:
+                problems.append(f"{where}: chatgpt-account-id is {r.headers.get('chatgpt-account-id')!r}")
+        else:
+            if r.headers.get("authorization") != f"Bearer {OAUTH_TOKEN}":
+                problems.append(f"{where}: not the Claude OAuth bearer")
+            if "x-api-key" in r.headers:
+                problems.append(f"{where}: an x-api-key was sent")
+            if OAUTH_BETA not in [b.strip() for b in r.headers.get("anthropic-beta", "").split(",")]:
+                problems.append(f"{where}: anthropic-beta lacks {OAUTH_BETA}")
+    return problems
+
+
 def declared_tools(received: list[Received]) -> list[str]:
     """Tool names declared by the requests that declared any (for failure messages)."""
     return sorted({name for r in received if r.dialect != "unknown" and r.status == 200 for name in read(r).tools})
@@ -88,16 +122,49 @@ def mock(upstream: MockUpstream) -> MockUpstream:
     upstream.reset()
 
 
+def account_file(account: str) -> tuple[str, dict]:
+    """The file name and content of one stored subscription account: `codex` (Plugboard's
+    own file, the ChatGPT account id as an attribute) or `claude` (CLIProxyAPI's `claude`
+    file, as a user's existing auth folder holds it)."""
+    if account == "codex":
+        return "codex-me@example.com.json", {
+            "plugboard": 1, "type": "codex", "access_token": CODEX_TOKEN, "expired": "2099-01-01T00:00:00Z",
+            "email": "me@example.com", "attributes": {"chatgpt-account-id": CODEX_ACCOUNT},
+        }
+    if account == "claude":
+        return "claude-me@example.com.json", {
+            "type": "claude", "id_token": "", "access_token": OAUTH_TOKEN,
+            "refresh_token": "sk-ant-ort01-not-used-here-0123456789", "last_refresh": "2026-12-06T09:00:00Z",
+            "email": "me@example.com", "expired": "2099-01-01T00:00:00Z", "disabled": False,
+        }
+    raise ValueError(f"no stored account of type {account!r} (codex or claude)")
+
+
 @pytest.fixture
 def plugboard(tmp_path, upstream):
-    """Start a Plugboard serving `model` (and any `aliases` of it) through `adapter`."""
+    """Start a Plugboard serving `model` (and any `aliases` of it) through `adapter`.
+
+    With `account` (`codex` or `claude`), the entry has no API key: it takes its one
+    account from an auth dir holding that subscription's stored file (`accounts:
+    auth-dir`), and a `codex` entry's `base` endpoint is the mock's Codex backend."""
     started: list[Plugboard] = []
 
-    def start(adapter: str, model: str, aliases: tuple[str, ...] = ()) -> Plugboard:
+    def start(adapter: str, model: str, aliases: tuple[str, ...] = (), account: str | None = None) -> Plugboard:
         models = [model] + [{"name": model, "alias": alias} for alias in aliases]
         workdir = tmp_path / "plugboard"
         workdir.mkdir()
-        server = Plugboard(workdir, [provider(f"scripted-{adapter}", adapter, upstream, models, fixups=[])])
+        entry = provider(f"scripted-{adapter}", adapter, upstream, models, fixups=[])
+        settings = {}
+        if account is not None:
+            auth = tmp_path / "auth"
+            name, content = account_file(account)
+            write_json(auth / name, content)
+            settings["auth-dir"] = str(auth)
+            entry.update({"api-keys": [], "accounts": "auth-dir"})
+        if adapter == "codex":
+            del entry["base-url"]
+            entry["endpoints"] = {"base": upstream.base_url + "/backend-api/codex"}
+        server = Plugboard(workdir, [entry], **settings)
         started.append(server)
         return server.start()
 
