@@ -269,7 +269,9 @@ def test_a_compacted_history_reaches_claude_valid_through_tool_pairs(claude_code
     first, assistant, last = sent.body["messages"]
     # The orphaned result is kept as text naming its call; nothing the client sent is lost.
     assert [block["type"] for block in first["content"]] == ["text", "text"]
-    assert "toolu_01" in first["content"][1]["text"] and "cannot find value `x`" in first["content"][1]["text"]
+    [orphan] = [block["text"] for block in first["content"] if "toolu_01" in block["text"]]
+    assert "cannot find value `x`" in orphan
+    assert "Summary of the earlier conversation: we are fixing the build." in joined_text(first["content"])
     assert [block["id"] for block in assistant["content"] if block["type"] == "tool_use"] == ["toolu_02", "toolu_03"]
     results = {block["tool_use_id"]: block for block in last["content"] if block["type"] == "tool_result"}
     assert results["toolu_02"]["content"] == "fn main() { x }"

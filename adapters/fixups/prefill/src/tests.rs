@@ -65,14 +65,20 @@ fn with_thinking_on_an_older_model_refuses_a_prefill_without_a_thinking_block() 
 fn a_prefill_the_upstream_accepts_is_left_alone() {
     // No thinking, a model before 4.6: prefill is an Anthropic feature.
     let request = seeded_json_answer();
-    assert_eq!(move_prefill("claude-3-7-sonnet-20250219", request.clone()), request);
+    assert_eq!(
+        move_prefill("claude-3-7-sonnet-20250219", request.clone()),
+        request
+    );
 
     // Thinking on, and the final assistant turn starts with its signed thinking.
     let mut request = ChatRequest::new()
         .with_message(Message::user_text("Think, then answer."))
         .with_message(Message::new(
             Role::Assistant,
-            vec![signed_thinking("Let me think."), Part::text("The answer is")],
+            vec![
+                signed_thinking("Let me think."),
+                Part::text("The answer is"),
+            ],
         ));
     request.params.reasoning = Some(ReasoningConfig {
         effort: None,
@@ -85,13 +91,22 @@ fn a_prefill_the_upstream_accepts_is_left_alone() {
 fn a_trailing_tool_call_or_a_user_ending_is_not_a_prefill() {
     let awaiting = ChatRequest::new()
         .with_message(Message::user_text("ls"))
-        .with_message(Message::new(Role::Assistant, vec![Part::tool_call("c1", "ls", "{}")]));
-    assert_eq!(move_prefill("claude-sonnet-4-6", awaiting.clone()), awaiting);
+        .with_message(Message::new(
+            Role::Assistant,
+            vec![Part::tool_call("c1", "ls", "{}")],
+        ));
+    assert_eq!(
+        move_prefill("claude-sonnet-4-6", awaiting.clone()),
+        awaiting
+    );
 
     let ended_by_user = ChatRequest::new()
         .with_message(Message::assistant_text("Hi!"))
         .with_message(Message::user_text("Hello."));
-    assert_eq!(move_prefill("claude-sonnet-4-6", ended_by_user.clone()), ended_by_user);
+    assert_eq!(
+        move_prefill("claude-sonnet-4-6", ended_by_user.clone()),
+        ended_by_user
+    );
 }
 
 #[test]
@@ -109,7 +124,12 @@ fn info_guards_on_the_anthropic_adapter_and_translated_dialects() {
     assert_eq!(info.id, "prefill");
     assert_eq!(info.hooks, Hooks::REQUEST);
     assert_eq!(info.applies_to.adapters, ["anthropic"]);
-    assert!(!info.applies_to.dialects.contains(&Dialect::AnthropicMessages));
+    assert!(
+        !info
+            .applies_to
+            .dialects
+            .contains(&Dialect::AnthropicMessages)
+    );
 
     let mut ctx = FixupContext::for_tests();
     ctx.model = "claude-opus-4-6".into();

@@ -125,10 +125,14 @@ pub fn strip_foreign_signatures(adapter: &str, mut request: ChatRequest) -> Chat
                 (Part::Reasoning(reasoning), Issuer::Anthropic) => {
                     // A thinking block goes back only with a signature Anthropic
                     // issued; redacted reasoning only with its own payload.
-                    let signed_elsewhere =
-                        reasoning.signature.as_deref().is_some_and(|s| foreign(s, target));
-                    let redacted_elsewhere =
-                        reasoning.redacted.as_deref().is_some_and(|r| foreign(r, target));
+                    let signed_elsewhere = reasoning
+                        .signature
+                        .as_deref()
+                        .is_some_and(|s| foreign(s, target));
+                    let redacted_elsewhere = reasoning
+                        .redacted
+                        .as_deref()
+                        .is_some_and(|r| foreign(r, target));
                     if signed_elsewhere || redacted_elsewhere {
                         host::debug(&format!(
                             "thinking-signatures: dropped a reasoning block of message {index} signed by another provider"
@@ -137,7 +141,11 @@ pub fn strip_foreign_signatures(adapter: &str, mut request: ChatRequest) -> Chat
                     }
                 }
                 (Part::Reasoning(reasoning), _) => {
-                    if reasoning.signature.as_deref().is_some_and(|s| foreign(s, target)) {
+                    if reasoning
+                        .signature
+                        .as_deref()
+                        .is_some_and(|s| foreign(s, target))
+                    {
                         reasoning.signature = None;
                         host::debug(&format!(
                             "thinking-signatures: removed another provider's signature from a reasoning block of message {index}"
@@ -145,7 +153,9 @@ pub fn strip_foreign_signatures(adapter: &str, mut request: ChatRequest) -> Chat
                     }
                 }
                 (Part::ToolCall(call), Issuer::Google) => {
-                    if let Some(options) = replace_gemini_signature(&call.options, Some(SKIP_SIGNATURE)) {
+                    if let Some(options) =
+                        replace_gemini_signature(&call.options, Some(SKIP_SIGNATURE))
+                    {
                         call.options = options;
                         host::debug(&format!(
                             "thinking-signatures: call `{}` of message {index} carried another provider's signature; sent with the sentinel",

@@ -2,7 +2,8 @@ use super::*;
 use serde_json::json;
 
 /// Shaped like Anthropic's signatures (`EqQBCkYI...`: first byte 0x12).
-const CLAUDE_SIG: &str = "EqQBCkYIBRgCKkBhWQ3mZ0x8jXbS1c2VwYjR0dXJlLWZyb20tY2xhdWRlLW1vY2stdGVzdA==";
+const CLAUDE_SIG: &str =
+    "EqQBCkYIBRgCKkBhWQ3mZ0x8jXbS1c2VwYjR0dXJlLWZyb20tY2xhdWRlLW1vY2stdGVzdA==";
 /// Shaped like Gemini's thought signatures (`CiQB...`: first byte 0x0a).
 const GEMINI_SIG: &str = "CiQBvj72+6HI8+eJU+HjXyUghM3MM47797x9IOCmyx0odxqx3BsKcQG+Pvb7Y1SK";
 /// An OpenAI `encrypted_content` (a Fernet token).
@@ -56,7 +57,10 @@ fn signatures_are_placed_by_shape_and_unknown_ones_stay_unknown() {
     assert_eq!(issuer_of("EqQBCkYI"), Issuer::Unknown);
     assert_eq!(issuer_of("sig-mock-0001"), Issuer::Unknown);
     assert_eq!(issuer_of(&format!("{CLAUDE_SIG}!")), Issuer::Unknown);
-    assert_eq!(issuer_of(&format!("c2ln{}", &GEMINI_SIG[4..])), Issuer::Unknown);
+    assert_eq!(
+        issuer_of(&format!("c2ln{}", &GEMINI_SIG[4..])),
+        Issuer::Unknown
+    );
 }
 
 #[test]
@@ -76,7 +80,12 @@ fn after_the_switch_geminis_own_signatures_stay_and_claudes_go() {
             Role::Assistant,
             vec![
                 reasoning("Count with wc.", Some(GEMINI_SIG), None),
-                gemini_signed_call("call_2", "bash", r#"{"cmd":"wc -l src/lib.rs"}"#, GEMINI_SIG),
+                gemini_signed_call(
+                    "call_2",
+                    "bash",
+                    r#"{"cmd":"wc -l src/lib.rs"}"#,
+                    GEMINI_SIG,
+                ),
             ],
         ))
         .with_message(Message::new(
@@ -106,7 +115,10 @@ fn a_gemini_client_replaying_claudes_signature_on_a_call_gets_the_sentinel() {
                 gemini_signed_call("c1", "bash", r#"{"cmd":"ls"}"#, CLAUDE_SIG),
             ],
         ))
-        .with_message(Message::new(Role::Tool, vec![Part::tool_result_text("c1", "a.txt")]));
+        .with_message(Message::new(
+            Role::Tool,
+            vec![Part::tool_result_text("c1", "a.txt")],
+        ));
 
     let fixed = strip_foreign_signatures("gemini", request);
 
@@ -139,7 +151,10 @@ fn gemini_thoughts_and_openai_payloads_are_dropped_whole_on_the_way_to_anthropic
         .with_message(Message::user_text("Doubled?"))
         .with_message(Message::new(
             Role::Assistant,
-            vec![reasoning("Claude doubles it.", Some(CLAUDE_SIG), None), Part::text("84.")],
+            vec![
+                reasoning("Claude doubles it.", Some(CLAUDE_SIG), None),
+                Part::text("84."),
+            ],
         ))
         .with_message(Message::user_text("Halved?"));
 
@@ -155,11 +170,18 @@ fn a_claude_to_claude_conversation_keeps_its_thinking_intact() {
     let request = claude_conversation_continued().with_message(Message::new(
         Role::Assistant,
         vec![
-            reasoning("", None, Some("EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP")),
+            reasoning(
+                "",
+                None,
+                Some("EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"),
+            ),
             reasoning("Unknown shape, kept.", Some("sig-mock-0001"), None),
         ],
     ));
-    assert_eq!(strip_foreign_signatures("anthropic", request.clone()), request);
+    assert_eq!(
+        strip_foreign_signatures("anthropic", request.clone()),
+        request
+    );
 }
 
 #[test]
@@ -174,7 +196,10 @@ fn the_hook_reads_the_target_from_the_context_and_info_names_its_guards() {
     ctx.adapter = "gemini".into();
     let hook = ThinkingSignatures::ON_REQUEST.unwrap();
     let fixed = hook(&ctx, claude_conversation_continued()).unwrap();
-    assert_eq!(fixed.messages[1].parts[0], reasoning("I should run ls.", None, None));
+    assert_eq!(
+        fixed.messages[1].parts[0],
+        reasoning("I should run ls.", None, None)
+    );
 
     let info = plugboard_sdk::fixup::info_of::<ThinkingSignatures>();
     assert_eq!(info.id, "thinking-signatures");

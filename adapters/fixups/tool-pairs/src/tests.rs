@@ -29,10 +29,15 @@ fn lost(id: &str, name: &str) -> Part {
 fn compacted_history() -> ChatRequest {
     ChatRequest::new()
         .with_system("You are a coding agent.")
-        .with_message(Message::user_text("Summary of the earlier conversation: we are fixing the build."))
+        .with_message(Message::user_text(
+            "Summary of the earlier conversation: we are fixing the build.",
+        ))
         .with_message(Message::new(
             Role::User,
-            vec![Part::tool_result_text("toolu_01", "error[E0425]: cannot find value `x`")],
+            vec![Part::tool_result_text(
+                "toolu_01",
+                "error[E0425]: cannot find value `x`",
+            )],
         ))
         .with_message(Message::new(
             Role::Assistant,
@@ -86,22 +91,44 @@ fn openai_style_tool_messages_keep_their_paired_results_and_shed_the_orphans() {
     let request = ChatRequest::new()
         .with_message(Message::user_text("run ls"))
         .with_message(Message::new(Role::Assistant, vec![call("c1", "ls", "{}")]))
-        .with_message(Message::new(Role::Tool, vec![named_result("c1", "ls", "a.txt")]))
-        .with_message(Message::new(Role::Tool, vec![named_result("c0", "pwd", "/home")]))
-        .with_message(Message::new(Role::Tool, vec![named_result("c1", "ls", "a.txt")]));
+        .with_message(Message::new(
+            Role::Tool,
+            vec![named_result("c1", "ls", "a.txt")],
+        ))
+        .with_message(Message::new(
+            Role::Tool,
+            vec![named_result("c0", "pwd", "/home")],
+        ))
+        .with_message(Message::new(
+            Role::Tool,
+            vec![named_result("c1", "ls", "a.txt")],
+        ));
 
     let fixed = repair_tool_pairs(request);
 
     let roles: Vec<Role> = fixed.messages.iter().map(|m| m.role).collect();
-    assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::User, Role::User]);
+    assert_eq!(
+        roles,
+        [
+            Role::User,
+            Role::Assistant,
+            Role::Tool,
+            Role::User,
+            Role::User
+        ]
+    );
     assert_eq!(fixed.messages[2].parts, [named_result("c1", "ls", "a.txt")]);
     assert_eq!(
         fixed.messages[3].parts,
-        [Part::text("Output of an earlier call to tool `pwd` (call id `c0`):\n/home")]
+        [Part::text(
+            "Output of an earlier call to tool `pwd` (call id `c0`):\n/home"
+        )]
     );
     assert_eq!(
         fixed.messages[4].parts,
-        [Part::text("Output of an earlier call to tool `ls` (call id `c1`):\na.txt")]
+        [Part::text(
+            "Output of an earlier call to tool `ls` (call id `c1`):\na.txt"
+        )]
     );
 }
 
@@ -119,7 +146,10 @@ fn parallel_calls_missing_results_join_the_turns_tool_message_and_files_are_kept
             Role::Assistant,
             vec![call("c1", "ls", "{}"), call("c2", "screenshot", "{}")],
         ))
-        .with_message(Message::new(Role::Tool, vec![named_result("c1", "ls", "a.txt")]))
+        .with_message(Message::new(
+            Role::Tool,
+            vec![named_result("c1", "ls", "a.txt")],
+        ))
         .with_message(Message::new(Role::Assistant, vec![Part::text("And now?")]))
         .with_message(Message::new(
             Role::User,
@@ -127,7 +157,10 @@ fn parallel_calls_missing_results_join_the_turns_tool_message_and_files_are_kept
                 Part::ToolResult(ToolResultPart {
                     call_id: "c2".into(),
                     name: None,
-                    output: vec![ToolOutput::Text("taken".into()), ToolOutput::File(screenshot.clone())],
+                    output: vec![
+                        ToolOutput::Text("taken".into()),
+                        ToolOutput::File(screenshot.clone()),
+                    ],
                     is_error: true,
                     options: None,
                 }),
@@ -157,7 +190,10 @@ fn whole_pairs_and_a_call_awaiting_its_result_are_left_alone() {
         .with_system("sys")
         .with_message(Message::user_text("ls then pwd"))
         .with_message(Message::new(Role::Assistant, vec![call("c1", "ls", "{}")]))
-        .with_message(Message::new(Role::Tool, vec![named_result("c1", "ls", "a.txt")]))
+        .with_message(Message::new(
+            Role::Tool,
+            vec![named_result("c1", "ls", "a.txt")],
+        ))
         .with_message(Message::system_text("(the user is back)"))
         .with_message(Message::new(Role::Assistant, vec![call("c2", "pwd", "{}")]));
     assert_eq!(repair_tool_pairs(request.clone()), request);
