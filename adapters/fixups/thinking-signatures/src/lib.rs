@@ -140,17 +140,16 @@ pub fn strip_foreign_signatures(adapter: &str, mut request: ChatRequest) -> Chat
                         continue;
                     }
                 }
-                (Part::Reasoning(reasoning), _) => {
+                (Part::Reasoning(reasoning), _)
                     if reasoning
                         .signature
                         .as_deref()
-                        .is_some_and(|s| foreign(s, target))
-                    {
-                        reasoning.signature = None;
-                        host::debug(&format!(
-                            "thinking-signatures: removed another provider's signature from a reasoning block of message {index}"
-                        ));
-                    }
+                        .is_some_and(|s| foreign(s, target)) =>
+                {
+                    reasoning.signature = None;
+                    host::debug(&format!(
+                        "thinking-signatures: removed another provider's signature from a reasoning block of message {index}"
+                    ));
                 }
                 (Part::ToolCall(call), Issuer::Google) => {
                     if let Some(options) =
