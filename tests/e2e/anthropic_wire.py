@@ -23,6 +23,10 @@ _FIELDS = {
     "output_format",
 }
 
+# Every thinking signature this upstream has issued (in any reply, to any test): like
+# the real API, it takes back only its own ("Invalid `signature` in `thinking` block").
+ISSUED_SIGNATURES: set[str] = set()
+
 _USER_BLOCKS = {"text", "image", "document", "tool_result", "search_result"}
 _ASSISTANT_BLOCKS = {"text", "thinking", "redacted_thinking", "tool_use", "server_tool_use", "web_search_tool_result"}
 
@@ -145,8 +149,9 @@ def _validate_messages(messages) -> None:
                 raise Invalid(f"messages.{i}.content.{j}: tool_use needs id, name and an input object")
             if kind == "thinking" and not isinstance(block.get("signature"), str):
                 raise Invalid(f"messages.{i}.content.{j}.signature: Field required")
-            if kind == "thinking" and not block["signature"]:
-                # Only a signature the API issued validates; an empty one never does.
+            if kind == "thinking" and block["signature"] not in ISSUED_SIGNATURES:
+                # Only a signature the API issued validates (an empty one never does):
+                # reasoning another provider signed is refused, as the real API does.
                 raise Invalid(f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block")
             if kind == "tool_result":
                 answered.add(block.get("tool_use_id"))
@@ -214,6 +219,7 @@ def message_json(reply: Reply, model: str) -> bytes:
         if isinstance(block, TextBlock):
             content.append({"type": "text", "text": block.text})
         elif isinstance(block, ThinkingBlock):
+            ISSUED_SIGNATURES.add(block.signature)
             content.append({"type": "thinking", "thinking": block.thinking, "signature": block.signature})
         elif isinstance(block, ToolUseBlock):
             content.append({"type": "tool_use", "id": block.id, "name": block.name, "input": block.arguments})
@@ -267,6 +273,7 @@ def _message_events(reply: Reply, model: str):
             for piece in chunk_text(block.text):
                 yield _event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}})
         elif isinstance(block, ThinkingBlock):
+            ISSUED_SIGNATURES.add(block.signature)
             for piece in chunk_text(block.thinking):
                 yield _event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "thinking_delta", "thinking": piece}})
             yield _event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "signature_delta", "signature": block.signature}})

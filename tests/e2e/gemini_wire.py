@@ -41,6 +41,12 @@ _SCHEMA_FIELDS = {
 }
 _SCHEMA_TYPES = {"TYPE_UNSPECIFIED", "STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL"}
 
+# Every thought signature this upstream has issued (in any reply, to any test). Like the
+# real API it refuses any other ("Corrupted thought signature."), except the documented
+# sentinel that stands in for a missing one.
+ISSUED_SIGNATURES: set[str] = set()
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+
 # kind -> (status, canonical status name)
 _ERRORS = {
     "rate_limit": (429, "RESOURCE_EXHAUSTED"),
@@ -159,6 +165,9 @@ def _parts(parts, where: str) -> list:
             raise Invalid(f"* GenerateContentRequest.{where}.parts[{k}].function_call.name: Name cannot be empty.")
         if "functionResponse" in part and not part["functionResponse"].get("name"):
             raise Invalid(f"* GenerateContentRequest.{where}.parts[{k}].function_response.name: Name cannot be empty.")
+        signature = part.get("thoughtSignature")
+        if signature is not None and signature != SKIP_SIGNATURE and signature not in ISSUED_SIGNATURES:
+            raise Invalid("Corrupted thought signature.")
     return parts
 
 
@@ -215,6 +224,7 @@ def _parts_of(reply: Reply) -> list[dict]:
     parts = []
     for block in reply.blocks:
         if isinstance(block, ThinkingBlock):
+            ISSUED_SIGNATURES.add(block.signature)
             parts.append({"text": block.thinking, "thought": True, "thoughtSignature": block.signature})
         elif isinstance(block, TextBlock):
             parts.append({"text": block.text})

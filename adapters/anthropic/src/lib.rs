@@ -65,6 +65,12 @@ impl Provider for Anthropic {
             .model(ModelInfo::new("claude-sonnet-4-0").limits(200_000, 64_000))
             .model(ModelInfo::new("claude-haiku-4-5").limits(200_000, 64_000))
             .model(ModelInfo::new("claude-3-5-haiku-latest").limits(200_000, 8_192))
+            // Chat, Responses and Gemini clients end conversations with the assistant
+            // without meaning a prefill, which Claude 4.6+ (and thinking) refuse. Its
+            // guard leaves Messages clients alone, so passthrough is kept. The other
+            // repairs (`thinking-signatures`, `tool-pairs`) are opt-in: as defaults
+            // they would end native passthrough (docs/adapters/repairs.md).
+            .default_fixup("prefill")
     }
 
     fn call(ctx: CallContext) -> Self::Call {
