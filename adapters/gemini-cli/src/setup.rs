@@ -53,7 +53,7 @@ pub fn step(ctx: &SetupContext, flow: &Onboarding) -> Result<SetupStep, AdapterE
         if let Some(project) = &given {
             body["cloudaicompanionProject"] = json!(project);
         }
-        return Ok(send(ctx, flow.load_endpoint, "loadCodeAssist", &body, 0)?);
+        return send(ctx, flow.load_endpoint, "loadCodeAssist", &body, 0);
     };
     let loaded = answer_json(load, flow, "loadCodeAssist")?;
     let found = project_in(&loaded);
