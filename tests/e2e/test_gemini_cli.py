@@ -212,3 +212,30 @@ def test_the_mock_wants_a_bearer_it_issued_and_answers_wrapped(mock):
     assert (limited.status_code, error["status"]) == (429, "RESOURCE_EXHAUSTED")
     assert {"reason": "RATE_LIMIT_EXCEEDED"}.items() <= error["details"][0].items()
     assert error["details"][1]["retryDelay"] == "0.847655010s"
+
+
+def test_antigravity_sends_an_agent_envelope_from_a_cliproxyapi_account(launch, mock, tmp_path):
+    """The `antigravity` adapter shares the envelope: an account CLIProxyAPI left
+    (`type: antigravity`, `project_id`), a Gemini model without `maxOutputTokens`."""
+    auth = tmp_path / "auth"
+    auth.mkdir()
+    (auth / "antigravity-a@example.com.json").write_text(json.dumps({
+        "type": "antigravity", "access_token": TOKEN_A, "refresh_token": "1//mock-refresh", "expires_in": 3599,
+        "timestamp": 4070908800000, "expired": "2099-01-01T00:00:00Z", "email": "a@example.com",
+        "project_id": PROJECT_OF[TOKEN_A]}))
+    entry = provider("ag", "antigravity", mock, ["gemini-3-flash"], **{"api-keys": [], "accounts": "auth-dir"})
+    del entry["base-url"]
+    entry["endpoints"] = {"base": mock.base_url}
+    gateway = launch([entry], **{"auth-dir": str(auth)})
+    mock.queue(text("Hello from Antigravity.", pace=0.01))
+    client = openai.OpenAI(base_url=gateway.base_url + "/v1", api_key=gateway.api_key, max_retries=0, timeout=30)
+
+    chunks = list(client.chat.completions.create(model="gemini-3-flash", max_tokens=50, stream=True,
+                                                 messages=[{"role": "user", "content": "hi"}]))
+
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello from Antigravity."
+    sent = mock.last()
+    assert (sent.status, sent.path, sent.body["project"]) == (200, "/v1internal:streamGenerateContent", PROJECT_OF[TOKEN_A])
+    assert set(sent.body) == {"model", "project", "request", "requestType"} and sent.body["requestType"] == "agent"
+    assert "maxOutputTokens" not in sent.body["request"].get("generationConfig", {})
+    assert "antigravity" not in sent.headers.get("user-agent", "")
