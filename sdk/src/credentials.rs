@@ -228,6 +228,32 @@ impl AuthorizationCodeSpec {
             answer: TokenAnswer::oauth(),
         }
     }
+    /// OAuth 2.0 authorization code for an installed app with a public client secret
+    /// and no PKCE (Google's installed-app flow, as Gemini CLI and Antigravity use it):
+    /// the browser opens endpoint `authorize_endpoint` with `response_type`,
+    /// `client_id`, `redirect_uri`, `scope` and `state`; the code is exchanged at
+    /// endpoint `token_endpoint` with a form body (`grant_type`, `code`,
+    /// `redirect_uri`, `client_id`, `client_secret`), read as [`TokenAnswer::oauth`].
+    /// Provider-specific parameters (`access_type=offline`, `prompt=consent`) are added
+    /// with [`Self::authorize_param`].
+    pub fn with_client_secret(
+        authorize_endpoint: impl Into<String>,
+        token_endpoint: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        let mut spec = Self::pkce(authorize_endpoint, token_endpoint, client_id);
+        spec.client_secret = Some(client_secret.into());
+        spec.authorize_params
+            .retain(|(name, _)| name != "code_challenge" && name != "code_challenge_method");
+        for (name, value) in &mut spec.exchange.fields {
+            if name == "code_verifier" {
+                *name = "client_secret".into();
+                *value = TokenValue::ClientSecret;
+            }
+        }
+        spec
+    }
     /// The scopes asked for.
     pub fn scopes(mut self, scopes: &[&str]) -> Self {
         self.scopes = scopes.iter().map(|scope| scope.to_string()).collect();
@@ -485,6 +511,41 @@ mod tests {
             ]
         );
         assert_eq!((spec.redirect_port, spec.scopes.len()), (54545, 2));
+    }
+
+    #[test]
+    fn an_installed_app_login_sends_its_public_secret_instead_of_a_pkce_pair() {
+        let spec = AuthorizationCodeSpec::with_client_secret("authorize", "token", "cid", "public")
+            .authorize_param("access_type", TokenValue::text("offline"));
+        assert_eq!(spec.client_secret.as_deref(), Some("public"));
+        let params: Vec<&str> = spec
+            .authorize_params
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(
+            params,
+            [
+                "response_type",
+                "client_id",
+                "redirect_uri",
+                "scope",
+                "state",
+                "access_type"
+            ]
+        );
+        let pkce_values = [TokenValue::CodeChallenge, TokenValue::CodeVerifier];
+        let all_values = spec.authorize_params.iter().chain(&spec.exchange.fields);
+        assert!(
+            all_values
+                .clone()
+                .all(|(_, value)| !pkce_values.contains(value))
+        );
+        assert_eq!(
+            spec.exchange.fields.last(),
+            Some(&("client_secret".to_string(), TokenValue::ClientSecret))
+        );
+        assert_eq!(spec.exchange.encoding, BodyEncoding::Form);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 (`POST /v1/messages`), the real OpenAI Chat Completions API (`POST /v1/chat/completions`),
 the real OpenAI Responses API (`POST /v1/responses`), the real Gemini API
 (`POST /v1beta/models/{m}:generateContent` and `:streamGenerateContent[?alt=sse]`) and
-the ChatGPT Codex backend (`POST /backend-api/codex/responses`, see `codex_wire`).
+the ChatGPT Codex backend (`POST /backend-api/codex/responses`, see `codex_wire`) and
+Cloud Code Assist (`POST /v1internal:generateContent` and `:streamGenerateContent`, see
+`code_assist_wire`).
 
 Tests queue the replies they want (`mock.queue(text("hi"), tool_call(...))`), or install
 a responder that picks a reply from the request (`mock.answer_with(fn)`, for clients
@@ -24,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import anthropic_wire
+import code_assist_wire
 import codex_wire
 import gemini_wire
 import openai_wire
@@ -52,7 +55,7 @@ class Received:
     @property
     def dialect(self) -> str:
         """Which API was called: anthropic, openai (Chat Completions), openai-responses,
-        gemini, codex, or unknown."""
+        gemini, codex, code-assist, or unknown."""
         if self.path == "/v1/messages":
             return "anthropic"
         if self.path == "/v1/chat/completions":
@@ -63,6 +66,8 @@ class Received:
             return "codex"
         if gemini_wire.PATH.match(self.path):
             return "gemini"
+        if code_assist_wire.PATH.match(self.path):
+            return "code-assist"
         return "unknown"
 
     @property
@@ -183,6 +188,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._gemini(url, headers, body)
         elif dialect == "codex":
             self._codex(headers, body)
+        elif dialect == "code-assist":
+            self._code_assist(url, headers, body)
         else:
             self._send(404, {"content-type": "application/json"}, b'{"error":"not found"}')
 
@@ -252,6 +259,22 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(reply, ErrorReply):
             return self._send(*codex_wire.error_body(reply))
         return self._stream(codex_wire.sse_events(reply, body), reply.pace)
+
+    def _code_assist(self, url, headers: dict, body) -> None:
+        refused = code_assist_wire.check(headers, body)
+        if refused:
+            return self._send(*refused)
+        model = body["model"]
+        reply = self.mock._next_reply(self._received, gemini_wire.last_user_text(body["request"]))
+        if isinstance(reply, ErrorReply):
+            return self._send(*code_assist_wire.error_body(reply, model))
+        method = code_assist_wire.PATH.match(url.path).group(1)
+        if method == "generateContent":
+            return self._send(200, {"content-type": "application/json; charset=UTF-8"},
+                              code_assist_wire.response_json(reply, model))
+        if "alt=sse" not in url.query.split("&"):
+            return self._send(*code_assist_wire._error(400, "INVALID_ARGUMENT", "the mock streams with alt=sse only"))
+        return self._stream(code_assist_wire.sse_events(reply, model), reply.pace)
 
     def _gemini(self, url, headers: dict, body) -> None:
         refused = gemini_wire.check_auth(headers, url.query)

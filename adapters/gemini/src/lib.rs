@@ -6,6 +6,10 @@
 //! `GenerateContentResponse`s to IR events, and the passthrough decoder), [`errors`]
 //! (failure classification). This file declares the adapter and builds the URL, which
 //! carries the model and whether to stream.
+//!
+//! It is also a library: Code Assist adapters (`gemini-cli`, `antigravity`) reuse the
+//! modules with `default-features = false`, which leaves out this crate's component
+//! exports (feature `component`).
 
 pub mod decode;
 pub mod errors;
@@ -106,6 +110,7 @@ pub fn generate_path(base_url: &str, model: &str, streaming: bool) -> Result<Str
     Ok(format!("{version}/models/{model}:{method}"))
 }
 
+#[cfg(feature = "component")]
 export_provider!(Gemini);
 
 #[cfg(test)]
