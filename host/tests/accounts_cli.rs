@@ -969,7 +969,7 @@ async fn a_login_that_cannot_start_says_what_to_do_and_stores_nothing() {
     assert!(!several.ok);
     assert!(
         several.stderr.contains(
-            "adapter `test-oauth` has several logins; choose one with --type (pkce, device)"
+            "adapter `test-oauth` has several logins; choose one with --type (pkce, setup, device)"
         ),
         "{}",
         several.stderr
