@@ -20,6 +20,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "e2e"))
 
+import code_assist_wire  # noqa: E402
 import codex_wire  # noqa: E402
 from anthropic_wire import OAUTH_BETA, OAUTH_TOKEN  # noqa: E402
 from mock_upstream import MockUpstream, Received  # noqa: E402
@@ -79,7 +80,8 @@ def subscription_refusals(received: list[Received], account: str) -> list[str]:
     """Every way the upstream's requests failed to carry the stored `account` as its
     provider wants it (empty when all did): `codex`, a bearer of the backend's token with
     that token's `chatgpt-account-id`; `claude`, the OAuth token as a bearer with the
-    OAuth beta and no `x-api-key`. Any request the mock refused is named too."""
+    OAuth beta and no `x-api-key`; `antigravity`, its token as a bearer and its project in
+    the Code Assist envelope. Any request the mock refused is named too."""
     problems = []
     posts = [r for r in received if r.method == "POST"]
     if not posts:
@@ -88,7 +90,13 @@ def subscription_refusals(received: list[Received], account: str) -> list[str]:
         where = f"request {i} ({r.path})"
         if r.status != 200:
             problems.append(f"{where}: the mock answered {r.status}, not 200")
-        if account == "codex":
+        if account == "antigravity":
+            token, project = next(iter(code_assist_wire.TOKENS.items()))
+            if r.headers.get("authorization") != f"Bearer {token}":
+                problems.append(f"{where}: not the antigravity account's bearer")
+            if not isinstance(r.body, dict) or r.body.get("project") != project:
+                problems.append(f"{where}: the envelope does not name the account's project")
+        elif account == "codex":
             if r.headers.get("authorization") != f"Bearer {CODEX_TOKEN}":
                 problems.append(f"{where}: not the codex account's bearer")
             if r.headers.get("chatgpt-account-id") != CODEX_ACCOUNT:
@@ -131,13 +139,19 @@ def account_file(account: str) -> tuple[str, dict]:
             "plugboard": 1, "type": "codex", "access_token": CODEX_TOKEN, "expired": "2099-01-01T00:00:00Z",
             "email": "me@example.com", "attributes": {"chatgpt-account-id": CODEX_ACCOUNT},
         }
+    if account == "antigravity":
+        token, project = next(iter(code_assist_wire.TOKENS.items()))
+        return "antigravity-me@example.com.json", {
+            "type": "antigravity", "access_token": token, "refresh_token": "1//not-used-here",
+            "expired": "2099-01-01T00:00:00Z", "email": "me@example.com", "project_id": project,
+        }
     if account == "claude":
         return "claude-me@example.com.json", {
             "type": "claude", "id_token": "", "access_token": OAUTH_TOKEN,
             "refresh_token": "sk-ant-ort01-not-used-here-0123456789", "last_refresh": "2026-12-06T09:00:00Z",
             "email": "me@example.com", "expired": "2099-01-01T00:00:00Z", "disabled": False,
         }
-    raise ValueError(f"no stored account of type {account!r} (codex or claude)")
+    raise ValueError(f"no stored account of type {account!r} (codex, claude or antigravity)")
 
 
 @pytest.fixture
@@ -164,6 +178,9 @@ def plugboard(tmp_path, upstream):
         if adapter == "codex":
             del entry["base-url"]
             entry["endpoints"] = {"base": upstream.base_url + "/backend-api/codex"}
+        if adapter == "antigravity":
+            del entry["base-url"]
+            entry["endpoints"] = {"base": upstream.base_url}
         server = Plugboard(workdir, [entry], **settings)
         started.append(server)
         return server.start()

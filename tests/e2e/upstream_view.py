@@ -13,6 +13,7 @@ A conversation is a system prompt and turns; each turn is a role (`user` or
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 
@@ -78,7 +79,7 @@ def read(received: Received) -> Conversation:
     """The conversation an upstream request carried, whatever its dialect."""
     reader = {
         "anthropic": _anthropic, "openai": _chat, "openai-responses": _responses, "codex": _responses,
-        "gemini": _gemini,
+        "gemini": _gemini, "code-assist": _code_assist,
     }.get(received.dialect)
     assert reader, f"not an LLM API request: {received.method} {received.path}"
     return reader(received)
@@ -198,6 +199,11 @@ def _responses(received: Received) -> Conversation:
         [t.get("name") for t in body.get("tools") or []], bool(body.get("stream")),
         bool((body.get("reasoning") or {}).get("effort")), body,
     )
+
+
+def _code_assist(received: Received) -> Conversation:
+    """Cloud Code Assist: a Gemini body inside the `request` of its envelope."""
+    return _gemini(dataclasses.replace(received, body=received.body["request"]))
 
 
 def _gemini(received: Received) -> Conversation:
