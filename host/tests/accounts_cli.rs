@@ -1001,7 +1001,8 @@ async fn a_login_that_cannot_start_says_what_to_do_and_stores_nothing() {
 /// against the scripted server set up as Claude's (its public client id, the redirect
 /// `http://localhost:54545/callback` registered exactly, PKCE, a JSON code exchange),
 /// pasted back in Claude's `CODE#STATE` form; then `plugboard serve` on that store
-/// places the token as a bearer with the OAuth beta, never as `x-api-key`.
+/// refreshes the expired token on the way and places the new one as a bearer with the
+/// OAuth beta, never as `x-api-key`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claude_subscription_logs_in_through_the_anthropic_adapter_and_serves() {
     const CLAUDE_CLIENT_ID: &str = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
@@ -1090,6 +1091,15 @@ async fn a_claude_subscription_logs_in_through_the_anthropic_adapter_and_serves(
     let token = mock.issued_access().last().cloned().unwrap();
     assert_eq!(stored["access_token"], token.as_str());
 
+    // By the first request the token has expired: it is refreshed on the way (Claude's
+    // JSON refresh, with its scope), and the new one is what the upstream sees.
+    let mut expired = stored.clone();
+    expired["expired"] = oauth_support::at(-60).into();
+    std::fs::write(
+        auth.join(format!("{id}.json")),
+        serde_json::to_vec_pretty(&expired).unwrap(),
+    )
+    .unwrap();
     let gateway = serve_support::Plugboard::start(&adapters, &entry);
     let answer = serve_support::client()
         .post(gateway.url("/v1/messages"))
@@ -1109,6 +1119,17 @@ async fn a_claude_subscription_logs_in_through_the_anthropic_adapter_and_serves(
     assert_eq!(answer.status(), 200);
     let body: Value = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
     assert_eq!(body["content"][0]["text"], "hello from the subscription");
+    assert_eq!(mock.counts().refresh_token, 1, "refreshed on the way");
+    let refresh = mock.last_body();
+    assert_eq!(
+        refresh.get("grant_type").map(String::as_str),
+        Some("refresh_token")
+    );
+    assert!(
+        refresh.contains_key("scope"),
+        "Claude's refresh names its scope"
+    );
+    let token = mock.issued_access().last().cloned().unwrap();
     let received = upstream.received();
     assert_eq!(received.len(), 1);
     let seen = &received[0];
