@@ -3,7 +3,9 @@
 //! client id; the start must carry an S256 challenge and every poll the verifier that
 //! matches it), the account file lands with the token answer's `resource_url` as its
 //! base URL, and `plugboard serve` on that store sends an OpenAI-style request to that
-//! base, with the bearer and Qwen's auth-type header.
+//! base, with the bearer and Qwen's auth-type header. The token has expired by then (it
+//! is refreshed on the way), and the account's used-up free quota fails the request
+//! over to a second account.
 //!
 //! The `resource_url` names `portal.qwen.ai` (the adapter accepts an account base only
 //! on a host it declares); the server reaches it through an `HTTP_PROXY` that is the
@@ -29,6 +31,12 @@ async fn a_qwen_device_login_with_pkce_stores_the_resource_url_and_serves_throug
     })
     .await;
     let upstream = serve_support::ScriptedUpstream::start().await;
+    // The logged-in account's free quota is used up; the second account answers.
+    upstream.reply(serve_support::Reply::json(
+        429,
+        json!({"error": {"code": "insufficient_quota", "type": "insufficient_quota",
+            "message": "Free allocated quota exceeded."}}),
+    ));
     upstream.reply(serve_support::Reply::json(
         200,
         json!({
@@ -117,6 +125,21 @@ async fn a_qwen_device_login_with_pkce_stores_the_resource_url_and_serves_throug
     assert_eq!(stored["access_token"], token.as_str());
     assert_eq!(stored["base_url"], resource_url.as_str());
 
+    // By the first request its token has expired (refreshed on the way), and a second
+    // account waits its turn (ids sort after the logged-in one).
+    let mut expired = stored.clone();
+    expired["expired"] = oauth_support::at(-60).into();
+    std::fs::write(file, serde_json::to_vec_pretty(&expired).unwrap()).unwrap();
+    oauth_support::account(
+        &auth,
+        "qwen-z-second",
+        "qwen",
+        "qwen-second-account-token-0123",
+        None,
+        &oauth_support::at(86_400),
+        json!({"base_url": resource_url}),
+    );
+
     // Serving: the request goes to the account's base (with `/v1`), through the proxy.
     let gateway = serve_support::Plugboard::start_with_env(
         &adapters,
@@ -125,8 +148,9 @@ async fn a_qwen_device_login_with_pkce_stores_the_resource_url_and_serves_throug
         &[
             ("HTTP_PROXY", upstream.base_url.as_str()),
             ("http_proxy", upstream.base_url.as_str()),
-            ("NO_PROXY", ""),
-            ("no_proxy", ""),
+            // The token endpoint (the scripted OAuth server) is reached directly.
+            ("NO_PROXY", "127.0.0.1"),
+            ("no_proxy", "127.0.0.1"),
         ],
     );
     let answer = serve_support::client()
@@ -148,10 +172,17 @@ async fn a_qwen_device_login_with_pkce_stores_the_resource_url_and_serves_throug
     assert_eq!(status, 200, "{text}\n{}", gateway.log());
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["choices"][0]["message"]["content"], "hello from qwen");
+    assert_eq!(mock.counts().refresh_token, 1, "refreshed on the way");
+    let token = mock.issued_access().last().cloned().unwrap();
     let received = upstream.received();
-    let [seen] = received.as_slice() else {
+    let [seen, second] = received.as_slice() else {
         panic!("{received:?}")
     };
+    assert_eq!(
+        second.header("authorization"),
+        Some("Bearer qwen-second-account-token-0123"),
+        "the quota error failed over to the second account"
+    );
     assert!(
         seen.target.ends_with("/v1/chat/completions"),
         "{}",
