@@ -1,8 +1,10 @@
-//! A Google account through the real `gemini-cli` adapter, from login to failover:
+//! Google accounts through the real `gemini-cli` and `antigravity` adapters, from login
+//! to failover (the two share the Google login and the Code Assist setup, each with its
+//! own public client, redirect and metadata):
 //!
-//! - `plugboard login gcli --no-browser` against the scripted OAuth server set up as
-//!   Google's installed-app flow: Gemini CLI's public client id and secret, the
-//!   `localhost:8085/oauth2callback` redirect registered exactly, **no PKCE**;
+//! - `plugboard login ENTRY --no-browser` against the scripted OAuth server set up as
+//!   Google's installed-app flow: the adapter's public client id and secret, its
+//!   redirect registered exactly, **no PKCE**;
 //! - the adapter's account setup asks the scripted Code Assist `loadCodeAssist`, finds
 //!   no project, onboards the account (`onboardUser`, polled until `done`), and the
 //!   project lands in the account file with the id token's email;
@@ -22,8 +24,45 @@ use std::time::Duration;
 use oauth_support::{MockConfig, MockOAuth, RedirectRule, account, at};
 use serve_support::*;
 
-const CLIENT_ID: &str = "681255809395-oo8ft2oprdrnp9e3aqf6av3hmdib135j.apps.googleusercontent.com";
-const CLIENT_SECRET: &str = "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";
+/// What differs between the two adapters' stories.
+struct Google {
+    adapter: &'static str,
+    client_id: &'static str,
+    client_secret: &'static str,
+    redirect: &'static str,
+    model: &'static str,
+    /// `loadCodeAssist`'s metadata key and value, the onboarding tier's key.
+    metadata: (&'static str, &'static str),
+    tier_key: &'static str,
+    /// What a client-impersonating user agent would contain (never sent).
+    impersonated: &'static str,
+    /// Antigravity's requests carry `requestType: agent`.
+    agent: bool,
+}
+
+const GEMINI_CLI: Google = Google {
+    adapter: "gemini-cli",
+    client_id: "681255809395-oo8ft2oprdrnp9e3aqf6av3hmdib135j.apps.googleusercontent.com",
+    client_secret: "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",
+    redirect: "http://localhost:8085/oauth2callback",
+    model: "gemini-2.5-pro",
+    metadata: ("pluginType", "GEMINI"),
+    tier_key: "tierId",
+    impersonated: "GeminiCLI",
+    agent: false,
+};
+
+const ANTIGRAVITY: Google = Google {
+    adapter: "antigravity",
+    client_id: "1071006060591-tmhssin2h21lcre235vtolojh4g403ep.apps.googleusercontent.com",
+    client_secret: "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",
+    redirect: "http://localhost:51121/oauth-callback",
+    model: "gemini-3-flash",
+    metadata: ("ideType", "ANTIGRAVITY"),
+    tier_key: "tier_id",
+    impersonated: "antigravity",
+    agent: true,
+};
 
 /// A Code Assist answer saying `text`, in its `{"response": ...}` envelope.
 fn code_assist_answer(text: &str) -> Reply {
@@ -36,11 +75,20 @@ fn code_assist_answer(text: &str) -> Reply {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_google_account_logs_in_is_onboarded_refreshes_and_fails_over_at_its_quota() {
+async fn a_gemini_cli_account_logs_in_is_onboarded_refreshes_and_fails_over_at_its_quota() {
+    google_account_story(GEMINI_CLI).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_antigravity_account_logs_in_is_onboarded_refreshes_and_fails_over_at_its_quota() {
+    google_account_story(ANTIGRAVITY).await;
+}
+
+async fn google_account_story(google: Google) {
     let mock = MockOAuth::start(MockConfig {
-        client_id: CLIENT_ID.to_owned(),
-        client_secret: Some(CLIENT_SECRET.to_owned()),
-        redirect: RedirectRule::Exact(vec!["http://localhost:8085/oauth2callback".to_owned()]),
+        client_id: google.client_id.to_owned(),
+        client_secret: Some(google.client_secret.to_owned()),
+        redirect: RedirectRule::Exact(vec![google.redirect.to_owned()]),
         require_pkce: false,
         ..MockConfig::default()
     })
@@ -61,10 +109,14 @@ async fn a_google_account_logs_in_is_onboarded_refreshes_and_fails_over_at_its_q
     ));
     let work = tempfile::tempdir().unwrap();
     let auth = work.path().join("auth");
-    let adapters = adapters_with(&["gemini-cli"]);
+    let adapters = adapters_with(&[google.adapter]);
+    // Antigravity also names an `onboard` endpoint; an override it lacks is only warned.
     let entry = format!(
-        "auth-dir: '{}'\nproviders:\n  - name: gcli\n    adapter: gemini-cli\n    models: [gemini-2.5-pro]\n    accounts: auth-dir\n    endpoints: {{base: '{}', code-assist: '{}', authorize: '{}', token: '{}'}}\n",
+        "auth-dir: '{}'\nproviders:\n  - name: google\n    adapter: {}\n    models: [{}]\n    accounts: auth-dir\n    endpoints: {{base: '{}', code-assist: '{}', onboard: '{}', authorize: '{}', token: '{}'}}\n",
         auth.display(),
+        google.adapter,
+        google.model,
+        upstream.base_url,
         upstream.base_url,
         upstream.base_url,
         mock.url("/authorize"),
@@ -83,7 +135,7 @@ async fn a_google_account_logs_in_is_onboarded_refreshes_and_fails_over_at_its_q
 
     // 1. Login, pasting the redirect back; then the account setup.
     let mut login = Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .args(["login", "gcli", "--no-browser", "--config"])
+        .args(["login", "google", "--no-browser", "--config"])
         .arg(&config)
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
@@ -135,7 +187,7 @@ async fn a_google_account_logs_in_is_onboarded_refreshes_and_fails_over_at_its_q
     let exchange = mock.last_body();
     assert_eq!(
         exchange.get("client_secret").map(String::as_str),
-        Some(CLIENT_SECRET)
+        Some(google.client_secret)
     );
     assert!(!exchange.contains_key("code_verifier"));
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -148,7 +200,7 @@ async fn a_google_account_logs_in_is_onboarded_refreshes_and_fails_over_at_its_q
     let path = auth.join(format!("{id}.json"));
     let mut stored: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    assert_eq!(stored["type"], "gemini-cli");
+    assert_eq!(stored["type"], google.adapter);
     assert_eq!(
         stored["attributes"]["project-id"], "proj-onboarded",
         "{stored}"
@@ -175,19 +227,22 @@ async fn a_google_account_logs_in_is_onboarded_refreshes_and_fails_over_at_its_q
             !request
                 .header("user-agent")
                 .unwrap_or("")
-                .contains("GeminiCLI")
+                .contains(google.impersonated)
         );
     }
-    assert_eq!(setup[0].json()["metadata"]["pluginType"], "GEMINI");
-    assert_eq!(setup[1].json()["tierId"], "free-tier");
+    assert_eq!(
+        setup[0].json()["metadata"][google.metadata.0],
+        google.metadata.1
+    );
+    assert_eq!(setup[1].json()[google.tier_key], "free-tier");
 
     // 2. Its token has expired by the first request; a second account waits its turn.
     stored["expired"] = at(-60).into();
     std::fs::write(&path, serde_json::to_vec_pretty(&stored).unwrap()).unwrap();
     account(
         &auth,
-        "gemini-cli-z-second",
-        "gemini-cli",
+        &format!("{}-z-second", google.adapter),
+        google.adapter,
         "ya29.second-account-0123456789",
         None,
         &at(86_400),
@@ -207,7 +262,7 @@ async fn a_google_account_logs_in_is_onboarded_refreshes_and_fails_over_at_its_q
     let gateway = Plugboard::start(&adapters, &entry);
 
     let ask = || async {
-        let body = serde_json::json!({"model": "gemini-2.5-pro", "stream": false,
+        let body = serde_json::json!({"model": google.model, "stream": false,
             "messages": [{"role": "user", "content": "hi"}]});
         let response = post_json(&client(), &gateway.url("/v1/chat/completions"), &body)
             .send()
@@ -220,7 +275,7 @@ async fn a_google_account_logs_in_is_onboarded_refreshes_and_fails_over_at_its_q
             .unwrap()
             .to_owned()
     };
-    // The logged-in account (`gemini-cli-user@…`) is tried first: refreshed on the
+    // The logged-in account (`<adapter>-user@…`) is tried first: refreshed on the
     // way, then its quota is spent; the request fails over to the second account.
     assert_eq!(ask().await, "from the second account");
     let served: Vec<_> = upstream.received().into_iter().skip(setup.len()).collect();
@@ -249,7 +304,8 @@ async fn a_google_account_logs_in_is_onboarded_refreshes_and_fails_over_at_its_q
     for request in &served {
         assert_eq!(request.target, "/v1internal:generateContent");
         let body = request.json();
-        assert_eq!(body["model"], "gemini-2.5-pro");
+        assert_eq!(body["model"], google.model);
+        assert_eq!(body.get("requestType").is_some(), google.agent);
         assert_eq!(
             body["request"]["contents"],
             serde_json::json!([{"role": "user", "parts": [{"text": "hi"}]}])
