@@ -5,6 +5,7 @@ mirror the real API's 400s, and replies rendered as a `message` or as SSE with
 from __future__ import annotations
 
 import json
+import re
 
 from replies import ErrorReply, Reply, TextBlock, ThinkingBlock, ToolUseBlock, chunk_text, next_id
 
@@ -74,6 +75,9 @@ def validate(body) -> None:
         raise Invalid("max_tokens: Field required (a positive integer)")
     _validate_system(body.get("system"))
     _validate_messages(body.get("messages"))
+    if _refuses_prefill(body["model"]) and body["messages"][-1].get("role") == "assistant":
+        raise Invalid("This model does not support assistant message prefill. "
+                      "The conversation must end with a user message.")
     for i, tool in enumerate(body.get("tools") or []):
         if "type" in tool and tool.get("type") != "custom":
             continue  # server tools (web_search...) have their own shapes
@@ -116,6 +120,13 @@ def _require_closed_objects(schema, path: str) -> None:
         _require_closed_objects(sub, f"{path}.properties.{name}")
     if "items" in schema:
         _require_closed_objects(schema["items"], f"{path}.items")
+
+
+def _refuses_prefill(model: str) -> bool:
+    """Claude 4.6 and later refuse a final assistant message (Anthropic's migration
+    notes; `shared/providers/conversation-repairs.md`)."""
+    found = re.search(r"claude-(?:opus|sonnet|haiku)-(\d+)-(\d+)", model)
+    return bool(found) and (int(found[1]), int(found[2])) >= (4, 6)
 
 
 def _validate_system(system) -> None:

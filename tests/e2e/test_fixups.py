@@ -285,3 +285,46 @@ def test_without_tool_pairs_claude_refuses_the_compacted_history(claude_code, mo
 
     assert "unexpected tool_use_id found in tool_result blocks" in str(refused.value)
     assert (mock.last().dialect, mock.last().status) == ("anthropic", 400)
+
+
+def test_a_prefill_reaches_a_claude_that_refuses_prefill_as_a_final_user_instruction(launch, mock):
+    """`prefill` is the `anthropic` adapter's default fixup: a Chat client's trailing
+    assistant message (a prefill) to Claude 4.6, which refuses prefill, arrives as a
+    final user turn asking to begin with that text; nothing of it is dropped."""
+    import openai
+
+    model = "claude-sonnet-4-6"
+    server = launch([provider("claude", "anthropic", mock, [model])])
+    client = openai.OpenAI(base_url=server.base_url + "/v1", api_key=server.api_key, max_retries=0, timeout=30)
+    mock.queue(text("Silent pond, a frog leaps in"))
+
+    reply = client.chat.completions.create(model=model, messages=[
+        {"role": "user", "content": "Write a haiku about a frog."},
+        {"role": "assistant", "content": "Silent pond"},
+    ])
+
+    assert reply.choices[0].message.content == "Silent pond, a frog leaps in"
+    sent = mock.last()
+    assert sent.status == 200
+    last = sent.body["messages"][-1]
+    assert last["role"] == "user"
+    assert "Begin your reply with exactly the following text" in joined_text(last["content"])
+    assert "Silent pond" in joined_text(last["content"])
+
+
+def test_the_mock_refuses_a_prefill_to_claude_4_6_as_the_real_api_does(mock):
+    import json
+    import urllib.error
+    import urllib.request
+
+    from anthropic_wire import API_KEY
+
+    request = urllib.request.Request(mock.base_url + "/v1/messages", method="POST", headers={
+        "x-api-key": API_KEY, "anthropic-version": "2023-06-01", "content-type": "application/json",
+    }, data=json.dumps({"model": "claude-opus-4-6", "max_tokens": 16, "messages": [
+        {"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello"}]}).encode())
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    assert "does not support assistant message prefill" in refused.value.read().decode()
