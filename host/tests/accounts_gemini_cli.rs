@@ -17,10 +17,6 @@
 mod oauth_support;
 mod serve_support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
 use oauth_support::{MockConfig, MockOAuth, RedirectRule, account, at};
 use serve_support::*;
 
@@ -134,69 +130,24 @@ async fn google_account_story(google: Google) {
     .unwrap();
 
     // 1. Login, pasting the redirect back; then the account setup.
-    let mut login = Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .args(["login", "google", "--no-browser", "--config"])
-        .arg(&config)
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = login.stderr.take().unwrap();
-    let (url_tx, url_rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(url) = line.split("Open this URL to log in: ").nth(1) {
-                let _ = url_tx.send(url.trim().to_owned());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let url = tokio::task::spawn_blocking(move || url_rx.recv_timeout(Duration::from_secs(60)))
-        .await
-        .unwrap()
-        .expect("the login printed its URL");
+    let login = oauth_support::login_by_paste(&config, "google").await;
     for wanted in ["access_type=offline", "prompt=consent", "state="] {
-        assert!(url.contains(wanted), "{wanted} in {url}");
+        assert!(login.url.contains(wanted), "{wanted} in {}", login.url);
     }
-    assert!(!url.contains("code_challenge"), "no PKCE: {url}");
-    let redirect = MockOAuth::browse(&url)
-        .await
-        .expect("the login page approves");
-    login
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{redirect}\n").as_bytes())
-        .unwrap();
-    let output = tokio::task::spawn_blocking(move || login.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        reader.join().unwrap()
+    assert!(
+        !login.url.contains("code_challenge"),
+        "no PKCE: {}",
+        login.url
     );
-    assert!(output.status.success(), "{printed}");
+    let printed = login.printed.clone();
+    assert!(login.ok, "{printed}");
     let exchange = mock.last_body();
     assert_eq!(
         exchange.get("client_secret").map(String::as_str),
         Some(google.client_secret)
     );
     assert!(!exchange.contains_key("code_verifier"));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let id = stdout
-        .split("logged in: account `")
-        .nth(1)
-        .and_then(|rest| rest.split('`').next())
-        .unwrap()
-        .to_owned();
+    let id = login.account_id();
     let path = auth.join(format!("{id}.json"));
     let mut stored: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();

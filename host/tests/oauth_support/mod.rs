@@ -845,3 +845,82 @@ pub fn account(
     )
     .unwrap();
 }
+
+/// How a `plugboard login … --no-browser` run ended.
+pub struct PastedLogin {
+    /// The authorize URL it printed.
+    pub url: String,
+    /// Exit status was success.
+    pub ok: bool,
+    /// Its stdout.
+    pub stdout: String,
+    /// Everything it printed (stdout, then stderr).
+    pub printed: String,
+}
+
+impl PastedLogin {
+    /// The account id of its "logged in: account `ID` …" line.
+    pub fn account_id(&self) -> String {
+        self.stdout
+            .split("logged in: account `")
+            .nth(1)
+            .and_then(|rest| rest.split('`').next())
+            .unwrap_or_else(|| panic!("no login line in {}", self.printed))
+            .to_owned()
+    }
+}
+
+/// Run `plugboard login ENTRY --no-browser --config CONFIG`: open the URL it prints as
+/// a browser would (against this mock) and paste the address the browser ends on.
+pub async fn login_by_paste(config: &std::path::Path, entry: &str) -> PastedLogin {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let mut login = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["login", entry, "--no-browser", "--config"])
+        .arg(config)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = login.stderr.take().unwrap();
+    let (url_tx, url_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(url) = line.split("Open this URL to log in: ").nth(1) {
+                let _ = url_tx.send(url.trim().to_owned());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let url = tokio::task::spawn_blocking(move || url_rx.recv_timeout(Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .expect("the login printed its URL");
+    let redirect = MockOAuth::browse(&url)
+        .await
+        .expect("the login page approves");
+    login
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{redirect}\n").as_bytes())
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || login.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let printed = format!("{stdout}{}", reader.join().unwrap());
+    PastedLogin {
+        url,
+        ok: output.status.success(),
+        stdout,
+        printed,
+    }
+}
