@@ -5,7 +5,7 @@
 //! base URL, and `plugboard serve` on that store sends an OpenAI-style request to that
 //! base, with the bearer and Qwen's auth-type header. The token has expired by then (it
 //! is refreshed on the way), and the account's used-up free quota fails the request
-//! over to a second account.
+//! over to a second account, which then serves a streamed tool round trip.
 //!
 //! The `resource_url` names `portal.qwen.ai` (the adapter accepts an account base only
 //! on a host it declares); the server reaches it through an `HTTP_PROXY` that is the
@@ -198,5 +198,75 @@ async fn a_qwen_device_login_with_pkce_stores_the_resource_url_and_serves_throug
     );
     assert_eq!(seen.header("x-dashscope-authtype"), Some("qwen-oauth"));
     assert_eq!(seen.json()["model"], "qwen3-coder-plus");
+
+    // A streamed tool round trip on the account that serves (the first rests): the
+    // model asks for a shell tool, the client runs it and sends the result back.
+    let chunk = |delta: Value, finish: Value| {
+        format!(
+            "data: {}\n\n",
+            json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "qwen3-coder-plus",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        )
+    };
+    let call = chunk(
+        json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+            "function": {"name": "shell", "arguments": "{\"command\":\"echo hi\"}"}}]}),
+        Value::Null,
+    );
+    let call_done = chunk(json!({}), json!("tool_calls"));
+    let said = chunk(
+        json!({"role": "assistant", "content": "It printed hi."}),
+        Value::Null,
+    );
+    let said_done = chunk(json!({}), json!("stop"));
+    upstream.reply(serve_support::Reply::sse(&[
+        &call,
+        &call_done,
+        "data: [DONE]\n\n",
+    ]));
+    upstream.reply(serve_support::Reply::sse(&[
+        &said,
+        &said_done,
+        "data: [DONE]\n\n",
+    ]));
+    let tools = json!([{"type": "function", "function": {"name": "shell", "description": "Run a command",
+        "parameters": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}}}]);
+    let stream = |messages: Value| {
+        let body = json!({"model": "qwen3-coder-plus", "stream": true, "tools": tools, "messages": messages});
+        let url = gateway.url("/v1/chat/completions");
+        async move {
+            let answer = serve_support::client()
+                .post(url)
+                .bearer_auth(serve_support::CLIENT_KEY)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 200);
+            answer.text().await.unwrap()
+        }
+    };
+    let asked = stream(json!([{"role": "user", "content": "run echo hi"}])).await;
+    assert!(asked.contains("\"name\":\"shell\""), "{asked}");
+    let answered = stream(json!([
+        {"role": "user", "content": "run echo hi"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+            "function": {"name": "shell", "arguments": "{\"command\":\"echo hi\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "hi"}
+    ]))
+    .await;
+    assert!(answered.contains("It printed hi."), "{answered}");
+    let received = upstream.received();
+    let result_turn = received.last().unwrap().json();
+    assert_eq!(result_turn["stream"], true);
+    assert_eq!(result_turn["messages"][2]["role"], "tool");
+    assert_eq!(result_turn["messages"][2]["tool_call_id"], "call_1");
+    assert!(
+        received[2..]
+            .iter()
+            .all(|r| r.header("authorization") == Some("Bearer qwen-second-account-token-0123")),
+        "the resting account is skipped"
+    );
     assert!(!gateway.log().contains(&token));
 }
