@@ -68,16 +68,7 @@ async fn a_chatgpt_subscription_logs_in_refreshes_and_fails_over_at_its_usage_li
         mock.url("/authorize"),
         mock.url("/token"),
     );
-    let config = work.path().join("config.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "api-keys: [{CLIENT_KEY}]\nadapters-dir: '{}'\ncache-dir: '{}'\n{entry}",
-            adapters.display(),
-            work.path().join("cache").display()
-        ),
-    )
-    .unwrap();
+    let config = write_config(work.path(), &adapters, &entry);
 
     // 1. Login, pasting the redirect back.
     let login = oauth_support::login_by_paste(&config, "chatgpt").await;

@@ -118,16 +118,7 @@ async fn google_account_story(google: Google) {
         mock.url("/authorize"),
         mock.url("/token"),
     );
-    let config = work.path().join("config.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "api-keys: [{CLIENT_KEY}]\nadapters-dir: '{}'\ncache-dir: '{}'\n{entry}",
-            adapters.display(),
-            work.path().join("cache").display()
-        ),
-    )
-    .unwrap();
+    let config = write_config(work.path(), &adapters, &entry);
 
     // 1. Login, pasting the redirect back; then the account setup.
     let login = oauth_support::login_by_paste(&config, "google").await;

@@ -58,16 +58,7 @@ async fn a_qwen_device_login_with_pkce_stores_the_resource_url_and_serves_throug
         mock.url("/device/code"),
         mock.url("/token"),
     );
-    let config = dir.path().join("config.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "api-keys: [k]\nadapters-dir: '{}'\ncache-dir: '{}'\n{entry}",
-            adapters.display(),
-            dir.path().join("cache").display()
-        ),
-    )
-    .unwrap();
+    let config = serve_support::write_config(dir.path(), &adapters, &entry);
 
     // The login: one kind, a device code (the mock approves at the first poll).
     let login = tokio::task::spawn_blocking(move || {

@@ -41,16 +41,7 @@ async fn a_login_refresh_request_cycle_at_trace_level_logs_no_secret() {
     );
 
     // 1. Login, pasting the redirect back.
-    let config = work.path().join("config.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "api-keys: [{CLIENT_KEY}]\nadapters-dir: '{}'\ncache-dir: '{}'\n{entry}",
-            adapters.display(),
-            work.path().join("cache").display()
-        ),
-    )
-    .unwrap();
+    let config = write_config(work.path(), &adapters, &entry);
     let mut login = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
         .args(["login", "sub", "--type", "pkce", "--no-browser", "--config"])
         .arg(&config)

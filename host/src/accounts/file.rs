@@ -354,6 +354,19 @@ fn parse_plain(text: &str) -> Option<SystemTime> {
     Some(SystemTime::from(parsed.assume_utc()))
 }
 
+/// Set `key` of `doc` to `value`, or remove it when `None` (other keys keep their
+/// order).
+fn put(doc: &mut Map<String, Value>, key: &str, value: Option<Value>) {
+    match value {
+        Some(value) => {
+            doc.insert(key.to_owned(), value);
+        }
+        None => {
+            doc.shift_remove(key);
+        }
+    }
+}
+
 /// `time` as RFC 3339 in UTC (`Z`), with milliseconds when asked.
 pub fn format_rfc3339(time: SystemTime, millis: bool) -> String {
     let at = time::OffsetDateTime::from(time);
@@ -817,14 +830,7 @@ impl AccountFile {
             if !self.doc.get(key).is_some_and(Value::is_string) {
                 continue;
             }
-            match rest.remove(name) {
-                Some(value) => {
-                    self.doc.insert(key.to_owned(), Value::from(value));
-                }
-                None => {
-                    self.doc.shift_remove(key);
-                }
-            }
+            put(&mut self.doc, key, rest.remove(name).map(Value::from));
         }
         if rest.is_empty() {
             self.doc.shift_remove("attributes");
@@ -849,52 +855,34 @@ impl AccountFile {
         } else {
             "label"
         };
-        match &label {
-            Some(label) => {
-                self.doc.insert(key.into(), Value::from(label.as_str()));
-            }
-            None => {
-                self.doc.shift_remove(key);
-            }
-        }
+        put(&mut self.doc, key, label.as_deref().map(Value::from));
         self.label = label;
     }
 
     /// Set the base URL the file carries (`base_url`).
     pub fn set_base_url(&mut self, base_url: Option<String>) {
         let key = key_in(&self.doc, BASE_URL_KEYS).unwrap_or(BASE_URL_KEYS[0]);
-        match &base_url {
-            Some(url) => {
-                self.doc.insert(key.into(), Value::from(url.as_str()));
-            }
-            None => {
-                self.doc.shift_remove(key);
-            }
-        }
+        put(&mut self.doc, key, base_url.as_deref().map(Value::from));
         self.base_url = base_url;
     }
 
     /// Set the OAuth client the account was issued to (Plugboard's `client` object).
     pub fn set_client(&mut self, client: Option<OAuthClient>) {
-        match &client {
-            Some(client) => {
-                let mut object = Map::new();
-                object.insert("id".into(), Value::from(client.id.as_str()));
-                if let Some(secret) = &client.secret {
-                    object.insert("secret".into(), Value::from(secret.expose()));
-                }
-                if let Some(expires_at) = client.expires_at {
-                    object.insert(
-                        "expires_at".into(),
-                        Value::from(format_rfc3339(expires_at, false)),
-                    );
-                }
-                self.doc.insert("client".into(), Value::Object(object));
+        let object = client.as_ref().map(|client| {
+            let mut object = Map::new();
+            object.insert("id".into(), Value::from(client.id.as_str()));
+            if let Some(secret) = &client.secret {
+                object.insert("secret".into(), Value::from(secret.expose()));
             }
-            None => {
-                self.doc.shift_remove("client");
+            if let Some(expires_at) = client.expires_at {
+                object.insert(
+                    "expires_at".into(),
+                    Value::from(format_rfc3339(expires_at, false)),
+                );
             }
-        }
+            Value::Object(object)
+        });
+        put(&mut self.doc, "client", object);
         self.client = client;
     }
 

@@ -333,6 +333,20 @@ impl Drop for Plugboard {
     }
 }
 
+/// Write `<dir>/config.yaml` for the commands that read a config (`login`,
+/// `accounts`): the story's client key, `adapters_dir`, a compile cache in `dir`, then
+/// `extra`. Returns its path.
+pub fn write_config(dir: &Path, adapters_dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("config.yaml");
+    let text = format!(
+        "api-keys: [{CLIENT_KEY}]\nadapters-dir: '{}'\ncache-dir: '{}'\n{extra}",
+        adapters_dir.display(),
+        dir.join("cache").display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// Run `plugboard` with `args`; returns (success, stdout, stderr).
 pub fn run_cli(args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_plugboard"))
