@@ -12,6 +12,7 @@ account and fails over.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 
 import anthropic
@@ -21,7 +22,7 @@ import pytest
 
 import copilot_wire
 from copilot_wire import CopilotMock
-from plugboard_server import Plugboard
+from plugboard_server import ADAPTERS, Plugboard, built
 from replies import text, tool_call
 
 GPT, CLAUDE, CODEX = "gpt-4.1", "claude-sonnet-4.6", "gpt-5.1-codex"
@@ -44,7 +45,7 @@ class Copilot:
     """A mock, an auth dir and a Plugboard whose `copilot` entry (adapter `copilot`) uses
     them; `start()` serves."""
 
-    def __init__(self, workdir, monkeypatch, accounts: dict, **mock_settings) -> None:
+    def __init__(self, workdir, adapters, monkeypatch, accounts: dict, **mock_settings) -> None:
         self.mock = CopilotMock(known_github_tokens=tuple(accounts), **mock_settings)
         # The exchange names the API on a Copilot host: reached through the mock as a
         # proxy; GitHub's side (127.0.0.1) directly, as are the tests' own clients.
@@ -59,11 +60,12 @@ class Copilot:
         self.entry = {"name": "copilot", "adapter": "copilot", "models": [GPT, CLAUDE, CODEX],
                       "accounts": "auth-dir", "endpoints": self.mock.endpoints()}
         self.workdir = workdir
+        self.adapters = adapters
         self.gateway: Plugboard | None = None
 
     def plugboard(self) -> Plugboard:
         if self.gateway is None:
-            self.gateway = Plugboard(self.workdir, [self.entry], **{"auth-dir": str(self.auth)})
+            self.gateway = Plugboard(self.workdir, [self.entry], self.adapters, **{"auth-dir": str(self.auth)})
             self.gateway.config_path.write_text(json.dumps(self.gateway.config, indent=2))
         return self.gateway
 
@@ -80,12 +82,20 @@ class Copilot:
         self.mock.close()
 
 
+@pytest.fixture(scope="module")
+def copilot_only(tmp_path_factory):
+    """An adapters dir with the copilot component alone: each server compiles only it."""
+    adapters = tmp_path_factory.mktemp("copilot-adapters")
+    shutil.copy(built(ADAPTERS / "copilot.wasm"), adapters / "copilot.wasm")
+    return adapters
+
+
 @pytest.fixture
-def setup(tmp_path, monkeypatch):
+def setup(tmp_path, monkeypatch, copilot_only):
     made: list[Copilot] = []
 
     def make(accounts: dict | None = None, **mock_settings) -> Copilot:
-        copilot = Copilot(tmp_path, monkeypatch, accounts or {}, **mock_settings)
+        copilot = Copilot(tmp_path, copilot_only, monkeypatch, accounts or {}, **mock_settings)
         made.append(copilot)
         return copilot
 
