@@ -282,6 +282,32 @@ def test_a_codex_model_goes_to_responses_and_streams_usage_back(setup):
     assert call.body["model"] == CODEX and call.initiator == "user"
 
 
+def test_a_responses_client_on_a_codex_model_keeps_its_tool_loop_on_responses(setup):
+    copilot = setup({TOKEN_A: "octo-a"})
+    mock = copilot.mock
+    copilot.start()
+    client = copilot.openai()
+    shell = {"type": "function", "name": "shell", "description": "Run a command.",
+             "parameters": {"type": "object", "properties": {"cmd": {"type": "string"}}, "required": ["cmd"]}}
+    mock.queue(tool_call("shell", {"cmd": "echo hi"}), text("It printed hi."))
+
+    with client.responses.stream(model=CODEX, input="Run echo hi", tools=[shell]) as stream:
+        first = stream.get_final_response()
+    [call] = [item for item in first.output if item.type == "function_call"]
+    second = client.responses.create(model=CODEX, tools=[shell], input=[
+        {"role": "user", "content": "Run echo hi"},
+        {"type": "function_call", "call_id": call.call_id, "name": "shell", "arguments": call.arguments},
+        {"type": "function_call_output", "call_id": call.call_id, "output": "hi"}])
+
+    assert (call.name, json.loads(call.arguments)) == ("shell", {"cmd": "echo hi"})
+    assert second.output_text == "It printed hi."
+    asked, answered = mock.api_calls()
+    for sent in (asked, answered):
+        assert_api_call(sent, mock, "/responses")
+    assert (asked.initiator, answered.initiator) == ("user", "agent")
+    assert answered.body["input"][-1]["type"] == "function_call_output"
+
+
 def test_copilots_refusals_reach_the_client_classified(setup):
     copilot = setup({TOKEN_A: "octo-a"})
     mock = copilot.mock
