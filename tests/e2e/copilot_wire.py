@@ -164,6 +164,7 @@ class CopilotMock:
         self.slow_down = slow_down
         self.token_lifetime = token_lifetime
         self._replies: deque = deque()
+        self._responder = None
         self._received: list[Received] = []
         self._devices: dict = {}  # device_code -> state
         self.github_tokens: set[str] = set(known_github_tokens)
@@ -201,6 +202,12 @@ class CopilotMock:
         with self._lock:
             self._replies.extend(replies)
 
+    def answer_with(self, responder) -> None:
+        """Answer every generation call the queue does not with `responder(received)`: a
+        reply, or None for the echo (for real clients that send side requests)."""
+        with self._lock:
+            self._responder = responder
+
     def revoke_copilot_tokens(self) -> None:
         """Every Copilot token issued so far stops working (the API answers 401)."""
         with self._lock:
@@ -226,11 +233,13 @@ class CopilotMock:
         with self._lock:
             self._received.append(received)
 
-    def _next_reply(self, echo: str) -> Reply | ErrorReply:
+    def _next_reply(self, received: Received, echo: str) -> Reply | ErrorReply:
         with self._lock:
             if self._replies:
                 return self._replies.popleft()
-        return text(f"echo: {echo}")
+            responder = self._responder
+        reply = responder(received) if responder else None
+        return reply if reply is not None else text(f"echo: {echo}")
 
     def _start_device(self) -> dict:
         device_code = "dc_" + secrets.token_hex(16)
@@ -428,7 +437,7 @@ class _Handler(BaseHTTPRequestHandler):
                 echo = anthropic_wire.last_user_text(body)
         except (openai_wire.Invalid, responses_wire.Invalid, anthropic_wire.Invalid) as e:
             return self._send(*copilot_error(400, "invalid_request_body", str(e)))
-        reply = self.mock._next_reply(echo)
+        reply = self.mock._next_reply(self._received, echo)
         if isinstance(reply, ErrorReply):
             return self._send(*error_body(reply))
         streamed = bool(body.get("stream"))

@@ -19,6 +19,7 @@
 //! Every URL is a named endpoint a provider entry may override, which is how GitHub
 //! Enterprise (data residency, `*.ghe.com`) hosts are reached.
 
+pub mod body;
 pub mod errors;
 pub mod headers;
 pub mod reads;
@@ -267,7 +268,10 @@ impl CopilotCall {
 impl Call for CopilotCall {
     fn encode(&mut self, request: ChatRequest) -> Result<HttpRequest, AdapterError> {
         let facts = headers::RequestFacts::of(&request);
-        let http = self.call().encode(request)?;
+        let mut http = self.call().encode(request)?;
+        if self.route == Route::Responses {
+            http = body::responses_only(http)?;
+        }
         Ok(headers::api_headers(http, self.ctx(), facts))
     }
 

@@ -678,3 +678,22 @@ fn a_failed_read_is_an_error_naming_the_read_and_never_a_fact() {
         Copilot::read_account(ReadContext::for_tests(KIND, "models", b"<html>")).unwrap_err();
     assert!(garbled.message.contains("models"), "{}", garbled.message);
 }
+
+#[test]
+fn a_responses_clients_own_fields_and_service_tier_stay_behind_on_copilots_responses() {
+    let mut request = user("fix it").streaming(true);
+    request.options = Some(plugboard_sdk::json::options_for(
+        "openai-responses",
+        json!({"client_metadata": {"x": 1}, "service_tier": "flex", "prompt_cache_key": "k"}),
+    ));
+    let (route, http) = encode(ctx("gpt-5.1-codex"), request);
+    assert_eq!(route, Route::Responses);
+    let sent = body(&http);
+    assert_eq!(sent["prompt_cache_key"], "k");
+    assert!(
+        sent.get("client_metadata").is_none() && sent.get("service_tier").is_none(),
+        "{sent}"
+    );
+    assert_eq!(sent["store"], false);
+    assert_eq!(sent["stream"], true);
+}
