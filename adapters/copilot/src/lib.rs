@@ -20,17 +20,18 @@
 //! Enterprise (data residency, `*.ghe.com`) hosts are reached.
 
 pub mod body;
+pub mod chat;
 pub mod errors;
 pub mod headers;
 pub mod reads;
 pub mod routes;
 
 use adapter_anthropic::Messages;
-use adapter_openai::Chat;
 use adapter_openai_responses::Responses;
 use plugboard_sdk::credentials::AccountRead;
 use plugboard_sdk::prelude::*;
 
+use crate::chat::CopilotChat;
 use crate::routes::Route;
 
 /// The adapter id config refers to.
@@ -218,7 +219,7 @@ pub fn copilot_kind() -> CredentialKind {
 
 /// The translation serving one route, with its own answer state.
 enum Translation {
-    Chat(StandardCall<Chat>),
+    Chat(StandardCall<CopilotChat>),
     Responses(StandardCall<Responses>),
     Messages(StandardCall<Messages>),
 }
@@ -236,7 +237,7 @@ impl CopilotCall {
     pub fn new(ctx: CallContext) -> Self {
         let route = Route::choose(&ctx);
         let translation = match route {
-            Route::Chat => Translation::Chat(StandardCall::new(ctx, Chat)),
+            Route::Chat => Translation::Chat(StandardCall::new(ctx, CopilotChat)),
             Route::Responses => Translation::Responses(StandardCall::new(ctx, Responses)),
             Route::Messages => Translation::Messages(StandardCall::new(ctx, Messages)),
         };

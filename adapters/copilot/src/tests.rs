@@ -697,3 +697,46 @@ fn a_responses_clients_own_fields_and_service_tier_stay_behind_on_copilots_respo
     assert_eq!(sent["store"], false);
     assert_eq!(sent["stream"], true);
 }
+
+#[test]
+fn copilots_reasoning_text_on_chat_reaches_the_client_as_reasoning() {
+    let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"reasoning_text\":\"Thinking it over.\",\"reasoning_opaque\":\"opaque-1\"}}]}\n\n\
+data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Yes.\"}}]}\n\n\
+data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":9,\"total_tokens\":13}}\n\n\
+data: [DONE]\n\n";
+    let started = || {
+        let mut call = Copilot::call(ctx("gemini-2.5-pro"));
+        call.encode(user("Is it?").streaming(true)).unwrap();
+        call.respond(ResponseHead::new(200, &[]), true);
+        call
+    };
+    let events = testing::decode_fed(started(), &[body.as_bytes()]);
+    testing::assert_every_split_decodes_to(started, body.as_bytes(), &events);
+    let reasoning: String = events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::ReasoningDelta(d) => Some(d.delta.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasoning, "Thinking it over.");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, StreamEvent::TextDelta(d) if d.delta == "Yes."))
+    );
+
+    // One document too.
+    let mut call = Copilot::call(ctx("gpt-4.1"));
+    call.encode(user("Is it?")).unwrap();
+    call.respond(ResponseHead::new(200, &[]), false);
+    let document = json!({"id": "c", "object": "chat.completion", "model": "gpt-4.1", "choices": [{"index": 0,
+        "message": {"role": "assistant", "content": "Yes.", "reasoning_text": "Hm."}, "finish_reason": "stop"}]});
+    let events = testing::decode_fed(call, &[document.to_string().as_bytes()]);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, StreamEvent::ReasoningDelta(d) if d.delta == "Hm.")),
+        "{events:?}"
+    );
+}
