@@ -243,23 +243,29 @@ def test_x_initiator_is_user_on_a_persons_turn_and_agent_on_a_tool_result_turn(s
     assert (asked.initiator, answered.initiator) == ("user", "agent")
 
 
-def test_a_spent_premium_quota_cools_the_account_and_the_request_fails_over(setup):
+@pytest.mark.parametrize("stream", [False, True], ids=["not-streamed", "streamed"])
+def test_a_spent_premium_quota_cools_the_account_and_the_request_fails_over(setup, stream):
     copilot = setup({TOKEN_A: "octo-a", TOKEN_B: "octo-b"})
     mock = copilot.mock
     copilot.start()
     client = copilot.openai()
     mock.queue(copilot_wire.quota_exceeded())
 
-    answer = client.chat.completions.create(model=CLAUDE, max_tokens=100, messages=[{"role": "user", "content": "hi"}])
+    def ask(model: str, what: str) -> str:
+        messages = [{"role": "user", "content": what}]
+        if not stream:
+            return client.chat.completions.create(model=model, max_tokens=100, messages=messages).choices[0].message.content
+        chunks = client.chat.completions.create(model=model, max_tokens=100, messages=messages, stream=True)
+        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
-    assert answer.choices[0].message.content == "echo: hi"
+    assert ask(CLAUDE, "hi") == "echo: hi"
     spent, served = mock.api_calls()
     assert (spent.status, served.status) == (402, 200)
     assert spent.account != served.account
-    # The spent account rests: streamed or not, the other one serves.
-    chunks = list(client.chat.completions.create(model=GPT, stream=True, messages=[{"role": "user", "content": "s"}]))
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "echo: s"
-    client.chat.completions.create(model=GPT, messages=[{"role": "user", "content": "again"}])
+    assert served.body.get("stream", False) is stream
+    # The spent account rests: the other one serves what follows.
+    assert ask(GPT, "again") == "echo: again"
+    assert ask(CLAUDE, "and again") == "echo: and again"
     assert [r.account for r in mock.api_calls()[2:]] == [served.account] * 2
     assert [r.status for r in mock.api_calls()] == [402, 200, 200, 200]
     assert mock.exchanges[spent.account] == 1 and mock.exchanges[served.account] == 1
