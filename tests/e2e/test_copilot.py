@@ -271,6 +271,38 @@ def test_a_spent_premium_quota_cools_the_account_and_the_request_fails_over(setu
     assert mock.exchanges[spent.account] == 1 and mock.exchanges[served.account] == 1
 
 
+def test_an_editors_apps_json_and_a_cliproxyapi_file_import_and_serve(setup, tmp_path):
+    """Accounts a user already has: a Copilot editor's `apps.json` and CLIProxyAPI's
+    `github-copilot` file import as `copilot` accounts holding the GitHub token, and
+    serve through the exchange like a login's."""
+    editor_token, cpa_token = TOKEN_A, TOKEN_B
+    copilot = setup()
+    mock = copilot.mock
+    mock.github_tokens.update({editor_token, cpa_token})
+    apps = tmp_path / "github-copilot" / "apps.json"
+    apps.parent.mkdir()
+    apps.write_text(json.dumps({f"github.com:{copilot_wire.CLIENT_ID}": {
+        "user": "octo-editor", "oauth_token": editor_token, "githubAppId": copilot_wire.CLIENT_ID}}))
+    cpa = tmp_path / "cli-proxy-api" / "github-copilot-octo-cpa.json"
+    cpa.parent.mkdir()
+    cpa.write_text(json.dumps({"access_token": cpa_token, "token_type": "bearer", "scope": "read:user",
+                               "username": "octo-cpa", "email": "", "name": "Octo", "type": "github-copilot"}))
+    gateway = copilot.plugboard()
+
+    imported = gateway.cli("accounts", "import", str(apps), str(cpa), "--config", str(gateway.config_path))
+
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    stored = [json.loads(f.read_text()) for f in copilot.auth.glob("*.json")]
+    assert sorted(s.get("access_token") or s.get("github_token") for s in stored) == sorted([editor_token, cpa_token])
+    copilot.start()
+    mock.queue(copilot_wire.quota_exceeded())
+    answer = copilot.openai().chat.completions.create(model=GPT, messages=[{"role": "user", "content": "hi"}])
+    assert answer.choices[0].message.content == "echo: hi"
+    spent, served = mock.api_calls()
+    assert {spent.account, served.account} == {editor_token, cpa_token}
+    assert_api_call(served, mock, "/chat/completions")
+
+
 def test_a_codex_model_goes_to_responses_and_streams_usage_back(setup):
     copilot = setup({TOKEN_A: "octo-a"})
     mock = copilot.mock
