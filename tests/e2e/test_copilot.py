@@ -174,8 +174,8 @@ def test_a_device_login_keeps_the_github_token_and_one_client_reaches_gpt_and_cl
 
 
 def test_the_copilot_token_is_renewed_before_it_expires_and_after_a_401(setup):
-    # It lives 300 s + 8 s: the adapter's 300 s lead makes it due 8 s after the exchange.
-    copilot = setup({TOKEN_A: "octo-a"}, token_lifetime=308)
+    # It lives 300 s + 12 s: the adapter's 300 s lead makes it due 12 s after the exchange.
+    copilot = setup({TOKEN_A: "octo-a"}, token_lifetime=312)
     mock = copilot.mock
     copilot.start()
     client = copilot.openai()
@@ -189,7 +189,7 @@ def test_the_copilot_token_is_renewed_before_it_expires_and_after_a_401(setup):
     first, second = mock.api_calls()
     assert mock.exchanges[TOKEN_A] == 1 and bearer(first) == bearer(second), "cached while fresh"
 
-    time.sleep(9)
+    time.sleep(13)
     assert ask("three") == "echo: three"
     assert mock.exchanges[TOKEN_A] == 2, "renewed once due"
     assert bearer(mock.api_calls()[-1]) != bearer(first)

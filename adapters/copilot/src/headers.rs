@@ -181,8 +181,8 @@ pub fn api_headers(mut http: HttpRequest, ctx: &CallContext, facts: RequestFacts
     http
 }
 
-/// The headers a `models` read is sent with: [`REQUIRED`] and Plugboard's `User-Agent`
-/// (the host sends its own on every token and read call; this one is the same).
+/// The headers a `models` read is sent with: [`REQUIRED`] (the host adds its own
+/// `User-Agent: plugboard/<version>` to every token and read call).
 pub fn read_headers() -> Vec<(String, String)> {
     REQUIRED
         .iter()
