@@ -147,6 +147,9 @@ fn messages_request(ctx: &CallContext, body: Vec<u8>, streaming: bool) -> HttpRe
         )
 }
 
+// Behind the default `component` feature: a crate reusing this translation as a library
+// (`adapter-copilot`) builds without it, so its component exports only itself.
+#[cfg(feature = "component")]
 export_provider!(Anthropic);
 
 #[cfg(test)]
