@@ -12,9 +12,10 @@ pub use crate::__bindings::fixup::exports::plugboard::adapter::filter::{
 };
 pub use crate::__bindings::provider::plugboard::adapter::host::LogLevel;
 pub use crate::credentials::{
-    AuthorizationCodeSpec, BodyEncoding, ClientRegistration, CredentialKind, DeviceCodeSpec,
-    ExchangeSpec, HeaderPlacement, LoginInput, Obtain, Placement, PollPending, RefreshSpec,
-    SetupAnswer, SetupContext, SetupRequest, SetupStep, TokenAnswer, TokenCall, TokenValue,
+    AccountRead, AuthorizationCodeSpec, BodyEncoding, ClientRegistration, CredentialKind,
+    DeviceCodeSpec, ExchangeSpec, HeaderPlacement, LoginInput, Obtain, Placement, PollPending,
+    RefreshSpec, SetupAnswer, SetupContext, SetupRequest, SetupStep, TokenAnswer, TokenCall,
+    TokenValue,
 };
 pub use translator::{
     Account, AccountFacts, AdapterInfo, CallContext, Endpoint, ModelInfo, QuotaWindow, ReadContext,
