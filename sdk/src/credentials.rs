@@ -23,9 +23,10 @@
 //! with [`AdapterInfo::endpoint`](crate::types::AdapterInfo::endpoint).
 
 pub use crate::__bindings::provider::plugboard::adapter::credentials::{
-    AuthorizationCodeSpec, BodyEncoding, ClientRegistration, CredentialKind, DeviceCodeSpec,
-    ExchangeSpec, HeaderPlacement, LoginInput, Obtain, Placement, PollPending, RefreshSpec,
-    SetupAnswer, SetupContext, SetupRequest, SetupStep, TokenAnswer, TokenCall, TokenValue,
+    AccountRead, AuthorizationCodeSpec, BodyEncoding, ClientRegistration, CredentialKind,
+    DeviceCodeSpec, ExchangeSpec, HeaderPlacement, LoginInput, Obtain, Placement, PollPending,
+    RefreshSpec, SetupAnswer, SetupContext, SetupRequest, SetupStep, TokenAnswer, TokenCall,
+    TokenValue,
 };
 
 impl Placement {
@@ -74,6 +75,7 @@ impl CredentialKind {
             refresh: None,
             exchange: None,
             setup: false,
+            reads: Vec::new(),
         }
     }
     /// Replaces the one line for humans.
@@ -110,6 +112,30 @@ impl CredentialKind {
         self.setup = true;
         self
     }
+    /// Reads facts about each account of this kind with `read` (answered by
+    /// [`Provider::read_account`](crate::Provider::read_account)).
+    pub fn read(mut self, read: AccountRead) -> Self {
+        self.reads.push(read);
+        self
+    }
+}
+
+impl AccountRead {
+    /// Read `name` with `call` (which says how the stored secret is presented), every
+    /// `every_s` seconds (0: only on demand and after a login).
+    pub fn new(name: impl Into<String>, call: TokenCall, every_s: u32) -> Self {
+        AccountRead {
+            name: name.into(),
+            call,
+            exchanged: false,
+            every_s,
+        }
+    }
+    /// Present the kind's exchanged short-lived token instead of the stored secret.
+    pub fn exchanged(mut self) -> Self {
+        self.exchanged = true;
+        self
+    }
 }
 
 impl TokenValue {
@@ -125,6 +151,18 @@ fn field(name: &str, value: TokenValue) -> (String, TokenValue) {
 }
 
 impl TokenCall {
+    /// A `GET` to endpoint `endpoint` presenting the secret as `present` and asking for
+    /// JSON; fields added with [`Self::field`] go in the query.
+    pub fn get(endpoint: impl Into<String>, present: Placement) -> Self {
+        TokenCall {
+            endpoint: endpoint.into(),
+            method: "GET".into(),
+            encoding: BodyEncoding::None,
+            fields: Vec::new(),
+            headers: vec![("accept".into(), "application/json".into())],
+            present,
+        }
+    }
     /// A form-encoded `POST` to endpoint `endpoint` with `fields`, presenting no
     /// credential and asking for JSON (`accept: application/json`).
     pub fn post_form(endpoint: impl Into<String>, fields: Vec<(String, TokenValue)>) -> Self {
@@ -410,14 +448,7 @@ impl ExchangeSpec {
     /// `/expires_at`; exchanged again `lead_s` seconds before it expires.
     pub fn get(endpoint: impl Into<String>, present: Placement, lead_s: u32) -> Self {
         ExchangeSpec {
-            call: TokenCall {
-                endpoint: endpoint.into(),
-                method: "GET".into(),
-                encoding: BodyEncoding::None,
-                fields: Vec::new(),
-                headers: vec![("accept".into(), "application/json".into())],
-                present,
-            },
+            call: TokenCall::get(endpoint, present),
             answer: TokenAnswer {
                 access_token: "/token".into(),
                 refresh_token: None,

@@ -30,6 +30,13 @@ pub trait Provider: 'static {
     fn account_setup(ctx: SetupContext) -> Result<SetupStep, AdapterError> {
         Ok(SetupStep::done_unchanged(ctx))
     }
+
+    /// Read the answer of one of an account's `reads` (its quota, its models): sans-IO,
+    /// never given a secret. The default finds nothing.
+    fn read_account(ctx: ReadContext) -> Result<AccountFacts, AdapterError> {
+        let _ = ctx;
+        Ok(AccountFacts::default())
+    }
 }
 
 /// One attempt, in the order the host drives it: `encode` (or `encode_native`), then on
@@ -109,6 +116,9 @@ impl<P: Provider> translator::Guest for ProviderExport<P> {
     }
     fn account_setup(ctx: SetupContext) -> Result<SetupStep, AdapterError> {
         P::account_setup(ctx)
+    }
+    fn read_account(ctx: ReadContext) -> Result<AccountFacts, AdapterError> {
+        P::read_account(ctx)
     }
 }
 

@@ -16,7 +16,9 @@ pub use crate::credentials::{
     ExchangeSpec, HeaderPlacement, LoginInput, Obtain, Placement, PollPending, RefreshSpec,
     SetupAnswer, SetupContext, SetupRequest, SetupStep, TokenAnswer, TokenCall, TokenValue,
 };
-pub use translator::{Account, AdapterInfo, CallContext, Endpoint, ModelInfo};
+pub use translator::{
+    Account, AccountFacts, AdapterInfo, CallContext, Endpoint, ModelInfo, QuotaWindow, ReadContext,
+};
 pub use types::{
     AdapterError, ChatRequest, Delta, Dialect, ErrorClass, ErrorKind, FileData, FilePart, Finish,
     FinishReason, GenerationParams, HttpRequest, Json, JsonSchemaFormat, Message, Part,
@@ -421,7 +423,18 @@ impl ModelInfo {
             display_name: None,
             context_window: None,
             max_output_tokens: None,
+            routes: Vec::new(),
         }
+    }
+    /// The same model, served on the upstream API route `route` (e.g.
+    /// `/chat/completions`); call once per route.
+    pub fn route(mut self, route: impl Into<String>) -> Self {
+        self.routes.push(route.into());
+        self
+    }
+    /// Whether the upstream said it serves this model on `route`.
+    pub fn serves_route(&self, route: &str) -> bool {
+        self.routes.iter().any(|r| r == route)
     }
     /// The same model with its context window and output limit.
     pub fn limits(mut self, context_window: u32, max_output_tokens: u32) -> Self {
@@ -684,7 +697,68 @@ impl CallContext {
             stream: false,
             client_headers: Vec::new(),
             endpoints: vec![(Endpoint::BASE.into(), base_url.into())],
+            model_info: None,
         }
+    }
+}
+
+impl ReadContext {
+    /// A non-secret attribute of the account that was read.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        find_value(&self.attributes, name)
+    }
+    /// The answer's body as JSON, or an upstream error naming the read.
+    pub fn json(&self) -> Result<serde_json::Value, AdapterError> {
+        serde_json::from_slice(&self.body).map_err(|error| {
+            AdapterError::upstream(format!(
+                "the `{}` read answered {} with a body that is not JSON: {error}",
+                self.read, self.status
+            ))
+        })
+    }
+    /// A context for tests: read `read` of an account of kind `kind` answered 200 with
+    /// `body`.
+    pub fn for_tests(kind: &str, read: &str, body: &[u8]) -> Self {
+        ReadContext {
+            credential_kind: kind.into(),
+            read: read.into(),
+            attributes: Vec::new(),
+            status: 200,
+            body: body.to_vec(),
+        }
+    }
+}
+
+impl Default for AccountFacts {
+    fn default() -> Self {
+        AccountFacts {
+            quota: Vec::new(),
+            models: Vec::new(),
+            attributes: Vec::new(),
+        }
+    }
+}
+
+impl QuotaWindow {
+    /// A window named `name` counting `unit`, `used` of `limit` (`None`: unlimited).
+    pub fn new(
+        name: impl Into<String>,
+        unit: impl Into<String>,
+        used: f64,
+        limit: Option<f64>,
+    ) -> Self {
+        QuotaWindow {
+            name: name.into(),
+            used,
+            limit,
+            unit: unit.into(),
+            resets_at: None,
+        }
+    }
+    /// The same window, resetting at `unix_s`.
+    pub fn resets_at(mut self, unix_s: u64) -> Self {
+        self.resets_at = Some(unix_s);
+        self
     }
 }
 
@@ -706,6 +780,7 @@ impl FixupContext {
             account: "test".into(),
             model: "test-model".into(),
             client_dialect: Dialect::OpenaiChat,
+            token_budget: None,
         }
     }
 }

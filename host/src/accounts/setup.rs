@@ -127,6 +127,7 @@ fn sandbox_context(env: &SetupEnv<'_>, context: &SetupContext) -> SandboxContext
             stream: false,
             client_headers: Vec::new(),
             endpoints: env.endpoints.to_vec(),
+            model_info: None,
         },
     }
 }

@@ -78,6 +78,12 @@ pub fn resolve<'p>(
             stream: inbound.decoded.stream,
             client_headers: inbound.client_headers.to_vec(),
             endpoints,
+            model_info: provider
+                .info
+                .models
+                .iter()
+                .find(|model| model.id == attempt.candidate.upstream_model)
+                .cloned(),
         },
         kind,
         placement: &kind.placement,

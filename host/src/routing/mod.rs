@@ -18,7 +18,7 @@ use arc_swap::ArcSwap;
 use crate::accounts::store::{Snapshot, Store};
 use crate::config::{Config, ProviderEntry, RetrySettings};
 use crate::credentials::Secret;
-use crate::failure::{ClientError, ErrorKind, Failure, whole_seconds};
+use crate::failure::{ClientError, ErrorKind, Failure, Retry, whole_seconds};
 use crate::runtime::Registry;
 use crate::surfaces::ListedModel;
 
@@ -172,8 +172,17 @@ impl Router {
     }
 
     /// Decide a failed attempt: rest its account as the failure advises, and say
-    /// whether to answer the client or try the next candidate.
+    /// whether to answer the client or try the next candidate. An upstream that says
+    /// the account may not use it (suspended, not entitled) disables a stored account
+    /// in its file, with the upstream's words as the reason, until an operator acts.
     pub fn settle(&self, attempt: &Attempt, failure: Failure) -> Next {
+        if let Retry::AfterDelay {
+            reason: CooldownReason::AccountDisabled,
+            ..
+        } = failure.retry
+        {
+            self.disable_stored(&attempt.account.id, &failure.error.message);
+        }
         failover::settle(
             failure,
             &attempt.account.id,
@@ -181,6 +190,27 @@ impl Router {
             &self.book,
             Instant::now(),
         )
+    }
+}
+
+impl Router {
+    /// Record stored account `id` as disabled for `reason` (already redacted), unless
+    /// it is not a stored account or is disabled already.
+    fn disable_stored(&self, id: &str, reason: &str) {
+        let Some(store) = &self.store else { return };
+        let Some(file) = store.get(id) else { return };
+        if file.disabled.is_some() {
+            return;
+        }
+        let mut disabled = (*file).clone();
+        disabled.set_disabled(Some(reason));
+        match store.save(&disabled) {
+            Ok(()) => {
+                tracing::warn!(account = %id, reason, "upstream refused the account; disabled")
+            }
+            Err(error) => tracing::error!(account = %id, error = %format!("{error:#}"),
+                "cannot record the account as disabled"),
+        }
     }
 }
 

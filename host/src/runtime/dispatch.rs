@@ -410,6 +410,26 @@ impl ProviderInstance {
         }
     }
 
+    /// `read-account` (0.2): the facts in the answer of an account read. A 0.1 adapter
+    /// has none (its kinds declare no reads).
+    pub async fn read_account(
+        &self,
+        store: &mut Store<GuestState>,
+        ctx: &super::spec::ReadContext,
+    ) -> GuestResult<super::spec::AccountFacts> {
+        match self {
+            Self::V0_1(_) => Ok(Err(ir::AdapterError {
+                kind: ir::ErrorKind::Unsupported,
+                message: "a contract 0.1 adapter has no read-account".into(),
+            })),
+            Self::V0_2(p) => Ok(p
+                .plugboard_adapter_translator()
+                .call_read_account(store, ctx)
+                .await?
+                .map_err(Into::into)),
+        }
+    }
+
     /// Classify a non-2xx answer (0.2 `call.classify-error`, 0.1 `classify-error`).
     pub async fn classify_error(
         &self,

@@ -140,9 +140,13 @@ pub enum Placement {
 /// runs. A 0.1 adapter's `auth-scheme` arrives as one kind of these.
 pub mod spec {
     pub use super::bindings::v0_2::credentials::{
-        AuthorizationCodeSpec, BodyEncoding, ClientRegistration, CredentialKind, DeviceCodeSpec,
-        ExchangeSpec, HeaderPlacement, LoginInput, Obtain, Placement, PollPending, RefreshSpec,
-        SetupAnswer, SetupContext, SetupRequest, SetupStep, TokenAnswer, TokenCall, TokenValue,
+        AccountRead, AuthorizationCodeSpec, BodyEncoding, ClientRegistration, CredentialKind,
+        DeviceCodeSpec, ExchangeSpec, HeaderPlacement, LoginInput, Obtain, Placement, PollPending,
+        RefreshSpec, SetupAnswer, SetupContext, SetupRequest, SetupStep, TokenAnswer, TokenCall,
+        TokenValue,
+    };
+    pub use super::bindings::v0_2::provider::exports::plugboard::adapter::translator::{
+        AccountFacts, QuotaWindow, ReadContext,
     };
 }
 
@@ -189,6 +193,9 @@ pub struct ModelInfo {
     pub context_window: Option<u32>,
     /// Output limit.
     pub max_output_tokens: Option<u32>,
+    /// API routes the upstream serves it on (Copilot's `supported_endpoints`); empty
+    /// when unknown.
+    pub routes: Vec<String>,
 }
 
 /// What a provider component says about itself, in the newest contract's terms
@@ -439,6 +446,9 @@ pub struct CallContext {
     pub client_headers: Vec<(String, String)>,
     /// The adapter's endpoints resolved for this attempt (name, URL), `base` included.
     pub endpoints: Vec<(String, String)>,
+    /// What is known about the model (the account's `models` read, else the adapter's
+    /// own list).
+    pub model_info: Option<ModelInfo>,
 }
 
 impl CallContext {
@@ -464,6 +474,9 @@ pub struct FixupContext {
     pub model: String,
     /// The dialect the client speaks.
     pub client_dialect: Dialect,
+    /// On a retry of a request refused as too long, the size (estimated tokens) the
+    /// entry's reducing fixup should cut the conversation to.
+    pub token_budget: Option<u32>,
 }
 
 /// Why a guest stopped.
@@ -652,6 +665,14 @@ impl RequestSandbox {
     ) -> Result<spec::SetupStep, GuestError> {
         self.inner.account_setup(ctx).await
     }
+    /// Provider `read-account`: the facts in the answer of one of an account's reads
+    /// (sans-IO; the host made the call). The sandbox's call context is not used.
+    pub async fn read_account(
+        &mut self,
+        ctx: &spec::ReadContext,
+    ) -> Result<spec::AccountFacts, GuestError> {
+        self.inner.read_account(ctx).await
+    }
     /// Provider `classify-error` of a non-2xx answer.
     pub async fn classify_error(
         &mut self,
@@ -714,6 +735,7 @@ mod tests {
                 refresh: None,
                 exchange: None,
                 setup: false,
+                reads: vec![],
             },
         };
         let device = spec::Obtain::DeviceCode(spec::DeviceCodeSpec {

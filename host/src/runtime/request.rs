@@ -194,6 +194,7 @@ impl Sandbox {
             account: call.account.id.clone(),
             model: call.model.clone(),
             client_dialect: call.client_dialect,
+            token_budget: None,
         });
         Self {
             call,
@@ -438,6 +439,15 @@ impl Sandbox {
         ctx: &super::spec::SetupContext,
     ) -> Result<super::spec::SetupStep, GuestError> {
         self.provider_call(async |p, store, _, _| p.account_setup(store, ctx).await)
+            .await
+    }
+
+    /// Provider `read-account` (the call context is not used).
+    pub async fn read_account(
+        &mut self,
+        ctx: &super::spec::ReadContext,
+    ) -> Result<super::spec::AccountFacts, GuestError> {
+        self.provider_call(async |p, store, _, _| p.read_account(store, ctx).await)
             .await
     }
 

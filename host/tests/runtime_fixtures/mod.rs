@@ -79,6 +79,7 @@ pub fn call_context() -> CallContext {
         stream: false,
         client_headers: vec![],
         endpoints: vec![("base".into(), "http://127.0.0.1:9".into())],
+        model_info: None,
     }
 }
 

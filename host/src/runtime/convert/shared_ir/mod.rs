@@ -201,16 +201,6 @@ macro_rules! shared_ir_conversions {
 
         // World-level records whose shape every version shares.
 
-        impl From<wit_translator::ModelInfo> for $crate::runtime::ModelInfo {
-            fn from(m: wit_translator::ModelInfo) -> Self {
-                Self {
-                    id: m.id,
-                    display_name: m.display_name,
-                    context_window: m.context_window,
-                    max_output_tokens: m.max_output_tokens,
-                }
-            }
-        }
 
         /// The host's info of an adapter from the fields every version's `adapter-info`
         /// has; `credential_kinds` and `endpoints` are what this version derives its own

@@ -7,9 +7,22 @@ use crate::ir;
 use crate::runtime::bindings::v0_1::fixup::exports::plugboard::adapter::filter as wit_filter;
 use crate::runtime::bindings::v0_1::provider::exports::plugboard::adapter::translator as wit_translator;
 use crate::runtime::{
-    AppliesTo, CallContext, CredentialKind, Endpoint, FixupContext, FixupInfo, Placement,
-    ProviderInfo, spec,
+    AppliesTo, CallContext, CredentialKind, Endpoint, FixupContext, FixupInfo, ModelInfo,
+    Placement, ProviderInfo, spec,
 };
+
+/// A 0.1 model knows no routes.
+impl From<wit_translator::ModelInfo> for ModelInfo {
+    fn from(m: wit_translator::ModelInfo) -> Self {
+        Self {
+            id: m.id,
+            display_name: m.display_name,
+            context_window: m.context_window,
+            max_output_tokens: m.max_output_tokens,
+            routes: Vec::new(),
+        }
+    }
+}
 
 /// The id of the one credential kind a 0.1 adapter has.
 pub const API_KEY_KIND: &str = "api-key";
@@ -48,6 +61,7 @@ pub fn provider_info(
             refresh: None,
             exchange: None,
             setup: false,
+            reads: Vec::new(),
         },
         placement,
     };

@@ -60,6 +60,7 @@ fn a_declared_kind_keeps_its_whole_spec_and_its_placement_in_host_form() {
         refresh: None,
         exchange: None,
         setup: true,
+        reads: Vec::new(),
     };
     let kind = crate::runtime::CredentialKind::from(declared.clone());
     assert_eq!(kind.id, "claude-oauth");

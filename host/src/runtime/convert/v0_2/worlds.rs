@@ -5,8 +5,33 @@
 use crate::runtime::bindings::v0_2::fixup::exports::plugboard::adapter::filter as wit_filter;
 use crate::runtime::bindings::v0_2::provider::exports::plugboard::adapter::translator as wit_translator;
 use crate::runtime::{
-    AppliesTo, CallContext, CredentialKind, Endpoint, FixupContext, FixupInfo, ProviderInfo, spec,
+    AppliesTo, CallContext, CredentialKind, Endpoint, FixupContext, FixupInfo, ModelInfo,
+    ProviderInfo, spec,
 };
+
+impl From<wit_translator::ModelInfo> for ModelInfo {
+    fn from(m: wit_translator::ModelInfo) -> Self {
+        Self {
+            id: m.id,
+            display_name: m.display_name,
+            context_window: m.context_window,
+            max_output_tokens: m.max_output_tokens,
+            routes: m.routes,
+        }
+    }
+}
+
+impl From<&ModelInfo> for wit_translator::ModelInfo {
+    fn from(m: &ModelInfo) -> Self {
+        Self {
+            id: m.id.clone(),
+            display_name: m.display_name.clone(),
+            context_window: m.context_window,
+            max_output_tokens: m.max_output_tokens,
+            routes: m.routes.clone(),
+        }
+    }
+}
 
 impl From<spec::CredentialKind> for CredentialKind {
     fn from(declared: spec::CredentialKind) -> Self {
@@ -57,6 +82,7 @@ pub fn call_context(call: &CallContext) -> wit_translator::CallContext {
         stream: call.stream,
         client_headers: call.client_headers.clone(),
         endpoints: call.endpoints.clone(),
+        model_info: call.model_info.as_ref().map(Into::into),
     }
 }
 
@@ -91,5 +117,6 @@ pub fn fixup_context(ctx: &FixupContext) -> wit_filter::FixupContext {
         account: ctx.account.clone(),
         model: ctx.model.clone(),
         client_dialect: ctx.client_dialect.into(),
+        token_budget: ctx.token_budget,
     }
 }
