@@ -74,6 +74,10 @@ impl Provider for Kiro {
         auth::account_setup(ctx)
     }
 
+    fn read_account(ctx: ReadContext) -> Result<AccountFacts, AdapterError> {
+        auth::read_account(ctx)
+    }
+
     fn call(ctx: CallContext) -> KiroCall {
         KiroCall {
             ctx,
