@@ -275,7 +275,7 @@ def bearer_invalid() -> ErrorReply:
     return ErrorReply(403, "bearer", "The bearer token included in the request is invalid.")
 
 
-def exception_mid_stream(after_events: int = 1) -> Reply:
+def exception_mid_stream(after_events: int = 0) -> Reply:
     """A 200 stream that breaks off with a `ThrottlingException` frame
     (INSUFFICIENT_MODEL_CAPACITY) after `after_events` events."""
     return Reply([TextBlock("never finished")], stream_error=capacity(), error_after_events=after_events)

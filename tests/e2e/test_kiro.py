@@ -307,6 +307,9 @@ def test_a_suspended_account_is_disabled_with_its_reason_and_the_request_fails_o
     assert stored["disabled"] is True
     assert "temporarily is suspended" in stored["disabled_reason"]
     assert "u-suspended-1" in stored["disabled_reason"]
+    listed = kiro.cli("accounts", "list", "--config", str(kiro.config_path)).stdout
+    [line] = [line for line in listed.splitlines() if email in line]
+    assert "disabled" in line and "temporarily is suspended" in line, listed
     # It serves nothing more.
     for turn in ("again", "and again"):
         openai_client(kiro).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": turn}])
@@ -338,7 +341,7 @@ def test_model_capacity_fails_over_and_so_does_the_same_throttle_inside_the_stre
 
 
 def test_a_throttling_frame_inside_the_200_stream_fails_over_before_the_client_sees_a_byte(kiro, mock):
-    mock.queue(kiro_wire.exception_mid_stream(after_events=1), text("recovered"))
+    mock.queue(kiro_wire.exception_mid_stream(after_events=0), text("recovered"))
 
     chunks = list(openai_client(kiro).chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=True))
