@@ -28,10 +28,14 @@ WEATHER = {"name": "get_weather", "description": "Current weather for a city.",
 
 
 def account_file(token: str, email: str) -> dict:
-    attributes = {"api-region": "us-east-1"}
+    """A stored account: a social login (with its profile ARN) for the token issued with
+    an ARN, a Builder ID one (none) for the other; tokens far from expiry."""
+    attributes = {"api-region": "us-east-1", "region": "us-east-1"}
+    kind = "kiro-idc"
     if kiro_wire.TOKENS[token]:
         attributes["profile-arn"] = kiro_wire.TOKENS[token]
-    return {"type": "kiro", "plugboard": 1, "access_token": token, "refresh_token": f"aor-{email}",
+        kind = "kiro-social"
+    return {"type": kind, "plugboard": 1, "access_token": token, "refresh_token": f"aor-{email}",
             "expired": "2099-01-01T00:00:00Z", "email": email, "attributes": attributes}
 
 
@@ -47,10 +51,10 @@ def auth_dir(tmp_path):
 @pytest.fixture
 def kiro(launch, mock, auth_dir):
     """A Plugboard whose `kiro` entry serves the two accounts of the auth dir, its `base`
-    endpoint at the mock."""
+    endpoint (and the usage-limits read) at the mock."""
     entry = provider("kiro", "kiro", mock, [MODEL], **{"api-keys": [], "accounts": "auth-dir"})
     del entry["base-url"]
-    entry["endpoints"] = {"base": mock.base_url}
+    entry["endpoints"] = {"base": mock.base_url, "usage": mock.base_url + "/getUsageLimits"}
     server = launch([entry], **{"auth-dir": str(auth_dir)})
     server.auth_dir = auth_dir
     return server
