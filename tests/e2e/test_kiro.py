@@ -17,6 +17,7 @@ import openai
 import pytest
 
 import kiro_wire
+from kiro_auth_wire import ISSUED_TOKENS, SOCIAL_ARN, KiroAuthService
 from plugboard_server import provider
 from replies import text, thinking_then_text, tool_call
 
@@ -363,3 +364,36 @@ def test_an_input_over_the_size_threshold_is_context_too_long_for_the_client(kir
             {"role": "user", "content": "x" * (kiro_wire.SIZE_LIMIT + 1)}])
     assert refused.value.code == "context_length_exceeded"
     assert statuses(mock) == [400], "context too long is not retried on another account"
+
+
+def test_an_invalid_bearer_is_refreshed_and_the_request_retried_once(launch, mock, tmp_path):
+    """Kiro's 403 "The bearer token included in the request is invalid." on a token the
+    file still calls fresh: the host refreshes it through the Kiro auth service (the
+    accounts' scripted one) and sends the request again with the new token."""
+    service = KiroAuthService()
+    try:
+        refresh = "aorRevokedSocialRefresh" + "r" * 100
+        service.seed_social(refresh, SOCIAL_ARN)
+        auth = tmp_path / "auth"
+        auth.mkdir()
+        revoked = {"type": "kiro-social", "plugboard": 1, "access_token": "kiro-revoked-access-token-0001",
+                   "refresh_token": refresh, "expired": "2099-01-01T00:00:00Z", "email": "r@example.com",
+                   "attributes": {"api-region": "us-east-1", "region": "us-east-1", "profile-arn": SOCIAL_ARN}}
+        (auth / "kiro-r@example.com.json").write_text(json.dumps(revoked))
+        entry = provider("kiro", "kiro", mock, [MODEL], **{"api-keys": [], "accounts": "auth-dir"})
+        del entry["base-url"]
+        entry["endpoints"] = {"base": mock.base_url, **service.endpoints()}
+        server = launch([entry], **{"auth-dir": str(auth)})
+        mock.queue(text("after the refresh"))
+
+        answer = openai_client(server).chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "hi"}])
+
+        assert answer.choices[0].message.content == "after the refresh"
+        refused, served = mock.received
+        assert (refused.status, token(refused)) == (403, "kiro-revoked-access-token-0001")
+        assert served.status == 200 and token(served) in ISSUED_TOKENS
+        assert served.body["profileArn"] == SOCIAL_ARN
+        assert service.paths() == ["/refreshToken"]
+    finally:
+        service.close()
