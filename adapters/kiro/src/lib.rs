@@ -117,7 +117,14 @@ impl Call for KiroCall {
     /// The answer is an event stream whatever the client asked for.
     fn respond(&mut self, _head: ResponseHead, _streaming: bool) {
         let encoded = self.encoded.take().unwrap_or_default();
-        let window = model::context_window(&model::kiro_model_id(&self.ctx.model).id);
+        // The account's model list (or the adapter's) when it names the model, else the
+        // table of Kiro ids.
+        let window = self
+            .ctx
+            .model_info
+            .as_ref()
+            .and_then(|info| info.context_window)
+            .unwrap_or_else(|| model::context_window(&model::kiro_model_id(&self.ctx.model).id));
         self.decoder = Some(KiroDecoder::new(
             EventStreamReader::new(),
             encoded.tool_names,
