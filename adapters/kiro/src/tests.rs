@@ -848,3 +848,30 @@ fn a_full_context_window_finishes_as_length_and_a_truncated_body_is_an_error() {
     call.push(&body[..body.len() - 2]).unwrap();
     assert_eq!(call.finish().unwrap_err().kind, ErrorKind::Upstream);
 }
+
+#[test]
+fn bytes_that_are_not_an_event_stream_are_an_upstream_error_and_an_error_frame_is_classified() {
+    plugboard_sdk::testing::assert_garbage_is_an_upstream_error(
+        || started(false),
+        b"data: {\"not\": \"an event stream\"}\n\n",
+    );
+    let error_frame = message(
+        &[
+            (":message-type", "error"),
+            (":error-code", "InternalServerException"),
+            (
+                ":error-message",
+                "Encountered an unexpected error when processing the request, please try again.",
+            ),
+        ],
+        b"",
+    );
+    let events = decode_fed(started(false), &[&error_frame]);
+    assert_eq!(
+        events[0],
+        StreamEvent::Error(UpstreamError::new(
+            ErrorClass::Overloaded(None),
+            "Encountered an unexpected error when processing the request, please try again."
+        ))
+    );
+}
