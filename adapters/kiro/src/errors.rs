@@ -10,7 +10,7 @@
 //! | `CONTENT_LENGTH_EXCEEDS_THRESHOLD`, `PROMPT_TOO_LONG`, "Input is too long" | `context-too-long` |
 //! | `MONTHLY_REQUEST_COUNT`, `OVERAGE_REQUEST_LIMIT_EXCEEDED`, `DAILY_REQUEST_COUNT`, `CONVERSATION_LIMIT_EXCEEDED`, any 402 | `quota-exhausted` |
 //! | `INSUFFICIENT_MODEL_CAPACITY`, `MODEL_TEMPORARILY_UNAVAILABLE`, "unexpectedly high load", 5xx | `overloaded` |
-//! | `INVALID_MODEL_ID` | `model-unavailable` |
+//! | `INVALID_MODEL_ID`, `FEATURE_NOT_SUPPORTED` | `model-unavailable` |
 //! | 401/403 (the bearer token is invalid), "profileArn is required" | `auth-expired` (refresh, retry once) |
 //! | other 429 / `ThrottlingException` | `rate-limited` |
 //! | "Improperly formed request" and other 400s | `bad-request` |
@@ -123,7 +123,7 @@ fn classify_fields(status: u16, fields: &Fields, retry: Option<u64>) -> Upstream
         || lower.contains("high traffic")
     {
         ErrorClass::Overloaded(retry)
-    } else if reason == "INVALID_MODEL_ID" {
+    } else if matches!(reason, "INVALID_MODEL_ID" | "FEATURE_NOT_SUPPORTED") {
         ErrorClass::ModelUnavailable
     } else if lower.contains("profilearn is required") || lower.contains("at 'profilearn'") {
         ErrorClass::AuthExpired

@@ -423,6 +423,11 @@ fn every_kiro_failure_gets_its_routing_class() {
         ),
         (
             403,
+            r#"{"__type":"com.amazon.aws.codewhisperer#AccessDeniedException","message":"This feature is not supported for your account.","reason":"FEATURE_NOT_SUPPORTED"}"#,
+            ErrorClass::ModelUnavailable,
+        ),
+        (
+            403,
             r#"{"message":"The bearer token included in the request is invalid.","reason":null}"#,
             ErrorClass::AuthExpired,
         ),
