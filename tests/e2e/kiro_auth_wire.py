@@ -15,6 +15,9 @@ answers a new one and the old one is dead (400 `invalid_grant`, "Invalid refresh
 provided", as the Kiro auth service says it).
 
 Strictness:
+- `POST /oauth/token` (the social code exchange): a JSON body that is exactly `{code,
+  code_verifier, redirect_uri}`, the code one a test authorized with `authorize()`,
+  the verifier whose S256 challenge the login URL carried, the same redirect URI.
 - `POST /refreshToken`: a JSON body that is exactly `{"refreshToken": "<one it issued>"}`.
 - `POST /client/register`: JSON, `clientName`, `clientType: public`, `scopes` (a
   non-empty list of `codewhisperer:` scopes), `grantTypes` naming the device code and
@@ -33,6 +36,8 @@ Strictness:
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import threading
 import uuid
@@ -110,6 +115,8 @@ class State:
     devices: dict = field(default_factory=dict)
     # The profile ARN of each access token (None: none).
     token_arn: dict = field(default_factory=dict)
+    # Social authorization codes: code -> (challenge, redirect URI, profile ARN).
+    codes: dict = field(default_factory=dict)
 
 
 class KiroAuthService:
@@ -136,6 +143,8 @@ class KiroAuthService:
     def endpoints(self) -> dict:
         """The provider entry's `endpoints:` overrides that send every account call here."""
         return {
+            "login": self.base_url + "/login",
+            "social-token": self.base_url + "/oauth/token",
             "refresh": self.base_url + "/refreshToken",
             "register": self.base_url + "/client/register",
             "device": self.base_url + "/device_authorization",
@@ -147,6 +156,11 @@ class KiroAuthService:
     def seed_social(self, refresh_token: str, profile_arn: str = SOCIAL_ARN) -> None:
         """Accept `refresh_token` (one the Kiro IDE holds) for a social account."""
         self.state.social_refresh[refresh_token] = profile_arn
+
+    def authorize(self, code: str, challenge: str, redirect_uri: str, profile_arn: str = SOCIAL_ARN) -> None:
+        """The user signed in at the login page: `code` goes back to `redirect_uri`, to be
+        exchanged with the verifier of `challenge`."""
+        self.state.codes[code] = (challenge, redirect_uri, profile_arn)
 
     def seed_idc(self, client_id: str, client_secret: str, refresh_token: str) -> None:
         """Accept `refresh_token` from the registered client `client_id` (the Kiro IDE's
@@ -181,6 +195,25 @@ class KiroAuthService:
         return kiro_wire.TOKENS.get(token)
 
     # Routes; each returns (status, body).
+
+    def social_exchange(self, headers: dict, body) -> tuple[int, dict]:
+        if not headers.get("content-type", "").startswith("application/json") or not isinstance(body, dict):
+            return 400, {"message": "Expected a JSON body"}
+        if set(body) != {"code", "code_verifier", "redirect_uri"}:
+            return 400, {"message": "Invalid request", "fields": sorted(body)}
+        grant = self.state.codes.pop(body["code"], None)
+        if grant is None:
+            return 400, {"error": "invalid_grant", "error_description": "Invalid authorization code"}
+        challenge, redirect_uri, arn = grant
+        digest = hashlib.sha256(str(body["code_verifier"]).encode()).digest()
+        if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != challenge:
+            return 400, {"error": "invalid_grant", "error_description": "PKCE verification failed"}
+        if body["redirect_uri"] != redirect_uri:
+            return 400, {"error": "invalid_grant", "error_description": "redirect_uri mismatch"}
+        refresh = "aor" + uuid.uuid4().hex * 3
+        self.state.social_refresh[refresh] = arn
+        return 200, {"accessToken": self._issue(arn), "refreshToken": refresh, "profileArn": arn,
+                     "expiresIn": LIFETIME_S}
 
     def social_refresh(self, headers: dict, body) -> tuple[int, dict]:
         if not headers.get("content-type", "").startswith("application/json") or not isinstance(body, dict):
@@ -320,6 +353,7 @@ class _Handler(BaseHTTPRequestHandler):
         service = self.service
         with service._lock:
             routes = {
+                ("POST", "/oauth/token"): lambda: service.social_exchange(headers, body),
                 ("POST", "/refreshToken"): lambda: service.social_refresh(headers, body),
                 ("POST", "/client/register"): lambda: service.register(body),
                 ("POST", "/device_authorization"): lambda: service.device_authorization(body),

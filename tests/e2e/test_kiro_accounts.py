@@ -2,8 +2,8 @@
 and runtime listing of `kiro_auth_wire`, with the generation mock of `kiro_wire` behind
 them: the Kiro IDE's token file imported (a social login, and a Builder ID login with
 its `<clientIdHash>.json` registration beside it) and refreshed on first use or on
-demand, and a Builder ID device login end to end (registration, pending polls, profile
-discovery). Every token the generation mock accepts is one the auth mock issued, so a
+demand, a Builder ID device login end to end (registration, pending polls, profile
+discovery), and a GitHub login through the Kiro auth service (PKCE, pasted redirect). Every token the generation mock accepts is one the auth mock issued, so a
 request that succeeds proves the refresh (or login) went through.
 """
 
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import openai
@@ -19,7 +21,7 @@ import pytest
 import kiro_auth_wire
 import kiro_wire
 from kiro_auth_wire import BUILDER_ID_START_URL, DEVICE_GRANT, IDC_ARN, SOCIAL_ARN, KiroAuthService
-from plugboard_server import Plugboard, provider
+from plugboard_server import BINARY, Plugboard, provider
 
 MODEL = "claude-sonnet-4-5"
 # The Kiro IDE's refresh tokens (the auth mock is told to accept them).
@@ -198,6 +200,44 @@ def test_a_builder_id_device_login_registers_polls_and_finds_the_profile(plugboa
     server.start()
     assert ask(server, "logged in") == "echo: logged in"
     assert mock.last().body["profileArn"] == IDC_ARN
+
+
+def test_a_github_login_through_the_kiro_auth_service_keeps_the_profile_it_answers(plugboard, mock, auth):
+    server = plugboard()
+    login = subprocess.Popen(
+        [str(BINARY), "login", "kiro", "--type", "kiro-social", "--no-browser", "--input", "idp=Github",
+         "--config", str(server.config_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=server.workdir)
+    try:
+        shown = ""
+        while "Open this URL to log in: " not in shown:
+            line = login.stderr.readline()
+            assert line, f"the login ended before showing its URL: {shown}"
+            shown = line
+        url = urlsplit(shown.split("Open this URL to log in: ", 1)[1].strip())
+        params = {name: values[0] for name, values in parse_qs(url.query).items()}
+        assert url.path == "/login"
+        assert params["idp"] == "Github" and params["code_challenge_method"] == "S256"
+        assert params["redirect_uri"] == "http://localhost:9876/oauth/callback"
+        assert params["prompt"] == "select_account"
+        # The user signs in; the browser ends on the redirect, which is pasted.
+        auth.authorize("kiro-code-1", params["code_challenge"], params["redirect_uri"])
+        out, err = login.communicate(f"{params['redirect_uri']}?code=kiro-code-1&state={params['state']}\n",
+                                     timeout=120)
+    finally:
+        login.kill()
+    assert login.returncode == 0, f"{out}\n{err}"
+    account = re.search(r"account `([^`]+)` added \(kiro-social", out).group(1)
+    [exchange] = auth.received
+    assert (exchange.path, exchange.status) == ("/oauth/token", 200)
+    assert set(exchange.body) == {"code", "code_verifier", "redirect_uri"}
+    assert auth.paths() == ["/oauth/token"], "the answer's profile ARN needs no listing"
+    file = stored(server, account)
+    assert (file["type"], file["auth_method"], file["profile_arn"]) == ("kiro", "social", SOCIAL_ARN)
+
+    server.start()
+    assert ask(server, "social") == "echo: social"
+    assert mock.last().body["profileArn"] == SOCIAL_ARN
 
 
 def test_the_auth_mock_refuses_what_the_services_refuse(auth):
