@@ -21,7 +21,7 @@ from kiro_auth_wire import ISSUED_TOKENS, SOCIAL_ARN, KiroAuthService
 from plugboard_server import provider
 from replies import text, thinking_then_text, tool_call
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-4-6"
 TOKEN_A, TOKEN_B = list(kiro_wire.TOKENS)[:2]
 WEATHER = {"name": "get_weather", "description": "Current weather for a city.",
            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
@@ -96,7 +96,7 @@ def test_chat_completions_not_streamed_are_served_from_the_event_stream(kiro, mo
     sent = mock.last()
     assert sent.path == kiro_wire.PATH
     assert current(sent)["content"] == "You are terse.\n\nCapital of France?"
-    assert current(sent)["modelId"] == "claude-sonnet-4.5"
+    assert current(sent)["modelId"] == "claude-sonnet-4.6"
     assert sent.body.get("profileArn") == kiro_wire.TOKENS[token(sent)]
 
 
