@@ -774,7 +774,7 @@ async fn importing_other_tools_files_twice_updates_the_same_accounts_and_remove_
         ("(Codex CLI)", "(codex, dev@example.com)"),
         ("(Claude Code)", "(claude-oauth)"),
         ("(Gemini CLI)", "(gemini-cli, gcli@example.com)"),
-        ("(Kiro)", "(kiro)"),
+        ("(Kiro)", "(kiro-idc)"),
         ("(GitHub Copilot)", "(copilot, octocat)"),
         ("(GitHub Copilot)", "(copilot, octo-enterprise)"),
     ] {

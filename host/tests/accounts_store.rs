@@ -111,7 +111,7 @@ fn a_cliproxyapi_auth_directory_loads_as_it_is() {
         ),
         (
             "kiro-dev",
-            "kiro",
+            "kiro-idc",
             Some("kiro@example.com"),
             Some(at(EXPIRY)),
         ),
@@ -590,9 +590,13 @@ fn other_tools_credential_files_import_as_accounts() {
     let (format, accounts) = import_one("kiro/kiro-auth-token.json");
     assert_eq!(format, "Kiro");
     let kiro = &accounts[0];
-    assert_eq!(kiro.kind, "kiro");
+    assert_eq!(kiro.kind, "kiro-idc");
     assert_eq!(kiro.attributes["auth-method"], "IdC");
     assert_eq!(kiro.attributes["region"], "eu-central-1");
+    assert_eq!(
+        kiro.attributes["api-region"], "us-east-1",
+        "no profile ARN yet: the login region is not the API region"
+    );
     assert_eq!(
         kiro.tokens.expires_at,
         Some(at(EXPIRY) + Duration::from_millis(899))

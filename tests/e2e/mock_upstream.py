@@ -2,9 +2,10 @@
 (`POST /v1/messages`), the real OpenAI Chat Completions API (`POST /v1/chat/completions`),
 the real OpenAI Responses API (`POST /v1/responses`), the real Gemini API
 (`POST /v1beta/models/{m}:generateContent` and `:streamGenerateContent[?alt=sse]`) and
-the ChatGPT Codex backend (`POST /backend-api/codex/responses`, see `codex_wire`) and
+the ChatGPT Codex backend (`POST /backend-api/codex/responses`, see `codex_wire`),
 Cloud Code Assist (`POST /v1internal:generateContent` and `:streamGenerateContent`, see
-`code_assist_wire`).
+`code_assist_wire`) and Kiro (`POST /generateAssistantResponse`, AWS event-stream
+answers, see `kiro_wire`).
 
 Tests queue the replies they want (`mock.queue(text("hi"), tool_call(...))`), or install
 a responder that picks a reply from the request (`mock.answer_with(fn)`, for clients
@@ -29,6 +30,7 @@ import anthropic_wire
 import code_assist_wire
 import codex_wire
 import gemini_wire
+import kiro_wire
 import openai_wire
 import responses_wire
 from replies import ErrorReply, Reply, text
@@ -55,7 +57,7 @@ class Received:
     @property
     def dialect(self) -> str:
         """Which API was called: anthropic, openai (Chat Completions), openai-responses,
-        gemini, codex, code-assist, or unknown."""
+        gemini, codex, code-assist, kiro, or unknown."""
         if self.path == "/v1/messages":
             return "anthropic"
         if self.path == "/v1/chat/completions":
@@ -68,6 +70,8 @@ class Received:
             return "gemini"
         if code_assist_wire.PATH.match(self.path):
             return "code-assist"
+        if self.path == kiro_wire.PATH or (self.path == "/" and "x-amz-target" in self.headers):
+            return "kiro"
         return "unknown"
 
     @property
@@ -190,6 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._codex(headers, body)
         elif dialect == "code-assist":
             self._code_assist(url, headers, body)
+        elif dialect == "kiro":
+            self._kiro(url, headers, raw, body)
         else:
             self._send(404, {"content-type": "application/json"}, b'{"error":"not found"}')
 
@@ -275,6 +281,17 @@ class _Handler(BaseHTTPRequestHandler):
         if "alt=sse" not in url.query.split("&"):
             return self._send(*code_assist_wire._error(400, "INVALID_ARGUMENT", "the mock streams with alt=sse only"))
         return self._stream(code_assist_wire.sse_events(reply, model), reply.pace)
+
+    def _kiro(self, url, headers: dict, raw: bytes, body) -> None:
+        refused = kiro_wire.check(headers, url.path, raw, body)
+        if refused:
+            return self._send(*refused)
+        state = body["conversationState"]
+        reply = self.mock._next_reply(self._received, kiro_wire.last_user_text(state))
+        if isinstance(reply, ErrorReply):
+            return self._send(*kiro_wire.error_body(reply))
+        model = state["currentMessage"]["userInputMessage"]["modelId"]
+        return self._stream(kiro_wire.events(reply, model), reply.pace, "application/vnd.amazon.eventstream")
 
     def _gemini(self, url, headers: dict, body) -> None:
         refused = gemini_wire.check_auth(headers, url.query)

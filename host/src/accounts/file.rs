@@ -132,7 +132,8 @@ pub enum FileError {
 /// | `kimi` | `kimi` |
 /// | `xai` | `xai` |
 /// | `github-copilot`, `copilot` | `copilot` |
-/// | `kiro` | `kiro` |
+/// | `kiro` | `kiro-social` or `kiro-idc`, by the file (see [`kiro_kind`]) |
+/// | `kiro-social`, `kiro-idc` | themselves |
 /// | `vertex` | `vertex` |
 const TYPE_KINDS: &[(&str, &str)] = &[
     ("codex", "codex"),
@@ -147,9 +148,123 @@ const TYPE_KINDS: &[(&str, &str)] = &[
     ("xai", "xai"),
     ("github-copilot", "copilot"),
     ("copilot", "copilot"),
-    ("kiro", "kiro"),
+    ("kiro", KIRO_SOCIAL),
+    ("kiro-social", KIRO_SOCIAL),
+    ("kiro-idc", KIRO_IDC),
     ("vertex", "vertex"),
 ];
+
+/// The Kiro credential kind of a social (Google / GitHub) login, refreshed through the
+/// Kiro auth service.
+pub const KIRO_SOCIAL: &str = "kiro-social";
+/// The Kiro credential kind of an AWS Builder ID or IAM Identity Center login,
+/// refreshed through AWS SSO OIDC with a registered client.
+pub const KIRO_IDC: &str = "kiro-idc";
+/// The `type` every Kiro account file carries (CLIProxyAPI's), whichever its kind.
+const KIRO_TYPE: &str = "kiro";
+/// Where a Kiro login region or API region is not known.
+const KIRO_DEFAULT_REGION: &str = "us-east-1";
+
+/// Whether `kind` is one of Kiro's.
+pub fn is_kiro(kind: &str) -> bool {
+    kind == KIRO_SOCIAL || kind == KIRO_IDC
+}
+
+/// The kind of a Kiro account (a `type: kiro` file, the Kiro IDE's token file), since
+/// one `type` holds both and each refreshes its own way:
+///
+/// | the file says | kind |
+/// | --- | --- |
+/// | `auth_method` / `authMethod` `social`, `google`, `github` | `kiro-social` |
+/// | `auth_method` `idc`, `builder-id`, `builder_id`, `builderid`, `iam`, `enterprise`, `sso` | `kiro-idc` |
+/// | anything else (`import`, none): a client registration (`client_id`, `clientId`, `clientIdHash`, `client`) | `kiro-idc` |
+/// | else `provider` `BuilderId`, `Enterprise`, `AWS`, `IdC` | `kiro-idc` |
+/// | else | `kiro-social` |
+pub fn kiro_kind(
+    auth_method: Option<&str>,
+    provider: Option<&str>,
+    has_client: bool,
+) -> &'static str {
+    let lower = |text: Option<&str>| text.map(|t| t.trim().to_ascii_lowercase());
+    match lower(auth_method).as_deref() {
+        Some("social" | "google" | "github") => return KIRO_SOCIAL,
+        Some("idc" | "builder-id" | "builder_id" | "builderid" | "iam" | "enterprise" | "sso") => {
+            return KIRO_IDC;
+        }
+        _ => {}
+    }
+    if has_client {
+        return KIRO_IDC;
+    }
+    match lower(provider).as_deref() {
+        Some("builderid" | "builder-id" | "enterprise" | "aws" | "idc") => KIRO_IDC,
+        _ => KIRO_SOCIAL,
+    }
+}
+
+/// The kind of a `type: kiro` file: [`kiro_kind`] of its auth method (top level or in
+/// Plugboard's `attributes`), provider and client registration.
+fn kiro_kind_of(doc: &Map<String, Value>) -> &'static str {
+    let own = doc.get("attributes").and_then(Value::as_object);
+    let in_either = |keys: &[&str], own_key: &str| {
+        str_at(doc, keys).or_else(|| own.and_then(|own| str_at(own, &[own_key])))
+    };
+    let has_client = key_in(
+        doc,
+        &[
+            "client_id",
+            "client-id",
+            "clientId",
+            "clientIdHash",
+            "client",
+        ],
+    )
+    .is_some();
+    kiro_kind(
+        in_either(&["auth_method", "authMethod", "auth-method"], "auth-method"),
+        in_either(&["provider"], "provider"),
+        has_client,
+    )
+}
+
+/// The region of a profile ARN (`arn:aws:codewhisperer:<region>:<account>:profile/<id>`),
+/// when it names a plain one.
+fn arn_region(arn: &str) -> Option<&str> {
+    let mut parts = arn.trim().split(':');
+    if parts.next() != Some("arn") {
+        return None;
+    }
+    let region = parts.nth(2)?;
+    let plain = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    plain.then_some(region)
+}
+
+/// What a Kiro account's endpoints need, filled in: `api-region` from the profile ARN
+/// (the API lives in the ARN's region, whatever the login region), else as given,
+/// else `us-east-1`; the login `region` defaults to `us-east-1`; `auth-method` says
+/// the kind (`social` or `idc`) when the file did not.
+fn kiro_attributes(kind: &str, attributes: &mut BTreeMap<String, String>) {
+    let from_arn = attributes
+        .get("profile-arn")
+        .and_then(|arn| arn_region(arn))
+        .map(str::to_owned);
+    if let Some(region) = from_arn {
+        attributes.insert("api-region".to_owned(), region);
+    }
+    for name in ["api-region", "region"] {
+        let known = attributes.get(name).is_some_and(|v| !v.trim().is_empty());
+        if !known {
+            attributes.insert(name.to_owned(), KIRO_DEFAULT_REGION.to_owned());
+        }
+    }
+    let method = if kind == KIRO_IDC { "idc" } else { "social" };
+    attributes
+        .entry("auth-method".to_owned())
+        .or_insert_with(|| method.to_owned());
+}
 
 /// The key whose presence (`"plugboard": 1`) marks a file Plugboard wrote: its `type`
 /// is then a kind id as it stands, whichever adapter declares it.
@@ -224,6 +339,9 @@ fn attribute_sources(kind: &str) -> Vec<(&'static str, &'static [&'static str])>
     let mut sources = ATTRIBUTE_KEYS.to_vec();
     if kind == "codex" {
         sources.push(("chatgpt-account-id", &["account_id", "account-id"]));
+    }
+    if is_kiro(kind) {
+        sources.push(("start-url", &["start_url", "startUrl", "start-url"]));
     }
     sources
 }
@@ -517,6 +635,7 @@ impl AccountFile {
             .get(OWN_MARKER)
             .is_some_and(|marker| marker.as_u64().is_some());
         let kind = match kind_for_type(&file_type) {
+            Some(_) if file_type.eq_ignore_ascii_case(KIRO_TYPE) => kiro_kind_of(&doc).to_owned(),
             Some(kind) => kind.to_owned(),
             None if own => file_type.clone(),
             None => return Err(FileError::UnknownType(file_type)),
@@ -584,6 +703,9 @@ impl AccountFile {
             }
             Some(_) => return Err(bad("attributes", "must be an object")),
         }
+        if is_kiro(&kind) {
+            kiro_attributes(&kind, &mut attributes);
+        }
 
         let base_url = str_at(&doc, BASE_URL_KEYS).map(str::to_owned).or_else(|| {
             (kind == "qwen")
@@ -646,16 +768,23 @@ impl AccountFile {
     }
 
     /// A new account in Plugboard's own form (login, import of another tool's file).
+    ///
+    /// A Kiro account is written as CLIProxyAPI writes one, so that it reads it too:
+    /// `type: kiro` with `auth_method` (`social` or `idc`, which tells the kinds apart),
+    /// `profile_arn`, `region` and `start_url` at the top level, and its registered
+    /// client as `client_id` / `client_secret`.
     pub fn new(
         id: &str,
         kind: &str,
         label: Option<String>,
         tokens: Tokens,
-        attributes: BTreeMap<String, String>,
+        mut attributes: BTreeMap<String, String>,
     ) -> AccountFile {
+        let kiro = is_kiro(kind);
+        let file_type = if kiro { KIRO_TYPE } else { kind };
         let mut doc = Map::new();
         doc.insert(OWN_MARKER.into(), Value::from(1));
-        doc.insert("type".into(), Value::from(kind));
+        doc.insert("type".into(), Value::from(file_type));
         if let Some(label) = &label {
             let key = if label.contains('@') {
                 "email"
@@ -664,10 +793,18 @@ impl AccountFile {
             };
             doc.insert(key.into(), Value::from(label.as_str()));
         }
+        if kiro {
+            kiro_attributes(kind, &mut attributes);
+            // Placeholders `set_attributes` fills (or removes when the attribute is
+            // absent), so these attributes land in CLIProxyAPI's keys.
+            for key in ["auth_method", "profile_arn", "region", "start_url"] {
+                doc.insert(key.into(), Value::from(""));
+            }
+        }
         let mut file = AccountFile {
             id: id.to_owned(),
             kind: kind.to_owned(),
-            file_type: kind.to_owned(),
+            file_type: file_type.to_owned(),
             label,
             tokens: Tokens::default(),
             attributes: BTreeMap::new(),
@@ -866,8 +1003,38 @@ impl AccountFile {
         self.base_url = base_url;
     }
 
-    /// Set the OAuth client the account was issued to (Plugboard's `client` object).
+    /// Set the OAuth client the account was issued to (Plugboard's `client` object; a
+    /// Kiro account's top-level `client_id` / `client_secret`, as CLIProxyAPI keeps it).
     pub fn set_client(&mut self, client: Option<OAuthClient>) {
+        if is_kiro(&self.kind) && !self.doc.contains_key("client") {
+            let id_key = key_in(&self.doc, &["clientId", "client-id"]).unwrap_or("client_id");
+            let secret_key =
+                key_in(&self.doc, &["clientSecret", "client-secret"]).unwrap_or("client_secret");
+            let expiry_key =
+                key_in(&self.doc, &["clientSecretExpiresAt"]).unwrap_or("client_secret_expires_at");
+            let client_ref = client.as_ref();
+            put(
+                &mut self.doc,
+                id_key,
+                client_ref.map(|c| Value::from(c.id.as_str())),
+            );
+            put(
+                &mut self.doc,
+                secret_key,
+                client_ref
+                    .and_then(|c| c.secret.as_ref())
+                    .map(|s| Value::from(s.expose())),
+            );
+            put(
+                &mut self.doc,
+                expiry_key,
+                client_ref
+                    .and_then(|c| c.expires_at)
+                    .map(|t| Value::from(format_rfc3339(t, false))),
+            );
+            self.client = client;
+            return;
+        }
         let object = client.as_ref().map(|client| {
             let mut object = Map::new();
             object.insert("id".into(), Value::from(client.id.as_str()));
@@ -910,7 +1077,8 @@ impl AccountFile {
     /// Copilot: `copilot:<github host>:<user>` (the host `github.com` unless the
     /// `github-host` attribute says otherwise). Others: the `chatgpt-account-id`
     /// attribute (with the label, when known: a team workspace shares the id), else
-    /// the label (lower-cased), else the `profile-arn` attribute.
+    /// the label (lower-cased), else the `profile-arn` attribute (not for Kiro, whose
+    /// profile ARNs are shared: an unnamed Kiro account is matched by its tokens).
     pub fn identity(&self) -> Option<String> {
         if self.kind == "copilot" {
             let user = self.label.as_deref()?.to_ascii_lowercase();
@@ -929,6 +1097,10 @@ impl AccountFile {
             }
         } else if let Some(label) = &self.label {
             format!("label:{}", label.to_lowercase())
+        } else if is_kiro(&self.kind) {
+            // Many Kiro accounts share one profile ARN (every social login's is the
+            // same, an organisation's users share theirs): it names no one.
+            return None;
         } else if let Some(arn) = self.attributes.get("profile-arn") {
             format!("profile:{arn}")
         } else {
@@ -1035,7 +1207,9 @@ mod tests {
             ("xai", "xai"),
             ("github-copilot", "copilot"),
             ("copilot", "copilot"),
-            ("kiro", "kiro"),
+            ("kiro", "kiro-social"),
+            ("kiro-social", "kiro-social"),
+            ("kiro-idc", "kiro-idc"),
             ("vertex", "vertex"),
         ];
         for (file_type, kind) in table {
@@ -1258,6 +1432,155 @@ mod tests {
             !format!("{reread:?}").contains("access-1"),
             "Debug never shows a token"
         );
+    }
+
+    #[test]
+    fn a_kiro_file_is_social_or_idc_by_its_auth_method_client_or_provider() {
+        let cases = [
+            (r#""auth_method": "social""#, KIRO_SOCIAL),
+            (r#""authMethod": "IdC""#, KIRO_IDC),
+            (r#""auth_method": "builder-id""#, KIRO_IDC),
+            (r#""auth_method": "idc""#, KIRO_IDC),
+            (
+                r#""auth_method": "import", "client_id": "c", "client_secret": "s""#,
+                KIRO_IDC,
+            ),
+            (r#""clientIdHash": "0f1e""#, KIRO_IDC),
+            (r#""provider": "BuilderId""#, KIRO_IDC),
+            (r#""provider": "Github""#, KIRO_SOCIAL),
+            (r#""attributes": {"auth-method": "idc"}"#, KIRO_IDC),
+            (r#""refresh_token": "aor""#, KIRO_SOCIAL),
+        ];
+        for (keys, kind) in cases {
+            let file = parse(&format!(r#"{{"type": "kiro", {keys}}}"#));
+            assert_eq!(file.kind, kind, "{keys}");
+            assert_eq!(file.file_type, "kiro");
+        }
+        assert_eq!(kind_for_type("kiro-idc"), Some(KIRO_IDC));
+        assert_eq!(
+            kind_for_type("KIRO"),
+            Some(KIRO_SOCIAL),
+            "`--type kiro` logs in socially"
+        );
+    }
+
+    #[test]
+    fn a_cliproxyapi_kiro_file_gets_its_api_region_from_the_profile_arn() {
+        let file = parse(
+            r#"{"type": "kiro", "access_token": "aoa", "refresh_token": "aor",
+                "profile_arn": "arn:aws:codewhisperer:eu-central-1:123456789012:profile/P1",
+                "expires_at": "2026-07-25T14:10:01Z", "auth_method": "idc", "region": "eu-west-1",
+                "start_url": "https://d-1234567890.awsapps.com/start",
+                "client_id": "cid", "client_secret": "csecret"}"#,
+        );
+        assert_eq!(file.kind, KIRO_IDC);
+        assert_eq!(file.attributes["api-region"], "eu-central-1");
+        assert_eq!(
+            file.attributes["region"], "eu-west-1",
+            "the login region stays"
+        );
+        assert_eq!(
+            file.attributes["start-url"],
+            "https://d-1234567890.awsapps.com/start"
+        );
+        assert_eq!(file.client.as_ref().unwrap().id, "cid");
+        assert_eq!(file.tokens.expires_at, Some(at(T)));
+        // Without an ARN or a region, both regions are us-east-1.
+        let bare = parse(r#"{"type": "kiro", "auth_method": "social", "refresh_token": "aor"}"#);
+        assert_eq!(
+            (
+                bare.attributes["api-region"].as_str(),
+                bare.attributes["region"].as_str()
+            ),
+            ("us-east-1", "us-east-1")
+        );
+    }
+
+    #[test]
+    fn a_new_kiro_account_is_written_the_way_cliproxyapi_reads_it() {
+        let mut attributes = BTreeMap::new();
+        attributes.insert(
+            "profile-arn".to_owned(),
+            "arn:aws:codewhisperer:eu-central-1:123456789012:profile/P1".to_owned(),
+        );
+        attributes.insert(
+            "start-url".to_owned(),
+            "https://view.awsapps.com/start".to_owned(),
+        );
+        let mut file = AccountFile::new(
+            "kiro-idc-1",
+            KIRO_IDC,
+            None,
+            Tokens {
+                access: Some(Secret::new("aoa-1")),
+                refresh: Some(Secret::new("aor-1")),
+                expires_at: Some(at(T)),
+                ..Tokens::default()
+            },
+            attributes,
+        );
+        file.set_client(Some(OAuthClient {
+            id: "registered-id".into(),
+            secret: Some(Secret::new("registered-secret")),
+            expires_at: Some(at(T + 90 * 86_400)),
+        }));
+        let written: Value = serde_json::from_slice(&file.to_bytes()).unwrap();
+        assert_eq!(written["type"], "kiro");
+        assert_eq!(written["auth_method"], "idc");
+        assert_eq!(
+            written["profile_arn"],
+            "arn:aws:codewhisperer:eu-central-1:123456789012:profile/P1"
+        );
+        assert_eq!(written["region"], "us-east-1");
+        assert_eq!(written["start_url"], "https://view.awsapps.com/start");
+        assert_eq!(written["client_id"], "registered-id");
+        assert_eq!(written["client_secret"], "registered-secret");
+        assert_eq!(written["refresh_token"], "aor-1");
+        assert_eq!(
+            written["attributes"],
+            serde_json::json!({"api-region": "eu-central-1"})
+        );
+        assert!(written.get("client").is_none());
+
+        let again = AccountFile::parse("kiro-idc-1", &file.to_bytes()).unwrap();
+        assert_eq!(again.kind, KIRO_IDC);
+        assert_eq!(again.attributes, file.attributes);
+        let client = again.client.unwrap();
+        assert_eq!(client.secret.unwrap().expose(), "registered-secret");
+        assert_eq!(client.expires_at, Some(at(T + 90 * 86_400)));
+
+        let social = AccountFile::new(
+            "kiro-s",
+            KIRO_SOCIAL,
+            None,
+            Tokens::default(),
+            BTreeMap::new(),
+        );
+        let written: Value = serde_json::from_slice(&social.to_bytes()).unwrap();
+        assert_eq!(
+            (written["type"].as_str(), written["auth_method"].as_str()),
+            (Some("kiro"), Some("social"))
+        );
+        assert!(written.get("profile_arn").is_none() && written.get("start_url").is_none());
+        assert_eq!(
+            AccountFile::parse("kiro-s", &social.to_bytes())
+                .unwrap()
+                .kind,
+            KIRO_SOCIAL
+        );
+    }
+
+    #[test]
+    fn unnamed_kiro_accounts_sharing_a_profile_arn_are_not_the_same_account() {
+        let shared = "arn:aws:codewhisperer:us-east-1:699475941385:profile/EHGA3GRVQMUK";
+        let one = parse(&format!(
+            r#"{{"type": "kiro", "auth_method": "social", "profileArn": "{shared}"}}"#
+        ));
+        assert_eq!(one.identity(), None);
+        let named = parse(&format!(
+            r#"{{"type": "kiro", "auth_method": "social", "profileArn": "{shared}", "email": "a@b.c"}}"#
+        ));
+        assert_eq!(named.identity().as_deref(), Some("kiro-social:label:a@b.c"));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! | Codex CLI `auth.json` | `tokens {id_token, access_token, refresh_token, account_id}` |
 //! | Claude Code `.credentials.json` | `claudeAiOauth {accessToken, refreshToken, expiresAt}` |
 //! | Gemini CLI `oauth_creds.json` | `access_token`, `refresh_token`, `expiry_date` (ms) |
-//! | Kiro `kiro-auth-token.json` | `accessToken`, `refreshToken`, `authMethod`/`profileArn`/`clientIdHash` (+ `<clientIdHash>.json` beside it) |
+//! | Kiro `kiro-auth-token.json` | `accessToken`, `refreshToken`, `authMethod`/`profileArn`/`clientIdHash` (+ `<clientIdHash>.json` beside it); kind `kiro-social` or `kiro-idc` |
 //! | Copilot `apps.json` / `hosts.json` | `{"<host>[:<client id>]": {user, oauth_token}}` |
 //!
 //! Id tokens are read without checking their signature: only to name the account
@@ -294,7 +294,9 @@ fn gemini(path: &Path, doc: &Map<String, Value>) -> anyhow::Result<AccountFile> 
 }
 
 /// The Kiro IDE's `kiro-auth-token.json`, with the client registration
-/// `<clientIdHash>.json` beside it when it names one.
+/// `<clientIdHash>.json` beside it when it names one. The kind comes from `authMethod`
+/// (`social`: `kiro-social`; `IdC`: `kiro-idc`), else from a client registration or
+/// the `provider` (see [`file::kiro_kind`]); `api-region` from the profile ARN.
 fn kiro(path: &Path, doc: &Map<String, Value>) -> anyhow::Result<AccountFile> {
     let tokens = Tokens {
         access: secret_at(doc, &["accessToken", "access_token"]),
@@ -350,9 +352,17 @@ fn kiro(path: &Path, doc: &Map<String, Value>) -> anyhow::Result<AccountFile> {
             ),
         }
     }
+    let kind = file::kiro_kind(
+        attributes.get("auth-method").map(String::as_str),
+        attributes.get("provider").map(String::as_str),
+        client.is_some() || doc.contains_key("clientIdHash"),
+    );
+    if tokens.refresh.is_none() {
+        bail!("{}: no `refreshToken`", path.display());
+    }
     let label = str_at(doc, &["email"]).map(str::to_owned);
     let id = proposed_id("kiro", label.as_deref());
-    let mut account = AccountFile::new(&id, "kiro", label, tokens, attributes);
+    let mut account = AccountFile::new(&id, kind, label, tokens, attributes);
     if client.is_some() {
         account.set_client(client);
     }
@@ -397,6 +407,71 @@ fn copilot(doc: &Map<String, Value>) -> Vec<AccountFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Kiro IDE's token file of a GitHub login (the IDE writes the profile ARN).
+    const KIRO_SOCIAL_FILE: &str = r#"{
+      "accessToken": "aoaSocialAccess",
+      "refreshToken": "aorSocialRefresh",
+      "profileArn": "arn:aws:codewhisperer:eu-central-1:123456789012:profile/SOCIAL1",
+      "expiresAt": "2026-07-25T14:10:01.899Z",
+      "authMethod": "social",
+      "provider": "Github"
+    }"#;
+
+    #[test]
+    fn a_kiro_ide_social_file_is_a_social_account_in_the_profile_arns_api_region() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kiro-auth-token.json");
+        std::fs::write(&path, KIRO_SOCIAL_FILE).unwrap();
+        let imported = read(&path).unwrap();
+        let account = &imported[0].accounts[0];
+        assert_eq!(imported[0].format, "Kiro");
+        assert_eq!(account.kind, file::KIRO_SOCIAL);
+        assert_eq!(account.attributes["api-region"], "eu-central-1");
+        assert_eq!(account.attributes["region"], "us-east-1");
+        assert!(account.client.is_none());
+        let written: Value = serde_json::from_slice(&account.to_bytes()).unwrap();
+        assert_eq!(
+            (written["type"].as_str(), written["auth_method"].as_str()),
+            (Some("kiro"), Some("social"))
+        );
+        assert_eq!(written["expired"], "2026-07-25T14:10:01Z");
+    }
+
+    #[test]
+    fn a_kiro_ide_idc_file_takes_its_companion_registration_and_refuses_a_path_in_the_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let hash = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c";
+        let token = serde_json::json!({
+            "accessToken": "aoaIdcAccess", "refreshToken": "aorIdcRefresh",
+            "expiresAt": "2026-07-25T14:10:01.899Z", "authMethod": "IdC", "provider": "BuilderId",
+            "region": "us-east-1", "clientIdHash": hash,
+        });
+        std::fs::write(dir.path().join("kiro-auth-token.json"), token.to_string()).unwrap();
+        std::fs::write(
+            dir.path().join(format!("{hash}.json")),
+            r#"{"clientId": "reg-id", "clientSecret": "reg-secret", "expiresAt": "2026-10-23T14:10:01.000Z"}"#,
+        )
+        .unwrap();
+        let imported = read(&dir.path().join("kiro-auth-token.json")).unwrap();
+        let account = &imported[0].accounts[0];
+        assert_eq!(account.kind, file::KIRO_IDC);
+        assert_eq!(account.attributes["auth-method"], "IdC");
+        assert_eq!(account.attributes["api-region"], "us-east-1");
+        let client = account.client.as_ref().unwrap();
+        assert_eq!(
+            (client.id.as_str(), client.secret.as_ref().unwrap().expose()),
+            ("reg-id", "reg-secret")
+        );
+        let written: Value = serde_json::from_slice(&account.to_bytes()).unwrap();
+        assert_eq!(written["client_id"], "reg-id");
+
+        let mut evil = token.clone();
+        evil["clientIdHash"] = Value::from("../../etc/passwd");
+        std::fs::write(dir.path().join("evil.json"), evil.to_string()).unwrap();
+        let error = read(&dir.path().join("evil.json")).unwrap_err().to_string();
+        assert!(error.contains("clientIdHash"), "{error}");
+    }
 
     #[test]
     fn a_jwt_payload_decodes_without_padding() {
