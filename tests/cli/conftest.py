@@ -22,6 +22,7 @@ sys.path.insert(0, str(HERE.parent / "e2e"))
 
 import code_assist_wire  # noqa: E402
 import codex_wire  # noqa: E402
+import kiro_wire  # noqa: E402
 from anthropic_wire import OAUTH_BETA, OAUTH_TOKEN  # noqa: E402
 from mock_upstream import MockUpstream, Received  # noqa: E402
 from plugboard_server import LIVE, Plugboard, provider  # noqa: E402
@@ -38,6 +39,8 @@ TASK = "Run the shell command `echo hi` with your shell tool, then tell me what 
 # of the `plugboard` fixture): the Codex backend's token and ChatGPT account the mock
 # issued, and the Claude OAuth token it takes as a bearer with the OAuth beta.
 CODEX_TOKEN, CODEX_ACCOUNT = next(iter(codex_wire.TOKENS.items()))
+# The Kiro token the generation mock issued with a profile ARN (a social login's).
+KIRO_TOKEN, KIRO_PROFILE_ARN = next((t, arn) for t, arn in kiro_wire.TOKENS.items() if arn)
 
 
 @dataclass
@@ -79,7 +82,8 @@ def scripted_model(shell: ShellTool):
 def subscription_refusals(received: list[Received], account: str) -> list[str]:
     """Every way the upstream's requests failed to carry the stored `account` as its
     provider wants it (empty when all did): `codex`, a bearer of the backend's token with
-    that token's `chatgpt-account-id`; `claude`, the OAuth token as a bearer with the
+    that token's `chatgpt-account-id`; `kiro`, its bearer and its profile ARN in the body;
+    `claude`, the OAuth token as a bearer with the
     OAuth beta and no `x-api-key`; `antigravity`, its token as a bearer and its project in
     the Code Assist envelope. Any request the mock refused is named too."""
     problems = []
@@ -96,6 +100,11 @@ def subscription_refusals(received: list[Received], account: str) -> list[str]:
                 problems.append(f"{where}: not the antigravity account's bearer")
             if not isinstance(r.body, dict) or r.body.get("project") != project:
                 problems.append(f"{where}: the envelope does not name the account's project")
+        elif account == "kiro":
+            if r.headers.get("authorization") != f"Bearer {KIRO_TOKEN}":
+                problems.append(f"{where}: not the kiro account's bearer")
+            if not isinstance(r.body, dict) or r.body.get("profileArn") != KIRO_PROFILE_ARN:
+                problems.append(f"{where}: the body does not name the account's profile ARN")
         elif account == "codex":
             if r.headers.get("authorization") != f"Bearer {CODEX_TOKEN}":
                 problems.append(f"{where}: not the codex account's bearer")
@@ -145,13 +154,20 @@ def account_file(account: str) -> tuple[str, dict]:
             "type": "antigravity", "access_token": token, "refresh_token": "1//not-used-here",
             "expired": "2099-01-01T00:00:00Z", "email": "me@example.com", "project_id": project,
         }
+    if account == "kiro":
+        # CLIProxyAPI's `kiro` file of a social (Google/GitHub) login.
+        return "kiro-me@example.com.json", {
+            "type": "kiro", "auth_method": "social", "access_token": KIRO_TOKEN,
+            "refresh_token": "aorAAAA-not-used-here", "expires_at": "2099-01-01T00:00:00Z",
+            "profile_arn": KIRO_PROFILE_ARN, "region": "us-east-1", "email": "me@example.com",
+        }
     if account == "claude":
         return "claude-me@example.com.json", {
             "type": "claude", "id_token": "", "access_token": OAUTH_TOKEN,
             "refresh_token": "sk-ant-ort01-not-used-here-0123456789", "last_refresh": "2026-12-06T09:00:00Z",
             "email": "me@example.com", "expired": "2099-01-01T00:00:00Z", "disabled": False,
         }
-    raise ValueError(f"no stored account of type {account!r} (codex, claude or antigravity)")
+    raise ValueError(f"no stored account of type {account!r} (codex, claude, antigravity or kiro)")
 
 
 @pytest.fixture
@@ -178,6 +194,9 @@ def plugboard(tmp_path, upstream):
         if adapter == "codex":
             del entry["base-url"]
             entry["endpoints"] = {"base": upstream.base_url + "/backend-api/codex"}
+        if adapter == "kiro":
+            del entry["base-url"]
+            entry["endpoints"] = {"base": upstream.base_url, "usage": upstream.base_url + "/getUsageLimits"}
         if adapter == "antigravity":
             del entry["base-url"]
             entry["endpoints"] = {"base": upstream.base_url}

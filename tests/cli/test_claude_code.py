@@ -2,7 +2,9 @@
 OpenAI-compatible upstream asks for Claude Code's `Bash` tool, Claude Code runs
 `echo hi` and sends the output back, and the upstream's final text is what it prints.
 The same run through a ChatGPT subscription: the `codex` adapter, its one account a
-stored `codex` file, the strict Codex backend mock upstream."""
+stored `codex` file, the strict Codex backend mock upstream; and through a Kiro
+subscription: the `kiro` adapter, CLIProxyAPI's `kiro` file of a social login, the strict
+Kiro mock (event-stream answers; every structural refusal of the real API)."""
 
 from conftest import (
     FINAL_TEXT, TASK, ShellTool, explain, run_cli, scripted_model, subscription_refusals, tool_results,
@@ -53,3 +55,16 @@ def test_claude_code_runs_bash_through_a_codex_subscription_account(plugboard, m
     assert any("hi" in result for result in tool_results(mock.received)), explain(run, mock)
     assert {r.dialect for r in mock.received if r.method == "POST"} == {"codex"}, explain(run, mock)
     assert subscription_refusals(mock.received, "codex") == [], explain(run, mock)
+
+
+def test_claude_code_runs_bash_through_a_kiro_subscription_account(plugboard, mock, home):
+    gateway = plugboard("kiro", "claude-sonnet-4-5", account="kiro")
+    mock.answer_with(scripted_model(BASH))
+
+    run = run_claude_code(home, gateway, "claude-sonnet-4-5")
+
+    assert run.returncode == 0, explain(run, mock)
+    assert FINAL_TEXT in run.output, explain(run, mock)
+    assert any("hi" in result for result in tool_results(mock.received)), explain(run, mock)
+    assert {r.dialect for r in mock.received if r.method == "POST"} == {"kiro"}, explain(run, mock)
+    assert subscription_refusals(mock.received, "kiro") == [], explain(run, mock)

@@ -79,10 +79,32 @@ def read(received: Received) -> Conversation:
     """The conversation an upstream request carried, whatever its dialect."""
     reader = {
         "anthropic": _anthropic, "openai": _chat, "openai-responses": _responses, "codex": _responses,
-        "gemini": _gemini, "code-assist": _code_assist,
+        "gemini": _gemini, "code-assist": _code_assist, "kiro": _kiro,
     }.get(received.dialect)
     assert reader, f"not an LLM API request: {received.method} {received.path}"
     return reader(received)
+
+
+def _kiro(received: Received) -> Conversation:
+    """Kiro's `conversationState`: history entries then the current user message; tool
+    results and tool declarations ride in `userInputMessageContext`. Kiro has no system
+    field (the adapter opens the first user turn with it), so `system` is empty."""
+    state = received.body["conversationState"]
+    current = state["currentMessage"]["userInputMessage"]
+    turns = []
+    for entry in [*state.get("history", []), state["currentMessage"]]:
+        [(kind, message)] = entry.items()
+        parts = [Text(message["content"])] if message.get("content") else []
+        context = message.get("userInputMessageContext") or {}
+        for result in context.get("toolResults") or []:
+            texts = [c.get("text") if "text" in c else json.dumps(c.get("json")) for c in result.get("content", [])]
+            parts.append(Result(result.get("toolUseId"), None, "".join(t or "" for t in texts)))
+        for use in message.get("toolUses") or []:
+            parts.append(Call(use.get("toolUseId"), use.get("name"), use.get("input") or {}))
+        turns.append(("user" if kind == "userInputMessage" else "assistant", parts))
+    tools = [t["toolSpecification"]["name"] for t in (current.get("userInputMessageContext") or {}).get("tools") or []]
+    return Conversation("kiro", current.get("modelId"), "", turns, tools, True,
+                        "<thinking_mode>" in json.dumps(state), received.body)
 
 
 def _data_url(url: str) -> Image:
