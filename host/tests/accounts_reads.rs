@@ -111,9 +111,15 @@ fn record(state: &Mutex<UpstreamState>, path: &str, headers: &HeaderMap, model: 
     });
 }
 
-/// `GET /quota`: one window whose use grows by one per call; a 500 while failing.
+/// `GET /quota`: one window whose use grows by one per call, and the credential it was
+/// shown echoed as `login` (as careless upstreams do); a 500 while failing.
 async fn quota(State(state): State<Arc<Mutex<UpstreamState>>>, headers: HeaderMap) -> Response {
     record(&state, "/quota", &headers, None);
+    let echoed = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let mut state = state.lock().unwrap();
     if state.quota_fails {
         return (
@@ -125,6 +131,7 @@ async fn quota(State(state): State<Arc<Mutex<UpstreamState>>>, headers: HeaderMa
     state.quota_calls += 1;
     axum::Json(json!({
         "plan": "individual",
+        "login": echoed,
         "quota": [{"name": "premium_interactions", "used": 100 + state.quota_calls, "limit": 300,
                    "unit": "requests", "resets_at": RESETS_AT}],
     }))
@@ -349,6 +356,8 @@ async fn the_server_reads_quota_and_models_with_the_right_secret_and_routes_the_
     // The attribute the quota read found is merged into the account's file, which
     // never holds anything but its own key.
     assert_eq!(story.stored()["attributes"]["plan"], "individual");
+    // The upstream echoed the key it was shown; the adapter was given it blanked out.
+    assert_eq!(story.stored()["attributes"]["login"], "token [redacted]");
     let file = std::fs::read_to_string(story.auth.path().join("gh.json")).unwrap();
     assert!(exchanged.iter().all(|t| !file.contains(t.as_str())));
 

@@ -5,7 +5,8 @@
 //! call, whether it presents the stored secret or the kind's exchanged short-lived
 //! token, and how often. The host makes the call, through the egress check, with the
 //! secret placed the way the call's `present` says; only the answer's status and body
-//! go to the adapter's `read-account`, in a sandbox. What it finds is kept per account
+//! (the secret blanked out, should the upstream echo it) go to the adapter's
+//! `read-account`, in a sandbox. What it finds is kept per account
 //! in memory ([`Reads`]):
 //!
 //! - quota windows, shown by `plugboard accounts list` (through the state file the
@@ -419,6 +420,12 @@ pub async fn run_read(env: &ReadEnv<'_>, id: &str, read: &AccountRead) -> Result
     let (status, body) = call(env, &endpoints, &file, read, &secret)
         .await
         .map_err(|error| redactor.redact(&error))?;
+    // An upstream that echoes the credential must not hand it to the adapter.
+    let body = match String::from_utf8(body) {
+        Ok(text) if text.contains(secret.expose()) => redactor.redact(&text).into_bytes(),
+        Ok(text) => text.into_bytes(),
+        Err(bytes) => bytes.into_bytes(),
+    };
     let context = ReadContext {
         credential_kind: env.kind.id.clone(),
         read: read.name.clone(),
@@ -723,16 +730,38 @@ fn merge_attributes(accounts: &Accounts, id: &str, found: &BTreeMap<String, Stri
     }
 }
 
-/// Every stored account some provider entry uses, with the entry, its adapter and
-/// its kind, each account once (the first entry that uses it).
-fn targets(
-    gateway: &Gateway,
-) -> Vec<(
-    usize,
-    Arc<ProviderComponent>,
-    Arc<AccountSlot>,
-    Vec<(String, String)>,
-)> {
+/// A stored account to read: the entry that uses it, its adapter, its slot and its
+/// endpoints resolved.
+struct Target {
+    entry: usize,
+    provider: Arc<ProviderComponent>,
+    slot: Arc<AccountSlot>,
+    endpoints: Vec<(String, String)>,
+}
+
+impl Target {
+    /// The environment of its reads.
+    fn env<'a>(&'a self, gateway: &'a Gateway, accounts: &'a Accounts) -> Option<ReadEnv<'a>> {
+        let kind = self
+            .slot
+            .kind
+            .as_deref()
+            .and_then(|kind| self.provider.info.credential_kind(kind))?;
+        Some(ReadEnv {
+            runtime: &gateway.runtime,
+            provider: &self.provider,
+            entry: gateway.config.providers.get(self.entry),
+            kind,
+            endpoints: &self.endpoints,
+            upstream: &gateway.upstream,
+            accounts,
+        })
+    }
+}
+
+/// Every stored account some provider entry uses whose kind declares reads, each
+/// account once (with the first entry that uses it).
+fn targets(gateway: &Gateway) -> Vec<Target> {
     let registry = gateway.runtime.registry();
     let pools = gateway.router.pools(&registry);
     let mut seen = std::collections::HashSet::new();
@@ -759,7 +788,12 @@ fn targets(
                 continue;
             }
             match account_endpoints(provider, entry, slot) {
-                Ok(endpoints) => out.push((index, provider.clone(), slot.clone(), endpoints)),
+                Ok(endpoints) => out.push(Target {
+                    entry: index,
+                    provider: provider.clone(),
+                    slot: slot.clone(),
+                    endpoints,
+                }),
                 Err(error) => {
                     tracing::debug!(account = %slot.id, error = %error, "account not read: its endpoints do not resolve")
                 }
@@ -776,25 +810,10 @@ pub async fn read_due(gateway: &Gateway) -> usize {
     };
     let reads = gateway.router.reads();
     let mut ran = 0;
-    for (index, provider, slot, endpoints) in targets(gateway) {
-        let entry = &gateway.config.providers[index];
-        let Some(kind) = slot
-            .kind
-            .as_deref()
-            .and_then(|kind| provider.info.credential_kind(kind))
-        else {
-            continue;
-        };
-        let env = ReadEnv {
-            runtime: &gateway.runtime,
-            provider: &provider,
-            entry: Some(entry),
-            kind,
-            endpoints: &endpoints,
-            upstream: &gateway.upstream,
-            accounts: &accounts,
-        };
-        ran += read_account(&env, reads, &slot.id, false).await;
+    for target in targets(gateway) {
+        if let Some(env) = target.env(gateway, &accounts) {
+            ran += read_account(&env, reads, &target.slot.id, false).await;
+        }
     }
     let ids: Vec<String> = accounts
         .store()
@@ -814,27 +833,11 @@ pub async fn read_now(gateway: &Gateway, id: &str) -> anyhow::Result<Facts> {
     let Some(accounts) = gateway.accounts.clone() else {
         anyhow::bail!("no credential store is open");
     };
-    let target = targets(gateway)
-        .into_iter()
-        .find(|(_, _, slot, _)| slot.id == id);
-    let Some((index, provider, slot, endpoints)) = target else {
+    let target = targets(gateway).into_iter().find(|t| t.slot.id == id);
+    let Some(env) = target.as_ref().and_then(|t| t.env(gateway, &accounts)) else {
         anyhow::bail!(
             "account `{id}` is not read: it is not stored, no provider entry uses it, or its kind declares no reads"
         );
-    };
-    let kind = slot
-        .kind
-        .as_deref()
-        .and_then(|kind| provider.info.credential_kind(kind))
-        .ok_or_else(|| anyhow::anyhow!("account `{id}`: its credential kind vanished"))?;
-    let env = ReadEnv {
-        runtime: &gateway.runtime,
-        provider: &provider,
-        entry: Some(&gateway.config.providers[index]),
-        kind,
-        endpoints: &endpoints,
-        upstream: &gateway.upstream,
-        accounts: &accounts,
     };
     let reads = gateway.router.reads();
     read_account(&env, reads, id, true).await;

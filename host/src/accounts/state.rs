@@ -191,3 +191,59 @@ pub fn record_quota_if_idle(dir: &Path, id: &str, record: QuotaRecord) -> anyhow
 fn unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(used: f64) -> QuotaRecord {
+        QuotaRecord {
+            read_at: 1_700_000_000,
+            windows: vec![Quota {
+                name: "chat".into(),
+                used,
+                limit: Some(50.0),
+                unit: "requests".into(),
+                resets_at: None,
+            }],
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_file_from_before_quotas_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = unix(SystemTime::now());
+        std::fs::write(
+            dir.path().join(FILE),
+            format!(r#"{{"written_at": {now}, "cooling": {{"a": {{"until": {}, "reason": "rate limited"}}}}}}"#, now + 60),
+        )
+        .unwrap();
+        assert_eq!(read(dir.path())["a"].1, "rate limited");
+        assert!(quota_records(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn the_cli_records_a_quota_only_when_no_server_writes_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // No file: recorded, and the file's age says no server wrote it.
+        assert!(record_quota_if_idle(dir.path(), "a", record(1.0)).unwrap());
+        assert_eq!(quota_records(dir.path())["a"], record(1.0));
+        assert!(read(dir.path()).is_empty());
+        // A live server's file: left to the server.
+        let facts = BTreeMap::from([(
+            "b".to_owned(),
+            Facts {
+                quota: record(2.0).windows,
+                quota_read_at: Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+                ..Facts::default()
+            },
+        )]);
+        let ids = ["a".to_owned(), "b".to_owned()];
+        write(dir.path(), &CooldownBook::new(), &facts, &ids, None).unwrap();
+        assert!(!record_quota_if_idle(dir.path(), "a", record(3.0)).unwrap());
+        let records = quota_records(dir.path());
+        assert_eq!(records.get("b"), Some(&record(2.0)));
+        assert_eq!(records.get("a"), None, "the server's file is the truth");
+    }
+}

@@ -388,4 +388,85 @@ providers:
             ]
         );
     }
+    fn model(id: &str, routes: &[&str]) -> ModelInfo {
+        ModelInfo {
+            id: id.into(),
+            display_name: None,
+            context_window: None,
+            max_output_tokens: None,
+            routes: routes.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    /// Account `a` of entry 2 (`gpt`) read `gpt-read` on `/responses`; account `b` of
+    /// the same entry read it on `/chat/completions` and read `b-only` too.
+    fn read() -> ReadModels {
+        let per_account: crate::accounts::reads::ReadModels = [
+            (
+                "a".to_owned(),
+                Arc::new(vec![model("gpt-read", &["/responses"])]),
+            ),
+            (
+                "b".to_owned(),
+                Arc::new(vec![
+                    model("gpt-read", &["/chat/completions"]),
+                    model("b-only", &["/v1/messages"]),
+                ]),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        ReadModels::build([vec![], vec![], vec!["a", "b"]], Arc::new(per_account))
+    }
+
+    #[test]
+    fn the_models_an_entrys_accounts_read_are_served_and_listed_by_that_entry() {
+        let table = table();
+        let read = read();
+        let registry = Registry::default();
+        assert_eq!(
+            table.resolve("gpt-read", &registry, &read),
+            vec![cand(2, "gpt-read")]
+        );
+        assert_eq!(
+            table.resolve("gpt/b-only", &registry, &read),
+            vec![cand(2, "b-only")]
+        );
+        assert!(
+            table
+                .resolve("gpt-read", &registry, &ReadModels::default())
+                .is_empty(),
+            "not without the read"
+        );
+        let listed: Vec<_> = table
+            .list(&registry, &read)
+            .into_iter()
+            .map(|m| (m.id, m.owned_by))
+            .collect();
+        assert_eq!(
+            listed[2..],
+            [
+                ("gpt-read".to_owned(), "gpt".to_owned()),
+                ("b-only".to_owned(), "gpt".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_models_info_is_the_serving_accounts_read_else_its_entrys() {
+        let read = read();
+        assert_eq!(
+            read.info(2, "b", "gpt-read").unwrap().routes,
+            ["/chat/completions"]
+        );
+        assert_eq!(
+            read.info(2, "a", "gpt-read").unwrap().routes,
+            ["/responses"]
+        );
+        assert_eq!(
+            read.info(2, "a", "b-only").unwrap().routes,
+            ["/v1/messages"]
+        );
+        assert_eq!(read.info(0, "x", "gpt-read"), None);
+    }
 }

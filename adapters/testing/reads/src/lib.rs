@@ -7,7 +7,8 @@
 //!   account's base URL at `/endpoints/api` (Copilot's shape), bearer on requests;
 //! - read `quota`, every 2 s: `GET quota` presenting the stored key as
 //!   `Authorization: token <key>`; the answer `{"quota": [{name, used, limit, unit,
-//!   resets_at}], "plan": ...}` gives the windows and the `plan` attribute;
+//!   resets_at}], "plan": ..., "login": ...}` gives the windows and the `plan` and
+//!   `login` attributes;
 //! - read `models`, every hour: `GET {base}/models` (endpoint `base/models`) presenting
 //!   the exchanged token as a bearer; the answer `{"data": [{id, routes}]}` lists the
 //!   models the account may use and the routes each is served on.
@@ -78,8 +79,12 @@ impl Provider for TestReads {
                     }
                     facts.quota.push(quota);
                 }
-                if let Some(plan) = answer.get("plan").and_then(Value::as_str) {
-                    facts.attributes.push(("plan".into(), plan.into()));
+                // Kept as attributes as they come (`login` is whatever the upstream
+                // echoed: a test checks no secret reaches here).
+                for name in ["plan", "login"] {
+                    if let Some(value) = answer.get(name).and_then(Value::as_str) {
+                        facts.attributes.push((name.into(), value.into()));
+                    }
                 }
             }
             "models" => {
