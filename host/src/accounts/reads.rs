@@ -420,6 +420,10 @@ pub async fn run_read(env: &ReadEnv<'_>, id: &str, read: &AccountRead) -> Result
     let (status, body) = call(env, &endpoints, &file, read, &secret)
         .await
         .map_err(|error| redactor.redact(&error))?;
+    // A refused exchanged token is exchanged again next time (requests do the same).
+    if read.exchanged && status == 401 {
+        let _ = env.accounts.renew_refused(id, &kind_env).await;
+    }
     // An upstream that echoes the credential must not hand it to the adapter.
     let body = match String::from_utf8(body) {
         Ok(text) if text.contains(secret.expose()) => redactor.redact(&text).into_bytes(),
