@@ -275,6 +275,7 @@ async fn try_attempt(
     let registry = gateway.runtime.registry();
     let provider = provider_component(&registry, entry)?;
     let mut fixups = fixup_chain(&registry, &provider.info.default_fixups, entry)?;
+    // A conversation to reduce is cut first: the repairs after it see what will be sent.
     if let Conversation::Reduced { fixup, .. } = conversation {
         fixups.insert(0, fixup.clone());
     }
@@ -329,6 +330,7 @@ async fn try_attempt(
         .sandbox(&provider, &fixups, context)
         .await
         .map_err(guest)?;
+    // A reducing fixup is told the budget before any hook runs.
     if let Conversation::Reduced { budget, .. } = conversation {
         sandbox.set_token_budget(*budget);
     }
