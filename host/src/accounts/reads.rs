@@ -53,6 +53,8 @@ pub const EVERY: Duration = Duration::from_secs(2);
 const FIRST_BACKOFF: Duration = Duration::from_secs(30);
 /// Longest back-off between attempts of a failing read.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
+/// Longest one read may take, refresh or exchange included.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// A stored token expiring within this is refreshed before a read presents it.
 const REFRESH_MARGIN: Duration = Duration::from_secs(30);
 
@@ -163,6 +165,50 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// The facts as JSON (times in RFC 3339), for the management API: `quota`
+    /// (`[{name, used, limit, unit, resets_at}]`), `quota_read_at`, `models` (`[{id,
+    /// display_name, context_window, max_output_tokens, routes}]`), `models_read_at`,
+    /// `attributes`, and `reads` by name (`{read_at, failures, error, retry_at}`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let time = |t: Option<SystemTime>| t.map(|t| super::file::format_rfc3339(t, false));
+        let models: Vec<serde_json::Value> = self
+            .models
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "id": m.id,
+                    "display_name": m.display_name,
+                    "context_window": m.context_window,
+                    "max_output_tokens": m.max_output_tokens,
+                    "routes": m.routes,
+                })
+            })
+            .collect();
+        let reads: serde_json::Map<String, serde_json::Value> = self
+            .reads
+            .iter()
+            .map(|(name, status)| {
+                (
+                    name.clone(),
+                    serde_json::json!({
+                        "read_at": time(status.read_at),
+                        "failures": status.failures,
+                        "error": status.error,
+                        "retry_at": time(status.backing_off_until()),
+                    }),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "quota": self.quota,
+            "quota_read_at": time(self.quota_read_at),
+            "models": models,
+            "models_read_at": time(self.models_read_at),
+            "attributes": self.attributes,
+            "reads": reads,
+        })
+    }
+
     /// The last error of any read still failing, `read: error`.
     pub fn errors(&self) -> Vec<String> {
         self.reads
@@ -692,7 +738,14 @@ pub async fn read_account(env: &ReadEnv<'_>, reads: &Reads, id: &str, force: boo
             continue;
         }
         ran += 1;
-        let outcome = run_read(env, id, read).await;
+        let outcome = match tokio::time::timeout(READ_TIMEOUT, run_read(env, id, read)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(format!(
+                "read `{}` took longer than {} s",
+                read.name,
+                READ_TIMEOUT.as_secs()
+            )),
+        };
         // The token the read went out with may have been refreshed on the way.
         let token = env.accounts.store().get(id).as_deref().and_then(token_of);
         match &outcome {
@@ -989,6 +1042,20 @@ mod tests {
             reads.models().is_empty(),
             "a removed account serves no model"
         );
+    }
+
+    #[test]
+    fn facts_read_as_json_for_the_management_api() {
+        let reads = Reads::new();
+        reads.record("a", "quota", Some("t"), at(0), &Ok(window(7.0)));
+        reads.record("a", "models", Some("t"), at(0), &Err("HTTP 500".into()));
+        let json = reads.facts("a").unwrap().to_json();
+        assert_eq!(json["quota"][0]["used"], 7.0);
+        assert_eq!(json["quota_read_at"], "1970-01-12T13:46:40Z");
+        assert_eq!(json["reads"]["models"]["failures"], 1);
+        assert_eq!(json["reads"]["models"]["error"], "HTTP 500");
+        assert_eq!(json["reads"]["models"]["retry_at"], "1970-01-12T13:47:10Z");
+        assert!(json["models"].as_array().unwrap().is_empty());
     }
 
     #[test]
