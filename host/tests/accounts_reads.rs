@@ -353,6 +353,16 @@ async fn the_server_reads_quota_and_models_with_the_right_secret_and_routes_the_
         "{table}"
     );
 
+    // On demand while the server runs: the command reads and prints, and leaves the
+    // state file to the server.
+    let (ok, out, err) = story.cli(&["accounts", "refresh", "gh"]).await;
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("quota premium_interactions"), "{out}");
+    assert!(
+        out.contains("a running server keeps the account state"),
+        "{out}"
+    );
+
     // The attribute the quota read found is merged into the account's file, which
     // never holds anything but its own key.
     assert_eq!(story.stored()["attributes"]["plan"], "individual");
