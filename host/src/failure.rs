@@ -150,9 +150,7 @@ impl From<&UpstreamError> for ClientError {
                 (ErrorKind::RateLimited, Some("insufficient_quota"))
             }
             ErrorClass::Overloaded { .. } => (ErrorKind::Overloaded, None),
-            ErrorClass::ContextTooLong => {
-                (ErrorKind::InvalidRequest, Some("context_length_exceeded"))
-            }
+            ErrorClass::ContextTooLong => (ErrorKind::InvalidRequest, Some(CONTEXT_TOO_LONG)),
             ErrorClass::BadRequest => (ErrorKind::InvalidRequest, None),
             ErrorClass::AuthExpired
             | ErrorClass::AccountDisabled
@@ -166,6 +164,10 @@ impl From<&UpstreamError> for ClientError {
         }
     }
 }
+
+/// The code of a request an upstream refused as too long for the model's context
+/// (class `context-too-long`), what every dialect tells the client.
+pub const CONTEXT_TOO_LONG: &str = "context_length_exceeded";
 
 /// Who caused a failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,6 +230,14 @@ impl Failure {
             source: Source::Host,
             retry,
         }
+    }
+
+    /// Whether the upstream refused the request as too long for the model's context
+    /// (class `context-too-long`, in an answer or in an error frame before the client's
+    /// first byte): the request, not the account, is at fault, and a shorter one may
+    /// pass.
+    pub fn is_context_too_long(&self) -> bool {
+        self.source == Source::Upstream && self.error.code.as_deref() == Some(CONTEXT_TOO_LONG)
     }
 }
 
@@ -431,8 +441,7 @@ impl AttemptFailures {
                 Retry::NextAccount,
             ),
             ErrorClass::ContextTooLong => (
-                ClientError::new(ErrorKind::InvalidRequest, message)
-                    .code("context_length_exceeded"),
+                ClientError::new(ErrorKind::InvalidRequest, message).code(CONTEXT_TOO_LONG),
                 Retry::Never,
             ),
             ErrorClass::BadRequest => (
@@ -618,6 +627,28 @@ mod tests {
         assert_eq!(failure.error.kind.status(), 502);
         assert!(failure.error.message.contains("empty body"));
         assert_eq!(failure.retry, Retry::NextAccount);
+    }
+
+    #[test]
+    fn a_context_too_long_refusal_is_told_apart_in_an_answer_and_in_a_frame() {
+        let too_long = UpstreamError {
+            class: ErrorClass::ContextTooLong,
+            message: "This model's maximum context length is 128000 tokens.".into(),
+        };
+        let answered = failures().upstream_answer(400, &too_long);
+        assert!(answered.is_context_too_long());
+        assert_eq!(answered.error.kind.status(), 400);
+        assert_eq!(answered.retry, Retry::Never);
+        assert!(failures().stream_error(&too_long).is_context_too_long());
+        let bad = UpstreamError {
+            class: ErrorClass::BadRequest,
+            ..too_long
+        };
+        assert!(!failures().upstream_answer(400, &bad).is_context_too_long());
+        let ours = Failure::client(
+            ClientError::new(ErrorKind::InvalidRequest, "x").code(CONTEXT_TOO_LONG),
+        );
+        assert!(!ours.is_context_too_long(), "only an upstream's refusal");
     }
 
     #[test]

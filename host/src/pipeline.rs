@@ -8,6 +8,8 @@
 //!     -> non-2xx: classify_error -> failure
 //!     -> respond -> push chunks / finish -> surface encode (stream or one body)
 //!   the upstream refused the token: renew it, retry the same account once
+//!   the upstream refused the request as too long: when the entry says so, cut it with
+//!     its reducing fixup and retry the same account once
 //!   a failed attempt: routing settles it (rest the account; answer, or try the next)
 //! ```
 //!
@@ -37,7 +39,7 @@ use bytes::Bytes;
 
 use crate::accounts::store::Store;
 use crate::accounts::{Accounts, KindEnv};
-use crate::config::{Config, ProviderEntry};
+use crate::config::{Config, ContextRecovery, ProviderEntry};
 use crate::credentials::Redactor;
 use crate::failure::{AttemptFailures, ClientError, ErrorKind, Failure, Retry, TransportFailure};
 use crate::routing::{Attempt, Next, Router};
@@ -199,12 +201,18 @@ async fn run(
         record.provider = Some(entry.name.clone());
         record.account = Some(attempt.account.id.clone());
         record.attempts = attempt.number;
-        let failure = match try_attempt(gateway, &inbound, entry, &attempt).await {
+        let failure =
+            match try_attempt(gateway, &inbound, entry, &attempt, &Conversation::AsSent).await {
+                Ok(response) => return Ok(response),
+                Err(failure) => failure,
+            };
+        // The upstream refused the token: renew it and retry the same account, once.
+        let failure = match renew_and_retry(gateway, &inbound, entry, &attempt, failure).await {
             Ok(response) => return Ok(response),
             Err(failure) => failure,
         };
-        // The upstream refused the token: renew it and retry the same account, once.
-        let failure = match renew_and_retry(gateway, &inbound, entry, &attempt, failure).await {
+        // The upstream refused the request as too long: cut it and retry, once.
+        let failure = match reduce_and_retry(gateway, &inbound, entry, &attempt, failure).await {
             Ok(response) => return Ok(response),
             Err(failure) => failure,
         };
@@ -232,12 +240,28 @@ struct Inbound<'a> {
     body: &'a Bytes,
 }
 
+/// How an attempt sends the client's conversation.
+enum Conversation {
+    /// As the client sent it, through the adapter's and the entry's fixups.
+    AsSent,
+    /// Cut first by the entry's reducing fixup (`context-recovery`), which is told the
+    /// budget; then through the adapter's and the entry's fixups, which so repair the
+    /// conversation as it will be sent.
+    Reduced {
+        /// The reducing fixup.
+        fixup: Arc<FixupComponent>,
+        /// Estimated tokens to cut to; the fixup chooses when `None`.
+        budget: Option<u32>,
+    },
+}
+
 /// One attempt on one account. `Err` is what went wrong, for routing to settle.
 async fn try_attempt(
     gateway: &Arc<Gateway>,
     inbound: &Inbound<'_>,
     entry: &ProviderEntry,
     attempt: &Attempt,
+    conversation: &Conversation,
 ) -> Result<Response, Failure> {
     let Inbound {
         dialect,
@@ -250,7 +274,11 @@ async fn try_attempt(
     // hot swap happens meanwhile.
     let registry = gateway.runtime.registry();
     let provider = provider_component(&registry, entry)?;
-    let fixups = fixup_chain(&registry, &provider.info.default_fixups, entry)?;
+    let mut fixups = fixup_chain(&registry, &provider.info.default_fixups, entry)?;
+    // A conversation to reduce is cut first: the repairs after it see what will be sent.
+    if let Conversation::Reduced { fixup, .. } = conversation {
+        fixups.insert(0, fixup.clone());
+    }
     let failures = AttemptFailures::new(
         &entry.name,
         format!("{}@{}", provider.info.id, provider.info.version),
@@ -302,6 +330,10 @@ async fn try_attempt(
         .sandbox(&provider, &fixups, context)
         .await
         .map_err(guest)?;
+    // A reducing fixup is told the budget before any hook runs.
+    if let Conversation::Reduced { budget, .. } = conversation {
+        sandbox.set_token_budget(*budget);
+    }
     let request = if passthrough {
         sandbox.encode_native(raw_body).await
     } else {
@@ -405,7 +437,47 @@ async fn renew_and_retry(
         .renew_refused(&attempt.account.id, &env)
         .await
         .map_err(|error| call::credential_failure(entry, error))?;
-    try_attempt(gateway, inbound, entry, attempt).await
+    try_attempt(gateway, inbound, entry, attempt, &Conversation::AsSent).await
+}
+
+/// After an attempt the upstream refused as too long for the model's context
+/// (`context-too-long`): when the entry has `context-recovery`, retry the same account
+/// once with the conversation cut by its reducing fixup to its budget. Nothing reached
+/// the client yet (a refusal after the first byte ends the stream instead), so a
+/// stream is retried as safely as a document. If the retry fails too, its failure is
+/// the one routing settles: the client hears the latest refusal, of the request as
+/// last sent. Without the setting, or with its fixup not loaded, the failure is
+/// returned as it was.
+async fn reduce_and_retry(
+    gateway: &Arc<Gateway>,
+    inbound: &Inbound<'_>,
+    entry: &ProviderEntry,
+    attempt: &Attempt,
+    failure: Failure,
+) -> Result<Response, Failure> {
+    let Some(ContextRecovery {
+        fixup: fixup_id,
+        budget_tokens,
+    }) = entry
+        .context_recovery
+        .as_ref()
+        .filter(|_| failure.is_context_too_long())
+    else {
+        return Err(failure);
+    };
+    let Some(fixup) = gateway.runtime.registry().fixup(fixup_id).cloned() else {
+        tracing::warn!(provider = %entry.name, account = %attempt.account.id, fixup = %fixup_id,
+            "upstream refused the request as too long; the context-recovery fixup is not loaded, so the refusal stands");
+        return Err(failure);
+    };
+    tracing::info!(provider = %entry.name, account = %attempt.account.id, fixup = %fixup_id,
+        budget_tokens = ?budget_tokens,
+        "upstream refused the request as too long; cutting it and retrying the same account once");
+    let reduced = Conversation::Reduced {
+        fixup,
+        budget: *budget_tokens,
+    };
+    try_attempt(gateway, inbound, entry, attempt, &reduced).await
 }
 
 /// The entry's provider adapter in the registry snapshot; one not loaded sends the

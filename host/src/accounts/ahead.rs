@@ -83,9 +83,14 @@ pub fn due_at(expires: SystemTime, issued: Option<SystemTime>, lead: Duration) -
 }
 
 /// Every [`EVERY`] until the gateway is dropped: [`refresh_due`], then the state file
-/// (cooldowns of stored accounts, for `plugboard accounts list`).
+/// (cooldowns and quotas of stored accounts, for `plugboard accounts list`). The
+/// account reads run in a task of their own beside it ([`super::reads::spawn`]), so a
+/// slow read never delays a refresh.
 pub fn spawn(gateway: Weak<Gateway>) -> tokio::task::JoinHandle<()> {
+    let reads = super::reads::spawn(gateway.clone());
     tokio::spawn(async move {
+        // The reads end with the gateway; this makes sure they do when we end first.
+        let _reads = AbortOnDrop(reads);
         let mut tick = tokio::time::interval(EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut written: Option<String> = None;
@@ -100,9 +105,24 @@ pub fn spawn(gateway: Weak<Gateway>) -> tokio::task::JoinHandle<()> {
             refresh_due(&gateway, &accounts).await;
             let store = accounts.store();
             let ids: Vec<String> = store.snapshot().accounts.keys().cloned().collect();
-            written = super::state::write(store.dir(), gateway.router.book(), &ids, written.take());
+            written = super::state::write(
+                store.dir(),
+                gateway.router.book(),
+                &gateway.router.reads().all(),
+                &ids,
+                written.take(),
+            );
         }
     })
+}
+
+/// Aborts its task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Keep `accounts`' redactor in step with the store after each change.

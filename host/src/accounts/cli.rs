@@ -356,6 +356,53 @@ pub struct Row {
     pub cooling_until: Option<String>,
     /// The first 8 hex digits of the access token's SHA-256.
     pub fingerprint: Option<String>,
+    /// Its quota windows as the latest read found them (from the state file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaRow>,
+}
+
+/// An account's quota in `accounts list`.
+#[derive(Debug, serde::Serialize)]
+pub struct QuotaRow {
+    /// When it was read (RFC 3339); absent when no read succeeded yet.
+    pub read_at: Option<String>,
+    /// Its windows.
+    pub windows: Vec<super::reads::Quota>,
+    /// The error of a read still failing (the windows are from before it).
+    pub error: Option<String>,
+}
+
+impl QuotaRow {
+    fn of(record: &super::state::QuotaRecord) -> Self {
+        Self {
+            read_at: (record.read_at > 0)
+                .then(|| rfc3339(std::time::UNIX_EPOCH + Duration::from_secs(record.read_at))),
+            windows: record.windows.clone(),
+            error: record.error.clone(),
+        }
+    }
+
+    /// The lines `accounts list` prints under the account.
+    fn lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .windows
+            .iter()
+            .map(|window| {
+                format!(
+                    "  quota {}{}",
+                    window.describe(),
+                    self.read_at
+                        .as_deref()
+                        .map(|at| format!(" (read {at})"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        if let Some(error) = &self.error {
+            lines.push(format!("  quota read failing: {error}"));
+        }
+        lines
+    }
 }
 
 /// The rows of `accounts list`, and the files refused.
@@ -363,6 +410,7 @@ pub fn rows(
     ctx: &CliContext,
     snapshot: &Snapshot,
     cooling: &BTreeMap<String, (SystemTime, String)>,
+    quota: &BTreeMap<String, super::state::QuotaRecord>,
 ) -> Vec<Row> {
     let now = SystemTime::now();
     snapshot
@@ -428,6 +476,7 @@ pub fn rows(
                 reason,
                 cooling_until,
                 fingerprint: file.tokens.access.as_ref().map(fingerprint),
+                quota: quota.get(&file.id).map(QuotaRow::of),
             }
         })
         .collect()
@@ -449,7 +498,8 @@ pub fn list(ctx: &CliContext, json: bool) -> anyhow::Result<String> {
     let store = ctx.store()?;
     let snapshot = store.snapshot();
     let cooling = super::state::read(store.dir());
-    let rows = rows(ctx, &snapshot, &cooling);
+    let quota = super::state::quota_records(store.dir());
+    let rows = rows(ctx, &snapshot, &cooling, &quota);
     if json {
         let refused: Vec<serde_json::Value> = snapshot
             .refused
@@ -504,7 +554,14 @@ pub fn list(ctx: &CliContext, json: bool) -> anyhow::Result<String> {
             *width = (*width).max(cell.chars().count());
         }
     }
-    for row in std::iter::once(&header).chain(table.iter()) {
+    let quota_lines = std::iter::once(Vec::new()).chain(
+        rows.iter()
+            .map(|row| row.quota.as_ref().map(QuotaRow::lines).unwrap_or_default()),
+    );
+    for (row, quota) in std::iter::once(&header)
+        .chain(table.iter())
+        .zip(quota_lines)
+    {
         let mut line = String::new();
         for (i, (width, cell)) in widths.iter().zip(row.iter()).enumerate() {
             if i == 6 {
@@ -515,6 +572,10 @@ pub fn list(ctx: &CliContext, json: bool) -> anyhow::Result<String> {
         }
         out.push_str(line.trim_end());
         out.push('\n');
+        for line in quota {
+            out.push_str(&line);
+            out.push('\n');
+        }
     }
     for refused in &snapshot.refused {
         // The store's reason may already start with the path; say it once.
@@ -607,7 +668,10 @@ pub fn remove(ctx: &CliContext, id: &str) -> anyhow::Result<String> {
     }
 }
 
-/// `plugboard accounts refresh ID`: refresh now, whatever the expiry.
+/// `plugboard accounts refresh ID`: refresh now, whatever the expiry (when its kind
+/// can), then run the account's reads once and say what they found. The quota found is
+/// recorded for `accounts list` when no server is running (a running server keeps the
+/// state file and reads on its own schedule).
 pub async fn refresh(ctx: &CliContext, id: &str) -> anyhow::Result<String> {
     let store = ctx.store()?;
     let file = store
@@ -648,17 +712,84 @@ pub async fn refresh(ctx: &CliContext, id: &str) -> anyhow::Result<String> {
         kind,
         endpoints: &endpoints,
     };
-    let refreshed = accounts
-        .refresh(id, &env, Why::Asked)
-        .await
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
-    Ok(format!(
-        "refreshed `{id}`: expires {}",
-        refreshed
-            .tokens
-            .expires_at
-            .map_or("never".to_owned(), rfc3339)
-    ))
+    let has_reads = !kind.declared.reads.is_empty();
+    let mut out = String::new();
+    if !has_reads || accounts.can_refresh(&file, &env) {
+        let refreshed = accounts
+            .refresh(id, &env, Why::Asked)
+            .await
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+        out.push_str(&format!(
+            "refreshed `{id}`: expires {}",
+            refreshed
+                .tokens
+                .expires_at
+                .map_or("never".to_owned(), rfc3339)
+        ));
+    } else {
+        out.push_str(&format!("`{id}` holds no refresh token; not refreshed"));
+    }
+    if !has_reads {
+        return Ok(out);
+    }
+    let reads = super::reads::Reads::new();
+    let read_env = super::reads::ReadEnv {
+        runtime: &ctx.runtime,
+        provider,
+        entry,
+        kind,
+        endpoints: &endpoints,
+        upstream: &ctx.upstream,
+        accounts: &accounts,
+    };
+    super::reads::read_account(&read_env, &reads, id, true).await;
+    let facts = reads.facts(id).unwrap_or_default();
+    out.push('\n');
+    out.push_str(&describe_facts(&facts));
+    if let Some(record) = super::state::QuotaRecord::of(&facts)
+        && !facts.quota.is_empty()
+    {
+        match super::state::record_quota_if_idle(store.dir(), id, record) {
+            Ok(true) => out.push_str("quota recorded for `plugboard accounts list`\n"),
+            Ok(false) => out.push_str(
+                "a running server keeps the account state; `plugboard accounts list` shows its own next read\n",
+            ),
+            Err(error) => out.push_str(&format!("cannot record the quota: {error:#}\n")),
+        }
+    }
+    Ok(out.trim_end().to_owned())
+}
+
+/// What `refresh` prints about an account's reads.
+fn describe_facts(facts: &super::reads::Facts) -> String {
+    let mut out = String::new();
+    for (name, status) in &facts.reads {
+        match (&status.error, status.failures) {
+            (Some(error), 1..) => out.push_str(&format!("read `{name}` failed: {error}\n")),
+            _ => out.push_str(&format!("read `{name}`: ok\n")),
+        }
+    }
+    for window in &facts.quota {
+        out.push_str(&format!("quota {}\n", window.describe()));
+    }
+    if !facts.models.is_empty() {
+        let ids: Vec<String> = facts
+            .models
+            .iter()
+            .map(|model| {
+                if model.routes.is_empty() {
+                    model.id.clone()
+                } else {
+                    format!("{} ({})", model.id, model.routes.join(" "))
+                }
+            })
+            .collect();
+        out.push_str(&format!("models {}\n", ids.join(", ")));
+    }
+    for (name, value) in &facts.attributes {
+        out.push_str(&format!("attribute {name} = {value}\n"));
+    }
+    out
 }
 
 fn list_or_none(names: &[&str]) -> String {

@@ -7,6 +7,7 @@ pub mod file;
 pub mod import;
 pub mod live;
 pub mod oauth;
+pub mod reads;
 pub mod setup;
 pub mod state;
 pub mod store;

@@ -210,6 +210,10 @@ pub struct ProviderEntry {
     /// Fixup ids applied after the adapter's default fixups, in order.
     #[serde(default)]
     pub fixups: Vec<String>,
+    /// A request the upstream refuses as too long is retried once, cut by this reducing
+    /// fixup; off when unset.
+    #[serde(default)]
+    pub context_recovery: Option<ContextRecovery>,
     /// Hosts granted to the adapter besides the base URL's host (exact or `*.suffix`);
     /// only those the adapter also declares are reachable.
     #[serde(default)]
@@ -238,6 +242,22 @@ impl ProviderEntry {
             None => Arc::from("{}"),
         }
     }
+}
+
+/// A provider entry's `context-recovery`: how a request the upstream refused as too long
+/// for the model's context (class `context-too-long`) is retried, once, on the same
+/// account.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ContextRecovery {
+    /// The reducing fixup's id (`history-trim`): run first in the retry's chain, and
+    /// only there (it is not one of the entry's `fixups`).
+    pub fixup: String,
+    /// The size, in estimated tokens, the conversation is cut to (the fixup's
+    /// `fixup-context.token-budget`); the fixup chooses when unset (`history-trim`: half
+    /// the request).
+    #[serde(default)]
+    pub budget_tokens: Option<u32>,
 }
 
 /// Which accounts a provider entry uses besides its `api-keys`.

@@ -323,3 +323,56 @@ fn the_default_auth_dir_is_under_home() {
     assert!(dir.ends_with(".plugboard/auth"), "{}", dir.display());
     assert!(!dir.starts_with("~"), "{}", dir.display());
 }
+
+#[test]
+fn context_recovery_is_off_unless_an_entry_names_its_reducing_fixup() {
+    let text = "api-keys: [k]\nproviders:\n  - name: long\n    adapter: openai\n    context-recovery: {fixup: history-trim, budget-tokens: 60000}\n  - name: mid\n    adapter: openai\n    context-recovery:\n      fixup: history-trim\n  - {name: plain, adapter: openai}\n";
+    let (config, warnings) = Config::parse(text).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let [long, mid, plain] = &config.providers[..] else {
+        panic!()
+    };
+    assert_eq!(
+        long.context_recovery,
+        Some(ContextRecovery {
+            fixup: "history-trim".into(),
+            budget_tokens: Some(60_000)
+        })
+    );
+    assert_eq!(mid.context_recovery.as_ref().unwrap().budget_tokens, None);
+    assert_eq!(plain.context_recovery, None);
+    assert!(
+        long.fixups.is_empty(),
+        "the reducing fixup is no ordinary fixup"
+    );
+}
+
+#[test]
+fn a_bad_context_recovery_is_named_with_its_key_and_line() {
+    let text = "api-keys: [k]\nproviders:\n  - name: p\n    adapter: openai\n    context-recovery:\n      fixup: history-trim\n      budget: 60000\n";
+    let error = format!("{:#}", Config::parse(text).unwrap_err());
+    assert!(error.contains("unknown field `budget`"), "{error}");
+    assert!(error.contains("line 7"), "{error}");
+    for (bad, expected) in [
+        (
+            "context-recovery: {budget-tokens: 10}",
+            "missing field `fixup`",
+        ),
+        (
+            "context-recovery: {fixup: '', budget-tokens: 10}",
+            "`context-recovery.fixup` is empty",
+        ),
+        (
+            "context-recovery: {fixup: history-trim, budget-tokens: 0}",
+            "`context-recovery.budget-tokens` must be at least 1",
+        ),
+        (
+            "context-recovery: {fixup: history-trim, budget-tokens: -5}",
+            "budget-tokens",
+        ),
+    ] {
+        let text = format!("api-keys: [k]\nproviders:\n  - {{name: p, adapter: a, {bad}}}\n");
+        let error = format!("{:#}", Config::parse(&text).unwrap_err());
+        assert!(error.contains(expected), "{bad}: {error}");
+    }
+}

@@ -127,6 +127,14 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
         {
             bail!("provider `{name}`: `config` must be a map");
         }
+        if let Some(recovery) = &provider.context_recovery {
+            if recovery.fixup.is_empty() {
+                bail!("provider `{name}`: `context-recovery.fixup` is empty");
+            }
+            if recovery.budget_tokens == Some(0) {
+                bail!("provider `{name}`: `context-recovery.budget-tokens` must be at least 1");
+            }
+        }
         for pattern in &provider.allow_hosts {
             if pattern.is_empty() || pattern == "*" || pattern.contains('/') {
                 bail!(
@@ -222,6 +230,26 @@ pub fn check_against_registry(config: &Config, registry: &Registry) -> Vec<Warni
             if registry.fixup(fixup).is_none() {
                 warnings.push(Warning(format!(
                     "provider `{}`: fixup `{fixup}` is not loaded (yet)",
+                    provider.name
+                )));
+            }
+        }
+        if let Some(recovery) = &provider.context_recovery {
+            let fixup = &recovery.fixup;
+            match registry.fixup(fixup) {
+                None => warnings.push(Warning(format!(
+                    "provider `{}`: context-recovery fixup `{fixup}` is not loaded (yet); requests refused as too long are answered as refused until it is",
+                    provider.name
+                ))),
+                Some(component) if !component.info.hooks.request => warnings.push(Warning(format!(
+                    "provider `{}`: context-recovery fixup `{fixup}` has no on-request hook, so it cannot cut a request",
+                    provider.name
+                ))),
+                Some(_) => {}
+            }
+            if provider.fixups.contains(fixup) {
+                warnings.push(Warning(format!(
+                    "provider `{}`: `{fixup}` is listed in `fixups` too, so it runs on every request, not only on the context-recovery retry",
                     provider.name
                 )));
             }

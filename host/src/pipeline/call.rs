@@ -78,12 +78,16 @@ pub fn resolve<'p>(
             stream: inbound.decoded.stream,
             client_headers: inbound.client_headers.to_vec(),
             endpoints,
-            model_info: provider
-                .info
-                .models
-                .iter()
-                .find(|model| model.id == attempt.candidate.upstream_model)
-                .cloned(),
+            // The account reads' entry for the model (the serving account's, else its
+            // entry's other accounts'), else the adapter's own list.
+            model_info: attempt.model_info.clone().or_else(|| {
+                provider
+                    .info
+                    .models
+                    .iter()
+                    .find(|model| model.id == attempt.candidate.upstream_model)
+                    .cloned()
+            }),
         },
         kind,
         placement: &kind.placement,

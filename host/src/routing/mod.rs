@@ -25,7 +25,10 @@ use crate::surfaces::ListedModel;
 pub use accounts::{AccountSlot, Pick};
 pub use cooldown::{CooldownBook, CooldownReason};
 pub use failover::Next;
-pub use model_table::{Candidate, ModelTable};
+pub use model_table::{Candidate, ModelTable, ReadModels};
+
+use crate::accounts::reads::Reads;
+use crate::runtime::ModelInfo;
 
 /// Model table, account pools and cooldowns for the whole config.
 pub struct Router {
@@ -40,6 +43,11 @@ pub struct Router {
     names: Vec<String>,
     book: CooldownBook,
     retry: RetrySettings,
+    /// What the stored accounts' reads found (quota, models).
+    reads: Arc<Reads>,
+    /// The models each entry serves from its accounts' reads, and the pools and reads
+    /// generation it was built for.
+    read_models: ArcSwap<(Arc<Vec<accounts::AccountPool>>, u64, Arc<ReadModels>)>,
 }
 
 impl std::fmt::Debug for Router {
@@ -74,7 +82,37 @@ impl Router {
             names: config.providers.iter().map(|p| p.name.clone()).collect(),
             book: CooldownBook::new(),
             retry: config.retry.clone(),
+            reads: Arc::new(Reads::new()),
+            read_models: ArcSwap::from_pointee((Arc::default(), u64::MAX, Arc::default())),
         }
+    }
+
+    /// The facts the stored accounts' reads found.
+    pub fn reads(&self) -> &Arc<Reads> {
+        &self.reads
+    }
+
+    /// The models each entry serves from its accounts' reads, for `pools`: rebuilt only
+    /// when the pools or the read models changed since.
+    fn read_models(&self, pools: &Arc<Vec<accounts::AccountPool>>) -> Arc<ReadModels> {
+        let generation = self.reads.generation();
+        let held = self.read_models.load();
+        if Arc::ptr_eq(&held.0, pools) && held.1 == generation {
+            return held.2.clone();
+        }
+        let built = Arc::new(ReadModels::build(
+            pools.iter().map(|pool| {
+                pool.accounts()
+                    .iter()
+                    .filter(|slot| slot.stored.is_some())
+                    .map(|slot| slot.id.as_str())
+                    .collect()
+            }),
+            self.reads.models(),
+        ));
+        self.read_models
+            .store(Arc::new((pools.clone(), generation, built.clone())));
+        built
     }
 
     /// The cooldowns.
@@ -115,8 +153,9 @@ impl Router {
     }
 
     /// The models clients may ask for.
-    pub fn list_models(&self, registry: &Registry) -> Vec<ListedModel> {
-        self.table.list(registry)
+    pub fn list_models(&self, registry: &Arc<Registry>) -> Vec<ListedModel> {
+        let read = self.read_models(&self.pools(registry));
+        self.table.list(registry, &read)
     }
 
     /// A stored account that was disabled and whose file is enabled again (a new
@@ -150,7 +189,9 @@ impl Router {
 
     /// The attempts that may serve `requested`, or 404 `model_not_found`.
     pub fn plan(&self, requested: &str, registry: &Arc<Registry>) -> Result<Plan<'_>, ClientError> {
-        let candidates = self.table.resolve(requested, registry);
+        let pools = self.pools(registry);
+        let read = self.read_models(&pools);
+        let candidates = self.table.resolve(requested, registry, &read);
         if candidates.is_empty() {
             return Err(ClientError::new(
                 ErrorKind::NotFound,
@@ -160,7 +201,8 @@ impl Router {
             .param("model"));
         }
         Ok(Plan {
-            pools: self.pools(registry),
+            pools,
+            read,
             router: self,
             requested: requested.to_owned(),
             candidates,
@@ -223,6 +265,9 @@ pub struct Attempt {
     pub account: Arc<AccountSlot>,
     /// 1 for the first attempt of the request.
     pub number: u32,
+    /// What the account reads say of the model: the serving account's read entry,
+    /// else any of its entry's accounts' (`None`: the adapter's own list decides).
+    pub model_info: Option<ModelInfo>,
 }
 
 /// The remaining attempts of one request.
@@ -230,6 +275,7 @@ pub struct Attempt {
 pub struct Plan<'a> {
     router: &'a Router,
     pools: Arc<Vec<accounts::AccountPool>>,
+    read: Arc<ReadModels>,
     requested: String,
     candidates: Vec<Candidate>,
     current: usize,
@@ -251,10 +297,14 @@ impl Plan<'_> {
                 Pick::Account(account) => {
                     self.tried.insert(account.id.clone());
                     self.attempts += 1;
+                    let model_info =
+                        self.read
+                            .info(candidate.provider, &account.id, &candidate.upstream_model);
                     return Some(Attempt {
                         candidate: candidate.clone(),
                         account,
                         number: self.attempts,
+                        model_info,
                     });
                 }
                 Pick::AllResting { soonest, reason } => {

@@ -8,10 +8,69 @@
 //! (a safe charset, no dot segments): it travels to the adapter, which may put it in a
 //! URL, so it is the first of three guards (then the adapter's encoding, then the
 //! host's URL check in `upstream::egress`).
+//!
+//! An entry also serves the models its stored accounts' reads found (Copilot's
+//! `/models`: see `accounts::reads`), by id, after its own: [`ReadModels`] says which,
+//! per entry. Routing builds it when the reads or the pools change, not per request.
+
+use std::sync::Arc;
 
 use crate::config::{ModelEntry, ProviderEntry};
-use crate::runtime::Registry;
+use crate::runtime::{ModelInfo, Registry};
 use crate::surfaces::ListedModel;
+
+/// The models the reads of each entry's accounts found, per entry (in config order):
+/// the union over the entry's accounts, each id once, and each account's own list.
+#[derive(Debug, Default)]
+pub struct ReadModels {
+    /// Entry index → the union of its accounts' read models.
+    per_entry: Vec<Vec<ModelInfo>>,
+    /// Account id → its read models.
+    per_account: Arc<crate::accounts::reads::ReadModels>,
+}
+
+impl ReadModels {
+    /// The union for each entry of what `accounts` (entry index → its stored account
+    /// ids) read, from `per_account`.
+    pub fn build<'a>(
+        accounts: impl IntoIterator<Item = Vec<&'a str>>,
+        per_account: Arc<crate::accounts::reads::ReadModels>,
+    ) -> Self {
+        let per_entry = accounts
+            .into_iter()
+            .map(|ids| {
+                let mut union: Vec<ModelInfo> = Vec::new();
+                for id in ids {
+                    for model in per_account.get(id).map(|m| m.as_slice()).unwrap_or(&[]) {
+                        if !union.iter().any(|known| known.id == model.id) {
+                            union.push(model.clone());
+                        }
+                    }
+                }
+                union
+            })
+            .collect();
+        Self {
+            per_entry,
+            per_account,
+        }
+    }
+
+    /// The models entry `index` serves from its accounts' reads.
+    pub fn of_entry(&self, index: usize) -> &[ModelInfo] {
+        self.per_entry.get(index).map_or(&[], Vec::as_slice)
+    }
+
+    /// What is known of `model` for an attempt of entry `index` on account `account`:
+    /// the account's own read entry, else any of the entry's accounts'.
+    pub fn info(&self, index: usize, account: &str, model: &str) -> Option<ModelInfo> {
+        self.per_account
+            .get(account)
+            .and_then(|models| models.iter().find(|m| m.id == model))
+            .or_else(|| self.of_entry(index).iter().find(|m| m.id == model))
+            .cloned()
+    }
+}
 
 /// One provider entry that can serve a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,11 +109,17 @@ impl ModelTable {
     }
 
     /// Every entry that serves `requested`, in config order, at most once each.
-    /// `registry` supplies the adapter model lists of entries that list none.
-    pub fn resolve(&self, requested: &str, registry: &Registry) -> Vec<Candidate> {
+    /// `registry` supplies the adapter model lists of entries that list none, `read`
+    /// the models the entries' accounts read.
+    pub fn resolve(
+        &self,
+        requested: &str,
+        registry: &Registry,
+        read: &ReadModels,
+    ) -> Vec<Candidate> {
         let mut candidates = Vec::new();
         for (index, entry) in self.entries.iter().enumerate() {
-            let models = entry.models_with(registry);
+            let models = entry.models_with(registry, read.of_entry(index));
             let direct = find(&models, requested);
             let prefixed = requested
                 .strip_prefix(entry.name.as_str())
@@ -78,10 +143,10 @@ impl ModelTable {
 
     /// The models clients may ask for (alias when there is one, else the id), each
     /// name once, first entry wins.
-    pub fn list(&self, registry: &Registry) -> Vec<ListedModel> {
+    pub fn list(&self, registry: &Registry, read: &ReadModels) -> Vec<ListedModel> {
         let mut listed: Vec<ListedModel> = Vec::new();
-        for entry in &self.entries {
-            for model in entry.models_with(registry) {
+        for (index, entry) in self.entries.iter().enumerate() {
+            for model in entry.models_with(registry, read.of_entry(index)) {
                 let id = model.alias.unwrap_or(model.name);
                 if !listed.iter().any(|m| m.id == id) {
                     listed.push(ListedModel {
@@ -96,24 +161,27 @@ impl ModelTable {
 }
 
 impl TableEntry {
-    fn models_with(&self, registry: &Registry) -> Vec<ModelEntry> {
-        if !self.models.is_empty() {
-            return self.models.clone();
+    /// The entry's models (configured, else its adapter's), then those its accounts'
+    /// reads found that are not among them.
+    fn models_with(&self, registry: &Registry, read: &[ModelInfo]) -> Vec<ModelEntry> {
+        let by_id = |m: &ModelInfo| ModelEntry {
+            name: m.id.clone(),
+            alias: None,
+        };
+        let mut models = if !self.models.is_empty() {
+            self.models.clone()
+        } else {
+            registry
+                .provider(&self.adapter)
+                .map(|component| component.info.models.iter().map(by_id).collect())
+                .unwrap_or_default()
+        };
+        for model in read {
+            if !models.iter().any(|known| known.name == model.id) {
+                models.push(by_id(model));
+            }
         }
-        registry
-            .provider(&self.adapter)
-            .map(|component| {
-                component
-                    .info
-                    .models
-                    .iter()
-                    .map(|m| ModelEntry {
-                        name: m.id.clone(),
-                        alias: None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        models
     }
 }
 
@@ -176,7 +244,11 @@ providers:
 
     #[test]
     fn a_model_served_twice_resolves_to_both_entries_in_config_order() {
-        let candidates = table().resolve("claude-sonnet-4-5", &Registry::default());
+        let candidates = table().resolve(
+            "claude-sonnet-4-5",
+            &Registry::default(),
+            &ReadModels::default(),
+        );
         assert_eq!(
             candidates,
             vec![cand(0, "claude-sonnet-4-5"), cand(1, "claude-sonnet-4-5")]
@@ -186,11 +258,15 @@ providers:
     #[test]
     fn an_alias_resolves_to_the_upstream_id() {
         assert_eq!(
-            table().resolve("opus", &Registry::default()),
+            table().resolve("opus", &Registry::default(), &ReadModels::default()),
             vec![cand(0, "claude-opus-4-1")]
         );
         assert_eq!(
-            table().resolve("claude-opus-4-1", &Registry::default()),
+            table().resolve(
+                "claude-opus-4-1",
+                &Registry::default(),
+                &ReadModels::default()
+            ),
             vec![cand(0, "claude-opus-4-1")]
         );
     }
@@ -199,16 +275,28 @@ providers:
     fn an_entry_name_prefix_picks_that_entry_only() {
         let table = table();
         assert_eq!(
-            table.resolve("claude-backup/claude-sonnet-4-5", &Registry::default()),
+            table.resolve(
+                "claude-backup/claude-sonnet-4-5",
+                &Registry::default(),
+                &ReadModels::default()
+            ),
             vec![cand(1, "claude-sonnet-4-5")]
         );
         assert_eq!(
-            table.resolve("claude-main/opus", &Registry::default()),
+            table.resolve(
+                "claude-main/opus",
+                &Registry::default(),
+                &ReadModels::default()
+            ),
             vec![cand(0, "claude-opus-4-1")]
         );
         assert!(
             table
-                .resolve("claude-backup/opus", &Registry::default())
+                .resolve(
+                    "claude-backup/opus",
+                    &Registry::default(),
+                    &ReadModels::default()
+                )
                 .is_empty()
         );
     }
@@ -217,14 +305,20 @@ providers:
     fn an_entry_without_models_serves_any_model_by_prefix() {
         let table = table();
         assert_eq!(
-            table.resolve("gpt/gpt-5", &Registry::default()),
+            table.resolve("gpt/gpt-5", &Registry::default(), &ReadModels::default()),
             vec![cand(2, "gpt-5")]
         );
         assert!(
-            table.resolve("gpt-5", &Registry::default()).is_empty(),
+            table
+                .resolve("gpt-5", &Registry::default(), &ReadModels::default())
+                .is_empty(),
             "unprefixed needs the adapter's list"
         );
-        assert!(table.resolve("gpt/", &Registry::default()).is_empty());
+        assert!(
+            table
+                .resolve("gpt/", &Registry::default(), &ReadModels::default())
+                .is_empty()
+        );
     }
 
     #[test]
@@ -237,7 +331,7 @@ providers:
             "gpt/gemini-2.5-pro",
         ] {
             assert_eq!(
-                table.resolve(name, &Registry::default()),
+                table.resolve(name, &Registry::default(), &ReadModels::default()),
                 vec![cand(2, &name["gpt/".len()..])],
                 "{name}"
             );
@@ -256,23 +350,33 @@ providers:
             "gpt/é",
         ] {
             assert!(
-                table.resolve(name, &Registry::default()).is_empty(),
+                table
+                    .resolve(name, &Registry::default(), &ReadModels::default())
+                    .is_empty(),
                 "{name}"
             );
         }
         let long = format!("gpt/{}", "m".repeat(PASSTHROUGH_NAME_MAX + 1));
-        assert!(table.resolve(&long, &Registry::default()).is_empty());
+        assert!(
+            table
+                .resolve(&long, &Registry::default(), &ReadModels::default())
+                .is_empty()
+        );
     }
 
     #[test]
     fn unknown_models_resolve_to_nothing() {
-        assert!(table().resolve("llama-3", &Registry::default()).is_empty());
+        assert!(
+            table()
+                .resolve("llama-3", &Registry::default(), &ReadModels::default())
+                .is_empty()
+        );
     }
 
     #[test]
     fn the_listing_shows_each_client_name_once() {
         let ids: Vec<_> = table()
-            .list(&Registry::default())
+            .list(&Registry::default(), &ReadModels::default())
             .into_iter()
             .map(|m| (m.id, m.owned_by))
             .collect();
@@ -283,5 +387,86 @@ providers:
                 ("opus".to_owned(), "claude-main".to_owned()),
             ]
         );
+    }
+    fn model(id: &str, routes: &[&str]) -> ModelInfo {
+        ModelInfo {
+            id: id.into(),
+            display_name: None,
+            context_window: None,
+            max_output_tokens: None,
+            routes: routes.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    /// Account `a` of entry 2 (`gpt`) read `gpt-read` on `/responses`; account `b` of
+    /// the same entry read it on `/chat/completions` and read `b-only` too.
+    fn read() -> ReadModels {
+        let per_account: crate::accounts::reads::ReadModels = [
+            (
+                "a".to_owned(),
+                Arc::new(vec![model("gpt-read", &["/responses"])]),
+            ),
+            (
+                "b".to_owned(),
+                Arc::new(vec![
+                    model("gpt-read", &["/chat/completions"]),
+                    model("b-only", &["/v1/messages"]),
+                ]),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        ReadModels::build([vec![], vec![], vec!["a", "b"]], Arc::new(per_account))
+    }
+
+    #[test]
+    fn the_models_an_entrys_accounts_read_are_served_and_listed_by_that_entry() {
+        let table = table();
+        let read = read();
+        let registry = Registry::default();
+        assert_eq!(
+            table.resolve("gpt-read", &registry, &read),
+            vec![cand(2, "gpt-read")]
+        );
+        assert_eq!(
+            table.resolve("gpt/b-only", &registry, &read),
+            vec![cand(2, "b-only")]
+        );
+        assert!(
+            table
+                .resolve("gpt-read", &registry, &ReadModels::default())
+                .is_empty(),
+            "not without the read"
+        );
+        let listed: Vec<_> = table
+            .list(&registry, &read)
+            .into_iter()
+            .map(|m| (m.id, m.owned_by))
+            .collect();
+        assert_eq!(
+            listed[2..],
+            [
+                ("gpt-read".to_owned(), "gpt".to_owned()),
+                ("b-only".to_owned(), "gpt".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_models_info_is_the_serving_accounts_read_else_its_entrys() {
+        let read = read();
+        assert_eq!(
+            read.info(2, "b", "gpt-read").unwrap().routes,
+            ["/chat/completions"]
+        );
+        assert_eq!(
+            read.info(2, "a", "gpt-read").unwrap().routes,
+            ["/responses"]
+        );
+        assert_eq!(
+            read.info(2, "a", "b-only").unwrap().routes,
+            ["/v1/messages"]
+        );
+        assert_eq!(read.info(0, "x", "gpt-read"), None);
     }
 }

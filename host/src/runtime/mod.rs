@@ -618,6 +618,12 @@ pub struct RequestSandbox {
 }
 
 impl RequestSandbox {
+    /// Tell the fixups the size, in estimated tokens, to cut the conversation to
+    /// (`fixup-context.token-budget`, `None` by default): the pipeline sets it on the
+    /// retry of a request refused as too long, before any hook runs.
+    pub fn set_token_budget(&mut self, budget: Option<u32>) {
+        self.inner.set_token_budget(budget);
+    }
     /// Fixups' `on-request`, in order: only those that implement it and whose
     /// `applies-to` admits the request are entered.
     pub async fn on_request(&mut self, req: ChatRequest) -> Result<ChatRequest, GuestError> {

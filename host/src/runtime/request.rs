@@ -208,6 +208,17 @@ impl Sandbox {
         }
     }
 
+    /// Tell every fixup the size to cut the conversation to, in estimated tokens
+    /// (`fixup-context.token-budget`): set on a context-recovery retry, before any hook
+    /// runs.
+    pub fn set_token_budget(&mut self, budget: Option<u32>) {
+        let ctx = FixupContext {
+            token_budget: budget,
+            ..self.fixup_contexts.host.clone()
+        };
+        self.fixup_contexts = FixupContexts::new(ctx);
+    }
+
     /// Whether fixup `index` is entered for `hook` of this request.
     fn enters(&self, index: usize, hook: impl Fn(&super::Hooks) -> bool) -> bool {
         let entry = &self.fixups[index];
