@@ -47,7 +47,7 @@ use crate::runtime::{FixupComponent, ProviderComponent, Registry, Runtime, Sandb
 use crate::surfaces::Decoded;
 use crate::upstream::{EgressPolicy, PrepareError, SendError, UpstreamClient};
 
-pub use call::{account_endpoints, login_endpoints};
+pub use call::{account_endpoints, apply_exchanged_base, login_endpoints};
 pub use client_dialect::{ClientDialect, RouteFacts, json_response};
 
 /// Everything a request needs, shared by all requests.

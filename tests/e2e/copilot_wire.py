@@ -196,7 +196,7 @@ class CopilotMock:
         """A provider entry's `endpoints:` pointing GitHub's side here."""
         return {"device": self.base_url + "/login/device/code", "token": self.base_url + "/login/oauth/access_token",
                 "exchange": self.base_url + "/copilot_internal/v2/token",
-                "user": self.base_url + "/copilot_internal/user", "models": self.api_base + "/models"}
+                "user": self.base_url + "/copilot_internal/user"}
 
     def queue(self, *replies: Reply | ErrorReply) -> None:
         with self._lock:

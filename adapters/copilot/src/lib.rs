@@ -49,8 +49,6 @@ pub const TOKEN_URL: &str = "https://github.com/login/oauth/access_token";
 pub const EXCHANGE_URL: &str = "https://api.github.com/copilot_internal/v2/token";
 /// The account's Copilot plan and quotas (`user`).
 pub const USER_URL: &str = "https://api.github.com/copilot_internal/user";
-/// The model list (`models`), under the API base.
-pub const MODELS_URL: &str = "https://api.githubcopilot.com/models";
 /// The public OAuth client of the Copilot editor integrations.
 pub const CLIENT_ID: &str = "Iv1.b507a08c87ecfe98";
 /// The scope a login asks for: enough to exchange for a Copilot token.
@@ -149,11 +147,6 @@ impl Provider for Copilot {
             "user",
             USER_URL,
             "Copilot plan and quotas of the account",
-        ))
-        .endpoint(Endpoint::new(
-            "models",
-            MODELS_URL,
-            "Copilot model list (under the API base)",
         ));
         for host in HOSTS {
             info = info.host(host);
@@ -177,7 +170,8 @@ impl Provider for Copilot {
 /// pending), the GitHub token exchanged for a Copilot bearer at `exchange` (its
 /// `/token`, `/expires_at`, and `/endpoints/api` as the account's API base), and two
 /// reads: `quota` (`user`, with the GitHub token, every [`QUOTA_EVERY_S`]) and
-/// `models` (`models`, with the Copilot token, every [`MODELS_EVERY_S`]).
+/// `models` (`base/models` on the account's API host, with the Copilot token, every
+/// [`MODELS_EVERY_S`]).
 pub fn copilot_kind() -> CredentialKind {
     let github_token = || Placement::header_with_prefix("authorization", "token ");
     let mut login = DeviceCodeSpec::rfc8628("device", "token", CLIENT_ID)
@@ -198,7 +192,8 @@ pub fn copilot_kind() -> CredentialKind {
     for (name, value) in headers::EXCHANGE {
         exchange.call = exchange.call.header(name, value);
     }
-    let mut models = TokenCall::get("models", Placement::bearer());
+    // `base/models`: the account's own API host, as the exchange named it.
+    let mut models = TokenCall::get("base/models", Placement::bearer());
     for (name, value) in headers::read_headers() {
         models = models.header(name, value);
     }

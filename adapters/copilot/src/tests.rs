@@ -117,7 +117,7 @@ fn the_kind_is_a_github_device_login_exchanged_for_a_copilot_token_and_its_api_h
         reads,
         [
             ("quota", "user", false, 300),
-            ("models", "models", true, 3600)
+            ("models", "base/models", true, 3600)
         ]
     );
     assert_eq!(
@@ -157,7 +157,6 @@ fn every_url_is_a_named_endpoint_and_the_hosts_cover_the_api_hosts_an_exchange_n
                 "https://api.github.com/copilot_internal/v2/token"
             ),
             ("user", "https://api.github.com/copilot_internal/user"),
-            ("models", "https://api.githubcopilot.com/models"),
         ]
     );
     for host in [

@@ -38,13 +38,12 @@ use super::live::{Accounts, KindEnv, Why, fingerprint};
 use crate::config::ProviderEntry;
 use crate::credentials::{Redactor, Secret};
 use crate::ir::HttpRequest;
-use crate::pipeline::{Gateway, account_endpoints};
+use crate::pipeline::{Gateway, account_endpoints, apply_exchanged_base};
 use crate::routing::AccountSlot;
 use crate::runtime::spec::{self, AccountRead, BodyEncoding, ReadContext, TokenValue};
 use crate::runtime::{
     Account, CallContext, CredentialKind, ModelInfo, ProviderComponent, Runtime, SandboxContext,
 };
-use crate::upstream::egress::host_matches;
 use crate::upstream::{EgressPolicy, UpstreamClient, prepare};
 
 /// How often the server looks for due reads.
@@ -437,22 +436,7 @@ pub async fn run_read(env: &ReadEnv<'_>, id: &str, read: &AccountRead) -> Result
             .credential(id, &kind_env, lead)
             .await
             .map_err(|error| error.to_string())?;
-        let overridden = env
-            .entry
-            .is_some_and(|entry| entry.endpoint_override("base").is_some());
-        if let Some(base) = credential.base_url.filter(|_| !overridden) {
-            if !declared_host(env.provider, &base) {
-                return Err(
-                    "the token exchange named an API host the adapter does not declare".into(),
-                );
-            }
-            let base = base.trim_end_matches('/').to_owned();
-            for (name, url) in &mut endpoints {
-                if name == "base" {
-                    url.clone_from(&base);
-                }
-            }
-        }
+        apply_exchanged_base(env.provider, env.entry, &mut endpoints, credential.base_url)?;
         credential.secret
     } else {
         stored_secret(env, &kind_env, id).await?
@@ -668,20 +652,6 @@ fn endpoint_url(endpoints: &[(String, String)], name: &str) -> Result<String, St
         return Ok(format!("{}/{rest}", url.trim_end_matches('/')));
     }
     Err(format!("the adapter declares no endpoint `{name}`"))
-}
-
-/// Whether `url`'s host is one the adapter declares.
-fn declared_host(provider: &ProviderComponent, url: &str) -> bool {
-    reqwest::Url::parse(url)
-        .ok()
-        .and_then(|url| url.host_str().map(str::to_ascii_lowercase))
-        .is_some_and(|host| {
-            provider
-                .info
-                .hosts
-                .iter()
-                .any(|pattern| host_matches(pattern, &host))
-        })
 }
 
 /// A call context for the read's sandbox (the provider's `call` is not built).

@@ -112,7 +112,7 @@ pub fn account_endpoints(
         } else {
             file.endpoints.get(name).map(String::as_str)
         }?;
-        declared_host(provider, url).then_some(url)
+        trusted_host(provider, Some(entry), url).then_some(url)
     };
     let declared = provider.info.endpoints.iter().map(|endpoint| {
         let name = endpoint.name.as_str();
@@ -136,25 +136,56 @@ pub fn login_endpoints(
     resolve_endpoints(declared, entry, inputs)
 }
 
-/// Whether `url`'s host is one the adapter declares (a URL that comes from an account
-/// file or a token answer may only point there).
-fn declared_host(provider: &ProviderComponent, url: &str) -> bool {
+/// Whether `url`'s host may be used for an account when the URL came from its file or
+/// a token answer: one the adapter declares, or one `entry`'s `allow-hosts` grants (a
+/// GitHub Enterprise tenant's Copilot host, say).
+fn trusted_host(provider: &ProviderComponent, entry: Option<&ProviderEntry>, url: &str) -> bool {
     let Some(host) = reqwest::Url::parse(url)
         .ok()
         .and_then(|url| url.host_str().map(str::to_ascii_lowercase))
     else {
         return false;
     };
-    let declared = provider
+    let granted = entry.map_or(&[][..], |entry| entry.allow_hosts.as_slice());
+    let trusted = provider
         .info
         .hosts
         .iter()
+        .chain(granted)
         .any(|pattern| host_matches(pattern, &host));
-    if !declared {
+    if !trusted {
         tracing::warn!(host = %host, adapter = %provider.info.id,
-            "an account carries a URL on a host its adapter does not declare; the adapter's default is used");
+            "an account carries a URL on a host its adapter does not declare nor the entry grant; the adapter's default is used");
     }
-    declared
+    trusted
+}
+
+/// A token exchange's API host made the `base` of `endpoints` (Copilot's
+/// `endpoints.api`), unless `entry` overrides `base`. Returns the base applied, if any;
+/// an exchange naming a host neither declared nor granted is an error.
+pub fn apply_exchanged_base(
+    provider: &ProviderComponent,
+    entry: Option<&ProviderEntry>,
+    endpoints: &mut [(String, String)],
+    base: Option<String>,
+) -> Result<Option<String>, String> {
+    let overridden = entry.is_some_and(|entry| entry.endpoint_override("base").is_some());
+    let Some(base) = base.filter(|_| !overridden) else {
+        return Ok(None);
+    };
+    if !trusted_host(provider, entry, &base) {
+        return Err(
+            "the token exchange named an API host the adapter does not declare nor the entry grant (`allow-hosts`)"
+                .into(),
+        );
+    }
+    let base = base.trim_end_matches('/').to_owned();
+    for (name, url) in endpoints.iter_mut() {
+        if name == "base" {
+            url.clone_from(&base);
+        }
+    }
+    Ok(Some(base))
 }
 
 /// The secret the attempt places: a configured key as it is, or a stored account's
@@ -188,21 +219,19 @@ pub async fn credential(
         .credential(&account.id, &env, lead)
         .await
         .map_err(|error| credential_failure(entry, error))?;
-    if let Some(base) = credential.base_url
-        && entry.endpoint_override("base").is_none()
-    {
-        if !declared_host(provider, &base) {
-            return Err(unservable(format!(
-                "provider `{}`, account `{}`: the token exchange named an API host the adapter does not declare",
-                entry.name, account.id
-            )));
-        }
-        let base = base.trim_end_matches('/').to_owned();
-        for (name, url) in &mut call.call.endpoints {
-            if name == "base" {
-                url.clone_from(&base);
-            }
-        }
+    let applied = apply_exchanged_base(
+        provider,
+        Some(entry),
+        &mut call.call.endpoints,
+        credential.base_url,
+    )
+    .map_err(|reason| {
+        unservable(format!(
+            "provider `{}`, account `{}`: {reason}",
+            entry.name, account.id
+        ))
+    })?;
+    if let Some(base) = applied {
         call.base_url = base;
     }
     Ok(Some(credential.secret))
