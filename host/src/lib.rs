@@ -9,6 +9,7 @@ pub mod config;
 pub mod credentials;
 pub mod describe;
 pub mod failure;
+pub mod governance;
 pub mod ir;
 pub mod pipeline;
 pub mod routing;

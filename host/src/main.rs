@@ -315,6 +315,15 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
         runtime.clone(),
         store.clone(),
     )?);
+    // Client keys created through the management API live beside the config file.
+    let keys_file = plugboard::governance::keys_file_for(config_path);
+    let created_keys = gateway
+        .governance
+        .attach_file(&keys_file)
+        .with_context(|| format!("cannot load the client keys of {}", keys_file.display()))?;
+    if created_keys > 0 {
+        tracing::info!(file = %keys_file.display(), keys = created_keys, "client keys loaded");
+    }
     let _store_watch = match (&store, &gateway.accounts) {
         (Some(store), Some(live)) => Some(
             store

@@ -1,7 +1,7 @@
 //! The phase order of one request, top to bottom.
 //!
 //! ```text
-//! surface decode -> route -> for each attempt:
+//! surface decode -> client key's limits -> route -> for each attempt:
 //!     registry snapshot -> call context -> credential (refresh / exchange when due)
 //!     -> sandbox -> on_request -> encode  (or encode_native)
 //!     -> on_upstream_request -> egress check + credential placed -> send
@@ -41,6 +41,7 @@ use crate::accounts::store::Store;
 use crate::accounts::{Accounts, KindEnv};
 use crate::config::{Config, ContextRecovery, ProviderEntry};
 use crate::credentials::Redactor;
+use crate::governance::{Admission, Caller, Governance, TokenTally};
 use crate::failure::{AttemptFailures, ClientError, ErrorKind, Failure, Retry, TransportFailure};
 use crate::routing::{Attempt, Next, Router};
 use crate::runtime::{FixupComponent, ProviderComponent, Registry, Runtime, SandboxContext};
@@ -65,6 +66,9 @@ pub struct Gateway {
     pub redactor: Redactor,
     /// The credential store's accounts, live (`None` when no entry uses the store).
     pub accounts: Option<Arc<Accounts>>,
+    /// Named client keys, their limits and counters. Outlives a config: a reload
+    /// hands the same one to the new gateway ([`Governance::reconfigure`]).
+    pub governance: Governance,
 }
 
 impl Gateway {
@@ -91,6 +95,7 @@ impl Gateway {
         let config_secrets: Vec<_> = config
             .api_keys
             .iter()
+            .chain(config.client_keys.secrets())
             .chain(config.providers.iter().flat_map(ProviderEntry::secrets))
             .cloned()
             .collect();
@@ -107,6 +112,7 @@ impl Gateway {
             )
         });
         Ok(Self {
+            governance: Governance::new(&config.client_keys),
             router: Router::with_store(&config, store),
             config,
             runtime,
@@ -124,16 +130,19 @@ const TOKEN_CALL_TIMEOUT_S: u64 = 30;
 /// What the per-request log line reports.
 #[derive(Debug, Default)]
 struct RequestRecord {
+    /// The caller's client key name; empty for the plain `api-keys` list.
+    client_key: String,
     model: String,
     provider: Option<String>,
     account: Option<String>,
     attempts: u32,
 }
 
-/// Serve one chat request in `dialect` whose raw body is `body`; `route` is what the
-/// URL said (Gemini's model and streaming), `headers` what the client sent.
+/// Serve one chat request of `caller` in `dialect` whose raw body is `body`; `route` is
+/// what the URL said (Gemini's model and streaming), `headers` what the client sent.
 pub async fn serve_chat(
     gateway: Arc<Gateway>,
+    caller: Caller,
     dialect: ClientDialect,
     route: RouteFacts,
     path: &str,
@@ -141,24 +150,37 @@ pub async fn serve_chat(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let mut record = RequestRecord::default();
+    let mut record = RequestRecord {
+        client_key: caller.client_key.clone(),
+        ..RequestRecord::default()
+    };
     let client_headers = client_headers::forwardable(headers);
+    let mut admission = None;
     let response = match run(
         &gateway,
+        &caller,
         dialect,
         &route,
         &client_headers,
         body,
         &mut record,
+        &mut admission,
     )
     .await
     {
         Ok(response) => response,
         Err(error) => dialect.error_response(&error),
     };
+    // The key's concurrency slot is held, and its tokens counted, until the answer
+    // ends: the last byte of a stream, or the client's disconnect.
+    let response = match admission {
+        Some(admission) => admission.hold_until_body_ends(response),
+        None => response,
+    };
     tracing::info!(
         method = "POST",
         path,
+        client_key = %record.client_key,
         model = %record.model,
         provider = record.provider.as_deref().unwrap_or("-"),
         account = record.account.as_deref().unwrap_or("-"),
@@ -170,23 +192,31 @@ pub async fn serve_chat(
     response
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run(
     gateway: &Arc<Gateway>,
+    caller: &Caller,
     dialect: ClientDialect,
     route: &RouteFacts,
     client_headers: &[(String, String)],
     body: Bytes,
     record: &mut RequestRecord,
+    admission: &mut Option<Admission>,
 ) -> Result<Response, ClientError> {
     // 1. Surface decode: the client's dialect into the IR.
     let decoded = dialect.decode(&body, route)?;
     record.model = decoded.model.clone();
+
+    // 1b. The client key's limits: allowed models, rates, concurrency, quotas.
+    let admitted = admission.insert(gateway.governance.admit(caller, &decoded.model)?);
+    let tally = admitted.tally();
     let inbound = Inbound {
         dialect,
         route,
         client_headers,
         decoded: &decoded,
         body: &body,
+        tally: &tally,
     };
 
     // 2. Route: the model name to ordered candidates (provider entry, account).
@@ -238,6 +268,8 @@ struct Inbound<'a> {
     decoded: &'a Decoded,
     /// The body as sent, for native passthrough.
     body: &'a Bytes,
+    /// Where the answer's tokens are counted for the client key's limits.
+    tally: &'a TokenTally,
 }
 
 /// How an attempt sends the client's conversation.
@@ -384,7 +416,8 @@ async fn try_attempt(
         passthrough,
         dialect,
         settle_late,
-    );
+    )
+    .counting(inbound.tally.clone());
     if decoded.stream {
         relay
             .stream(

@@ -4,6 +4,7 @@
 //! Defaults live here and only here (one owner per fact). String values may use
 //! `${ENV_VAR}` (see [`env`]).
 
+pub mod client_keys;
 pub mod env;
 mod model_entry;
 mod validate;
@@ -34,6 +35,11 @@ pub struct Config {
     /// Client keys the proxy accepts.
     #[serde(default)]
     pub api_keys: Vec<Secret>,
+    /// Named client keys with limits (quotas, rates, allowed models); see
+    /// [`client_keys`]. They authenticate like `api-keys`, which stay keys without
+    /// limits.
+    #[serde(default)]
+    pub client_keys: client_keys::ClientKeys,
     /// Serve without client keys. Must be said explicitly: an empty `api-keys`
     /// without it refuses to start.
     #[serde(default)]
@@ -517,6 +523,7 @@ impl Config {
     fn expand_env(&mut self) -> anyhow::Result<()> {
         self.listen = env::expand(&self.listen, "listen")?;
         expand_secrets(&mut self.api_keys, "api-keys")?;
+        self.client_keys.expand_env()?;
         expand_path(&mut self.adapters_dir, "adapters-dir")?;
         if let Some(dir) = &mut self.cache_dir {
             expand_path(dir, "cache-dir")?;

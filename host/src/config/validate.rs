@@ -25,18 +25,21 @@ impl std::fmt::Display for Warning {
 pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
     let mut warnings = Vec::new();
     config.listen_addr()?;
-    if config.api_keys.is_empty() && !config.allow_unauthenticated {
+    let keyed = !config.api_keys.is_empty() || !config.client_keys.is_empty();
+    if !keyed && !config.allow_unauthenticated {
         bail!(
-            "`api-keys` is empty: clients could not authenticate. Add at least one key, \
-             or set `allow-unauthenticated: true` to serve without keys"
+            "`api-keys` is empty: clients could not authenticate. Add at least one key \
+             (`api-keys` or `client-keys`), or set `allow-unauthenticated: true` to serve \
+             without keys"
         );
     }
     if config.api_keys.iter().any(|key| key.is_empty()) {
         bail!("`api-keys` has an empty key (is its ${{ENV_VAR}} set?)");
     }
-    if config.allow_unauthenticated && !config.api_keys.is_empty() {
+    config.client_keys.validate(&config.api_keys)?;
+    if config.allow_unauthenticated && keyed {
         warnings.push(Warning(
-            "`allow-unauthenticated: true` is ignored because `api-keys` is set".into(),
+            "`allow-unauthenticated: true` is ignored because client keys are set".into(),
         ));
     }
     if config.retry.max_attempts == 0 {

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use super::Gateway;
 use super::client_dialect::{ClientDialect, json_response};
 use crate::failure::{AttemptFailures, ClientError, Failure, TransportFailure};
+use crate::governance::TokenTally;
 use crate::ir::StreamEvent;
 use crate::routing::Attempt;
 use crate::runtime::{GuestError, RequestSandbox};
@@ -64,6 +65,8 @@ pub(super) struct Relay {
     dialect: ClientDialect,
     /// Settles classified stream errors after the first byte.
     late: LateSettle,
+    /// Counts the answer's tokens for the client key's limits.
+    tally: TokenTally,
 }
 
 /// What one read of the upstream body gave: events for the client, and whether the
@@ -88,7 +91,14 @@ impl Relay {
             partial: Vec::new(),
             dialect,
             late,
+            tally: TokenTally::default(),
         }
+    }
+
+    /// Count the answer's tokens (each `finish` event's usage) into `tally`.
+    pub fn counting(mut self, tally: TokenTally) -> Self {
+        self.tally = tally;
+        self
     }
 
     /// Read the whole body, then answer with one document naming the model the client
@@ -102,7 +112,7 @@ impl Relay {
                 if let StreamEvent::Raw(bytes) = event {
                     raw.extend_from_slice(bytes);
                 }
-                log_usage(event);
+                log_usage(event, &self.tally);
                 collector.push(event);
             }
             if last {
@@ -243,7 +253,7 @@ impl Relay {
         out: &mut Vec<u8>,
     ) -> bool {
         for event in events {
-            log_usage(event);
+            log_usage(event, &self.tally);
             match event {
                 StreamEvent::Error(error) => {
                     let failure = self.failures.stream_error(error);
@@ -313,9 +323,11 @@ fn end_of_last_event(bytes: &[u8]) -> Option<usize> {
     None
 }
 
-/// Usage for accounting (a store comes later; the log has it meanwhile).
-fn log_usage(event: &StreamEvent) {
+/// Usage for accounting (a store comes later; the log has it meanwhile), and for the
+/// client key's token limits.
+fn log_usage(event: &StreamEvent, tally: &TokenTally) {
     if let StreamEvent::Finish(finish) = event {
+        tally.add(&finish.usage);
         tracing::debug!(usage = ?finish.usage, reason = ?finish.reason, "finish");
     }
 }

@@ -1,4 +1,8 @@
-//! Client authentication: a configured key, in whichever style the client sends it.
+//! Client authentication: a configured key, in whichever style the client sends it,
+//! and who the caller is: a named client key (`client-keys:` or created through the
+//! management API) or a key of the plain `api-keys` list. The caller goes into the
+//! request's extensions ([`Caller`]) for the handlers to hand to the pipeline, whose
+//! governance applies the key's limits.
 //!
 //! Real clients differ: OpenAI SDKs send `Authorization: Bearer`, Claude Code sends
 //! `x-api-key` (the Anthropic SDK sends Bearer), Gemini clients `x-goog-api-key` or
@@ -12,6 +16,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::credentials::any_key_matches;
+use crate::governance::Caller;
 use crate::pipeline::Gateway;
 use crate::surfaces::{ClientError, ErrorKind};
 
@@ -44,22 +49,32 @@ pub fn presented_keys(headers: &HeaderMap, query: Option<&str>) -> Vec<String> {
     keys
 }
 
-/// Middleware: 401 in the client's error shape unless a configured key is presented.
+/// Middleware: 401 in the client's error shape unless a configured key is presented;
+/// otherwise the [`Caller`] goes into the request's extensions.
 pub async fn require_client_key(
     State(gateway): State<Arc<Gateway>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let keys = &gateway.config.api_keys;
-    if keys.is_empty() && gateway.config.allow_unauthenticated {
+    let governance = &gateway.governance;
+    if keys.is_empty() && gateway.config.allow_unauthenticated && !governance.has_keys() {
+        request.extensions_mut().insert(Caller::plain());
         return next.run(request).await;
     }
     let presented = presented_keys(request.headers(), request.uri().query());
     // Check every presented key (no early exit), so timing says nothing about which matched.
-    let accepted = presented
+    let plain = presented
         .iter()
         .fold(false, |ok, key| any_key_matches(keys, key) | ok);
-    if accepted {
+    let named = governance.identify(&presented);
+    let caller = match (named, plain) {
+        (Some(name), _) => Some(Caller::named(name)),
+        (None, true) => Some(Caller::plain()),
+        (None, false) => None,
+    };
+    if let Some(caller) = caller {
+        request.extensions_mut().insert(caller);
         return next.run(request).await;
     }
     let message = if presented.is_empty() {

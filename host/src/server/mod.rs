@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,6 +17,7 @@ use bytes::Bytes;
 use serde_json::json;
 use tokio::net::TcpListener;
 
+use crate::governance::Caller;
 use crate::pipeline::{ClientDialect, Gateway, RouteFacts, serve_chat};
 use crate::runtime::ComponentKind;
 use crate::surfaces::{ClientError, ErrorKind, anthropic, gemini, token_estimate};
@@ -134,12 +135,14 @@ pub async fn serve(
 
 async fn chat_completions(
     State(gateway): State<Arc<Gateway>>,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let path = "/v1/chat/completions";
     serve_body(
         gateway,
+        caller,
         ClientDialect::OpenaiChat,
         RouteFacts::default(),
         path,
@@ -151,12 +154,14 @@ async fn chat_completions(
 
 async fn responses(
     State(gateway): State<Arc<Gateway>>,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let path = "/v1/responses";
     serve_body(
         gateway,
+        caller,
         ClientDialect::OpenaiResponses,
         RouteFacts::default(),
         path,
@@ -168,12 +173,14 @@ async fn responses(
 
 async fn messages(
     State(gateway): State<Arc<Gateway>>,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let path = "/v1/messages";
     serve_body(
         gateway,
+        caller,
         ClientDialect::AnthropicMessages,
         RouteFacts::default(),
         path,
@@ -186,6 +193,7 @@ async fn messages(
 /// `POST /v1beta/models/{model}:{action}` (and the same under `/v1/`).
 async fn gemini_action(
     State(gateway): State<Arc<Gateway>>,
+    caller: Option<Extension<Caller>>,
     Path(rest): Path<String>,
     RawQuery(query): RawQuery,
     uri: Uri,
@@ -206,10 +214,10 @@ async fn gemini_action(
     };
     match action {
         "generateContent" => {
-            serve_body(gateway, dialect, route(false), uri.path(), &headers, body).await
+            serve_body(gateway, caller, dialect, route(false), uri.path(), &headers, body).await
         }
         "streamGenerateContent" => {
-            serve_body(gateway, dialect, route(true), uri.path(), &headers, body).await
+            serve_body(gateway, caller, dialect, route(true), uri.path(), &headers, body).await
         }
         "countTokens" => match body {
             Ok(body) => match gemini::decode_count_tokens(&body, model) {
@@ -249,8 +257,10 @@ async fn count_tokens(
 }
 
 /// Hand a readable body to the pipeline, or answer the body error in `dialect`'s shape.
+/// `caller` is who authentication found (absent only on routes without it).
 async fn serve_body(
     gateway: Arc<Gateway>,
+    caller: Option<Extension<Caller>>,
     dialect: ClientDialect,
     route: RouteFacts,
     path: &str,
@@ -258,7 +268,10 @@ async fn serve_body(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     match body {
-        Ok(body) => serve_chat(gateway, dialect, route, path, headers, body).await,
+        Ok(body) => {
+            let caller = caller.map(|Extension(caller)| caller).unwrap_or_default();
+            serve_chat(gateway, caller, dialect, route, path, headers, body).await
+        }
         Err(rejection) => {
             body_error_response(dialect, &rejection, gateway.config.limits.max_body_bytes)
         }
