@@ -136,6 +136,18 @@ pub struct CreatedKey {
     pub key: Secret,
 }
 
+/// The body of `POST client-keys`: `{"name": "ci", "limits": {"rpm": 60}}` (the same
+/// `limits` object the list shows; left out, the key is unlimited).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NewKey {
+    /// The new key's name.
+    pub name: String,
+    /// Its limits.
+    #[serde(default)]
+    pub limits: KeyLimits,
+}
+
 /// A change of limits (`PATCH client-keys/{name}`): a field left out keeps its value,
 /// `null` removes the limit, a value sets it.
 #[derive(Debug, Clone, Default, Deserialize)]
