@@ -102,12 +102,18 @@ impl Dialect {
     /// shape; returns `Retry-After` in seconds (0 when absent) and the message.
     async fn refused(self, response: reqwest::Response, status: u16) -> (u64, String) {
         assert_eq!(response.status().as_u16(), status, "{self:?}");
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .map(|value| value.to_str().unwrap().parse::<u64>().expect("whole seconds"));
+        let retry_after = response.headers().get("retry-after").map(|value| {
+            value
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .expect("whole seconds")
+        });
         if status == 429 {
-            assert!(retry_after.is_some_and(|s| s >= 1), "{self:?}: {retry_after:?}");
+            assert!(
+                retry_after.is_some_and(|s| s >= 1),
+                "{self:?}: {retry_after:?}"
+            );
         }
         let body = json_body(response).await;
         let message = match self {
@@ -174,13 +180,19 @@ async fn rpm_refuses_the_third_request_of_a_minute_in_every_dialect() {
             .unwrap();
         let (wait, message) = dialect.refused(response, 429).await;
         assert!((1..=60).contains(&wait), "{wait}");
-        assert!(message.contains("rpm-key") && message.contains("requests per minute"), "{message}");
+        assert!(
+            message.contains("rpm-key") && message.contains("requests per minute"),
+            "{message}"
+        );
     }
     // Refusals cost the upstream nothing.
     assert_eq!(upstream.received().len(), 2);
     // The log names the key and the limit, never the key's secret.
     let log = plugboard.log();
-    assert!(log.contains("limit=\"rpm\"") || log.contains("limit=rpm"), "{log}");
+    assert!(
+        log.contains("limit=\"rpm\"") || log.contains("limit=rpm"),
+        "{log}"
+    );
     assert!(!log.contains("sk-rpm-key-story"));
 }
 
@@ -296,7 +308,11 @@ async fn a_key_within_its_limits_and_the_plain_api_keys_are_unaffected() {
     for round in 0..4 {
         for dialect in DIALECTS {
             for key in ["sk-roomy-key-story", CLIENT_KEY, SECOND_CLIENT_KEY] {
-                let model = if round % 2 == 0 { "gpt-up" } else { "other-model" };
+                let model = if round % 2 == 0 {
+                    "gpt-up"
+                } else {
+                    "other-model"
+                };
                 upstream.reply(Reply::json(200, completion(100, 50)));
                 ok(dialect.request(&client, &plugboard, key, model)).await;
             }

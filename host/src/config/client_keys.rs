@@ -85,10 +85,12 @@ impl KeyLimits {
     pub fn allows_model(&self, model: &str) -> bool {
         match &self.models {
             None => true,
-            Some(models) => models.iter().any(|allowed| match allowed.strip_suffix('*') {
-                Some(prefix) => model.starts_with(prefix),
-                None => allowed == model,
-            }),
+            Some(models) => models
+                .iter()
+                .any(|allowed| match allowed.strip_suffix('*') {
+                    Some(prefix) => model.starts_with(prefix),
+                    None => allowed == model,
+                }),
         }
     }
 
@@ -202,9 +204,7 @@ impl TryFrom<RawEntry> for ClientKeyEntry {
                 ));
             }
             (None, None) => {
-                return Err(format!(
-                    "client key `{name}`: needs `key` or `key-sha256`"
-                ));
+                return Err(format!("client key `{name}`: needs `key` or `key-sha256`"));
             }
         };
         let limits = KeyLimits {
@@ -374,10 +374,16 @@ mod tests {
                 "client-keys:\n  - name: a\n    key: k1\n    rmp: 5\n",
                 "unknown field `rmp`",
             ),
-            ("client-keys:\n  - name: a b\n    key: k1\n", "must be 1 to 64"),
+            (
+                "client-keys:\n  - name: a b\n    key: k1\n",
+                "must be 1 to 64",
+            ),
         ];
         for (yaml, expected) in cases {
-            let error = format!("{:#}", parse(&format!("api-keys: [x]\n{yaml}")).unwrap_err());
+            let error = format!(
+                "{:#}",
+                parse(&format!("api-keys: [x]\n{yaml}")).unwrap_err()
+            );
             assert!(error.contains(expected), "{yaml}: {error}");
             assert!(error.contains("line "), "{yaml}: {error}");
         }

@@ -139,7 +139,9 @@ pub fn day_start(utc: OffsetDateTime) -> OffsetDateTime {
 
 /// 00:00 UTC of the first day of the month `utc` falls in.
 pub fn month_start(utc: OffsetDateTime) -> OffsetDateTime {
-    day_start(utc).replace_day(1).expect("every month has a day 1")
+    day_start(utc)
+        .replace_day(1)
+        .expect("every month has a day 1")
 }
 
 /// 00:00 UTC of the first day of the next month.

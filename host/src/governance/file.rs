@@ -80,11 +80,7 @@ pub(super) fn read(path: &Path) -> anyhow::Result<Vec<StoredKey>> {
             key.limits.check().err()
         };
         if let Some(problem) = problem {
-            anyhow::bail!(
-                "{}: client key `{}`: {problem}",
-                path.display(),
-                key.name
-            );
+            anyhow::bail!("{}: client key `{}`: {problem}", path.display(), key.name);
         }
     }
     Ok(file.keys)

@@ -248,10 +248,7 @@ impl KeyError {
 /// at start so day and month quotas survive a restart.
 pub trait QuotaSeed {
     /// `(client key name, requests, tokens)` of every request since `since`.
-    fn totals_since(
-        &self,
-        since: time::OffsetDateTime,
-    ) -> anyhow::Result<Vec<(String, Totals)>>;
+    fn totals_since(&self, since: time::OffsetDateTime) -> anyhow::Result<Vec<(String, Totals)>>;
 }
 
 /// The file name of the API-created keys, beside the config file.
@@ -396,11 +393,10 @@ impl Governance {
         let mut state = self.lock();
         let Some(key) = state.keys.get(name) else {
             // Deleted between authentication and now: refuse as a bad key would be.
-            return Err(ClientError::new(
-                ErrorKind::Authentication,
-                "Incorrect API key provided",
-            )
-            .code("invalid_api_key"));
+            return Err(
+                ClientError::new(ErrorKind::Authentication, "Incorrect API key provided")
+                    .code("invalid_api_key"),
+            );
         };
         let limits = key.limits.clone();
         if !limits.allows_model(model) {
@@ -510,7 +506,11 @@ impl Governance {
             return Err(KeyError::Persist(error));
         }
         tracing::info!(client_key = name, fingerprint = %fingerprint(&key.digest), "client key created");
-        let view = view(&key, state.counters.entry(key.name.clone()).or_default(), Moment::now());
+        let view = view(
+            &key,
+            state.counters.entry(key.name.clone()).or_default(),
+            Moment::now(),
+        );
         Ok(CreatedKey { view, key: secret })
     }
 
@@ -534,7 +534,11 @@ impl Governance {
         tracing::info!(client_key = name, limits = ?new, "client key limits changed");
         let State { keys, counters } = &mut *state;
         let key = &keys[name];
-        Ok(view(key, counters.entry(name.to_owned()).or_default(), Moment::now()))
+        Ok(view(
+            key,
+            counters.entry(name.to_owned()).or_default(),
+            Moment::now(),
+        ))
     }
 
     /// Delete an API-created key: it stops authenticating at once (requests in flight

@@ -24,7 +24,10 @@ fn a_presented_key_names_its_caller_and_nothing_else_does() {
         governance.identify(&["nope".into(), "sk-bob-key".into()]),
         Some("bob".to_owned())
     );
-    assert_eq!(governance.identify(&["sk-alice-key".into()]), Some("alice".to_owned()));
+    assert_eq!(
+        governance.identify(&["sk-alice-key".into()]),
+        Some("alice".to_owned())
+    );
     assert_eq!(governance.identify(&["sk-alice-ke".into()]), None);
     assert_eq!(governance.identify(&[]), None);
     assert!(!format!("{governance:?}").contains("sk-"));
@@ -129,7 +132,10 @@ fn created_keys_survive_a_restart_and_only_their_digest_is_stored() {
         Err(KeyError::ConfigOwned(_))
     ));
     let zero: LimitsPatch = serde_json::from_str(r#"{"rpm": 0}"#).unwrap();
-    assert!(matches!(restarted.update("ci", &zero), Err(KeyError::Invalid(_))));
+    assert!(matches!(
+        restarted.update("ci", &zero),
+        Err(KeyError::Invalid(_))
+    ));
     let again = Governance::new(&entries);
     again.attach_file(&path).unwrap();
     assert_eq!(again.get("ci").unwrap().limits.tokens_per_day, Some(1000));
@@ -137,7 +143,10 @@ fn created_keys_survive_a_restart_and_only_their_digest_is_stored() {
     // Deleted: no longer a key, here or after a restart.
     again.delete("ci").unwrap();
     assert!(matches!(again.delete("ci"), Err(KeyError::NotFound(_))));
-    assert!(matches!(again.delete("alice"), Err(KeyError::ConfigOwned(_))));
+    assert!(matches!(
+        again.delete("alice"),
+        Err(KeyError::ConfigOwned(_))
+    ));
     assert_eq!(again.identify(&[created.key.expose().to_owned()]), None);
     let last = Governance::new(&entries);
     assert_eq!(last.attach_file(&path).unwrap(), 0);
@@ -153,7 +162,10 @@ fn a_name_in_both_the_config_and_the_file_is_refused() {
 
     let entries = config_keys("client-keys:\n  - {name: alice, key: sk-alice-key}\n");
     let error = Governance::new(&entries).attach_file(&path).unwrap_err();
-    assert!(format!("{error:#}").contains("client key `alice`"), "{error:#}");
+    assert!(
+        format!("{error:#}").contains("client key `alice`"),
+        "{error:#}"
+    );
     // A reload that brings the name is refused too, and changes nothing.
     assert!(governance.reconfigure(&entries).is_err());
     assert_eq!(governance.list().len(), 1);
@@ -191,7 +203,10 @@ fn the_usage_store_seeds_the_day_and_month_quotas() {
         tokens: 10,
     };
     governance
-        .seed_from(&Stored(vec![("dave".into(), totals), ("gone".into(), totals)]))
+        .seed_from(&Stored(vec![
+            ("dave".into(), totals),
+            ("gone".into(), totals),
+        ]))
         .unwrap();
     let refused = governance.admit(&Caller::named("dave"), "m").unwrap_err();
     assert_eq!(refused.code.as_deref(), Some("insufficient_quota"));

@@ -214,10 +214,28 @@ async fn gemini_action(
     };
     match action {
         "generateContent" => {
-            serve_body(gateway, caller, dialect, route(false), uri.path(), &headers, body).await
+            serve_body(
+                gateway,
+                caller,
+                dialect,
+                route(false),
+                uri.path(),
+                &headers,
+                body,
+            )
+            .await
         }
         "streamGenerateContent" => {
-            serve_body(gateway, caller, dialect, route(true), uri.path(), &headers, body).await
+            serve_body(
+                gateway,
+                caller,
+                dialect,
+                route(true),
+                uri.path(),
+                &headers,
+                body,
+            )
+            .await
         }
         "countTokens" => match body {
             Ok(body) => match gemini::decode_count_tokens(&body, model) {
