@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod describe;
 pub mod failure;
 pub mod ir;
+pub mod management;
 pub mod pipeline;
 pub mod routing;
 pub mod runtime;
