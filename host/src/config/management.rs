@@ -134,7 +134,10 @@ mod tests {
     fn the_key_the_environment_or_the_hash_in_that_order() {
         let off = parse("{}");
         assert!(off.resolve_key(None).is_none(), "no key: the API is off");
-        assert!(off.resolve_key(Some("")).is_none(), "an empty key is no key");
+        assert!(
+            off.resolve_key(Some("")).is_none(),
+            "an empty key is no key"
+        );
         assert!(off.resolve_key(Some("env-key")).unwrap().matches("env-key"));
 
         let keyed = parse("key: file-key");
@@ -142,7 +145,10 @@ mod tests {
         assert!(key.matches("file-key") && !key.matches("env-key"));
         assert!(!format!("{key:?}{keyed:?}").contains("file-key"));
 
-        let hashed = parse(&format!("key-sha256: {}", hex::encode(Sha256::digest(b"hashed"))));
+        let hashed = parse(&format!(
+            "key-sha256: {}",
+            hex::encode(Sha256::digest(b"hashed"))
+        ));
         let key = hashed.resolve_key(None).unwrap();
         assert!(key.matches("hashed"));
         assert!(!key.matches("hashed "));

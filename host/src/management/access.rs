@@ -76,7 +76,12 @@ impl Lockouts {
 
     /// Count a failed attempt from `ip` at `now`; returns the lockout it started, if
     /// this failure was the one too many.
-    pub fn fail(&self, ip: IpAddr, now: Instant, settings: &ManagementSettings) -> Option<Duration> {
+    pub fn fail(
+        &self,
+        ip: IpAddr,
+        now: Instant,
+        settings: &ManagementSettings,
+    ) -> Option<Duration> {
         let window = Duration::from_secs(settings.failure_window_s);
         let lockout = Duration::from_secs(settings.lockout_s);
         let mut records = self.lock();
@@ -127,7 +132,13 @@ mod tests {
         for local in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
             assert!(is_local(local.parse().unwrap()), "{local}");
         }
-        for remote in ["127.0.0.2", "10.0.0.1", "::ffff:10.0.0.1", "fe80::1", "0.0.0.0"] {
+        for remote in [
+            "127.0.0.2",
+            "10.0.0.1",
+            "::ffff:10.0.0.1",
+            "fe80::1",
+            "0.0.0.0",
+        ] {
             assert!(!is_local(remote.parse().unwrap()), "{remote}");
         }
     }
@@ -150,7 +161,10 @@ mod tests {
         let admin: IpAddr = "127.0.0.1".parse().unwrap();
         let t0 = Instant::now();
         for i in 0..4 {
-            assert_eq!(book.fail(attacker, t0 + Duration::from_secs(i), &settings), None);
+            assert_eq!(
+                book.fail(attacker, t0 + Duration::from_secs(i), &settings),
+                None
+            );
         }
         assert_eq!(book.locked(attacker, t0), None);
         assert_eq!(
@@ -158,12 +172,18 @@ mod tests {
             Some(Duration::from_secs(1800))
         );
         let later = t0 + Duration::from_secs(5);
-        assert_eq!(book.locked(attacker, later), Some(Duration::from_secs(1799)));
+        assert_eq!(
+            book.locked(attacker, later),
+            Some(Duration::from_secs(1799))
+        );
         assert_eq!(book.locked(admin, later), None);
         // A success does not lift a lockout in force.
         book.succeed(attacker);
         assert!(book.locked(attacker, later).is_some());
-        assert_eq!(book.locked(attacker, t0 + Duration::from_secs(4 + 1800)), None);
+        assert_eq!(
+            book.locked(attacker, t0 + Duration::from_secs(4 + 1800)),
+            None
+        );
     }
 
     #[test]
@@ -176,10 +196,16 @@ mod tests {
             book.fail(ip, t0 + Duration::from_secs(i), &settings);
         }
         // Ten minutes on, the first four have aged out.
-        assert_eq!(book.fail(ip, t0 + Duration::from_secs(600), &settings), None);
+        assert_eq!(
+            book.fail(ip, t0 + Duration::from_secs(600), &settings),
+            None
+        );
         book.succeed(ip);
         for i in 0..4 {
-            assert_eq!(book.fail(ip, t0 + Duration::from_secs(601 + i), &settings), None);
+            assert_eq!(
+                book.fail(ip, t0 + Duration::from_secs(601 + i), &settings),
+                None
+            );
         }
         assert!(book.locked(ip, t0 + Duration::from_secs(605)).is_none());
     }

@@ -57,10 +57,15 @@ impl Management {
 /// Every account's row, with the running server's cooldowns and quota reads.
 pub(super) fn rows(management: &Management) -> Vec<Row> {
     let gateway = &management.gateway;
-    let Some(store) = gateway.accounts.as_ref().map(|a| a.store().clone()).or_else(|| {
-        let dir = management.config().auth_dir();
-        dir.is_dir().then(|| Store::open(&dir).ok()).flatten()
-    }) else {
+    let Some(store) = gateway
+        .accounts
+        .as_ref()
+        .map(|a| a.store().clone())
+        .or_else(|| {
+            let dir = management.config().auth_dir();
+            dir.is_dir().then(|| Store::open(&dir).ok()).flatten()
+        })
+    else {
         return Vec::new();
     };
     let snapshot = store.snapshot();
@@ -320,7 +325,9 @@ pub(super) async fn login_start(
             return error(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
-                format!("adapter `{adapter}` is not loaded or declares no credential kind `{kind}`"),
+                format!(
+                    "adapter `{adapter}` is not loaded or declares no credential kind `{kind}`"
+                ),
             );
         }
     }
@@ -441,7 +448,9 @@ pub(super) async fn login_paste(
         Ok(()) => {
             tracing::info!(peer = %peer.0, %session, "management: login redirect pasted");
             let view = management.sessions.get(&session);
-            let body = view.as_ref().map_or(json!({"session": session}), session_json);
+            let body = view
+                .as_ref()
+                .map_or(json!({"session": session}), session_json);
             (StatusCode::ACCEPTED, axum::Json(body)).into_response()
         }
         Err(PasteError::Unknown(_)) => no_session(&session),

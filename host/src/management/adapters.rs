@@ -82,14 +82,22 @@ pub(super) async fn upload(
     let dir = management.config().adapters_dir.clone();
     let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body));
     if let Err(e) = crate::accounts::store::write_atomically(&dir, &file, &body) {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "write_failed", format!("{e:#}"));
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "write_failed",
+            format!("{e:#}"),
+        );
     }
     tracing::info!(peer = %peer.0, file, hash = %format!("sha256:{hash}"), bytes = body.len(), "management: adapter uploaded");
     let rescan = tokio::time::timeout(RESCAN_WAIT, management.gateway.runtime.load_dir(&dir)).await;
     let refused = match rescan {
         Ok(Ok(refused)) => refused,
         Ok(Err(e)) => {
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "rescan_failed", format!("{e:#}"));
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "rescan_failed",
+                format!("{e:#}"),
+            );
         }
         Err(_) => {
             return error(
@@ -157,7 +165,11 @@ pub(super) async fn remove(
     if let Ok(Err(e)) =
         tokio::time::timeout(RESCAN_WAIT, management.gateway.runtime.load_dir(&dir)).await
     {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "rescan_failed", format!("{e:#}"));
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "rescan_failed",
+            format!("{e:#}"),
+        );
     }
     let (loaded, refused) = components(&management.gateway);
     ok(json!({"file": file, "deleted": true, "loaded": loaded, "refused": refused}))

@@ -105,7 +105,9 @@ pub(super) async fn config(State(management): State<Arc<Management>>) -> Respons
         }
     };
     let mut value = serde_json::to_value(&parsed).unwrap_or(Value::Null);
-    redact(&mut value, false, &|text| management.gateway.redactor.redact(text));
+    redact(&mut value, false, &|text| {
+        management.gateway.redactor.redact(text)
+    });
     ok(json!({"path": path.display().to_string(), "config": value}))
 }
 
@@ -134,7 +136,7 @@ fn is_secret_key(key: &str) -> bool {
         || key.contains("password")
 }
 
-/// Replace every value under a secret key (or everything, when `secret`) with
+/// Replace every scalar under a secret key (`secret`: the enclosing key is one) with
 /// [`REDACTED`], and run `scrub` over the other strings.
 fn redact(value: &mut Value, secret: bool, scrub: &dyn Fn(&str) -> String) {
     match value {
@@ -150,9 +152,11 @@ fn redact(value: &mut Value, secret: bool, scrub: &dyn Fn(&str) -> String) {
                 redact(item, secret, scrub);
             }
         }
+        // A mapping under a secret key (`client-keys: [{name, key, rpm}]`) is not a
+        // secret itself: its own keys say which of its values are.
         Value::Object(map) => {
             for (key, item) in map.iter_mut() {
-                redact(item, secret || is_secret_key(key), scrub);
+                redact(item, is_secret_key(key), scrub);
             }
         }
         Value::Number(_) | Value::Bool(_) if secret => {
@@ -184,16 +188,27 @@ limits: {guest-keep-resident-kb: 64}
 ";
         let parsed: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).unwrap();
         let mut value = serde_json::to_value(&parsed).unwrap();
-        redact(&mut value, false, &|text| text.replace("held-token", REDACTED));
+        redact(&mut value, false, &|text| {
+            text.replace("held-token", REDACTED)
+        });
         let out = value.to_string();
         for secret in [
-            "sk-client", "mk-secret", "abcd", "ck-secret", "OPENAI_KEY", "acct-secret", "\"cs\"",
+            "sk-client",
+            "mk-secret",
+            "abcd",
+            "ck-secret",
+            "OPENAI_KEY",
+            "acct-secret",
+            "\"cs\"",
             "\"rt\"",
         ] {
             assert!(!out.contains(secret), "{secret} in {out}");
         }
         assert_eq!(value["client-keys"][0]["rpm"], 10);
-        assert_eq!(value["providers"][0]["accounts"][0]["attributes"]["project"], "p1");
+        assert_eq!(
+            value["providers"][0]["accounts"][0]["attributes"]["project"],
+            "p1"
+        );
         assert_eq!(value["providers"][0]["config"]["region"], "eu");
         assert_eq!(value["management"]["allow-remote"], false);
         assert_eq!(value["limits"]["guest-keep-resident-kb"], 64);
