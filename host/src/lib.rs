@@ -11,6 +11,7 @@ pub mod describe;
 pub mod failure;
 pub mod governance;
 pub mod ir;
+pub mod management;
 pub mod pipeline;
 pub mod routing;
 pub mod runtime;

@@ -259,6 +259,7 @@ fn init_logging(default_filter: &str) -> anyhow::Result<()> {
 
 async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<()> {
     let (mut config, warnings) = Config::load(config_path)?;
+    plugboard::management::set_config_path(config_path);
     if let Some(dir) = adapters {
         config.adapters_dir = dir;
     }

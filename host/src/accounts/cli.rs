@@ -63,11 +63,48 @@ pub struct LoginArgs {
     pub inputs: Vec<(String, String)>,
 }
 
+/// How a login reaches the person logging in.
+pub enum LoginIo {
+    /// The terminal: the URL or device code printed, a browser opened (unless
+    /// `no-browser`), a redirect pasted on stdin, missing inputs asked.
+    Terminal,
+    /// A server (the management API): the URL or device code handed to `prompt`, the
+    /// redirect taken by the loopback listener or from `pasted`; nothing asked.
+    Served {
+        /// Called once with what the person must open.
+        prompt: Box<dyn FnOnce(oauth::LoginPrompt) + Send>,
+        /// Pasted redirect URLs.
+        pasted: tokio::sync::mpsc::Receiver<oauth::Pasted>,
+    },
+}
+
+/// What a login stored.
+#[derive(Debug, Clone)]
+pub struct LoggedIn {
+    /// The account id.
+    pub id: String,
+    /// `added` or `updated`.
+    pub verb: &'static str,
+    /// The line `plugboard login` prints.
+    pub line: String,
+}
+
 /// `plugboard login`: run the kind's login flow and store the account (updating the
 /// same account's file when it is already there). Returns the line to print.
 pub async fn login(ctx: &CliContext, args: &LoginArgs) -> anyhow::Result<String> {
+    let store = ctx.store()?;
+    Ok(login_with(ctx, args, &store, LoginIo::Terminal).await?.line)
+}
+
+/// [`login`] into `store`, reaching the person through `io`.
+pub async fn login_with(
+    ctx: &CliContext,
+    args: &LoginArgs,
+    store: &Arc<Store>,
+    io: LoginIo,
+) -> anyhow::Result<LoggedIn> {
     let (entry, provider, kind) = login_target(ctx, args)?;
-    let inputs = login_inputs(kind, &args.inputs)?;
+    let inputs = login_inputs(kind, &args.inputs, matches!(io, LoginIo::Terminal))?;
     let endpoints = login_endpoints(&provider.info, entry, &inputs)
         .map_err(|error| anyhow::anyhow!("adapter `{}`: {error}", provider.info.id))?;
     let input_map: BTreeMap<String, String> = inputs.iter().cloned().collect();
@@ -79,8 +116,8 @@ pub async fn login(ctx: &CliContext, args: &LoginArgs) -> anyhow::Result<String>
         attributes: &none,
         timeout: TOKEN_CALL_TIMEOUT,
     };
-    let outcome = match &kind.declared.obtain {
-        Obtain::AuthorizationCode(spec) => {
+    let outcome = match (&kind.declared.obtain, io) {
+        (Obtain::AuthorizationCode(spec), LoginIo::Terminal) => {
             let mode = if args.no_browser {
                 BrowserMode::Paste
             } else {
@@ -88,8 +125,14 @@ pub async fn login(ctx: &CliContext, args: &LoginArgs) -> anyhow::Result<String>
             };
             oauth::authorization_code(&env, spec, mode).await
         }
-        Obtain::DeviceCode(spec) => oauth::device_code(&env, spec).await,
-        Obtain::Key => bail!(
+        (Obtain::AuthorizationCode(spec), LoginIo::Served { prompt, pasted }) => {
+            oauth::authorization_code_served(&env, spec, prompt, pasted).await
+        }
+        (Obtain::DeviceCode(spec), LoginIo::Terminal) => oauth::device_code(&env, spec).await,
+        (Obtain::DeviceCode(spec), LoginIo::Served { prompt, .. }) => {
+            oauth::device_code_with_prompt(&env, spec, prompt).await
+        }
+        (Obtain::Key, _) => bail!(
             "credential kind `{}` of adapter `{}` is a key you supply: put it in the config (`api-keys:`) instead of logging in",
             kind.id,
             provider.info.id
@@ -129,7 +172,6 @@ pub async fn login(ctx: &CliContext, args: &LoginArgs) -> anyhow::Result<String>
         .or_else(|| attributes.get("email").cloned());
     let tokens = tokens_of(&outcome.granted);
 
-    let store = ctx.store()?;
     let mut file = AccountFile::new(
         "",
         &kind.id,
@@ -165,14 +207,19 @@ pub async fn login(ctx: &CliContext, args: &LoginArgs) -> anyhow::Result<String>
         }
     };
     store.save(&file)?;
-    Ok(format!(
+    let line = format!(
         "logged in: account `{}` {verb} ({}{}), expires {}; stored in {}",
         file.id,
         kind.id,
         label.map(|l| format!(", {l}")).unwrap_or_default(),
         file.tokens.expires_at.map_or("never".to_owned(), rfc3339),
         store.dir().display()
-    ))
+    );
+    Ok(LoggedIn {
+        id: file.id,
+        verb,
+        line,
+    })
 }
 
 /// The entry (if named), its adapter and the credential kind a login is for.
@@ -287,10 +334,12 @@ fn login_target<'c>(
     Ok((entry, provider, kind))
 }
 
-/// The kind's login inputs: given, else the default, else asked at the terminal.
+/// The kind's login inputs: given, else the default, else asked at the terminal (when
+/// `ask`).
 fn login_inputs(
     kind: &CredentialKind,
     given: &[(String, String)],
+    ask: bool,
 ) -> anyhow::Result<Vec<(String, String)>> {
     for (name, _) in given {
         if !kind.declared.inputs.iter().any(|input| &input.name == name) {
@@ -313,15 +362,16 @@ fn login_inputs(
             Some((_, value)) => value.clone(),
             None => match &input.default {
                 Some(default) => default.clone(),
-                None if std::io::stdin().is_terminal() => {
+                None if ask && std::io::stdin().is_terminal() => {
                     eprint!("{} ({}): ", input.name, input.description);
                     let mut line = String::new();
                     std::io::stdin().read_line(&mut line)?;
                     line.trim().to_owned()
                 }
                 None => bail!(
-                    "credential kind `{}` needs `--input {}=VALUE` ({})",
+                    "credential kind `{}` needs the input `{}` (`--input {}=VALUE`: {})",
                     kind.id,
+                    input.name,
                     input.name,
                     input.description
                 ),
@@ -407,7 +457,8 @@ impl QuotaRow {
 
 /// The rows of `accounts list`, and the files refused.
 pub fn rows(
-    ctx: &CliContext,
+    config: &Config,
+    registry: &Registry,
     snapshot: &Snapshot,
     cooling: &BTreeMap<String, (SystemTime, String)>,
     quota: &BTreeMap<String, super::state::QuotaRecord>,
@@ -417,17 +468,15 @@ pub fn rows(
         .accounts
         .values()
         .map(|file| {
-            let declaring: Vec<&Arc<ProviderComponent>> = ctx
-                .registry
+            let declaring: Vec<&Arc<ProviderComponent>> = registry
                 .providers
                 .values()
                 .filter(|p| p.info.credential_kind(&file.kind).is_some())
                 .collect();
-            let entries: Vec<String> = ctx
-                .config
+            let entries: Vec<String> = config
                 .providers
                 .iter()
-                .filter(|entry| uses(entry, file, &ctx.registry))
+                .filter(|entry| uses(entry, file, registry))
                 .map(|entry| entry.name.clone())
                 .collect();
             let refreshable = file.tokens.refresh.is_some()
@@ -499,7 +548,7 @@ pub fn list(ctx: &CliContext, json: bool) -> anyhow::Result<String> {
     let snapshot = store.snapshot();
     let cooling = super::state::read(store.dir());
     let quota = super::state::quota_records(store.dir());
-    let rows = rows(ctx, &snapshot, &cooling, &quota);
+    let rows = rows(&ctx.config, &ctx.registry, &snapshot, &cooling, &quota);
     if json {
         let refused: Vec<serde_json::Value> = snapshot
             .refused
@@ -668,24 +717,32 @@ pub fn remove(ctx: &CliContext, id: &str) -> anyhow::Result<String> {
     }
 }
 
-/// `plugboard accounts refresh ID`: refresh now, whatever the expiry (when its kind
-/// can), then run the account's reads once and say what they found. The quota found is
-/// recorded for `accounts list` when no server is running (a running server keeps the
-/// state file and reads on its own schedule).
-pub async fn refresh(ctx: &CliContext, id: &str) -> anyhow::Result<String> {
-    let store = ctx.store()?;
-    let file = store
-        .get(id)
-        .with_context(|| format!("no account `{id}` in {}", store.dir().display()))?;
-    let entry = ctx
-        .config
+/// What refreshing a stored account works with: the entry that uses it (if any), the
+/// adapter declaring its kind, the kind, and its endpoints.
+pub struct RefreshTarget<'a> {
+    /// The first provider entry that uses the account.
+    pub entry: Option<&'a ProviderEntry>,
+    /// The adapter declaring the account's kind (the entry's, when there is one).
+    pub provider: &'a Arc<ProviderComponent>,
+    /// The account's credential kind.
+    pub kind: &'a CredentialKind,
+    /// Its endpoints, the entry's overrides applied.
+    pub endpoints: Vec<(String, String)>,
+}
+
+/// The [`RefreshTarget`] of stored account `file` under `config` and `registry`.
+pub fn refresh_target<'a>(
+    config: &'a Config,
+    registry: &'a Registry,
+    file: &Arc<AccountFile>,
+) -> anyhow::Result<RefreshTarget<'a>> {
+    let entry = config
         .providers
         .iter()
-        .find(|entry| uses(entry, &file, &ctx.registry));
+        .find(|entry| uses(entry, file, registry));
     let provider = match entry {
-        Some(entry) => ctx.registry.provider(&entry.adapter),
-        None => ctx
-            .registry
+        Some(entry) => registry.provider(&entry.adapter),
+        None => registry
             .providers
             .values()
             .find(|p| p.info.credential_kind(&file.kind).is_some()),
@@ -695,12 +752,35 @@ pub async fn refresh(ctx: &CliContext, id: &str) -> anyhow::Result<String> {
         .info
         .credential_kind(&file.kind)
         .context("kind vanished")?;
-    let slot = crate::routing::AccountSlot::stored(&file);
+    let slot = crate::routing::AccountSlot::stored(file);
     let endpoints = match entry {
         Some(entry) => crate::pipeline::account_endpoints(provider, entry, &slot),
         None => login_endpoints(&provider.info, None, &slot.attributes),
     }
     .map_err(|error| anyhow::anyhow!("{error}"))?;
+    Ok(RefreshTarget {
+        entry,
+        provider,
+        kind,
+        endpoints,
+    })
+}
+
+/// `plugboard accounts refresh ID`: refresh now, whatever the expiry (when its kind
+/// can), then run the account's reads once and say what they found. The quota found is
+/// recorded for `accounts list` when no server is running (a running server keeps the
+/// state file and reads on its own schedule).
+pub async fn refresh(ctx: &CliContext, id: &str) -> anyhow::Result<String> {
+    let store = ctx.store()?;
+    let file = store
+        .get(id)
+        .with_context(|| format!("no account `{id}` in {}", store.dir().display()))?;
+    let RefreshTarget {
+        entry,
+        provider,
+        kind,
+        endpoints,
+    } = refresh_target(&ctx.config, &ctx.registry, &file)?;
     let accounts = Accounts::new(
         store.clone(),
         ctx.http.clone(),

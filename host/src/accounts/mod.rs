@@ -8,6 +8,7 @@ pub mod import;
 pub mod live;
 pub mod oauth;
 pub mod reads;
+pub mod sessions;
 pub mod setup;
 pub mod state;
 pub mod store;

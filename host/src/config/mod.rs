@@ -6,6 +6,7 @@
 
 pub mod client_keys;
 pub mod env;
+pub mod management;
 mod model_entry;
 mod validate;
 mod yaml;
@@ -66,6 +67,9 @@ pub struct Config {
     /// Provider entries, in routing preference order.
     #[serde(default)]
     pub providers: Vec<ProviderEntry>,
+    /// The management API: its key and who may use it.
+    #[serde(default)]
+    pub management: management::ManagementSettings,
 }
 
 /// Resource limits.
@@ -532,6 +536,7 @@ impl Config {
             expand_path(dir, "auth-dir")?;
         }
         self.log_level = env::expand(&self.log_level, "log-level")?;
+        self.management.expand_env()?;
         for (i, provider) in self.providers.iter_mut().enumerate() {
             let at = format!("providers[{i}]");
             provider.name = env::expand(&provider.name, &format!("{at}.name"))?;

@@ -202,7 +202,7 @@ pub async fn serve(
                 }
             }
         };
-        let (tcp, _peer) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -226,7 +226,7 @@ pub async fn serve(
         trim.opened();
         let trim = trim.clone();
         tokio::spawn(async move {
-            connection.run(tcp, stopping).await;
+            connection.run(tcp, peer, stopping).await;
             drop(permit);
             trim.closed();
         });
@@ -280,7 +280,12 @@ struct Connection {
 impl Connection {
     /// Serve HTTP/1 or HTTP/2 on `tcp` until the client leaves, a deadline passes, or
     /// (after `stopping` turns true) the requests in flight are done.
-    async fn run(self, tcp: TcpStream, mut stopping: watch::Receiver<bool>) {
+    async fn run(
+        self,
+        tcp: TcpStream,
+        peer: std::net::SocketAddr,
+        mut stopping: watch::Receiver<bool>,
+    ) {
         let activity = Arc::new(Activity::new());
         let io = TokioIo::new(WatchedIo {
             tcp,
@@ -289,6 +294,7 @@ impl Connection {
         let service = ConnectionService {
             inner: self.service,
             activity: activity.clone(),
+            peer,
             body_timeout: self.limits.body_timeout,
             trim: self.trim,
         };
@@ -461,11 +467,13 @@ impl AsyncWrite for WatchedIo {
 }
 
 /// The router, with each request's body held to the progress deadline and each
-/// response tracked until it ends.
+/// response tracked until it ends. Each request carries the peer's address as axum's
+/// `ConnectInfo<SocketAddr>` (the management API's loopback rule and lockout use it).
 #[derive(Clone)]
 struct ConnectionService {
     inner: TowerToHyperService<axum::Router>,
     activity: Arc<Activity>,
+    peer: std::net::SocketAddr,
     body_timeout: Duration,
     trim: Arc<HeapTrim>,
 }
@@ -483,13 +491,16 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
             body_bytes: Arc::new(AtomicU64::new(0)),
         };
         let body_timeout = self.body_timeout;
-        let request = request.map(|body| ProgressBody {
+        let mut request = request.map(|body| ProgressBody {
             inner: body,
             timeout: body_timeout,
             deadline: None,
             bytes: guard.body_bytes.clone(),
             activity: self.activity.clone(),
         });
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
         let response = hyper::service::Service::call(&self.inner, request);
         Box::pin(async move {
             let Ok(mut response) = response.await;

@@ -44,6 +44,8 @@ pub fn app(gateway: Arc<Gateway>) -> axum::Router {
         ));
     axum::Router::new()
         .merge(authenticated)
+        // `/v0/management/…` and `/metrics`, behind the management key.
+        .merge(crate::management::router(gateway.clone()))
         .route("/healthz", get(health))
         // Claude Code probes `HEAD /` before anything else; any 200 will do.
         .route("/", get(root))

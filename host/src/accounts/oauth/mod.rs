@@ -168,6 +168,134 @@ pub async fn authorization_code_with_input(
     mode: BrowserMode,
     input: impl PastedLine,
 ) -> Result<LoginOutcome, FlowError> {
+    let bind = mode == BrowserMode::Open || spec.redirect_port == 0;
+    let mut started = start_authorization(env, spec, bind).await?;
+    // In Paste mode the listener only picked the port: it closes here.
+    let listener = started
+        .listener
+        .take()
+        .filter(|_| mode == BrowserMode::Open);
+    let url = started.url.clone();
+    let code = match listener {
+        Some(listener) => {
+            eprintln!("Open this URL to log in: {url}");
+            if !browser::open_browser(&url) {
+                eprintln!("(No browser could be opened; open the URL yourself.)");
+            }
+            browser::wait_for_code(listener, &spec.redirect_path, &started.state).await?
+        }
+        None => {
+            eprintln!("Open this URL to log in: {url}");
+            eprintln!("Then paste the address the browser ends on (or the code it shows):");
+            let line = input.read_line(&url).await?;
+            browser::pasted_code(&line, &started.state)?
+        }
+    };
+    exchange_code(env, spec, started, code).await
+}
+
+/// What a login shows the person logging in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginPrompt {
+    /// Open this URL (an authorization-code login).
+    Open {
+        /// The authorize URL (no secret in it).
+        url: String,
+    },
+    /// Go to `verification_uri` and enter `user_code` (a device login).
+    DeviceCode {
+        /// Where to enter the code.
+        verification_uri: String,
+        /// The code to enter.
+        user_code: String,
+        /// The same page with the code in it, when the server gives one.
+        verification_uri_complete: Option<String>,
+        /// Seconds until the code expires.
+        expires_in: u64,
+    },
+}
+
+/// A line pasted into a served login, and where to say whether it was taken.
+#[derive(Debug)]
+pub struct Pasted {
+    /// The redirect URL the browser ended on, `code#state`, or the code.
+    pub line: String,
+    /// Answered `Ok` when the line completes the login's redirect (the exchange
+    /// follows), or with why it does not (another login's state, no code); the login
+    /// then keeps waiting.
+    pub taken: tokio::sync::oneshot::Sender<Result<(), FlowError>>,
+}
+
+/// An authorization-code login run by a server for a browser elsewhere (the
+/// management API): the URL goes to `prompt` instead of the terminal, no browser is
+/// opened, and whichever comes first completes it: the redirect to the loopback
+/// listener (when the declared port could be bound) or a line from `pasted` that
+/// carries this login's code. Waits at most 5 minutes for the listener; a closed
+/// `pasted` leaves the listener alone to finish it.
+pub async fn authorization_code_served(
+    env: &FlowEnv<'_>,
+    spec: &spec::AuthorizationCodeSpec,
+    prompt: impl FnOnce(LoginPrompt) + Send,
+    mut pasted: tokio::sync::mpsc::Receiver<Pasted>,
+) -> Result<LoginOutcome, FlowError> {
+    let mut started = match start_authorization(env, spec, true).await {
+        Ok(started) => started,
+        // A fixed port someone else holds: the pasted redirect still completes it.
+        Err(FlowError::Transient(_)) if spec.redirect_port != 0 => {
+            start_authorization(env, spec, false).await?
+        }
+        Err(error) => return Err(error),
+    };
+    prompt(LoginPrompt::Open {
+        url: started.url.clone(),
+    });
+    let state = started.state.clone();
+    let pasted = async move {
+        while let Some(Pasted { line, taken }) = pasted.recv().await {
+            match browser::pasted_code(&line, &state) {
+                Ok(code) => {
+                    let _ = taken.send(Ok(()));
+                    return Ok(code);
+                }
+                Err(error) => {
+                    let _ = taken.send(Err(error));
+                }
+            }
+        }
+        std::future::pending().await
+    };
+    let code = match started.listener.take() {
+        Some(listener) => {
+            let state = started.state.clone();
+            let callback = browser::wait_for_code(listener, &spec.redirect_path, &state);
+            tokio::select! {
+                code = callback => code?,
+                code = pasted => code?,
+            }
+        }
+        None => pasted.await?,
+    };
+    exchange_code(env, spec, started, code).await
+}
+
+/// An authorization-code login up to the URL the user must open.
+struct StartedAuthorization {
+    values: call::Values,
+    /// The loopback listener for the redirect, when one was bound.
+    listener: Option<tokio::net::TcpListener>,
+    client: Option<OAuthClient>,
+    state: String,
+    url: String,
+}
+
+/// Pick the redirect port (binding the listener when `bind`, or when the declared port
+/// is 0), register a client when the spec says so, make state and PKCE, and build the
+/// authorize URL.
+async fn start_authorization(
+    env: &FlowEnv<'_>,
+    spec: &spec::AuthorizationCodeSpec,
+    bind: bool,
+) -> Result<StartedAuthorization, FlowError> {
     let mut values = call::Values {
         client_id: spec.client_id.clone(),
         client_secret: spec.client_secret.clone().map(Secret::new),
@@ -175,7 +303,7 @@ pub async fn authorization_code_with_input(
         ..call::Values::default()
     };
     // The port first: a registration may name the redirect URI.
-    let listener = if mode == BrowserMode::Open || spec.redirect_port == 0 {
+    let listener = if bind || spec.redirect_port == 0 {
         Some(browser::bind(spec.redirect_port).await?)
     } else {
         None
@@ -186,12 +314,6 @@ pub async fn authorization_code_with_input(
             .map_err(|error| FlowError::Transient(format!("the login listener: {error}")))?
             .port(),
         None => spec.redirect_port,
-    };
-    // In Paste mode the listener only picked the port.
-    let listener = if mode == BrowserMode::Open {
-        listener
-    } else {
-        None
     };
     values.redirect_uri = Some(format!(
         "http://{}:{port}{}",
@@ -207,26 +329,26 @@ pub async fn authorization_code_with_input(
     values.verifier = Some(Secret::new(verifier));
     values.state = Some(state.clone());
     let url = authorize_url(env, spec, &values)?;
+    Ok(StartedAuthorization {
+        values,
+        listener,
+        client,
+        state,
+        url,
+    })
+}
 
-    let code = match (mode, listener) {
-        (BrowserMode::Open, Some(listener)) => {
-            eprintln!("Open this URL to log in: {url}");
-            if !browser::open_browser(&url) {
-                eprintln!("(No browser could be opened; open the URL yourself.)");
-            }
-            browser::wait_for_code(listener, &spec.redirect_path, &state).await?
-        }
-        _ => {
-            eprintln!("Open this URL to log in: {url}");
-            eprintln!("Then paste the address the browser ends on (or the code it shows):");
-            let line = input.read_line(&url).await?;
-            browser::pasted_code(&line, &state)?
-        }
-    };
+/// Trade the code the redirect brought for the tokens.
+async fn exchange_code(
+    env: &FlowEnv<'_>,
+    spec: &spec::AuthorizationCodeSpec,
+    started: StartedAuthorization,
+    code: String,
+) -> Result<LoginOutcome, FlowError> {
+    let mut values = started.values;
     values.code = Some(Secret::new(code));
     let answer = call::send(env, &spec.exchange, &values).await?;
-    let outcome = finish_login(answer, &spec.answer, &values, client)?;
-    Ok(outcome)
+    finish_login(answer, &spec.answer, &values, started.client)
 }
 
 /// The authorize URL: the endpoint with every declared parameter, in order. A secret
@@ -347,11 +469,35 @@ fn device_uses_pkce(spec: &spec::DeviceCodeSpec) -> bool {
         })
 }
 
-/// Log in by device code: the start call, the user told where to go, then polls at
-/// the interval until a token, an end, or the code's expiry.
+/// Log in by device code: the start call, the user told where to go (on the
+/// terminal), then polls at the interval until a token, an end, or the code's expiry.
 pub async fn device_code(
     env: &FlowEnv<'_>,
     spec: &spec::DeviceCodeSpec,
+) -> Result<LoginOutcome, FlowError> {
+    device_code_with_prompt(env, spec, |prompt| {
+        if let LoginPrompt::DeviceCode {
+            verification_uri,
+            user_code,
+            verification_uri_complete,
+            ..
+        } = prompt
+        {
+            eprintln!("Open {verification_uri} and enter the code {user_code}");
+            if let Some(complete) = verification_uri_complete {
+                eprintln!("(or open {complete}, which has the code in it)");
+            }
+        }
+    })
+    .await
+}
+
+/// [`device_code`], the user told where to go through `prompt` (a
+/// [`LoginPrompt::DeviceCode`]) instead of the terminal.
+pub async fn device_code_with_prompt(
+    env: &FlowEnv<'_>,
+    spec: &spec::DeviceCodeSpec,
+    prompt: impl FnOnce(LoginPrompt) + Send,
 ) -> Result<LoginOutcome, FlowError> {
     let mut values = call::Values {
         client_id: spec.client_id.clone(),
@@ -398,10 +544,12 @@ pub async fn device_code(
         Duration::from_secs(number(&spec.interval).unwrap_or(DEFAULT_INTERVAL_S).max(1));
     let expires_in = number(&spec.expires_in).unwrap_or(DEFAULT_DEVICE_EXPIRY_S);
     let deadline = Instant::now() + Duration::from_secs(expires_in);
-    eprintln!("Open {verification_uri} and enter the code {user_code}");
-    if let Some(complete) = complete {
-        eprintln!("(or open {complete}, which has the code in it)");
-    }
+    prompt(LoginPrompt::DeviceCode {
+        verification_uri,
+        user_code,
+        verification_uri_complete: complete,
+        expires_in,
+    });
     values.previous = Some(started);
     let mut transient = 0;
     loop {
