@@ -655,10 +655,6 @@ async fn config_adapters_and_the_pieces_this_build_lacks() {
     for (method, path) in [
         (reqwest::Method::PUT, "config"),
         (reqwest::Method::POST, "config/reload"),
-        (reqwest::Method::GET, "client-keys"),
-        (reqwest::Method::POST, "client-keys"),
-        (reqwest::Method::PATCH, "client-keys/team"),
-        (reqwest::Method::DELETE, "client-keys/team"),
         (reqwest::Method::GET, "usage"),
         (reqwest::Method::GET, "usage/export?format=csv"),
     ] {
@@ -685,4 +681,69 @@ async fn config_adapters_and_the_pieces_this_build_lacks() {
     let log = story.pb.log();
     assert!(log.contains("management: adapter uploaded"), "{log}");
     assert!(log.contains("management: adapter deleted"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_keys_are_created_shown_once_limited_and_revoked() {
+    let mock = MockOAuth::start(MockConfig::default()).await;
+    let story = Story::start(&mock);
+    let models = |key: &str| {
+        story
+            .client
+            .get(story.pb.url("/v1/models"))
+            .bearer_auth(key)
+            .send()
+    };
+
+    let (code, created) = story
+        .post("client-keys", json!({"name": "ci", "limits": {"rpm": 60}}))
+        .await;
+    assert_eq!(code, 201, "{created}");
+    let key = created["key"].as_str().unwrap().to_owned();
+    assert_eq!(created["client-key"]["name"], "ci");
+    assert_eq!(created["client-key"]["limits"]["rpm"], 60);
+    assert_eq!(models(&key).await.unwrap().status(), 200, "the new key works at once");
+
+    // Listed with its fingerprint and limits, never the key.
+    let (code, listed) = story.get("client-keys").await;
+    assert_eq!(code, 200);
+    assert!(!listed.to_string().contains(&key), "{listed}");
+    let ci = listed["client-keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "ci")
+        .cloned()
+        .unwrap();
+    assert_eq!(ci["fingerprint"].as_str().unwrap().len(), 8);
+    assert_eq!(ci["origin"], "api");
+
+    // A name taken is refused; limits change and go away with `null`.
+    let (code, _) = story.post("client-keys", json!({"name": "ci"})).await;
+    assert_eq!(code, 409);
+    let (code, patched) = story
+        .send(
+            reqwest::Method::PATCH,
+            "client-keys/ci",
+            Some(json!({"rpm": null, "tpm": 1000})),
+        )
+        .await;
+    assert_eq!(code, 200, "{patched}");
+    assert!(patched["client-key"]["limits"]["rpm"].is_null(), "{patched}");
+    assert_eq!(patched["client-key"]["limits"]["tpm"], 1000);
+
+    // Revoked: it stops working; a second delete is 404.
+    let (code, _) = story
+        .send(reqwest::Method::DELETE, "client-keys/ci", None)
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(models(&key).await.unwrap().status(), 401);
+    let (code, _) = story
+        .send(reqwest::Method::DELETE, "client-keys/ci", None)
+        .await;
+    assert_eq!(code, 404);
+
+    let log = story.pb.log();
+    assert!(log.contains("management: client key created"), "{log}");
+    assert!(!log.contains(&key), "the key is never logged");
 }

@@ -15,6 +15,7 @@
 pub mod access;
 mod accounts;
 mod adapters;
+mod client_keys;
 mod status;
 
 pub use status::{set_config_path, version_line};
@@ -99,11 +100,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(gateway: Arc<Gateway>) -> axum::
         )
         .route(
             "/client-keys",
-            get(unavailable("client-keys")).post(unavailable("client-keys")),
+            get(client_keys::list).post(client_keys::create),
         )
         .route(
             "/client-keys/{name}",
-            axum::routing::patch(unavailable("client-keys")).delete(unavailable("client-keys")),
+            axum::routing::patch(client_keys::update).delete(client_keys::remove),
         )
         .route("/usage", get(unavailable("usage")))
         .route("/usage/export", get(unavailable("usage")))
