@@ -75,9 +75,7 @@ pub struct Quota {
 impl Quota {
     /// `premium_interactions 120/300 requests, resets 2026-12-31T00:00:00Z`.
     pub fn describe(&self) -> String {
-        let limit = self
-            .limit
-            .map_or_else(|| "unlimited".to_owned(), amount);
+        let limit = self.limit.map_or_else(|| "unlimited".to_owned(), amount);
         let mut text = format!("{} {}/{limit} {}", self.name, amount(self.used), self.unit);
         if let Some(at) = self.resets_at {
             text.push_str(&format!(
