@@ -473,6 +473,6 @@ providers:
             read.info(2, "a", "b-only").unwrap().routes,
             ["/v1/messages"]
         );
-        assert_eq!(read.info(0, "x", "gpt-read"), None);
+        assert_eq!(read.info(1, "x", "gpt-read"), None);
     }
 }
