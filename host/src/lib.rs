@@ -11,6 +11,7 @@ pub mod describe;
 pub mod failure;
 pub mod ir;
 pub mod pipeline;
+pub mod reload;
 pub mod routing;
 pub mod runtime;
 pub mod server;
