@@ -10,7 +10,6 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use serde::Deserialize as _;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess};
 
 /// Parse `text` as `T`, refusing duplicate keys; errors name their line.
@@ -323,12 +322,45 @@ struct FindKey<'a> {
 impl<'de> DeserializeSeed<'de> for FindKey<'_> {
     type Value = bool;
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
-        let key = <Option<String>>::deserialize(deserializer).unwrap_or(None);
-        match key {
-            Some(key) if key == self.wanted && self.last => Err(de::Error::custom(FOUND)),
-            Some(key) => Ok(key == self.wanted),
-            None => Ok(false),
+        // The check runs inside the visitor, while the key is read: only an error raised
+        // there carries the key's position (one raised after it gets the mapping's).
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for FindKey<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
+        match key == self.wanted {
+            true if self.last => Err(E::custom(FOUND)),
+            matched => Ok(matched),
         }
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<bool, A::Error> {
+        Walk.visit_seq(seq).map(|()| false)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
+        Walk.visit_map(map).map(|()| false)
     }
 }
 
