@@ -297,7 +297,13 @@ impl Reloader {
         })
     }
 
-    fn apply(&self, state: &mut State, text: String, prepared: Prepared, trigger: Trigger) -> Outcome {
+    fn apply(
+        &self,
+        state: &mut State,
+        text: String,
+        prepared: Prepared,
+        trigger: Trigger,
+    ) -> Outcome {
         let Prepared {
             config,
             mut warnings,
@@ -382,7 +388,10 @@ impl Reloader {
     /// different size, modification time or inode seen every [`POLL`]) reloads it.
     /// Must be called inside a tokio runtime. Dropping the handle stops the watch.
     pub fn watch(self: &Arc<Self>) -> anyhow::Result<ConfigWatch> {
-        let file = self.path.canonicalize().unwrap_or_else(|_| self.path.clone());
+        let file = self
+            .path
+            .canonicalize()
+            .unwrap_or_else(|_| self.path.clone());
         let dir = file
             .parent()
             .map(Path::to_path_buf)
@@ -514,7 +523,10 @@ pub fn restart_only_changes(running: &Config, next: &Config) -> Vec<String> {
             "upstream-connect-timeout-ms",
             a.upstream_connect_timeout_ms != b.upstream_connect_timeout_ms,
         ),
-        ("upstream-timeout-s", a.upstream_timeout_s != b.upstream_timeout_s),
+        (
+            "upstream-timeout-s",
+            a.upstream_timeout_s != b.upstream_timeout_s,
+        ),
         (
             "upstream-idle-timeout-s",
             a.upstream_idle_timeout_s != b.upstream_idle_timeout_s,

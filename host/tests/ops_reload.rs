@@ -84,11 +84,12 @@ async fn answer(State(state): State<Arc<UpstreamState>>, body: Bytes) -> Respons
         frames.push(frame(json!({}), Some("stop")));
         frames.push(Bytes::from_static(b"data: [DONE]\n\n"));
         let pause = state.pause;
-        let stream = futures_util::stream::unfold(frames.into_iter(), move |mut frames| async move {
-            let frame = frames.next()?;
-            tokio::time::sleep(pause).await;
-            Some((Ok::<_, std::io::Error>(frame), frames))
-        });
+        let stream =
+            futures_util::stream::unfold(frames.into_iter(), move |mut frames| async move {
+                let frame = frames.next()?;
+                tokio::time::sleep(pause).await;
+                Some((Ok::<_, std::io::Error>(frame), frames))
+            });
         Response::builder()
             .header("content-type", "text/event-stream")
             .body(Body::from_stream(stream))
@@ -141,10 +142,14 @@ fn replace_config(plugboard: &Plugboard, text: &str) {
 
 /// Ask for `model` once (not streamed); the status and the answer's content.
 async fn ask(client: &reqwest::Client, plugboard: &Plugboard, model: &str) -> (u16, String) {
-    let response = post_json(client, &plugboard.url("/v1/chat/completions"), &hello(model))
-        .send()
-        .await
-        .unwrap();
+    let response = post_json(
+        client,
+        &plugboard.url("/v1/chat/completions"),
+        &hello(model),
+    )
+    .send()
+    .await
+    .unwrap();
     let status = response.status().as_u16();
     let body = json_body(response).await;
     let content = body["choices"][0]["message"]["content"]
@@ -155,7 +160,11 @@ async fn ask(client: &reqwest::Client, plugboard: &Plugboard, model: &str) -> (u
 }
 
 /// Stream `model`; the content, and whether the stream ended with `[DONE]`.
-async fn stream(client: &reqwest::Client, plugboard: &Plugboard, model: &str) -> (u16, String, bool) {
+async fn stream(
+    client: &reqwest::Client,
+    plugboard: &Plugboard,
+    model: &str,
+) -> (u16, String, bool) {
     let mut body = hello(model);
     body["stream"] = json!(true);
     let response = post_json(client, &plugboard.url("/v1/chat/completions"), &body)
@@ -204,16 +213,26 @@ async fn a_file_change_is_live_within_two_seconds() {
         Labelled::start("a", 1, Duration::ZERO).await,
         Labelled::start("b", 1, Duration::ZERO).await,
     );
-    let plugboard = Plugboard::start(&adapters, &format!("providers:\n{}", entry("old", &a, "m-old")));
+    let plugboard = Plugboard::start(
+        &adapters,
+        &format!("providers:\n{}", entry("old", &a, "m-old")),
+    );
     let client = client();
-    assert_eq!(ask(&client, &plugboard, "m-old").await, (200, "from-a".into()));
+    assert_eq!(
+        ask(&client, &plugboard, "m-old").await,
+        (200, "from-a".into())
+    );
     assert_eq!(ask(&client, &plugboard, "m-new").await.0, 404);
 
     // Entry `old` goes, entry `new` comes.
     let changed = Instant::now();
     replace_config(
         &plugboard,
-        &format!("{}providers:\n{}", head(&plugboard), entry("new", &b, "m-new")),
+        &format!(
+            "{}providers:\n{}",
+            head(&plugboard),
+            entry("new", &b, "m-new")
+        ),
     );
     loop {
         if ask(&client, &plugboard, "m-new").await == (200, "from-b".into()) {
@@ -226,7 +245,11 @@ async fn a_file_change_is_live_within_two_seconds() {
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    assert_eq!(ask(&client, &plugboard, "m-old").await.0, 404, "the removed entry is gone");
+    assert_eq!(
+        ask(&client, &plugboard, "m-old").await.0,
+        404,
+        "the removed entry is gone"
+    );
     let line = log_line_with(&plugboard, &["config reloaded", "generation=2"]).await;
     assert!(line.contains("providers_added=new"), "{line}");
     assert!(line.contains("providers_removed=old"), "{line}");
@@ -246,7 +269,10 @@ async fn a_broken_config_is_refused_with_key_and_line_and_the_old_one_keeps_serv
     // An unknown key, misspelt inside the entry.
     replace_config(
         &plugboard,
-        &format!("{head}providers:\n{}    modles: [x]\n", entry("old", &a, "m")),
+        &format!(
+            "{head}providers:\n{}    modles: [x]\n",
+            entry("old", &a, "m")
+        ),
     );
     let line = log_line_with(&plugboard, &["config refused", "unknown field `modles`"]).await;
     let at = format!("line {}", head_lines + 7);
@@ -255,7 +281,10 @@ async fn a_broken_config_is_refused_with_key_and_line_and_the_old_one_keeps_serv
     assert_eq!(ask(&client, &plugboard, "m").await, (200, "from-a".into()));
 
     // YAML that does not parse.
-    replace_config(&plugboard, &format!("{head}providers:\n  - name: [unclosed\n"));
+    replace_config(
+        &plugboard,
+        &format!("{head}providers:\n  - name: [unclosed\n"),
+    );
     let line = log_line_with(&plugboard, &["config refused", "did not find expected"]).await;
     assert!(line.contains("line"), "{line}");
     assert_eq!(ask(&client, &plugboard, "m").await, (200, "from-a".into()));
@@ -387,9 +416,16 @@ async fn under_load_a_reload_that_adds_and_removes_an_entry_loses_no_request() {
         failures.extend(worker.await.unwrap());
     }
     let answered = done.load(Ordering::SeqCst);
-    assert!(failures.is_empty(), "{} of {answered} requests failed: {failures:?}", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {answered} requests failed: {failures:?}",
+        failures.len()
+    );
     assert!(answered >= 200, "{answered}");
-    assert!(from_b.load(Ordering::SeqCst) > 0, "the new entry never answered");
+    assert!(
+        from_b.load(Ordering::SeqCst) > 0,
+        "the new entry never answered"
+    );
 
     // Every stream ran to its end on the entry it began with, whole, after the change.
     for handle in streams {
@@ -397,7 +433,10 @@ async fn under_load_a_reload_that_adds_and_removes_an_entry_loses_no_request() {
         assert_eq!(status, 200);
         assert_eq!(content, a.stream_content(), "a stream lost content");
         assert!(finished, "a stream did not end with [DONE]");
-        assert!(ended > changed, "the stream was not in flight across the change");
+        assert!(
+            ended > changed,
+            "the stream was not in flight across the change"
+        );
     }
     assert_eq!(a.streams(), 4);
     assert_eq!(b.streams(), 0);
@@ -409,6 +448,9 @@ async fn under_load_a_reload_that_adds_and_removes_an_entry_loses_no_request() {
     }
     assert_eq!(a.documents(), before);
     let line = log_line_with(&plugboard, &["config reloaded", "generation=2"]).await;
-    assert!(line.contains("providers_added=new") && line.contains("providers_removed=old"), "{line}");
+    assert!(
+        line.contains("providers_added=new") && line.contains("providers_removed=old"),
+        "{line}"
+    );
     assert_eq!(b.documents(), from_b.load(Ordering::SeqCst) + 5);
 }

@@ -387,7 +387,10 @@ fn a_rule_the_validator_checks_names_its_key_and_line() {
     // Inside an entry's accounts list, counted among all its items.
     let text = "api-keys: [k]\nproviders:\n  - name: a\n    adapter: openai\n    accounts:\n      - stored-one\n      - {name: 'bad name', secret: s}\n";
     let err = format!("{:#}", Config::parse(text).unwrap_err());
-    assert!(err.contains("`providers[0].accounts[1].name` at line 7"), "{err}");
+    assert!(
+        err.contains("`providers[0].accounts[1].name` at line 7"),
+        "{err}"
+    );
 
     // A key left at its default has no line, and says so by having none.
     let err = format!("{:#}", Config::parse("providers: []").unwrap_err());

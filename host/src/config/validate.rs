@@ -52,13 +52,17 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
         bail_at!("listen", "{error:#}");
     }
     if config.api_keys.is_empty() && !config.allow_unauthenticated {
-        bail_at!("api-keys",
+        bail_at!(
+            "api-keys",
             "`api-keys` is empty: clients could not authenticate. Add at least one key, \
              or set `allow-unauthenticated: true` to serve without keys"
         );
     }
     if config.api_keys.iter().any(|key| key.is_empty()) {
-        bail_at!("api-keys", "`api-keys` has an empty key (is its ${{ENV_VAR}} set?)");
+        bail_at!(
+            "api-keys",
+            "`api-keys` has an empty key (is its ${{ENV_VAR}} set?)"
+        );
     }
     if config.allow_unauthenticated && !config.api_keys.is_empty() {
         warnings.push(Warning(
@@ -66,10 +70,16 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
         ));
     }
     if config.retry.max_attempts == 0 {
-        bail_at!("retry.max-attempts", "`retry.max-attempts` must be at least 1");
+        bail_at!(
+            "retry.max-attempts",
+            "`retry.max-attempts` must be at least 1"
+        );
     }
     if config.limits.max_body_bytes == 0 {
-        bail_at!("limits.max-body-bytes", "`limits.max-body-bytes` must be positive");
+        bail_at!(
+            "limits.max-body-bytes",
+            "`limits.max-body-bytes` must be positive"
+        );
     }
     for (key, value) in [
         ("header-read-timeout-s", config.limits.header_read_timeout_s),
@@ -90,16 +100,25 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
         let name = &provider.name;
         let at = |key: &str| format!("providers[{index}].{key}");
         if name.is_empty() || name.contains('/') || name.chars().any(char::is_whitespace) {
-            bail_at!(at("name"),"provider name `{name}` must be non-empty, without `/` or spaces");
+            bail_at!(
+                at("name"),
+                "provider name `{name}` must be non-empty, without `/` or spaces"
+            );
         }
         if !names.insert(name.as_str()) {
-            bail_at!(at("name"), "provider name `{name}` is used twice; names must be unique");
+            bail_at!(
+                at("name"),
+                "provider name `{name}` is used twice; names must be unique"
+            );
         }
         if provider.adapter.is_empty() {
             bail_at!(at("adapter"), "provider `{name}`: `adapter` is empty");
         }
         if provider.base_url.is_some() && provider.endpoints.contains_key("base") {
-            bail_at!(at("base-url"), "provider `{name}`: set `base-url` or `endpoints.base`, not both");
+            bail_at!(
+                at("base-url"),
+                "provider `{name}`: set `base-url` or `endpoints.base`, not both"
+            );
         }
         if let Some(url) = &provider.base_url {
             check_endpoint_url(name, &at("base-url"), "base-url", url)?;
@@ -140,10 +159,16 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
                 );
             }
             if !account_names.insert(account_name.as_str()) {
-                bail_at!(at("name"), "provider `{name}`: account `{account_name}` is listed twice");
+                bail_at!(
+                    at("name"),
+                    "provider `{name}`: account `{account_name}` is listed twice"
+                );
             }
             if account.kind.as_deref() == Some("") {
-                bail_at!(at("kind"), "provider `{name}`: account `{account_name}` has an empty `kind`");
+                bail_at!(
+                    at("kind"),
+                    "provider `{name}`: account `{account_name}` has an empty `kind`"
+                );
             }
             if account
                 .secret
@@ -157,7 +182,10 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
             }
         }
         if provider.api_keys.iter().any(|key| key.is_empty()) {
-            bail_at!(at("api-keys"), "provider `{name}`: `api-keys` has an empty key (is its ${{ENV_VAR}} set?)");
+            bail_at!(
+                at("api-keys"),
+                "provider `{name}`: `api-keys` has an empty key (is its ${{ENV_VAR}} set?)"
+            );
         }
         if let Some(block) = &provider.config
             && !block.is_object()
@@ -166,7 +194,10 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
         }
         if let Some(recovery) = &provider.context_recovery {
             if recovery.fixup.is_empty() {
-                bail_at!(at("context-recovery.fixup"), "provider `{name}`: `context-recovery.fixup` is empty");
+                bail_at!(
+                    at("context-recovery.fixup"),
+                    "provider `{name}`: `context-recovery.fixup` is empty"
+                );
             }
             if recovery.budget_tokens == Some(0) {
                 bail_at!(
@@ -200,10 +231,16 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
 fn check_endpoint_url(provider: &str, path: &str, key: &str, url: &str) -> anyhow::Result<()> {
     let parsed = match reqwest::Url::parse(url) {
         Ok(parsed) => parsed,
-        Err(err) => bail_at!(path, "provider `{provider}`: {key} `{url}` is not a URL: {err}"),
+        Err(err) => bail_at!(
+            path,
+            "provider `{provider}`: {key} `{url}` is not a URL: {err}"
+        ),
     };
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        bail_at!(path, "provider `{provider}`: {key} `{url}` must be an http(s) URL with a host");
+        bail_at!(
+            path,
+            "provider `{provider}`: {key} `{url}` must be an http(s) URL with a host"
+        );
     }
     Ok(())
 }

@@ -188,9 +188,7 @@ pub fn line_of(text: &str, path: &str) -> Option<usize> {
     }
     let deserializer = serde_yaml_ng::Deserializer::from_str(text);
     match (Find { path: &segments }).deserialize(deserializer) {
-        Err(error) if error.to_string().contains(FOUND) => {
-            error.location().map(|at| at.line())
-        }
+        Err(error) if error.to_string().contains(FOUND) => error.location().map(|at| at.line()),
         _ => None,
     }
 }

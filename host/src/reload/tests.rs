@@ -64,11 +64,7 @@ fn a_valid_change_is_the_next_generation_and_a_request_in_flight_keeps_its_own()
     // A request in flight holds the generation it started with.
     let in_flight = s.live.current();
 
-    std::fs::write(
-        &s.path,
-        providers(&[("new", "sk-upstream-new-1", "m-new")]),
-    )
-    .unwrap();
+    std::fs::write(&s.path, providers(&[("new", "sk-upstream-new-1", "m-new")])).unwrap();
     let outcome = s.reloader.reload(Trigger::Api);
     let Outcome::Applied(applied) = &outcome else {
         panic!("not applied: {outcome:?}");
@@ -87,7 +83,9 @@ fn a_valid_change_is_the_next_generation_and_a_request_in_flight_keeps_its_own()
     assert_eq!(in_flight.config.providers[0].name, "old");
 
     // The redactor knows the new keys and still the old ones (an old request may echo one).
-    let text = now.redactor.redact("sk-upstream-new-1 and sk-upstream-old-1");
+    let text = now
+        .redactor
+        .redact("sk-upstream-new-1 and sk-upstream-old-1");
     assert!(!text.contains("sk-upstream"), "{text}");
 }
 
@@ -129,7 +127,11 @@ fn a_broken_config_is_refused_naming_key_and_line_and_the_old_one_stays() {
     let Outcome::Refused(refusal) = s.reloader.reload(Trigger::File) else {
         panic!("an unknown key was accepted");
     };
-    assert!(refusal.reason.contains("unknown field `nope`"), "{}", refusal.reason);
+    assert!(
+        refusal.reason.contains("unknown field `nope`"),
+        "{}",
+        refusal.reason
+    );
     assert!(refusal.reason.contains("line 9"), "{}", refusal.reason);
     assert_eq!(refusal.generation_in_force, 1);
     assert_eq!(refusal.trigger, Trigger::File);
@@ -174,7 +176,11 @@ fn a_value_in_the_wrong_place_is_not_repeated_in_the_reason() {
     let Outcome::Refused(refusal) = s.reloader.apply_text(&text) else {
         panic!("accepted");
     };
-    assert!(refusal.reason.contains("max-attempts"), "{}", refusal.reason);
+    assert!(
+        refusal.reason.contains("max-attempts"),
+        "{}",
+        refusal.reason
+    );
     assert!(
         !refusal.reason.contains("sk-pasted-secret-value"),
         "{}",
@@ -206,10 +212,7 @@ fn restart_only_settings_are_held_back_and_reported() {
     let Outcome::Applied(applied) = s.reloader.reload(Trigger::File) else {
         panic!("not applied");
     };
-    assert_eq!(
-        applied.pending_restart,
-        ["listen", "limits.max-body-bytes"]
-    );
+    assert_eq!(applied.pending_restart, ["listen", "limits.max-body-bytes"]);
     let now = s.live.current();
     // What is in force says the running values; the live ones changed.
     assert_eq!(now.config.listen, "127.0.0.1:0");
@@ -231,7 +234,13 @@ fn apply_text_writes_the_file_atomically_and_a_refused_text_leaves_it_alone() {
         std::fs::set_permissions(&s.path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
     let refused = s.reloader.apply_text("providers: [{name: x}]\n");
-    assert!(matches!(refused, Outcome::Refused(Refusal { trigger: Trigger::Put, .. })));
+    assert!(matches!(
+        refused,
+        Outcome::Refused(Refusal {
+            trigger: Trigger::Put,
+            ..
+        })
+    ));
     assert_eq!(std::fs::read_to_string(&s.path).unwrap(), text);
 
     let next = providers(&[("b", "sk-upstream-b-1", "m2")]);
@@ -259,7 +268,9 @@ fn apply_text_writes_the_file_atomically_and_a_refused_text_leaves_it_alone() {
 #[test]
 fn hiding_values_keeps_the_rest_of_the_reason() {
     assert_eq!(
-        hide_values(r#"retry.max-attempts: invalid type: string "sk-a\"b", expected u32 at line 3"#),
+        hide_values(
+            r#"retry.max-attempts: invalid type: string "sk-a\"b", expected u32 at line 3"#
+        ),
         "retry.max-attempts: invalid type: a string, expected u32 at line 3"
     );
     assert_eq!(hide_values("no values here"), "no values here");
