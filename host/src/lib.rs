@@ -13,6 +13,7 @@ pub mod governance;
 pub mod ir;
 pub mod management;
 pub mod pipeline;
+pub mod reload;
 pub mod routing;
 pub mod runtime;
 pub mod server;

@@ -17,7 +17,8 @@ use plugboard::accounts;
 use plugboard::accounts::store::Store;
 use plugboard::config::{Config, check_against_registry};
 use plugboard::describe;
-use plugboard::pipeline::Gateway;
+use plugboard::pipeline::{Gateway, LiveGateway};
+use plugboard::reload::Reloader;
 use plugboard::runtime::{ComponentKind, LoadFailure, Runtime, RuntimeSettings};
 
 /// One base URL for every LLM subscription.
@@ -258,10 +259,14 @@ fn init_logging(default_filter: &str) -> anyhow::Result<()> {
 }
 
 async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<()> {
-    let (mut config, warnings) = Config::load(config_path)?;
+    // The text too: a reload that finds the same text changes nothing.
+    let text = std::fs::read_to_string(config_path)
+        .with_context(|| format!("cannot read config file {}", config_path.display()))?;
+    let (mut config, warnings) = Config::parse(&text)
+        .with_context(|| format!("invalid config file {}", config_path.display()))?;
     plugboard::management::set_config_path(config_path);
-    if let Some(dir) = adapters {
-        config.adapters_dir = dir;
+    if let Some(dir) = &adapters {
+        config.adapters_dir = dir.clone();
     }
     init_logging(&config.log_level)?;
     for warning in warnings {
@@ -311,11 +316,7 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
     } else {
         None
     };
-    let gateway = Arc::new(Gateway::with_store(
-        Arc::new(config),
-        runtime.clone(),
-        store.clone(),
-    )?);
+    let gateway = Gateway::with_store(Arc::new(config), runtime.clone(), store.clone())?;
     // Client keys created through the management API live beside the config file.
     let keys_file = plugboard::governance::keys_file_for(config_path);
     let created_keys = gateway
@@ -333,10 +334,25 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
         ),
         _ => None,
     };
-    let _refresh_ahead = gateway
+    let live = LiveGateway::new(gateway);
+    let _refresh_ahead = live
+        .current()
         .accounts
         .is_some()
-        .then(|| accounts::ahead::spawn(Arc::downgrade(&gateway)));
+        .then(|| accounts::ahead::spawn(live.downgrade()));
+
+    // Config hot reload: the file watched (live within 2 s), and SIGHUP.
+    let reloader = Reloader::new(live.clone(), config_path.to_path_buf(), text, adapters);
+    plugboard::management::set_reloader(reloader.clone());
+    let _config_watch = if live.current().config.watch_config {
+        Some(
+            reloader
+                .watch()
+                .with_context(|| format!("cannot watch {}", config_path.display()))?,
+        )
+    } else {
+        None
+    };
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -353,11 +369,12 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
         loaded.join(", ")
     };
     let shutdown = shutdown_signal()?;
-    ignore_hangup()?;
+    #[cfg(unix)]
+    reloader.reload_on_hangup()?;
     println!("plugboard listening on http://{bound} (components: {loaded})");
     tracing::info!(%bound, components = %loaded, "serving");
 
-    plugboard::server::serve(listener, gateway, shutdown).await?;
+    plugboard::server::serve(listener, live, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -384,24 +401,6 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down: finishing requests in flight");
     })
-}
-
-/// SIGHUP's default action ends the process, cutting every stream in flight. Until
-/// config reload exists, it is logged and ignored. Installed before the "listening"
-/// line, like the shutdown handlers.
-fn ignore_hangup() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hangup =
-            signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
-        tokio::spawn(async move {
-            while hangup.recv().await.is_some() {
-                tracing::warn!("SIGHUP received; config reload is not implemented yet, ignoring");
-            }
-        });
-    }
-    Ok(())
 }
 
 /// `plugboard compile-component`: stdin to artifact on stdout, reason on stderr.

@@ -51,8 +51,20 @@ use crate::upstream::{EgressPolicy, PrepareError, SendError, UpstreamClient};
 pub use call::{account_endpoints, apply_exchanged_base, login_endpoints};
 pub use client_dialect::{ClientDialect, RouteFacts, json_response};
 
-/// Everything a request needs, shared by all requests.
+/// Everything a request needs: one config generation and what outlives it.
+///
+/// A request takes the generation in force when it starts ([`LiveGateway::current`],
+/// or axum's `State<Arc<Gateway>>` over a [`LiveGateway`]) and keeps that `Arc` to its
+/// end, a stream's last byte included: a config reload never changes the config,
+/// model table or account pools under a request in flight.
+///
+/// What is built from the config is per generation (`config`, `router`'s model table
+/// and pools, the retry settings); what must persist is shared by every generation
+/// (`runtime`, `upstream`, `redactor`, `accounts`, the router's cooldown book and
+/// account reads). See `reload` and docs/operations.md, "Config reload".
 pub struct Gateway {
+    /// The config generation: 1 at start, one more for each config applied since.
+    pub generation: u64,
     /// The config in force.
     pub config: Arc<Config>,
     /// The wasm runtime (registry, sandboxes).
@@ -69,6 +81,9 @@ pub struct Gateway {
     /// Named client keys, their limits and counters. Outlives a config: a reload
     /// hands the same one to the new gateway ([`Governance::reconfigure`]).
     pub governance: Governance,
+    /// Every secret of every config generation applied so far: a request of an older
+    /// generation may still relay text that echoes one.
+    config_secrets: Vec<crate::credentials::Secret>,
 }
 
 impl Gateway {
@@ -92,13 +107,7 @@ impl Gateway {
             Duration::from_secs(limits.upstream_idle_timeout_s),
         )
         .context("cannot build the upstream HTTP client")?;
-        let config_secrets: Vec<_> = config
-            .api_keys
-            .iter()
-            .chain(config.client_keys.secrets())
-            .chain(config.providers.iter().flat_map(ProviderEntry::secrets))
-            .cloned()
-            .collect();
+        let config_secrets = secrets_of(&config);
         let redactor = Redactor::new(&config_secrets);
         redactor.install();
         let accounts = store.clone().map(|store| {
@@ -108,18 +117,119 @@ impl Gateway {
                 Duration::from_millis(limits.upstream_connect_timeout_ms)
                     + Duration::from_secs(TOKEN_CALL_TIMEOUT_S),
                 redactor.clone(),
-                config_secrets,
+                config_secrets.clone(),
             )
         });
         Ok(Self {
             governance: Governance::new(&config.client_keys),
+            generation: 1,
             router: Router::with_store(&config, store),
             config,
             runtime,
             upstream,
             redactor,
             accounts,
+            config_secrets,
         })
+    }
+
+    /// The next generation, for `config` (already validated): a new router (model
+    /// table, pools, retry settings) over the same runtime, upstream client, credential
+    /// store, cooldowns and account reads. The redactor learns the new config's
+    /// secrets and keeps the old ones. Settings that only a restart changes are the
+    /// caller's to hold back (`reload`).
+    pub fn next_generation(&self, config: Arc<Config>) -> Self {
+        let mut config_secrets = self.config_secrets.clone();
+        for secret in secrets_of(&config) {
+            if !config_secrets
+                .iter()
+                .any(|known| known.expose() == secret.expose())
+            {
+                config_secrets.push(secret);
+            }
+        }
+        match &self.accounts {
+            Some(accounts) => accounts.set_config_secrets(config_secrets.clone()),
+            None => self.redactor.set(&config_secrets),
+        }
+        // Checked by the reload before the swap (`Governance::check_config`); counters
+        // carry over by key name.
+        if let Err(error) = self.governance.reconfigure(&config.client_keys) {
+            tracing::error!(error = %format!("{error:#}"), "client keys of the new config refused; the previous keys stay");
+        }
+        Self {
+            generation: self.generation + 1,
+            governance: self.governance.clone(),
+            router: self.router.next_generation(&config),
+            config,
+            runtime: self.runtime.clone(),
+            upstream: self.upstream.clone(),
+            redactor: self.redactor.clone(),
+            accounts: self.accounts.clone(),
+            config_secrets,
+        }
+    }
+}
+
+/// The client keys and upstream secrets `config` holds.
+fn secrets_of(config: &Config) -> Vec<crate::credentials::Secret> {
+    config
+        .api_keys
+        .iter()
+        .chain(config.client_keys.secrets())
+        .chain(config.providers.iter().flat_map(ProviderEntry::secrets))
+        .cloned()
+        .collect()
+}
+
+/// The gateway in force, swapped whole by a config reload. Cheap to clone (clones
+/// share one slot). It is the server's state: a handler's `State<Arc<Gateway>>` takes
+/// the generation in force at that moment ([`axum::extract::FromRef`]).
+#[derive(Clone)]
+pub struct LiveGateway {
+    slot: Arc<arc_swap::ArcSwap<Gateway>>,
+}
+
+impl LiveGateway {
+    /// Serving `gateway` until the first swap.
+    pub fn new(gateway: Gateway) -> Self {
+        Self {
+            slot: Arc::new(arc_swap::ArcSwap::from_pointee(gateway)),
+        }
+    }
+
+    /// The generation in force now; a request takes it once, at its start.
+    pub fn current(&self) -> Arc<Gateway> {
+        self.slot.load_full()
+    }
+
+    /// Put `gateway` in force for requests that start from now on; requests in flight
+    /// keep the one they took. Returns the one replaced.
+    pub fn swap(&self, gateway: Gateway) -> Arc<Gateway> {
+        self.slot.swap(Arc::new(gateway))
+    }
+
+    /// A handle for background tasks that must not keep the gateway alive.
+    pub fn downgrade(&self) -> WeakGateway {
+        WeakGateway(Arc::downgrade(&self.slot))
+    }
+}
+
+impl axum::extract::FromRef<LiveGateway> for Arc<Gateway> {
+    fn from_ref(live: &LiveGateway) -> Self {
+        live.current()
+    }
+}
+
+/// A [`LiveGateway`] that background tasks hold without keeping it alive; each
+/// `upgrade` gives the generation in force then.
+#[derive(Clone)]
+pub struct WeakGateway(std::sync::Weak<arc_swap::ArcSwap<Gateway>>);
+
+impl WeakGateway {
+    /// The generation in force, unless the server has stopped.
+    pub fn upgrade(&self) -> Option<Arc<Gateway>> {
+        self.0.upgrade().map(|slot| slot.load_full())
     }
 }
 

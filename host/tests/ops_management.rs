@@ -653,8 +653,6 @@ async fn config_adapters_and_the_pieces_this_build_lacks() {
 
     // Not in this build: 501, said plainly (and still behind the key).
     for (method, path) in [
-        (reqwest::Method::PUT, "config"),
-        (reqwest::Method::POST, "config/reload"),
         (reqwest::Method::GET, "usage"),
         (reqwest::Method::GET, "usage/export?format=csv"),
     ] {
@@ -746,4 +744,50 @@ async fn client_keys_are_created_shown_once_limited_and_revoked() {
     let log = story.pb.log();
     assert!(log.contains("management: client key created"), "{log}");
     assert!(!log.contains(&key), "the key is never logged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_config_is_put_validated_and_reloaded_through_the_api() {
+    let mock = MockOAuth::start(MockConfig::default()).await;
+    let story = Story::start(&mock);
+    let put = |body: String| {
+        story
+            .client
+            .put(story.url("config"))
+            .bearer_auth(MANAGEMENT_KEY)
+            .header("content-type", "application/yaml")
+            .body(body)
+            .send()
+    };
+    let (code, status) = story.get("status").await;
+    assert_eq!(code, 200);
+    assert_eq!(status["config"]["generation"], 1, "{status}");
+    let text = std::fs::read_to_string(story.pb.config_path()).unwrap();
+
+    // A wrong key is refused with its line; nothing changes.
+    let broken = format!("{text}\nno-such-key: 1\n");
+    let (code, refused) = answer(put(broken).await.unwrap()).await;
+    assert_eq!(code, 400, "{refused}");
+    let reason = refused["error"]["message"].as_str().unwrap();
+    assert!(reason.contains("no-such-key") && reason.contains("line"), "{reason}");
+    assert_eq!(std::fs::read_to_string(story.pb.config_path()).unwrap(), text);
+    let (_, status) = story.get("status").await;
+    assert_eq!(status["config"]["generation"], 1);
+    assert!(status["config"]["last-refused"]["reason"].is_string(), "{status}");
+
+    // A good one is written and in force: generation 2.
+    let changed = text.replace("models: [m]", "models: [m, m2]");
+    assert_ne!(changed, text);
+    let (code, applied) = answer(put(changed.clone()).await.unwrap()).await;
+    assert_eq!(code, 200, "{applied}");
+    assert_eq!(applied["generation"], 2);
+    assert_eq!(std::fs::read_to_string(story.pb.config_path()).unwrap(), changed);
+
+    // Reloading the same file changes nothing.
+    let (code, again) = story
+        .send(reqwest::Method::POST, "config/reload", None)
+        .await;
+    assert_eq!(code, 200, "{again}");
+    assert_eq!(again["generation"], 2);
+    assert!(story.pb.log().contains("management: config put"));
 }

@@ -296,7 +296,7 @@ async fn get_v1_models_id_answers_in_the_openai_shape_unless_it_is_a_gemini_acti
 }
 
 #[tokio::test]
-async fn sighup_is_logged_and_ignored() {
+async fn sighup_reloads_the_config_and_does_not_end_the_process() {
     let plugboard = Plugboard::start(&no_adapters(), "");
     assert!(
         std::process::Command::new("kill")
@@ -312,7 +312,7 @@ async fn sighup_is_logged_and_ignored() {
     assert!(
         plugboard
             .log()
-            .contains("SIGHUP received; config reload is not implemented yet, ignoring"),
+            .contains("SIGHUP received; reloading the config file"),
         "{}",
         plugboard.log()
     );

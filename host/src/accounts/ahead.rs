@@ -11,7 +11,7 @@ use std::sync::Weak;
 use std::time::{Duration, SystemTime};
 
 use super::live::{Accounts, KindEnv, Why};
-use crate::pipeline::{Gateway, account_endpoints};
+use crate::pipeline::{Gateway, WeakGateway, account_endpoints};
 
 /// How often the loop looks.
 pub const EVERY: Duration = Duration::from_secs(5);
@@ -86,7 +86,7 @@ pub fn due_at(expires: SystemTime, issued: Option<SystemTime>, lead: Duration) -
 /// (cooldowns and quotas of stored accounts, for `plugboard accounts list`). The
 /// account reads run in a task of their own beside it ([`super::reads::spawn`]), so a
 /// slow read never delays a refresh.
-pub fn spawn(gateway: Weak<Gateway>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(gateway: WeakGateway) -> tokio::task::JoinHandle<()> {
     let reads = super::reads::spawn(gateway.clone());
     tokio::spawn(async move {
         // The reads end with the gateway; this makes sure they do when we end first.

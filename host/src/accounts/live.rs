@@ -118,8 +118,9 @@ pub struct Accounts {
     http: reqwest::Client,
     timeout: Duration,
     redactor: Redactor,
-    /// Secrets outside the store (the config's keys), kept in the redactor too.
-    config_secrets: Vec<Secret>,
+    /// Secrets outside the store (the config's keys), kept in the redactor too; a
+    /// config reload replaces them ([`Accounts::set_config_secrets`]).
+    config_secrets: Mutex<Vec<Secret>>,
     states: Mutex<HashMap<String, Arc<AccountState>>>,
 }
 
@@ -138,7 +139,7 @@ impl Accounts {
             http,
             timeout,
             redactor,
-            config_secrets,
+            config_secrets: Mutex::new(config_secrets),
             states: Mutex::new(HashMap::new()),
         });
         accounts.update_redactor();
@@ -148,6 +149,16 @@ impl Accounts {
     /// The store.
     pub fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    /// Replace the secrets the config holds (after a config reload), and update the
+    /// redactor.
+    pub fn set_config_secrets(&self, secrets: Vec<Secret>) {
+        *self
+            .config_secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = secrets;
+        self.update_redactor();
     }
 
     /// Put every secret held now (config keys, store tokens, exchanged tokens) in the
@@ -172,6 +183,8 @@ impl Accounts {
             .flat_map(|file| file.secrets().into_iter().cloned().collect::<Vec<_>>());
         let all: Vec<Secret> = self
             .config_secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
             .iter()
             .cloned()
             .chain(stored)

@@ -27,7 +27,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
@@ -38,7 +38,7 @@ use super::live::{Accounts, KindEnv, Why, fingerprint};
 use crate::config::ProviderEntry;
 use crate::credentials::{Redactor, Secret};
 use crate::ir::HttpRequest;
-use crate::pipeline::{Gateway, account_endpoints, apply_exchanged_base};
+use crate::pipeline::{Gateway, WeakGateway, account_endpoints, apply_exchanged_base};
 use crate::routing::AccountSlot;
 use crate::runtime::spec::{self, AccountRead, BodyEncoding, ReadContext, TokenValue};
 use crate::runtime::{
@@ -882,7 +882,7 @@ pub fn facts(gateway: &Gateway, id: &str) -> Option<Facts> {
 
 /// Every [`EVERY`] until the gateway is dropped: [`read_due`]. Starts from the quotas
 /// the state file recorded.
-pub fn spawn(gateway: Weak<Gateway>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(gateway: WeakGateway) -> tokio::task::JoinHandle<()> {
     if let Some(gateway) = gateway.upgrade()
         && let Some(accounts) = &gateway.accounts
     {

@@ -5,11 +5,18 @@
 //! parsed string values, never on the file text, so a variable can never inject YAML
 //! structure.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
-/// Expand every `${...}` in `value`. `key` names the config key, for the error.
+/// Expand every `${...}` in `value`. `key` names the config key, for the error (a
+/// [`super::KeyError`], so the caller can add its line).
 pub fn expand(value: &str, key: &str) -> anyhow::Result<String> {
-    expand_with(value, |name| std::env::var(name).ok()).with_context(|| format!("in `{key}`"))
+    expand_with(value, |name| std::env::var(name).ok()).map_err(|error| {
+        super::KeyError {
+            key: key.to_owned(),
+            message: format!("{error:#}"),
+        }
+        .into()
+    })
 }
 
 /// Expansion with an injectable lookup (tests must not depend on the process env).

@@ -24,7 +24,8 @@ use crate::credentials::Secret;
 use crate::runtime::RuntimeSettings;
 
 pub use model_entry::ModelEntry;
-pub use validate::{Warning, check_against_registry};
+pub use validate::{KeyError, Warning, check_against_registry};
+pub use yaml::line_of;
 
 /// The whole config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -51,6 +52,10 @@ pub struct Config {
     /// Compiled-component cache; `<adapters-dir>/.cache` when unset.
     #[serde(default)]
     pub cache_dir: Option<PathBuf>,
+    /// Reload this file when it changes (SIGHUP and the management API reload it
+    /// either way). Read at start.
+    #[serde(default = "default_true")]
+    pub watch_config: bool,
     /// Log filter (`info`, `debug`, `plugboard=debug,info`...); `RUST_LOG` overrides it.
     #[serde(default = "default_log_level")]
     pub log_level: String,
@@ -73,7 +78,7 @@ pub struct Config {
 }
 
 /// Resource limits.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct Limits {
     /// Largest client request body, bytes.
@@ -455,6 +460,10 @@ fn default_adapters_dir() -> PathBuf {
     PathBuf::from("adapters")
 }
 
+fn default_true() -> bool {
+    true
+}
+
 fn default_log_level() -> String {
     "info".to_owned()
 }
@@ -476,8 +485,8 @@ impl Config {
         } else {
             yaml::from_str(text)?
         };
-        config.expand_env()?;
-        let warnings = validate::validate(&config)?;
+        config.expand_env().map_err(|error| placed(text, error))?;
+        let warnings = validate::validate(&config).map_err(|error| placed(text, error))?;
         Ok((config, warnings))
     }
 
@@ -573,6 +582,18 @@ impl Config {
             provider.config_text = ProviderEntry::render_config(provider.config.as_ref());
         }
         Ok(())
+    }
+}
+
+/// A [`KeyError`] with its key's line in `text` (`providers[1].name at line 7: ...`);
+/// other errors as they are.
+fn placed(text: &str, error: anyhow::Error) -> anyhow::Error {
+    let Some(KeyError { key, message }) = error.downcast_ref::<KeyError>() else {
+        return error;
+    };
+    match yaml::line_of(text, key) {
+        Some(line) => anyhow::anyhow!("`{key}` at line {line}: {message}"),
+        None => anyhow::anyhow!("`{key}`: {message}"),
     }
 }
 

@@ -376,3 +376,31 @@ fn a_bad_context_recovery_is_named_with_its_key_and_line() {
         assert!(error.contains(expected), "{bad}: {error}");
     }
 }
+
+#[test]
+fn a_rule_the_validator_checks_names_its_key_and_line() {
+    let text = "api-keys: [k]\nproviders:\n  - name: a\n    adapter: openai\n  - name: a\n    adapter: anthropic\n";
+    let err = format!("{:#}", Config::parse(text).unwrap_err());
+    assert!(err.contains("`providers[1].name` at line 5"), "{err}");
+    assert!(err.contains("`a` is used twice"), "{err}");
+
+    // Inside an entry's accounts list, counted among all its items.
+    let text = "api-keys: [k]\nproviders:\n  - name: a\n    adapter: openai\n    accounts:\n      - stored-one\n      - {name: 'bad name', secret: s}\n";
+    let err = format!("{:#}", Config::parse(text).unwrap_err());
+    assert!(
+        err.contains("`providers[0].accounts[1].name` at line 7"),
+        "{err}"
+    );
+
+    // A key left at its default has no line, and says so by having none.
+    let err = format!("{:#}", Config::parse("providers: []").unwrap_err());
+    assert!(err.starts_with("`api-keys`: "), "{err}");
+}
+
+#[test]
+fn an_unset_variable_is_placed_at_its_key() {
+    let text = "api-keys: [k]\nproviders:\n  - name: a\n    adapter: openai\n    base-url: '${PLUGBOARD_TEST_SURELY_UNSET_URL}'\n";
+    let err = format!("{:#}", Config::parse(text).unwrap_err());
+    assert!(err.contains("`providers[0].base-url` at line 5"), "{err}");
+    assert!(err.contains("PLUGBOARD_TEST_SURELY_UNSET_URL"), "{err}");
+}

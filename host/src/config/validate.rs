@@ -6,9 +6,7 @@
 
 use std::collections::HashSet;
 
-use anyhow::bail;
-
-use super::Config;
+use super::{AccountRef, Config};
 use crate::runtime::Registry;
 
 /// Something odd but not fatal in the config, to log at startup.
@@ -21,20 +19,52 @@ impl std::fmt::Display for Warning {
     }
 }
 
+/// A config error about one key: `key` is its path as errors name it
+/// (`providers[1].name`), so the caller can find its line in the text
+/// (`yaml::line_of`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyError {
+    /// The key's path (`providers[1].accounts[0].name`, `limits.max-connections`).
+    pub key: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// Return a [`KeyError`] for `key` with the formatted message.
+macro_rules! bail_at {
+    ($key:expr, $($message:tt)+) => {
+        return Err(KeyError { key: $key.to_string(), message: format!($($message)+) }.into())
+    };
+}
+
 /// Validate a parsed, expanded config.
 pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
     let mut warnings = Vec::new();
-    config.listen_addr()?;
+    if let Err(error) = config.listen_addr() {
+        bail_at!("listen", "{error:#}");
+    }
     let keyed = !config.api_keys.is_empty() || !config.client_keys.is_empty();
     if !keyed && !config.allow_unauthenticated {
-        bail!(
+        bail_at!(
+            "api-keys",
             "`api-keys` is empty: clients could not authenticate. Add at least one key \
              (`api-keys` or `client-keys`), or set `allow-unauthenticated: true` to serve \
              without keys"
         );
     }
     if config.api_keys.iter().any(|key| key.is_empty()) {
-        bail!("`api-keys` has an empty key (is its ${{ENV_VAR}} set?)");
+        bail_at!(
+            "api-keys",
+            "`api-keys` has an empty key (is its ${{ENV_VAR}} set?)"
+        );
     }
     config.client_keys.validate(&config.api_keys)?;
     if config.allow_unauthenticated && keyed {
@@ -43,10 +73,16 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
         ));
     }
     if config.retry.max_attempts == 0 {
-        bail!("`retry.max-attempts` must be at least 1");
+        bail_at!(
+            "retry.max-attempts",
+            "`retry.max-attempts` must be at least 1"
+        );
     }
     if config.limits.max_body_bytes == 0 {
-        bail!("`limits.max-body-bytes` must be positive");
+        bail_at!(
+            "limits.max-body-bytes",
+            "`limits.max-body-bytes` must be positive"
+        );
     }
     for (key, value) in [
         ("header-read-timeout-s", config.limits.header_read_timeout_s),
@@ -58,89 +94,125 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
         ("max-connections", u64::from(config.limits.max_connections)),
     ] {
         if value == 0 {
-            bail!("`limits.{key}` must be at least 1");
+            bail_at!(format!("limits.{key}"), "`limits.{key}` must be at least 1");
         }
     }
 
     let mut names = HashSet::new();
-    for provider in &config.providers {
+    for (index, provider) in config.providers.iter().enumerate() {
         let name = &provider.name;
+        let at = |key: &str| format!("providers[{index}].{key}");
         if name.is_empty() || name.contains('/') || name.chars().any(char::is_whitespace) {
-            bail!("provider name `{name}` must be non-empty, without `/` or spaces");
+            bail_at!(
+                at("name"),
+                "provider name `{name}` must be non-empty, without `/` or spaces"
+            );
         }
         if !names.insert(name.as_str()) {
-            bail!("provider name `{name}` is used twice; names must be unique");
+            bail_at!(
+                at("name"),
+                "provider name `{name}` is used twice; names must be unique"
+            );
         }
         if provider.adapter.is_empty() {
-            bail!("provider `{name}`: `adapter` is empty");
+            bail_at!(at("adapter"), "provider `{name}`: `adapter` is empty");
         }
         if provider.base_url.is_some() && provider.endpoints.contains_key("base") {
-            bail!("provider `{name}`: set `base-url` or `endpoints.base`, not both");
+            bail_at!(
+                at("base-url"),
+                "provider `{name}`: set `base-url` or `endpoints.base`, not both"
+            );
         }
         if let Some(url) = &provider.base_url {
-            check_endpoint_url(name, "base-url", url)?;
+            check_endpoint_url(name, &at("base-url"), "base-url", url)?;
         }
         for (endpoint, url) in &provider.endpoints {
-            check_endpoint_url(name, &format!("endpoints.{endpoint}"), url)?;
+            let key = format!("endpoints.{endpoint}");
+            check_endpoint_url(name, &at(&key), &key, url)?;
         }
         let mut account_names = HashSet::new();
-        for account in provider.accounts.inline() {
+        let mut stored = HashSet::new();
+        for (item, account) in provider.accounts.items().enumerate() {
+            let account = match account {
+                AccountRef::Inline(account) => account,
+                AccountRef::Stored(id) => {
+                    let at = at(&format!("accounts[{item}]"));
+                    if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\']) {
+                        bail_at!(
+                            at,
+                            "provider `{name}`: account id `{id}` must be the stem of a file in auth-dir (no `/`, no leading `.`)"
+                        );
+                    }
+                    if !stored.insert(id.as_str()) {
+                        bail_at!(at, "provider `{name}`: account `{id}` is listed twice");
+                    }
+                    continue;
+                }
+            };
+            let at = |key: &str| at(&format!("accounts[{item}].{key}"));
             let account_name = &account.name;
             if account_name.is_empty()
                 || account_name
                     .chars()
                     .any(|c| c.is_whitespace() || matches!(c, '/' | '#' | ':'))
             {
-                bail!(
+                bail_at!(
+                    at("name"),
                     "provider `{name}`: account name `{account_name}` must be non-empty, without spaces, `/`, `#` or `:`"
                 );
             }
             if !account_names.insert(account_name.as_str()) {
-                bail!("provider `{name}`: account `{account_name}` is listed twice");
+                bail_at!(
+                    at("name"),
+                    "provider `{name}`: account `{account_name}` is listed twice"
+                );
             }
             if account.kind.as_deref() == Some("") {
-                bail!("provider `{name}`: account `{account_name}` has an empty `kind`");
+                bail_at!(
+                    at("kind"),
+                    "provider `{name}`: account `{account_name}` has an empty `kind`"
+                );
             }
             if account
                 .secret
                 .as_ref()
                 .is_some_and(|secret| secret.is_empty())
             {
-                bail!(
+                bail_at!(
+                    at("secret"),
                     "provider `{name}`: account `{account_name}` has an empty secret (is its ${{ENV_VAR}} set?)"
                 );
             }
         }
-        let mut stored = HashSet::new();
-        for id in provider.accounts.stored() {
-            if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\']) {
-                bail!(
-                    "provider `{name}`: account id `{id}` must be the stem of a file in auth-dir (no `/`, no leading `.`)"
-                );
-            }
-            if !stored.insert(id) {
-                bail!("provider `{name}`: account `{id}` is listed twice");
-            }
-        }
         if provider.api_keys.iter().any(|key| key.is_empty()) {
-            bail!("provider `{name}`: `api-keys` has an empty key (is its ${{ENV_VAR}} set?)");
+            bail_at!(
+                at("api-keys"),
+                "provider `{name}`: `api-keys` has an empty key (is its ${{ENV_VAR}} set?)"
+            );
         }
         if let Some(block) = &provider.config
             && !block.is_object()
         {
-            bail!("provider `{name}`: `config` must be a map");
+            bail_at!(at("config"), "provider `{name}`: `config` must be a map");
         }
         if let Some(recovery) = &provider.context_recovery {
             if recovery.fixup.is_empty() {
-                bail!("provider `{name}`: `context-recovery.fixup` is empty");
+                bail_at!(
+                    at("context-recovery.fixup"),
+                    "provider `{name}`: `context-recovery.fixup` is empty"
+                );
             }
             if recovery.budget_tokens == Some(0) {
-                bail!("provider `{name}`: `context-recovery.budget-tokens` must be at least 1");
+                bail_at!(
+                    at("context-recovery.budget-tokens"),
+                    "provider `{name}`: `context-recovery.budget-tokens` must be at least 1"
+                );
             }
         }
-        for pattern in &provider.allow_hosts {
+        for (host, pattern) in provider.allow_hosts.iter().enumerate() {
             if pattern.is_empty() || pattern == "*" || pattern.contains('/') {
-                bail!(
+                bail_at!(
+                    at(&format!("allow-hosts[{host}]")),
                     "provider `{name}`: allow-hosts entry `{pattern}` must be a host or `*.suffix`"
                 );
             }
@@ -159,13 +231,19 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
     Ok(warnings)
 }
 
-fn check_endpoint_url(provider: &str, key: &str, url: &str) -> anyhow::Result<()> {
+fn check_endpoint_url(provider: &str, path: &str, key: &str, url: &str) -> anyhow::Result<()> {
     let parsed = match reqwest::Url::parse(url) {
         Ok(parsed) => parsed,
-        Err(err) => bail!("provider `{provider}`: {key} `{url}` is not a URL: {err}"),
+        Err(err) => bail_at!(
+            path,
+            "provider `{provider}`: {key} `{url}` is not a URL: {err}"
+        ),
     };
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        bail!("provider `{provider}`: {key} `{url}` must be an http(s) URL with a host");
+        bail_at!(
+            path,
+            "provider `{provider}`: {key} `{url}` must be an http(s) URL with a host"
+        );
     }
     Ok(())
 }

@@ -174,6 +174,194 @@ impl<'de> de::Visitor<'de> for KeySeed<'_> {
     }
 }
 
+/// The line (1-based) where the key at `path` stands in `text`: `path` is a config key
+/// as errors name it (`providers[1].name`, `limits.max-connections`). A path that ends
+/// in an index (`api-keys[2]`) is placed at its list's key. `None` when the key is not
+/// in the text (a default was used) or the text does not parse.
+pub fn line_of(text: &str, path: &str) -> Option<usize> {
+    let mut segments = segments(path)?;
+    while matches!(segments.last(), Some(Segment::Index(_))) {
+        segments.pop();
+    }
+    if segments.is_empty() {
+        return None;
+    }
+    let deserializer = serde_yaml_ng::Deserializer::from_str(text);
+    match (Find { path: &segments }).deserialize(deserializer) {
+        Err(error) if error.to_string().contains(FOUND) => error.location().map(|at| at.line()),
+        _ => None,
+    }
+}
+
+/// One step of a key path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// `providers[1].accounts[0].name` as steps; `None` when it is not such a path.
+fn segments(path: &str) -> Option<Vec<Segment>> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = match part.find('[') {
+            Some(at) => (&part[..at], &part[at..]),
+            None => (part, ""),
+        };
+        if key.is_empty() {
+            return None;
+        }
+        out.push(Segment::Key(key.to_owned()));
+        while let Some(tail) = rest.strip_prefix('[') {
+            let end = tail.find(']')?;
+            out.push(Segment::Index(tail[..end].parse().ok()?));
+            rest = &tail[end + 1..];
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// The text of the error [`Find`] raises at the key it looks for; the parser adds the
+/// key's position.
+const FOUND: &str = "\u{0}found";
+
+/// Walks `path` down the document and raises [`FOUND`] while reading its last key.
+struct Find<'p> {
+    path: &'p [Segment],
+}
+
+impl<'de> DeserializeSeed<'de> for Find<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for Find<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Some((Segment::Index(wanted), rest)) = self.path.split_first() else {
+            while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+            return Ok(());
+        };
+        let mut index = 0;
+        while index < *wanted {
+            if seq.next_element::<de::IgnoredAny>()?.is_none() {
+                return Ok(());
+            }
+            index += 1;
+        }
+        if seq.next_element_seed(Find { path: rest })?.is_some() {
+            while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Some((Segment::Key(wanted), rest)) = self.path.split_first() else {
+            while map
+                .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                .is_some()
+            {}
+            return Ok(());
+        };
+        let last = rest.is_empty();
+        while let Some(key) = map.next_key_seed(FindKey { wanted, last })? {
+            if key {
+                map.next_value_seed(Find { path: rest })?;
+            } else {
+                map.next_value::<de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a mapping key: whether it is the one wanted; the wanted last key raises
+/// [`FOUND`] (while the key is read, so the error carries its position).
+struct FindKey<'a> {
+    wanted: &'a str,
+    last: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for FindKey<'_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        // The check runs inside the visitor, while the key is read: only an error raised
+        // there carries the key's position (one raised after it gets the mapping's).
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for FindKey<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
+        match key == self.wanted {
+            true if self.last => Err(E::custom(FOUND)),
+            matched => Ok(matched),
+        }
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<bool, A::Error> {
+        Walk.visit_seq(seq).map(|()| false)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
+        Walk.visit_map(map).map(|()| false)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,5 +396,31 @@ mod tests {
         let err = format!("{:#}", from_str::<Strict>("b: 1\n").unwrap_err());
         assert!(err.contains("unknown field `b`"), "{err}");
         assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn a_key_path_is_found_at_its_line() {
+        let text = "a: 1
+list:
+  - x: 1
+  - x: 2
+    y:
+      deep: 3
+flow: {k: [1, 2]}
+";
+        assert_eq!(line_of(text, "a"), Some(1));
+        assert_eq!(line_of(text, "list"), Some(2));
+        assert_eq!(line_of(text, "list[0].x"), Some(3));
+        assert_eq!(line_of(text, "list[1].x"), Some(4));
+        assert_eq!(line_of(text, "list[1].y.deep"), Some(6));
+        assert_eq!(line_of(text, "flow.k"), Some(7));
+        // A path ending in an index is placed at its list.
+        assert_eq!(line_of(text, "flow.k[1]"), Some(7));
+        // Absent keys, indexes past the end, and non-paths have no line.
+        assert_eq!(line_of(text, "missing"), None);
+        assert_eq!(line_of(text, "list[5].x"), None);
+        assert_eq!(line_of(text, "list[0].z"), None);
+        assert_eq!(line_of(text, "a[x"), None);
+        assert_eq!(line_of("[unclosed", "a"), None);
     }
 }

@@ -32,7 +32,7 @@ impl Management {
     /// The credential store: the server's own when an entry uses it, else the one the
     /// config names (opened as `plugboard accounts` would).
     fn store(&self) -> anyhow::Result<Arc<Store>> {
-        match &self.gateway.accounts {
+        match &self.gateway().accounts {
             Some(accounts) => Ok(accounts.store().clone()),
             None => {
                 let dir = self.config().auth_dir();
@@ -48,7 +48,7 @@ impl Management {
 
     /// After the store changed: the redactor learns the new tokens.
     fn store_changed(&self) {
-        if let Some(accounts) = &self.gateway.accounts {
+        if let Some(accounts) = &self.gateway().accounts {
             accounts.update_redactor();
         }
     }
@@ -56,7 +56,7 @@ impl Management {
 
 /// Every account's row, with the running server's cooldowns and quota reads.
 pub(super) fn rows(management: &Management) -> Vec<Row> {
-    let gateway = &management.gateway;
+    let gateway = &management.gateway();
     let Some(store) = gateway
         .accounts
         .as_ref()
@@ -112,9 +112,9 @@ pub(super) async fn list(State(management): State<Arc<Management>>) -> Response 
         .iter()
         .map(|row| {
             let mut value = serde_json::to_value(row).unwrap_or(Value::Null);
-            let facts = crate::accounts::reads::facts(&management.gateway, &row.id);
+            let facts = crate::accounts::reads::facts(&management.gateway(), &row.id);
             let backoff = management
-                .gateway
+                .gateway()
                 .accounts
                 .as_ref()
                 .and_then(|accounts| accounts.backoff(&row.id));
@@ -189,7 +189,7 @@ async fn refresh(
     id: &str,
     file: Arc<crate::accounts::file::AccountFile>,
 ) -> Response {
-    let gateway = &management.gateway;
+    let gateway = &management.gateway();
     let Some(accounts) = gateway.accounts.clone() else {
         return error(
             StatusCode::CONFLICT,
@@ -300,7 +300,7 @@ pub(super) async fn login_start(
             );
         }
     };
-    let gateway = &management.gateway;
+    let gateway = &management.gateway();
     let registry = gateway.runtime.registry();
     if let Some(adapter) = &request.adapter {
         if request.entry.is_some() {

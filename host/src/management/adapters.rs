@@ -29,7 +29,7 @@ const MAX_NAME_LEN: usize = 200;
 /// `GET adapters`: loaded components (id, kind, version, contract version, hash,
 /// file) and refused files with their reasons.
 pub(super) async fn list(State(management): State<Arc<Management>>) -> Response {
-    let (loaded, refused) = components(&management.gateway);
+    let (loaded, refused) = components(&management.gateway());
     ok(json!({
         "dir": management.config().adapters_dir.display().to_string(),
         "loaded": loaded,
@@ -89,7 +89,7 @@ pub(super) async fn upload(
         );
     }
     tracing::info!(peer = %peer.0, file, hash = %format!("sha256:{hash}"), bytes = body.len(), "management: adapter uploaded");
-    let rescan = tokio::time::timeout(RESCAN_WAIT, management.gateway.runtime.load_dir(&dir)).await;
+    let rescan = tokio::time::timeout(RESCAN_WAIT, management.gateway().runtime.load_dir(&dir)).await;
     let refused = match rescan {
         Ok(Ok(refused)) => refused,
         Ok(Err(e)) => {
@@ -119,7 +119,7 @@ pub(super) async fn upload(
             failure.reason.clone(),
         );
     }
-    let (loaded, _) = components(&management.gateway);
+    let (loaded, _) = components(&management.gateway());
     let found = loaded
         .into_iter()
         .find(|c| c["file"] == file.as_str() && c["hash"] == format!("sha256:{hash}"));
@@ -163,7 +163,7 @@ pub(super) async fn remove(
     }
     tracing::info!(peer = %peer.0, file, "management: adapter deleted");
     if let Ok(Err(e)) =
-        tokio::time::timeout(RESCAN_WAIT, management.gateway.runtime.load_dir(&dir)).await
+        tokio::time::timeout(RESCAN_WAIT, management.gateway().runtime.load_dir(&dir)).await
     {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -171,7 +171,7 @@ pub(super) async fn remove(
             format!("{e:#}"),
         );
     }
-    let (loaded, refused) = components(&management.gateway);
+    let (loaded, refused) = components(&management.gateway());
     ok(json!({"file": file, "deleted": true, "loaded": loaded, "refused": refused}))
 }
 

@@ -15,7 +15,7 @@ use crate::governance::{KeyError, LimitsPatch, NewKey};
 
 /// `GET client-keys`: name, fingerprint, origin, limits and counters of every key.
 pub(super) async fn list(State(management): State<Arc<Management>>) -> Response {
-    ok(json!({"client-keys": management.gateway.governance.list()}))
+    ok(json!({"client-keys": management.gateway().governance.list()}))
 }
 
 /// `POST client-keys` `{"name", "limits"}`: the key is in this answer and nowhere else.
@@ -28,7 +28,7 @@ pub(super) async fn create(
         Ok(body) => body,
         Err(rejection) => return bad_body(rejection),
     };
-    match management.gateway.governance.create(&new.name, new.limits) {
+    match management.gateway().governance.create(&new.name, new.limits) {
         Ok(created) => {
             tracing::info!(peer = %peer.0, name = %created.view.name,
                 fingerprint = %created.view.fingerprint, "management: client key created");
@@ -51,7 +51,7 @@ pub(super) async fn update(
         Ok(body) => body,
         Err(rejection) => return bad_body(rejection),
     };
-    match management.gateway.governance.update(&name, &patch) {
+    match management.gateway().governance.update(&name, &patch) {
         Ok(view) => {
             tracing::info!(peer = %peer.0, name, limits = %json!(view.limits), "management: client key limits changed");
             ok(json!({"client-key": view}))
@@ -66,7 +66,7 @@ pub(super) async fn remove(
     Extension(peer): Extension<Peer>,
     Path(name): Path<String>,
 ) -> Response {
-    match management.gateway.governance.delete(&name) {
+    match management.gateway().governance.delete(&name) {
         Ok(()) => {
             tracing::info!(peer = %peer.0, name, "management: client key deleted");
             ok(json!({"deleted": name}))

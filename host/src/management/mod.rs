@@ -16,6 +16,7 @@ pub mod access;
 mod accounts;
 mod adapters;
 mod client_keys;
+mod reload;
 mod status;
 
 pub use status::{set_config_path, version_line};
@@ -35,14 +36,15 @@ use crate::accounts::sessions::Sessions;
 use crate::config::Config;
 use crate::config::management::KEY_ENV;
 use crate::credentials::Secret;
-use crate::pipeline::Gateway;
+use crate::pipeline::{Gateway, LiveGateway};
+use crate::reload::Reloader;
 
 /// Where the API is mounted.
 pub const PREFIX: &str = "/v0/management";
 
 /// The management API's state: the gateway, when it started, lockouts, login sessions.
 pub struct Management {
-    gateway: Arc<Gateway>,
+    live: LiveGateway,
     /// `PLUGBOARD_MANAGEMENT_KEY` as it was at start.
     env_key: Option<Secret>,
     started: Instant,
@@ -53,9 +55,9 @@ pub struct Management {
 
 impl Management {
     /// The API over `gateway`, reading `PLUGBOARD_MANAGEMENT_KEY` now.
-    pub fn new(gateway: Arc<Gateway>) -> Arc<Self> {
+    pub fn new(live: LiveGateway) -> Arc<Self> {
         Arc::new(Self {
-            gateway,
+            live,
             env_key: std::env::var(KEY_ENV).ok().map(Secret::new),
             started: Instant::now(),
             started_at: SystemTime::now(),
@@ -64,9 +66,14 @@ impl Management {
         })
     }
 
+    /// The gateway generation in force now.
+    fn gateway(&self) -> Arc<Gateway> {
+        self.live.current()
+    }
+
     /// The config in force.
     fn config(&self) -> Arc<Config> {
-        self.gateway.config.clone()
+        self.gateway().config.clone()
     }
 }
 
@@ -76,15 +83,15 @@ pub struct Peer(pub IpAddr);
 
 /// The routes under [`PREFIX`] and `/metrics`, behind [`require_access`], for merging
 /// into the application's router.
-pub fn router<S: Clone + Send + Sync + 'static>(gateway: Arc<Gateway>) -> axum::Router<S> {
-    let state = Management::new(gateway);
+pub fn router<S: Clone + Send + Sync + 'static>(live: LiveGateway) -> axum::Router<S> {
+    let state = Management::new(live);
     let api = axum::Router::new()
         .route("/status", get(status::status))
         .route(
             "/config",
-            get(status::config).put(unavailable("config-update")),
+            get(status::config).put(reload::put),
         )
-        .route("/config/reload", post(unavailable("config-reload")))
+        .route("/config/reload", post(reload::reload))
         .route("/accounts", get(accounts::list))
         .route("/accounts/login", post(accounts::login_start))
         .route(
@@ -196,6 +203,20 @@ fn locked_out(left: std::time::Duration) -> Response {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
+}
+
+/// The config reloader `plugboard serve` runs (`PUT config`, `POST config/reload` and
+/// the generation in `status`); set once at start.
+static RELOADER: std::sync::OnceLock<Arc<Reloader>> = std::sync::OnceLock::new();
+
+/// Hand the API the server's config reloader.
+pub fn set_reloader(reloader: Arc<Reloader>) {
+    let _ = RELOADER.set(reloader);
+}
+
+/// The server's config reloader, when one was set.
+fn reloader() -> Option<&'static Arc<Reloader>> {
+    RELOADER.get()
 }
 
 /// A JSON error: `{"error": {"code", "message"}}`.

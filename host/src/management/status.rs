@@ -18,9 +18,10 @@ pub fn version_line() -> String {
 }
 
 /// `GET status`: version, uptime, components loaded and refused, accounts by state,
-/// and the config generation (null until this build reloads configs).
+/// and the config: the generation in force, when it was applied, the last refused
+/// config with its reason, settings waiting for a restart.
 pub(super) async fn status(State(management): State<Arc<Management>>) -> Response {
-    let gateway = &management.gateway;
+    let gateway = &management.gateway();
     let (loaded, refused) = components(gateway);
     let rows = super::accounts::rows(&management);
     let mut by_state: BTreeMap<&str, usize> = BTreeMap::new();
@@ -33,11 +34,9 @@ pub(super) async fn status(State(management): State<Arc<Management>>) -> Respons
         "uptime_s": management.started.elapsed().as_secs(),
         "components": {"loaded": loaded, "refused": refused},
         "accounts": {"total": rows.len(), "by_state": by_state},
-        "config": {
-            "generation": Value::Null,
-            "last_refused": Value::Null,
-            "reload": "not available in this build",
-        },
+        "config": super::reloader().map_or(Value::Null, |reloader| {
+            serde_json::to_value(reloader.status()).unwrap_or(Value::Null)
+        }),
     }))
 }
 
@@ -106,7 +105,7 @@ pub(super) async fn config(State(management): State<Arc<Management>>) -> Respons
     };
     let mut value = serde_json::to_value(&parsed).unwrap_or(Value::Null);
     redact(&mut value, false, &|text| {
-        management.gateway.redactor.redact(text)
+        management.gateway().redactor.redact(text)
     });
     ok(json!({"path": path.display().to_string(), "config": value}))
 }

@@ -41,7 +41,8 @@ pub struct Router {
     /// The store snapshot and registry the pools were built for.
     built_for: Mutex<Option<(Arc<Snapshot>, Arc<Registry>)>>,
     names: Vec<String>,
-    book: CooldownBook,
+    /// Shared with the routers of later config generations, so a reload forgets no rest.
+    book: Arc<CooldownBook>,
     retry: RetrySettings,
     /// What the stored accounts' reads found (quota, models).
     reads: Arc<Reads>,
@@ -67,6 +68,29 @@ impl Router {
 
     /// Build from config, taking stored accounts from `store`.
     pub fn with_store(config: &Config, store: Option<Arc<Store>>) -> Self {
+        Self::build(config, store, Arc::default(), Arc::new(Reads::new()))
+    }
+
+    /// The router of the next config generation: built from `config` like
+    /// [`Router::with_store`], over the same credential store, sharing this router's
+    /// cooldown book and account reads. Rests are kept by account id, so an account
+    /// that still exists (a stored account, or `<entry>#<n>` of an entry kept under
+    /// its name) rests on; the rests of accounts that are gone lapse unused.
+    pub fn next_generation(&self, config: &Config) -> Self {
+        Self::build(
+            config,
+            self.store.clone(),
+            self.book.clone(),
+            self.reads.clone(),
+        )
+    }
+
+    fn build(
+        config: &Config,
+        store: Option<Arc<Store>>,
+        book: Arc<CooldownBook>,
+        reads: Arc<Reads>,
+    ) -> Self {
         Self {
             table: ModelTable::new(&config.providers),
             entries: config.providers.clone(),
@@ -80,9 +104,9 @@ impl Router {
             store,
             built_for: Mutex::new(None),
             names: config.providers.iter().map(|p| p.name.clone()).collect(),
-            book: CooldownBook::new(),
+            book,
             retry: config.retry.clone(),
-            reads: Arc::new(Reads::new()),
+            reads,
             read_models: ArcSwap::from_pointee((Arc::default(), u64::MAX, Arc::default())),
         }
     }

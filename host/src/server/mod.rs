@@ -18,13 +18,15 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::governance::Caller;
-use crate::pipeline::{ClientDialect, Gateway, RouteFacts, serve_chat};
+use crate::pipeline::{ClientDialect, Gateway, LiveGateway, RouteFacts, serve_chat};
 use crate::runtime::ComponentKind;
 use crate::surfaces::{ClientError, ErrorKind, anthropic, gemini, token_estimate};
 
-/// The application's routes over `gateway`.
-pub fn app(gateway: Arc<Gateway>) -> axum::Router {
-    let body_limit = gateway.config.limits.max_body_bytes;
+/// The application's routes over `live`: each request takes the gateway generation in
+/// force when it starts (handlers extract `State<Arc<Gateway>>`). The body limit is the
+/// start config's (`limits` change at a restart).
+pub fn app(live: LiveGateway) -> axum::Router {
+    let body_limit = live.current().config.limits.max_body_bytes;
     let authenticated = axum::Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         // Codex tries a WebSocket upgrade with `GET /v1/responses` and falls back to
@@ -39,13 +41,13 @@ pub fn app(gateway: Arc<Gateway>) -> axum::Router {
         .route("/v1beta/models", get(gemini_models))
         .route("/v1beta/models/{*rest}", get(model).post(gemini_action))
         .route_layer(axum::middleware::from_fn_with_state(
-            gateway.clone(),
+            live.clone(),
             auth::require_client_key,
         ));
     axum::Router::new()
         .merge(authenticated)
         // `/v0/management/…` and `/metrics`, behind the management key.
-        .merge(crate::management::router(gateway.clone()))
+        .merge(crate::management::router(live.clone()))
         .route("/healthz", get(health))
         // Claude Code probes `HEAD /` before anything else; any 200 will do.
         .route("/", get(root))
@@ -56,7 +58,7 @@ pub fn app(gateway: Arc<Gateway>) -> axum::Router {
             body_limit,
             refuse_declared_oversize,
         ))
-        .with_state(gateway)
+        .with_state(live)
 }
 
 /// Middleware: a body whose `Content-Length` is over the limit is refused before a
@@ -128,11 +130,11 @@ fn presents_gemini_key(headers: &HeaderMap, query: Option<&str>) -> bool {
 /// and the cap of `limits:` (see [`connections`]).
 pub async fn serve(
     listener: TcpListener,
-    gateway: Arc<Gateway>,
+    live: LiveGateway,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let limits = connections::ConnectionLimits::from_config(&gateway.config.limits);
-    connections::serve(listener, app(gateway), limits, shutdown).await
+    let limits = connections::ConnectionLimits::from_config(&live.current().config.limits);
+    connections::serve(listener, app(live), limits, shutdown).await
 }
 
 async fn chat_completions(

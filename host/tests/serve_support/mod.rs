@@ -303,6 +303,11 @@ impl Plugboard {
         self.child.id()
     }
 
+    /// The config file it serves (`<workdir>/config.yaml`).
+    pub fn config_path(&self) -> PathBuf {
+        self._workdir.path().join("config.yaml")
+    }
+
     /// The log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
