@@ -121,13 +121,100 @@ impl Gateway {
 /// connecting).
 const TOKEN_CALL_TIMEOUT_S: u64 = 30;
 
-/// What the per-request log line reports.
-#[derive(Debug, Default)]
-struct RequestRecord {
-    model: String,
-    provider: Option<String>,
-    account: Option<String>,
-    attempts: u32,
+/// The outcome of one request that passed client authentication: the usage row
+/// ([`crate::usage::Row`]) the store keeps and the metrics count, filled in as the
+/// request goes. Shared by `serve_chat` and, for a stream, the task that pumps it
+/// (through the relay); the last holder to let go emits it, exactly once: after a
+/// document is answered, or when a stream ends, fails or its client goes away.
+#[derive(Clone)]
+pub struct RequestRecord(Arc<Outcome>);
+
+/// The record's shared state; dropping it emits the row.
+struct Outcome {
+    started: Instant,
+    row: std::sync::Mutex<crate::usage::Row>,
+}
+
+impl Drop for Outcome {
+    fn drop(&mut self) {
+        let mut row = std::mem::take(self.row.get_mut().unwrap_or_else(|p| p.into_inner()));
+        row.latency_ms = self.started.elapsed().as_millis() as u64;
+        crate::metrics::observe(&row);
+        crate::usage::record(row);
+    }
+}
+
+impl RequestRecord {
+    /// A request in `dialect` that arrived now.
+    fn new(dialect: ClientDialect) -> Self {
+        let time_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as i64);
+        let row = crate::usage::Row {
+            time_ms,
+            dialect: match dialect {
+                ClientDialect::OpenaiChat => "openai-chat",
+                ClientDialect::OpenaiResponses => "openai-responses",
+                ClientDialect::AnthropicMessages => "anthropic",
+                ClientDialect::Gemini => "gemini",
+            }
+            .to_owned(),
+            ..Default::default()
+        };
+        Self(Arc::new(Outcome {
+            started: Instant::now(),
+            row: std::sync::Mutex::new(row),
+        }))
+    }
+
+    /// Change the row.
+    pub fn update<T>(&self, change: impl FnOnce(&mut crate::usage::Row) -> T) -> T {
+        change(&mut self.0.row.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The client key's name (empty for the plain `api-keys` list).
+    pub fn set_client_key(&self, name: &str) {
+        self.update(|row| row.client_key = name.to_owned());
+    }
+
+    /// The stream's first bytes are ready for the client now (the first call counts).
+    fn first_bytes(&self) {
+        let elapsed = self.0.started.elapsed().as_millis() as u64;
+        self.update(|row| {
+            row.ttft_ms.get_or_insert(elapsed);
+        });
+    }
+
+    /// The upstream reported usage.
+    fn usage(&self, usage: &crate::ir::Usage) {
+        self.update(|row| row.take_usage(usage));
+    }
+
+    /// The client was told `error` (as a response, or as a stream's error frame).
+    fn failed(&self, error: &ClientError) {
+        self.update(|row| row.error = error_class(error));
+    }
+}
+
+/// A client error's class for the usage row: its code, else its kind.
+fn error_class(error: &ClientError) -> String {
+    if let Some(code) = &error.code {
+        return code.clone();
+    }
+    match error.kind {
+        ErrorKind::InvalidRequest => "invalid_request",
+        ErrorKind::Authentication => "authentication",
+        ErrorKind::Permission => "permission",
+        ErrorKind::NotFound => "not_found",
+        ErrorKind::RequestTimeout => "request_timeout",
+        ErrorKind::PayloadTooLarge => "payload_too_large",
+        ErrorKind::RateLimited => "rate_limited",
+        ErrorKind::Internal => "internal",
+        ErrorKind::Upstream => "upstream",
+        ErrorKind::Overloaded => "overloaded",
+        ErrorKind::Timeout => "timeout",
+    }
+    .to_owned()
 }
 
 /// Serve one chat request in `dialect` whose raw body is `body`; `route` is what the
@@ -141,32 +228,30 @@ pub async fn serve_chat(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let mut record = RequestRecord::default();
+    let record = RequestRecord::new(dialect);
     let client_headers = client_headers::forwardable(headers);
-    let response = match run(
-        &gateway,
-        dialect,
-        &route,
-        &client_headers,
-        body,
-        &mut record,
-    )
-    .await
-    {
+    let response = match run(&gateway, dialect, &route, &client_headers, body, &record).await {
         Ok(response) => response,
-        Err(error) => dialect.error_response(&error),
+        Err(error) => {
+            record.failed(&error);
+            dialect.error_response(&error)
+        }
     };
-    tracing::info!(
-        method = "POST",
-        path,
-        model = %record.model,
-        provider = record.provider.as_deref().unwrap_or("-"),
-        account = record.account.as_deref().unwrap_or("-"),
-        status = response.status().as_u16(),
-        duration_ms = started.elapsed().as_millis() as u64,
-        attempts = record.attempts,
-        "request"
-    );
+    let status = response.status().as_u16();
+    record.update(|row| {
+        row.status = status;
+        tracing::info!(
+            method = "POST",
+            path,
+            model = %row.model,
+            provider = if row.provider.is_empty() { "-" } else { &row.provider },
+            account = if row.account.is_empty() { "-" } else { &row.account },
+            status,
+            duration_ms = started.elapsed().as_millis() as u64,
+            attempts = row.attempts,
+            "request"
+        );
+    });
     response
 }
 
@@ -176,17 +261,21 @@ async fn run(
     route: &RouteFacts,
     client_headers: &[(String, String)],
     body: Bytes,
-    record: &mut RequestRecord,
+    record: &RequestRecord,
 ) -> Result<Response, ClientError> {
     // 1. Surface decode: the client's dialect into the IR.
     let decoded = dialect.decode(&body, route)?;
-    record.model = decoded.model.clone();
+    record.update(|row| {
+        row.model = decoded.model.clone();
+        row.stream = decoded.stream;
+    });
     let inbound = Inbound {
         dialect,
         route,
         client_headers,
         decoded: &decoded,
         body: &body,
+        record,
     };
 
     // 2. Route: the model name to ordered candidates (provider entry, account).
@@ -198,9 +287,13 @@ async fn run(
     let mut fallback: Option<ClientError> = None;
     while let Some(attempt) = plan.next_attempt() {
         let entry = &gateway.config.providers[attempt.candidate.provider];
-        record.provider = Some(entry.name.clone());
-        record.account = Some(attempt.account.id.clone());
-        record.attempts = attempt.number;
+        record.update(|row| {
+            row.provider = entry.name.clone();
+            row.adapter = entry.adapter.clone();
+            row.account = attempt.account.id.clone();
+            row.upstream_model = attempt.candidate.upstream_model.clone();
+            row.attempts = attempt.number;
+        });
         let failure =
             match try_attempt(gateway, &inbound, entry, &attempt, &Conversation::AsSent).await {
                 Ok(response) => return Ok(response),
@@ -238,6 +331,8 @@ struct Inbound<'a> {
     decoded: &'a Decoded,
     /// The body as sent, for native passthrough.
     body: &'a Bytes,
+    /// The request's outcome, filled in as it goes.
+    record: &'a RequestRecord,
 }
 
 /// How an attempt sends the client's conversation.
@@ -311,8 +406,15 @@ async fn try_attempt(
 
     // Encode: native passthrough when the upstream speaks the client's dialect and no
     // fixup wants to edit this IR request; otherwise IR -> fixups -> provider encoder.
+    // An OpenAI Chat stream whose client did not ask for usage takes the IR path: the
+    // adapter asks the upstream for usage (accounting needs it) and the client's
+    // encoder leaves the usage chunk out, as the client asked.
+    let usage_unasked = matches!(dialect, ClientDialect::OpenaiChat)
+        && decoded.stream
+        && !decoded.include_usage;
     let passthrough = provider.info.native_dialects.contains(&dialect.dialect())
         && dialect.passthrough_allowed(route)
+        && !usage_unasked
         && !fixups.iter().any(|fixup| {
             fixup.info.hooks.request
                 && fixup
@@ -384,6 +486,7 @@ async fn try_attempt(
         passthrough,
         dialect,
         settle_late,
+        inbound.record.clone(),
     );
     if decoded.stream {
         relay

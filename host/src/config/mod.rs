@@ -6,6 +6,7 @@
 
 pub mod env;
 mod model_entry;
+mod usage;
 mod validate;
 mod yaml;
 
@@ -22,6 +23,7 @@ use crate::credentials::Secret;
 use crate::runtime::RuntimeSettings;
 
 pub use model_entry::ModelEntry;
+pub use usage::{MetricsSettings, UsageSettings};
 pub use validate::{Warning, check_against_registry};
 
 /// The whole config file.
@@ -60,6 +62,12 @@ pub struct Config {
     /// Provider entries, in routing preference order.
     #[serde(default)]
     pub providers: Vec<ProviderEntry>,
+    /// The usage store (see `config/usage.rs`).
+    #[serde(default)]
+    pub usage: UsageSettings,
+    /// Prometheus metrics (see `config/usage.rs`).
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 }
 
 /// Resource limits.
