@@ -116,7 +116,7 @@ fn a_teams_day_sums_per_key_provider_and_status_and_survives_a_reopen() {
 
     // The JSON names each key.
     let json = serde_json::to_value(&by_key).unwrap();
-    assert_eq!(json["groups"][0]["key"]["client-key"], "bob");
+    assert_eq!(json["groups"][0]["key"]["client-key"], "alice"); // the most requests first
     assert_eq!(json["total"]["requests"], 5);
 
     // The export: every row, parsed back field by field.
