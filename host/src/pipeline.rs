@@ -409,9 +409,8 @@ async fn try_attempt(
     // An OpenAI Chat stream whose client did not ask for usage takes the IR path: the
     // adapter asks the upstream for usage (accounting needs it) and the client's
     // encoder leaves the usage chunk out, as the client asked.
-    let usage_unasked = matches!(dialect, ClientDialect::OpenaiChat)
-        && decoded.stream
-        && !decoded.include_usage;
+    let usage_unasked =
+        matches!(dialect, ClientDialect::OpenaiChat) && decoded.stream && !decoded.include_usage;
     let passthrough = provider.info.native_dialects.contains(&dialect.dialect())
         && dialect.passthrough_allowed(route)
         && !usage_unasked

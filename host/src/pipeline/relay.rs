@@ -22,8 +22,8 @@ use tokio::sync::mpsc;
 
 use std::sync::Arc;
 
-use super::{Gateway, RequestRecord};
 use super::client_dialect::{ClientDialect, json_response};
+use super::{Gateway, RequestRecord};
 use crate::failure::{AttemptFailures, ClientError, Failure, TransportFailure};
 use crate::ir::StreamEvent;
 use crate::routing::Attempt;
@@ -333,7 +333,6 @@ fn end_of_last_event(bytes: &[u8]) -> Option<usize> {
     }
     None
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -18,8 +18,8 @@ mod query;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -180,7 +180,10 @@ CREATE INDEX IF NOT EXISTS requests_time ON requests (time_ms);
 fn open_for_writing(path: &Path) -> anyhow::Result<Connection> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| {
-            format!("cannot create the usage store's directory {}", parent.display())
+            format!(
+                "cannot create the usage store's directory {}",
+                parent.display()
+            )
         })?;
     }
     let conn = Connection::open(path)
@@ -189,8 +192,12 @@ fn open_for_writing(path: &Path) -> anyhow::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")
         .with_context(|| format!("cannot put the usage store {} in WAL mode", path.display()))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.execute_batch(SCHEMA)
-        .with_context(|| format!("cannot create the usage store's table in {}", path.display()))?;
+    conn.execute_batch(SCHEMA).with_context(|| {
+        format!(
+            "cannot create the usage store's table in {}",
+            path.display()
+        )
+    })?;
     Ok(conn)
 }
 

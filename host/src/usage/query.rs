@@ -459,7 +459,13 @@ pub fn summary_table(report: &Report) -> String {
         header.push("bucket".into());
     }
     for name in [
-        "requests", "errors", "input", "output", "cache-read", "cache-write", "reasoning",
+        "requests",
+        "errors",
+        "input",
+        "output",
+        "cache-read",
+        "cache-write",
+        "reasoning",
     ] {
         header.push(name.into());
     }
@@ -496,7 +502,13 @@ pub fn summary_table(report: &Report) -> String {
     }
     let labels = header.len() - 7;
     let mut total: Vec<String> = (0..labels)
-        .map(|i| if i == 0 { "TOTAL".to_owned() } else { String::new() })
+        .map(|i| {
+            if i == 0 {
+                "TOTAL".to_owned()
+            } else {
+                String::new()
+            }
+        })
         .collect();
     total.extend(numbers(&report.total));
     let widths: Vec<usize> = (0..header.len())

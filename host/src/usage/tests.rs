@@ -5,7 +5,14 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
-fn row(time_ms: i64, key: &str, provider: &str, model: &str, status: u16, tokens: (u64, u64)) -> Row {
+fn row(
+    time_ms: i64,
+    key: &str,
+    provider: &str,
+    model: &str,
+    status: u16,
+    tokens: (u64, u64),
+) -> Row {
     Row {
         time_ms,
         client_key: key.into(),
@@ -17,7 +24,11 @@ fn row(time_ms: i64, key: &str, provider: &str, model: &str, status: u16, tokens
         dialect: "openai-chat".into(),
         stream: false,
         status,
-        error: if status >= 400 { "rate_limited".into() } else { String::new() },
+        error: if status >= 400 {
+            "rate_limited".into()
+        } else {
+            String::new()
+        },
         attempts: 1,
         latency_ms: 12,
         ttft_ms: None,
@@ -38,7 +49,10 @@ fn wait_for_rows(reader: &UsageReader, count: u64) -> Report {
         {
             return report;
         }
-        assert!(Instant::now() < deadline, "the store never held {count} rows");
+        assert!(
+            Instant::now() < deadline,
+            "the store never held {count} rows"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -78,7 +92,13 @@ fn a_teams_day_sums_per_key_provider_and_status_and_survives_a_reopen() {
         by_key
             .groups
             .iter()
-            .find(|g| g.key == vec![(GroupKey::ClientKey, key.into()), (GroupKey::Status, status.into())])
+            .find(|g| {
+                g.key
+                    == vec![
+                        (GroupKey::ClientKey, key.into()),
+                        (GroupKey::Status, status.into()),
+                    ]
+            })
             .map(|g| g.totals.clone())
             .unwrap_or_else(|| panic!("no group {key}/{status}: {by_key:?}"))
     };
@@ -171,10 +191,19 @@ fn the_summary_table_lists_each_group_and_the_total() {
     let table = summary_table(&report);
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines[0], "usage, all time");
-    assert!(lines[1].starts_with("provider") && lines[1].contains("requests"), "{table}");
-    assert!(lines[2].starts_with("openai") && lines[2].contains("20"), "{table}");
+    assert!(
+        lines[1].starts_with("provider") && lines[1].contains("requests"),
+        "{table}"
+    );
+    assert!(
+        lines[2].starts_with("openai") && lines[2].contains("20"),
+        "{table}"
+    );
     assert!(lines[3].starts_with('-'), "{table}");
-    assert!(lines[4].starts_with("TOTAL") && lines[4].contains("30"), "{table}");
+    assert!(
+        lines[4].starts_with("TOTAL") && lines[4].contains("30"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -199,10 +228,17 @@ fn rows_past_retention_are_pruned() {
 fn query_words_are_checked_with_the_accepted_forms() {
     assert!(GroupKey::parse_list("provider, client_key").is_ok());
     let wrong = GroupKey::parse_list("provider,colour").unwrap_err();
-    assert!(wrong.contains("colour") && wrong.contains("client-key"), "{wrong}");
+    assert!(
+        wrong.contains("colour") && wrong.contains("client-key"),
+        "{wrong}"
+    );
     assert_eq!(parse_instant("1970-01-01T00:00:10Z").unwrap(), 10_000);
     assert_eq!(parse_instant("10").unwrap(), 10_000);
-    assert!(Query::from_params(None, Some("yesterday"), None, None).unwrap_err().starts_with("from:"));
+    assert!(
+        Query::from_params(None, Some("yesterday"), None, None)
+            .unwrap_err()
+            .starts_with("from:")
+    );
     assert!(Bucket::parse("week").is_err());
     let day_ago = parse_since("1d").unwrap();
     let now = std::time::SystemTime::now()
