@@ -76,6 +76,12 @@ MODELS = [
         "limits": {"max_context_window_tokens": 400000, "max_prompt_tokens": 128000, "max_output_tokens": 128000},
         "supports": {"tool_calls": True, "streaming": True}},
      "supported_endpoints": ["/responses"]},
+    # Listed by the upstream only: the adapter's own table does not know it.
+    {"id": "gemini-2.5-pro", "name": "Gemini 2.5 Pro", "vendor": "Google", "capabilities": {
+        "family": "gemini-2.5-pro", "type": "chat", "tokenizer": "o200k_base",
+        "limits": {"max_context_window_tokens": 128000, "max_prompt_tokens": 128000, "max_output_tokens": 64000},
+        "supports": {"tool_calls": True, "streaming": True}},
+     "supported_endpoints": ["/chat/completions"]},
     {"id": "text-embedding-3-small", "name": "Embedding V3 small", "vendor": "Azure OpenAI", "capabilities": {
         "family": "text-embedding-3-small", "type": "embeddings", "limits": {"max_inputs": 512}},
      "supported_endpoints": ["/embeddings"]},

@@ -401,3 +401,42 @@ def test_the_mock_refuses_what_copilot_refuses(setup):
     assert {m["id"]: m["supported_endpoints"] for m in models}[CLAUDE] == ["/chat/completions", "/v1/messages"]
     mock.revoke_copilot_tokens()
     assert httpx.post(url, json=body, headers=good).status_code == 401
+
+
+def test_the_accounts_quota_and_models_are_read_and_a_model_only_the_upstream_lists_is_served(setup):
+    """The `quota` read (`copilot_internal/user`, with the GitHub token) and the `models`
+    read (`/models` on the exchanged API host, with the Copilot token) run when the
+    server starts: `accounts list` shows the premium-interaction quota, and a model the
+    adapter's table does not know but the account's `/models` lists is listed and served
+    on the route `/models` names."""
+    copilot = setup({TOKEN_A: "octo"})
+    del copilot.entry["models"]  # the adapter's table plus what the reads find
+    mock = copilot.mock
+    gateway = copilot.start()
+    client = copilot.openai()
+
+    deadline, listed = time.monotonic() + 15, []
+    while time.monotonic() < deadline and "gemini-2.5-pro" not in listed:
+        listed = [model.id for model in client.models.list()]
+        time.sleep(0.2)
+    assert "gemini-2.5-pro" in listed
+    answer = client.chat.completions.create(model="gemini-2.5-pro", messages=[{"role": "user", "content": "hi"}])
+    assert answer.choices[0].message.content
+    calls = [r for r in mock.received if r.path in copilot_wire.API_PATHS]
+    assert_api_call(calls[-1], mock, "/chat/completions")
+    assert calls[-1].body["model"] == "gemini-2.5-pro"
+
+    reads = [r for r in mock.received if r.path in ("/copilot_internal/user", "/models")]
+    user = next(r for r in reads if r.path == "/copilot_internal/user")
+    assert user.headers["authorization"] == f"token {TOKEN_A}"
+    models = next(r for r in reads if r.path == "/models")
+    assert models.host == f"{copilot_wire.API_HOST}:{mock.port}"
+    assert bearer(models).startswith("tid=")
+
+    deadline, shown = time.monotonic() + 15, ""
+    while time.monotonic() < deadline and "premium_interactions" not in shown:
+        shown = gateway.cli("accounts", "list", "--config", str(gateway.config_path)).stdout
+        time.sleep(0.5)
+    assert "premium_interactions 300/1500" in shown, shown
+    as_json = json.loads(gateway.cli("accounts", "list", "--json", "--config", str(gateway.config_path)).stdout)
+    assert "ghu_" not in json.dumps(as_json)

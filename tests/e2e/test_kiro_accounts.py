@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -118,9 +119,10 @@ def test_an_imported_ide_social_token_refreshes_through_the_kiro_auth_service_on
 
     assert ask(server, "hello") == "echo: hello"
 
-    # One refresh, with the IDE's refresh token, then the request with the new token.
-    assert auth.paths() == ["/refreshToken"]
-    [refresh] = auth.received
+    # One refresh, with the IDE's refresh token (ahead of the first use or by it), then
+    # the request and the usage-limits read with the new token.
+    assert auth.paths().count("/refreshToken") == 1, auth.paths()
+    [refresh] = [seen for seen in auth.received if seen.path == "/refreshToken"]
     assert refresh.body == {"refreshToken": IDE_SOCIAL_REFRESH}
     assert refresh.status == 200
     sent = mock.last()
@@ -136,6 +138,16 @@ def test_an_imported_ide_social_token_refreshes_through_the_kiro_auth_service_on
     assert file["attributes"]["api-region"] == "us-east-1"
     # The IDE's file is left as it was.
     assert open(source, "rb").read() == before
+    # The usage limits read with the new token show in `accounts list`: the plan, the free
+    # trial and the bonus together (16.34 + 120.5 + 10 of 50 + 500 + 100 credits).
+    deadline, listed = time.monotonic() + 15, ""
+    while time.monotonic() < deadline and "AGENTIC_REQUEST" not in listed:
+        listed = cli(server, "accounts", "list")
+        time.sleep(0.5)
+    assert "AGENTIC_REQUEST 146.84/650 credits" in listed, listed
+    usage = next(seen for seen in auth.received if seen.path == "/getUsageLimits")
+    assert bearer(usage) in kiro_auth_wire.ISSUED_TOKENS
+    assert usage.query["profileArn"] == [SOCIAL_ARN]
 
 
 def test_an_imported_ide_builder_id_token_refreshes_through_oidc_with_its_registration(
@@ -151,8 +163,11 @@ def test_an_imported_ide_builder_id_token_refreshes_through_oidc_with_its_regist
     assert "(kiro-idc)" in imported, imported
     refreshed = cli(server, "accounts", "refresh", account)
     assert f"refreshed `{account}`" in refreshed
+    # `accounts refresh` reads the account's usage limits too, with the new token.
+    assert "AGENTIC_REQUEST 146.84/650 credits" in refreshed, refreshed
+    assert auth.paths() == ["/token", "/getUsageLimits"], auth.paths()
 
-    [refresh] = auth.received
+    refresh = auth.received[0]
     assert (refresh.path, refresh.status) == ("/token", 200)
     assert refresh.headers["content-type"].startswith("application/json")
     assert refresh.body == {"clientId": IDE_CLIENT_ID, "clientSecret": IDE_CLIENT_SECRET,
@@ -167,7 +182,7 @@ def test_an_imported_ide_builder_id_token_refreshes_through_oidc_with_its_regist
     sent = mock.last()
     assert bearer(sent) == file["access_token"]
     assert "profileArn" not in sent.body
-    assert auth.paths() == ["/token"], "the refreshed token was still fresh"
+    assert auth.paths().count("/token") == 1, "the refreshed token was still fresh"
 
 
 def test_a_builder_id_device_login_registers_polls_and_finds_the_profile(plugboard, mock, auth):

@@ -77,8 +77,8 @@ impl Quota {
     pub fn describe(&self) -> String {
         let limit = self
             .limit
-            .map_or_else(|| "unlimited".to_owned(), |limit| limit.to_string());
-        let mut text = format!("{} {}/{limit} {}", self.name, self.used, self.unit);
+            .map_or_else(|| "unlimited".to_owned(), amount);
+        let mut text = format!("{} {}/{limit} {}", self.name, amount(self.used), self.unit);
         if let Some(at) = self.resets_at {
             text.push_str(&format!(
                 ", resets {}",
@@ -87,6 +87,12 @@ impl Quota {
         }
         text.trim_end().to_owned()
     }
+}
+
+/// A quota amount for people: at most two decimals, no trailing zeros (`146.84`, `300`).
+fn amount(value: f64) -> String {
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 impl From<spec::QuotaWindow> for Quota {

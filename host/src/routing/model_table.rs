@@ -161,21 +161,21 @@ impl ModelTable {
 }
 
 impl TableEntry {
-    /// The entry's models (configured, else its adapter's), then those its accounts'
-    /// reads found that are not among them.
+    /// The entry's configured models, which are exclusive (listing models closes every
+    /// other door); else its adapter's, then those its accounts' reads found that are
+    /// not among them.
     fn models_with(&self, registry: &Registry, read: &[ModelInfo]) -> Vec<ModelEntry> {
         let by_id = |m: &ModelInfo| ModelEntry {
             name: m.id.clone(),
             alias: None,
         };
-        let mut models = if !self.models.is_empty() {
-            self.models.clone()
-        } else {
-            registry
-                .provider(&self.adapter)
-                .map(|component| component.info.models.iter().map(by_id).collect())
-                .unwrap_or_default()
-        };
+        if !self.models.is_empty() {
+            return self.models.clone();
+        }
+        let mut models: Vec<ModelEntry> = registry
+            .provider(&self.adapter)
+            .map(|component| component.info.models.iter().map(by_id).collect())
+            .unwrap_or_default();
         for model in read {
             if !models.iter().any(|known| known.name == model.id) {
                 models.push(by_id(model));
@@ -416,7 +416,8 @@ providers:
         ]
         .into_iter()
         .collect();
-        ReadModels::build([vec![], vec![], vec!["a", "b"]], Arc::new(per_account))
+        // Account `b` also serves entry 0, which lists its models: its reads add none.
+        ReadModels::build([vec!["b"], vec![], vec!["a", "b"]], Arc::new(per_account))
     }
 
     #[test]
@@ -431,6 +432,11 @@ providers:
         assert_eq!(
             table.resolve("gpt/b-only", &registry, &read),
             vec![cand(2, "b-only")]
+        );
+        assert_eq!(
+            table.resolve("b-only", &registry, &read),
+            vec![cand(2, "b-only")],
+            "an entry that lists its models serves only those"
         );
         assert!(
             table
