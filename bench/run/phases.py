@@ -24,7 +24,7 @@ from requests import chat_route
 from systems import CLIENT_KEY, Binaries, System, plugboard_config, prepare_adapters_dir
 
 ORDER = ["direct", "direct-messages", "floor", "floor-json", "plugboard-passthrough",
-         "plugboard-translated", "plugboard-fixups", "tensorzero", "litellm"]
+         "plugboard-ops-off", "plugboard-translated", "plugboard-fixups", "tensorzero", "litellm"]
 # Pinned: the newest oha release that builds on rustc 1.95 here.
 OHA_VERSION = "1.16.0"
 # Python peers are slow; they get fewer requests per measurement so a round stays short.
@@ -149,8 +149,8 @@ def memory_idle_connections(tools: Tools, systems: dict[str, System], say) -> di
     for system in available(systems):
         if system.name in ("direct", "direct-messages") or not system.proc:
             continue
-        if system.name in ("plugboard-translated", "plugboard-fixups"):
-            continue  # same process as plugboard-passthrough
+        if system.name in ("plugboard-translated", "plugboard-fixups", "plugboard-ops-off"):
+            continue  # same process as plugboard-passthrough, or its twin
         out[system.name] = _guard(say, f"{system.name} idle connections",
                                   lambda: measure.hold(tools, system.route, system.proc, 1000, "idle"))
     return out

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from systems import System
 
-REQUIRED = ["direct", "floor", "floor-json", "plugboard-passthrough", "plugboard-translated",
+REQUIRED = ["direct", "floor", "floor-json", "plugboard-passthrough", "plugboard-ops-off",
+            "plugboard-translated",
             "plugboard-fixups", "tensorzero", "litellm"]
 CHUNKS = 64
 COMMAND = "just bench"
@@ -126,6 +127,9 @@ def targets(systems: dict, swap: dict) -> list[dict]:
         rows.append({"target": what, "measured": measured, "goal": target,
                      "status": _verdict(measured, target, lower, unit), "unit": unit})
 
+    ops_off = systems.get("plugboard-ops-off", {})
+    row("usage store + metrics on vs off (passthrough, same rounds): p50 on − off ≤ 10 µs",
+        ops_off.get("p50_on_minus_off_us"), 10, unit=" µs")
     row("translated + 2 fixups: added p50 ≤ 100 µs", fx.get("added_p50_us"), 100, unit=" µs")
     row("translated + 2 fixups: added p99 ≤ 300 µs", fx.get("added_p99_us"), 300, unit=" µs")
     for pct in ("p50", "p99"):
@@ -202,6 +206,12 @@ def write_results(*, root: Path, config: dict, systems: dict[str, System], measu
     by_name = {name: system_results(systems[name], measured, rss_idle, rss_after, idle_connections,
                                     streams) if name in systems else
                {"available": False, "reason": "not started"} for name in REQUIRED}
+    if by_name.get("plugboard-ops-off", {}).get("available"):
+        # Per round, the passthrough route with the store and metrics on minus off.
+        by_name["plugboard-ops-off"]["p50_on_minus_off_us"] = _added(
+            measured, "plugboard-passthrough", "plugboard-ops-off", "latency", "p50_us")
+        by_name["plugboard-ops-off"]["p99_on_minus_off_us"] = _added(
+            measured, "plugboard-passthrough", "plugboard-ops-off", "latency", "p99_us")
     if "direct-messages" in systems:
         by_name["direct"]["variants"] = {"messages": system_results(
             systems["direct-messages"], measured, rss_idle, rss_after, {}, {})}

@@ -84,15 +84,21 @@ def start_floors(bins: Binaries, logs: Path, mock: Spawned) -> list[System]:
 
 
 def plugboard_config(listen: str, adapters: Path, cache: Path, mock: str, hold: str,
-                     swap_upstream: str) -> str:
-    """One Plugboard serving every measured route, each a provider entry by model alias."""
+                     swap_upstream: str, usage_db: Path | None = None) -> str:
+    """One Plugboard serving every measured route, each a provider entry by model alias.
+    With `usage_db`, the usage store writes there and metrics count (as `serve` does by
+    default); without, both are off (the side-by-side "ops off" process)."""
+    if usage_db is None:
+        ops = "usage:\n  enabled: false\nmetrics:\n  enabled: false\n"
+    else:
+        ops = f"usage:\n  path: {usage_db}\nmetrics:\n  enabled: true\n"
     return f"""# Written by bench/run for one benchmark run.
 listen: {listen}
 api-keys: [{CLIENT_KEY}]
 adapters-dir: {adapters}
 cache-dir: {cache}
 log-level: warn
-providers:
+{ops}providers:
   - name: passthrough
     adapter: openai
     base-url: http://{mock}/v1
@@ -159,8 +165,11 @@ def start_plugboard(bins: Binaries, logs: Path, run_dir: Path, mock: Spawned, ho
     shutil.rmtree(cache, ignore_errors=True)
     listen = f"127.0.0.1:{free_port()}"
     config = run_dir / "plugboard.yaml"
+    usage_db = run_dir / "usage.db"
+    for stale in run_dir.glob("usage.db*"):
+        stale.unlink()
     config.write_text(plugboard_config(listen, adapters, cache, mock.announced, hold.announced,
-                                       swap_upstream))
+                                       swap_upstream, usage_db))
     proc = Spawned("plugboard", [bins.path("plugboard"), "serve", "--config", str(config)], logs,
                    env={"RUST_LOG": "warn"})
     proc.drain_stdout()
@@ -169,6 +178,8 @@ def start_plugboard(bins: Binaries, logs: Path, run_dir: Path, mock: Spawned, ho
     wait_components(f"http://{listen}/healthz", len(production_adapters(bins.root)), 180, proc)
     base = f"http://{listen}"
     auth = [f"Authorization: Bearer {CLIENT_KEY}"]
+    ops_off = start_plugboard_ops_off(bins, logs, run_dir, adapters, cache, mock, hold,
+                                      swap_upstream)
     systems = {
         "plugboard-passthrough": System(
             "plugboard-passthrough", chat_route(f"{base}/v1", "bench-pt", auth), proc,
@@ -183,8 +194,33 @@ def start_plugboard(bins: Binaries, logs: Path, run_dir: Path, mock: Spawned, ho
             "plugboard-fixups",
             chat_route(f"{base}/v1", "bench-fx", auth, baseline="direct-messages"), proc,
             note="Chat client -> anthropic adapter with fixups first-user-turn, merge-turns"),
+        "plugboard-ops-off": ops_off,
     }
     return proc, systems, adapters
+
+
+def start_plugboard_ops_off(bins: Binaries, logs: Path, run_dir: Path, adapters: Path, cache: Path,
+                            mock: Spawned, hold: Spawned, swap_upstream: str) -> System:
+    """A second Plugboard, the same config with the usage store and metrics off, measured
+    on the passthrough route side by side with the first (store and metrics on): their
+    difference is what recording every request costs."""
+    listen = f"127.0.0.1:{free_port()}"
+    config = run_dir / "plugboard-ops-off.yaml"
+    config.write_text(plugboard_config(listen, adapters, cache, mock.announced, hold.announced,
+                                       swap_upstream, None))
+    proc = Spawned("plugboard-ops-off", [bins.path("plugboard"), "serve", "--config", str(config)],
+                   logs, env={"RUST_LOG": "warn"})
+    proc.drain_stdout()
+    proc.announced = listen
+    try:
+        wait_http(f"http://{listen}/healthz", 60, proc)
+        wait_components(f"http://{listen}/healthz", len(production_adapters(bins.root)), 180, proc)
+    except StartFailed as error:
+        proc.stop()
+        return System("plugboard-ops-off", unavailable=str(error))
+    return System("plugboard-ops-off",
+                  chat_route(f"http://{listen}/v1", "bench-pt", [f"Authorization: Bearer {CLIENT_KEY}"]),
+                  proc, note="plugboard-passthrough's route with usage.enabled and metrics.enabled false")
 
 
 def start_tensorzero(root: Path, venv: Path, logs: Path, run_dir: Path, mock: Spawned,

@@ -320,6 +320,7 @@ impl AttemptFailures {
                 source: Source::Guest(component.clone()),
             },
             GuestError::Trap { component, reason } => {
+                crate::metrics::guest_trap(component, reason);
                 let role = if *component == self.adapter {
                     "adapter"
                 } else {

@@ -70,6 +70,31 @@ enum Command {
         #[arg(long, short, default_value = DEFAULT_CONFIG, global = true)]
         config: PathBuf,
     },
+    /// What the usage store holds: requests and tokens, in total and per group.
+    Usage {
+        /// The config file (for `usage.path`).
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// From: an age back from now (`30m`, `24h`, `7d`), RFC 3339, or Unix seconds.
+        #[arg(long)]
+        since: Option<String>,
+        /// Until (same forms as --since).
+        #[arg(long)]
+        until: Option<String>,
+        /// Group by, comma-separated: client-key, provider, account, model,
+        /// upstream-model, dialect, status.
+        #[arg(long)]
+        by: Option<String>,
+        /// A time series: `hour` or `day` (UTC).
+        #[arg(long)]
+        bucket: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print the rows as CSV.
+        #[arg(long)]
+        csv: bool,
+    },
     /// Inspect adapter components.
     Adapters {
         #[command(subcommand)]
@@ -223,6 +248,32 @@ fn main() -> ExitCode {
                 println!("{}", out.trim_end());
                 Ok(())
             }
+            Command::Usage {
+                config,
+                since,
+                until,
+                by,
+                bucket,
+                json,
+                csv,
+            } => {
+                let (config, _warnings) = Config::load(&config)?;
+                let format = match (json, csv) {
+                    (true, _) => plugboard::usage::Format::Json,
+                    (_, true) => plugboard::usage::Format::Csv,
+                    _ => plugboard::usage::Format::Table,
+                };
+                let out = plugboard::usage::cli(
+                    &config,
+                    since.as_deref(),
+                    until.as_deref(),
+                    by.as_deref(),
+                    bucket.as_deref(),
+                    format,
+                )?;
+                println!("{}", out.trim_end());
+                Ok(())
+            }
             Command::CompileComponent { .. } => unreachable!("handled before the runtime"),
         }
     });
@@ -316,6 +367,8 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
     } else {
         None
     };
+    // The usage store and metrics (process-wide: they outlive a config reload).
+    let usage = plugboard::usage::start(&config)?;
     let gateway = Gateway::with_store(Arc::new(config), runtime.clone(), store.clone())?;
     // Client keys created through the management API live beside the config file.
     let keys_file = plugboard::governance::keys_file_for(config_path);
@@ -335,6 +388,7 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
         _ => None,
     };
     let live = LiveGateway::new(gateway);
+    let _metrics_listener = plugboard::metrics::start(&live.current().config, live.clone()).await?;
     let _refresh_ahead = live
         .current()
         .accounts
@@ -375,6 +429,10 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
     tracing::info!(%bound, components = %loaded, "serving");
 
     plugboard::server::serve(listener, live, shutdown).await?;
+    // The requests that finished are in the usage store's last batch: commit it.
+    if let Some(usage) = usage {
+        let _ = tokio::task::spawn_blocking(move || usage.close()).await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

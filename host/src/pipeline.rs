@@ -237,15 +237,100 @@ impl WeakGateway {
 /// connecting).
 const TOKEN_CALL_TIMEOUT_S: u64 = 30;
 
-/// What the per-request log line reports.
-#[derive(Debug, Default)]
-struct RequestRecord {
-    /// The caller's client key name; empty for the plain `api-keys` list.
-    client_key: String,
-    model: String,
-    provider: Option<String>,
-    account: Option<String>,
-    attempts: u32,
+/// The outcome of one request that passed client authentication: the usage row
+/// ([`crate::usage::Row`]) the store keeps and the metrics count, filled in as the
+/// request goes. Shared by `serve_chat` and, for a stream, the task that pumps it
+/// (through the relay); the last holder to let go emits it, exactly once: after a
+/// document is answered, or when a stream ends, fails or its client goes away.
+#[derive(Clone)]
+pub struct RequestRecord(Arc<Outcome>);
+
+/// The record's shared state; dropping it emits the row.
+struct Outcome {
+    started: Instant,
+    row: std::sync::Mutex<crate::usage::Row>,
+}
+
+impl Drop for Outcome {
+    fn drop(&mut self) {
+        let mut row = std::mem::take(self.row.get_mut().unwrap_or_else(|p| p.into_inner()));
+        row.latency_ms = self.started.elapsed().as_millis() as u64;
+        crate::metrics::observe(&row);
+        crate::usage::record(row);
+    }
+}
+
+impl RequestRecord {
+    /// A request in `dialect` that arrived now.
+    fn new(dialect: ClientDialect) -> Self {
+        let time_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as i64);
+        let row = crate::usage::Row {
+            time_ms,
+            dialect: match dialect {
+                ClientDialect::OpenaiChat => "openai-chat",
+                ClientDialect::OpenaiResponses => "openai-responses",
+                ClientDialect::AnthropicMessages => "anthropic",
+                ClientDialect::Gemini => "gemini",
+            }
+            .to_owned(),
+            ..Default::default()
+        };
+        Self(Arc::new(Outcome {
+            started: Instant::now(),
+            row: std::sync::Mutex::new(row),
+        }))
+    }
+
+    /// Change the row.
+    pub fn update<T>(&self, change: impl FnOnce(&mut crate::usage::Row) -> T) -> T {
+        change(&mut self.0.row.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The client key's name (empty for the plain `api-keys` list).
+    pub fn set_client_key(&self, name: &str) {
+        self.update(|row| row.client_key = name.to_owned());
+    }
+
+    /// The stream's first bytes are ready for the client now (the first call counts).
+    fn first_bytes(&self) {
+        let elapsed = self.0.started.elapsed().as_millis() as u64;
+        self.update(|row| {
+            row.ttft_ms.get_or_insert(elapsed);
+        });
+    }
+
+    /// The upstream reported usage.
+    fn usage(&self, usage: &crate::ir::Usage) {
+        self.update(|row| row.take_usage(usage));
+    }
+
+    /// The client was told `error` (as a response, or as a stream's error frame).
+    fn failed(&self, error: &ClientError) {
+        self.update(|row| row.error = error_class(error));
+    }
+}
+
+/// A client error's class for the usage row: its code, else its kind.
+fn error_class(error: &ClientError) -> String {
+    if let Some(code) = &error.code {
+        return code.clone();
+    }
+    match error.kind {
+        ErrorKind::InvalidRequest => "invalid_request",
+        ErrorKind::Authentication => "authentication",
+        ErrorKind::Permission => "permission",
+        ErrorKind::NotFound => "not_found",
+        ErrorKind::RequestTimeout => "request_timeout",
+        ErrorKind::PayloadTooLarge => "payload_too_large",
+        ErrorKind::RateLimited => "rate_limited",
+        ErrorKind::Internal => "internal",
+        ErrorKind::Upstream => "upstream",
+        ErrorKind::Overloaded => "overloaded",
+        ErrorKind::Timeout => "timeout",
+    }
+    .to_owned()
 }
 
 /// Serve one chat request of `caller` in `dialect` whose raw body is `body`; `route` is
@@ -260,10 +345,8 @@ pub async fn serve_chat(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let mut record = RequestRecord {
-        client_key: caller.client_key.clone(),
-        ..RequestRecord::default()
-    };
+    let record = RequestRecord::new(dialect);
+    record.set_client_key(&caller.client_key);
     let client_headers = client_headers::forwardable(headers);
     let mut admission = None;
     let response = match run(
@@ -273,13 +356,16 @@ pub async fn serve_chat(
         &route,
         &client_headers,
         body,
-        &mut record,
+        &record,
         &mut admission,
     )
     .await
     {
         Ok(response) => response,
-        Err(error) => dialect.error_response(&error),
+        Err(error) => {
+            record.failed(&error);
+            dialect.error_response(&error)
+        }
     };
     // The key's concurrency slot is held, and its tokens counted, until the answer
     // ends: the last byte of a stream, or the client's disconnect.
@@ -287,18 +373,22 @@ pub async fn serve_chat(
         Some(admission) => admission.hold_until_body_ends(response),
         None => response,
     };
-    tracing::info!(
-        method = "POST",
-        path,
-        client_key = %record.client_key,
-        model = %record.model,
-        provider = record.provider.as_deref().unwrap_or("-"),
-        account = record.account.as_deref().unwrap_or("-"),
-        status = response.status().as_u16(),
-        duration_ms = started.elapsed().as_millis() as u64,
-        attempts = record.attempts,
-        "request"
-    );
+    let status = response.status().as_u16();
+    record.update(|row| {
+        row.status = status;
+        tracing::info!(
+            method = "POST",
+            path,
+            client_key = %row.client_key,
+            model = %row.model,
+            provider = if row.provider.is_empty() { "-" } else { &row.provider },
+            account = if row.account.is_empty() { "-" } else { &row.account },
+            status,
+            duration_ms = started.elapsed().as_millis() as u64,
+            attempts = row.attempts,
+            "request"
+        );
+    });
     response
 }
 
@@ -310,12 +400,15 @@ async fn run(
     route: &RouteFacts,
     client_headers: &[(String, String)],
     body: Bytes,
-    record: &mut RequestRecord,
+    record: &RequestRecord,
     admission: &mut Option<Admission>,
 ) -> Result<Response, ClientError> {
     // 1. Surface decode: the client's dialect into the IR.
     let decoded = dialect.decode(&body, route)?;
-    record.model = decoded.model.clone();
+    record.update(|row| {
+        row.model = decoded.model.clone();
+        row.stream = decoded.stream;
+    });
 
     // 1b. The client key's limits: allowed models, rates, concurrency, quotas.
     let admitted = admission.insert(gateway.governance.admit(caller, &decoded.model)?);
@@ -327,6 +420,7 @@ async fn run(
         decoded: &decoded,
         body: &body,
         tally: &tally,
+        record,
     };
 
     // 2. Route: the model name to ordered candidates (provider entry, account).
@@ -338,9 +432,13 @@ async fn run(
     let mut fallback: Option<ClientError> = None;
     while let Some(attempt) = plan.next_attempt() {
         let entry = &gateway.config.providers[attempt.candidate.provider];
-        record.provider = Some(entry.name.clone());
-        record.account = Some(attempt.account.id.clone());
-        record.attempts = attempt.number;
+        record.update(|row| {
+            row.provider = entry.name.clone();
+            row.adapter = entry.adapter.clone();
+            row.account = attempt.account.id.clone();
+            row.upstream_model = attempt.candidate.upstream_model.clone();
+            row.attempts = attempt.number;
+        });
         let failure =
             match try_attempt(gateway, &inbound, entry, &attempt, &Conversation::AsSent).await {
                 Ok(response) => return Ok(response),
@@ -380,6 +478,8 @@ struct Inbound<'a> {
     body: &'a Bytes,
     /// Where the answer's tokens are counted for the client key's limits.
     tally: &'a TokenTally,
+    /// The request's outcome, filled in as it goes.
+    record: &'a RequestRecord,
 }
 
 /// How an attempt sends the client's conversation.
@@ -453,8 +553,14 @@ async fn try_attempt(
 
     // Encode: native passthrough when the upstream speaks the client's dialect and no
     // fixup wants to edit this IR request; otherwise IR -> fixups -> provider encoder.
+    // An OpenAI Chat stream whose client did not ask for usage takes the IR path: the
+    // adapter asks the upstream for usage (accounting needs it) and the client's
+    // encoder leaves the usage chunk out, as the client asked.
+    let usage_unasked =
+        matches!(dialect, ClientDialect::OpenaiChat) && decoded.stream && !decoded.include_usage;
     let passthrough = provider.info.native_dialects.contains(&dialect.dialect())
         && dialect.passthrough_allowed(route)
+        && !usage_unasked
         && !fixups.iter().any(|fixup| {
             fixup.info.hooks.request
                 && fixup
@@ -526,6 +632,7 @@ async fn try_attempt(
         passthrough,
         dialect,
         settle_late,
+        inbound.record.clone(),
     )
     .counting(inbound.tally.clone());
     if decoded.stream {

@@ -651,15 +651,26 @@ async fn config_adapters_and_the_pieces_this_build_lacks() {
         .await;
     assert_eq!(code, 404);
 
-    // Not in this build: 501, said plainly (and still behind the key).
-    for (method, path) in [
-        (reqwest::Method::GET, "usage"),
-        (reqwest::Method::GET, "usage/export?format=csv"),
-    ] {
-        let (code, body) = story.send(method.clone(), path, None).await;
-        assert_eq!(code, 501, "{method} {path}: {body}");
-        assert_eq!(body["error"]["code"], "not_available");
-    }
+    // Usage and its export (this story made no chat request: empty totals), and
+    // `/metrics` behind the management key.
+    let (code, usage) = story.get("usage?group-by=provider").await;
+    assert_eq!(code, 200, "{usage}");
+    let (code, _) = story.get("usage?group-by=nonsense").await;
+    assert_eq!(code, 400);
+    let export = story
+        .client
+        .get(story.url("usage/export?format=csv"))
+        .bearer_auth(MANAGEMENT_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    assert!(
+        export.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     let metrics = story
         .client
         .get(story.pb.url("/metrics"))
@@ -667,7 +678,8 @@ async fn config_adapters_and_the_pieces_this_build_lacks() {
         .send()
         .await
         .unwrap();
-    assert_eq!(metrics.status(), 501);
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.text().await.unwrap().contains("plugboard_"));
     let metrics = story
         .client
         .get(story.pb.url("/metrics"))
@@ -700,7 +712,11 @@ async fn client_keys_are_created_shown_once_limited_and_revoked() {
     let key = created["key"].as_str().unwrap().to_owned();
     assert_eq!(created["client-key"]["name"], "ci");
     assert_eq!(created["client-key"]["limits"]["rpm"], 60);
-    assert_eq!(models(&key).await.unwrap().status(), 200, "the new key works at once");
+    assert_eq!(
+        models(&key).await.unwrap().status(),
+        200,
+        "the new key works at once"
+    );
 
     // Listed with its fingerprint and limits, never the key.
     let (code, listed) = story.get("client-keys").await;
@@ -727,7 +743,10 @@ async fn client_keys_are_created_shown_once_limited_and_revoked() {
         )
         .await;
     assert_eq!(code, 200, "{patched}");
-    assert!(patched["client-key"]["limits"]["rpm"].is_null(), "{patched}");
+    assert!(
+        patched["client-key"]["limits"]["rpm"].is_null(),
+        "{patched}"
+    );
     assert_eq!(patched["client-key"]["limits"]["tpm"], 1000);
 
     // Revoked: it stops working; a second delete is 404.
@@ -769,11 +788,20 @@ async fn the_config_is_put_validated_and_reloaded_through_the_api() {
     let (code, refused) = answer(put(broken).await.unwrap()).await;
     assert_eq!(code, 400, "{refused}");
     let reason = refused["error"]["message"].as_str().unwrap();
-    assert!(reason.contains("no-such-key") && reason.contains("line"), "{reason}");
-    assert_eq!(std::fs::read_to_string(story.pb.config_path()).unwrap(), text);
+    assert!(
+        reason.contains("no-such-key") && reason.contains("line"),
+        "{reason}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(story.pb.config_path()).unwrap(),
+        text
+    );
     let (_, status) = story.get("status").await;
     assert_eq!(status["config"]["generation"], 1);
-    assert!(status["config"]["last-refused"]["reason"].is_string(), "{status}");
+    assert!(
+        status["config"]["last-refused"]["reason"].is_string(),
+        "{status}"
+    );
 
     // A good one is written and in force: generation 2.
     let changed = text.replace("models: [m]", "models: [m, m2]");
@@ -781,7 +809,10 @@ async fn the_config_is_put_validated_and_reloaded_through_the_api() {
     let (code, applied) = answer(put(changed.clone()).await.unwrap()).await;
     assert_eq!(code, 200, "{applied}");
     assert_eq!(applied["generation"], 2);
-    assert_eq!(std::fs::read_to_string(story.pb.config_path()).unwrap(), changed);
+    assert_eq!(
+        std::fs::read_to_string(story.pb.config_path()).unwrap(),
+        changed
+    );
 
     // Reloading the same file changes nothing.
     let (code, again) = story

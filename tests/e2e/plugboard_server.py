@@ -70,6 +70,8 @@ class Plugboard:
             "adapters-dir": str(adapters_dir),
             "cache-dir": str(workdir / "cache"),
             "providers": providers,
+            # The usage store in the story's own directory, unless the story says where.
+            "usage": {"path": str(workdir / "usage.db")},
             **settings,
         }
         self.config_path = workdir / "config.yaml"

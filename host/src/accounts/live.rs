@@ -352,6 +352,7 @@ impl Accounts {
             refresh_token,
         )
         .await;
+        crate::metrics::refresh(&file.kind, result.is_ok());
         match result {
             Ok(granted) => {
                 let mut updated = (*file).clone();

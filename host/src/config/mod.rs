@@ -8,6 +8,7 @@ pub mod client_keys;
 pub mod env;
 pub mod management;
 mod model_entry;
+mod usage;
 mod validate;
 mod yaml;
 
@@ -24,6 +25,7 @@ use crate::credentials::Secret;
 use crate::runtime::RuntimeSettings;
 
 pub use model_entry::ModelEntry;
+pub use usage::{MetricsSettings, UsageSettings};
 pub use validate::{KeyError, Warning, check_against_registry};
 pub use yaml::line_of;
 
@@ -75,6 +77,12 @@ pub struct Config {
     /// The management API: its key and who may use it.
     #[serde(default)]
     pub management: management::ManagementSettings,
+    /// The usage store (see `config/usage.rs`).
+    #[serde(default)]
+    pub usage: UsageSettings,
+    /// Prometheus metrics (see `config/usage.rs`).
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 }
 
 /// Resource limits.

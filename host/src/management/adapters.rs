@@ -89,7 +89,8 @@ pub(super) async fn upload(
         );
     }
     tracing::info!(peer = %peer.0, file, hash = %format!("sha256:{hash}"), bytes = body.len(), "management: adapter uploaded");
-    let rescan = tokio::time::timeout(RESCAN_WAIT, management.gateway().runtime.load_dir(&dir)).await;
+    let rescan =
+        tokio::time::timeout(RESCAN_WAIT, management.gateway().runtime.load_dir(&dir)).await;
     let refused = match rescan {
         Ok(Ok(refused)) => refused,
         Ok(Err(e)) => {

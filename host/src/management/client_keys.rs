@@ -28,7 +28,11 @@ pub(super) async fn create(
         Ok(body) => body,
         Err(rejection) => return bad_body(rejection),
     };
-    match management.gateway().governance.create(&new.name, new.limits) {
+    match management
+        .gateway()
+        .governance
+        .create(&new.name, new.limits)
+    {
         Ok(created) => {
             tracing::info!(peer = %peer.0, name = %created.view.name,
                 fingerprint = %created.view.fingerprint, "management: client key created");
@@ -89,5 +93,9 @@ fn key_error(e: KeyError) -> Response {
 
 /// A body that is not the JSON asked for.
 fn bad_body(rejection: JsonRejection) -> Response {
-    error(StatusCode::BAD_REQUEST, "invalid_body", rejection.body_text())
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+        rejection.body_text(),
+    )
 }

@@ -18,6 +18,7 @@ mod adapters;
 mod client_keys;
 mod reload;
 mod status;
+mod usage;
 
 pub use status::{set_config_path, version_line};
 
@@ -87,10 +88,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(live: LiveGateway) -> axum::Rout
     let state = Management::new(live);
     let api = axum::Router::new()
         .route("/status", get(status::status))
-        .route(
-            "/config",
-            get(status::config).put(reload::put),
-        )
+        .route("/config", get(status::config).put(reload::put))
         .route("/config/reload", post(reload::reload))
         .route("/accounts", get(accounts::list))
         .route("/accounts/login", post(accounts::login_start))
@@ -113,13 +111,13 @@ pub fn router<S: Clone + Send + Sync + 'static>(live: LiveGateway) -> axum::Rout
             "/client-keys/{name}",
             axum::routing::patch(client_keys::update).delete(client_keys::remove),
         )
-        .route("/usage", get(unavailable("usage")))
-        .route("/usage/export", get(unavailable("usage")))
+        .route("/usage", get(usage::usage))
+        .route("/usage/export", get(usage::export))
         .fallback(unknown)
         .method_not_allowed_fallback(method_not_allowed);
     axum::Router::new()
         .nest(PREFIX, api)
-        .route("/metrics", get(unavailable("metrics")))
+        .route("/metrics", get(usage::metrics))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_access,
@@ -231,19 +229,6 @@ pub(crate) fn error(status: StatusCode, code: &str, message: String) -> Response
 /// 200 with `body`.
 fn ok(body: Value) -> Response {
     axum::Json(body).into_response()
-}
-
-/// A handler answering 501 for a piece this build does not have yet.
-fn unavailable(
-    what: &'static str,
-) -> impl Fn() -> std::future::Ready<Response> + Clone + Send + Sync + 'static {
-    move || {
-        std::future::ready(error(
-            StatusCode::NOT_IMPLEMENTED,
-            "not_available",
-            format!("`{what}` is not available in this build"),
-        ))
-    }
 }
 
 async fn unknown(uri: axum::http::Uri) -> Response {

@@ -26,7 +26,12 @@ pub(super) async fn put(
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("");
-    let yaml = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
+    let yaml = [
+        "application/yaml",
+        "application/x-yaml",
+        "text/yaml",
+        "text/x-yaml",
+    ];
     if !yaml.iter().any(|kind| content_type.starts_with(kind)) {
         return error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -45,7 +50,13 @@ pub(super) async fn put(
     let text = text.to_owned();
     let outcome = match tokio::task::spawn_blocking(move || reloader.apply_text(&text)).await {
         Ok(outcome) => outcome,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "reload_failed", e.to_string()),
+        Err(e) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "reload_failed",
+                e.to_string(),
+            );
+        }
     };
     tracing::info!(peer = %peer.0, generation = outcome.generation(),
         applied = !matches!(outcome, Outcome::Refused(_)), "management: config put");
@@ -63,7 +74,13 @@ pub(super) async fn reload(
     let reloader = reloader.clone();
     let outcome = match tokio::task::spawn_blocking(move || reloader.reload(Trigger::Api)).await {
         Ok(outcome) => outcome,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "reload_failed", e.to_string()),
+        Err(e) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "reload_failed",
+                e.to_string(),
+            );
+        }
     };
     tracing::info!(peer = %peer.0, generation = outcome.generation(),
         applied = !matches!(outcome, Outcome::Refused(_)), "management: config reload");
@@ -73,7 +90,9 @@ pub(super) async fn reload(
 /// 200 with the outcome, or 400 naming what is wrong (the config in force stays).
 fn answer(outcome: Outcome) -> Response {
     match outcome {
-        Outcome::Refused(refusal) => error(StatusCode::BAD_REQUEST, "config_refused", refusal.reason),
+        Outcome::Refused(refusal) => {
+            error(StatusCode::BAD_REQUEST, "config_refused", refusal.reason)
+        }
         applied => ok(json!({"outcome": applied, "generation": applied.generation()})),
     }
 }

@@ -22,8 +22,8 @@ use tokio::sync::mpsc;
 
 use std::sync::Arc;
 
-use super::Gateway;
 use super::client_dialect::{ClientDialect, json_response};
+use super::{Gateway, RequestRecord};
 use crate::failure::{AttemptFailures, ClientError, Failure, TransportFailure};
 use crate::governance::TokenTally;
 use crate::ir::StreamEvent;
@@ -67,6 +67,9 @@ pub(super) struct Relay {
     late: LateSettle,
     /// Counts the answer's tokens for the client key's limits.
     tally: TokenTally,
+    /// The request's outcome: usage, first bytes, a late failure. Held by the pump
+    /// task too, so the row is emitted when the stream ends.
+    record: RequestRecord,
 }
 
 /// What one read of the upstream body gave: events for the client, and whether the
@@ -82,6 +85,7 @@ impl Relay {
         passthrough: bool,
         dialect: ClientDialect,
         late: LateSettle,
+        record: RequestRecord,
     ) -> Self {
         Self {
             sandbox,
@@ -92,6 +96,7 @@ impl Relay {
             dialect,
             late,
             tally: TokenTally::default(),
+            record,
         }
     }
 
@@ -112,7 +117,7 @@ impl Relay {
                 if let StreamEvent::Raw(bytes) = event {
                     raw.extend_from_slice(bytes);
                 }
-                log_usage(event, &self.tally);
+                self.account(event);
                 collector.push(event);
             }
             if last {
@@ -163,6 +168,7 @@ impl Relay {
             }
         }
 
+        self.record.first_bytes();
         let (sender, mut receiver) = mpsc::channel::<Bytes>(16);
         sender
             .try_send(Bytes::from(first))
@@ -189,6 +195,7 @@ impl Relay {
                 step = self.step() => step,
                 () = sender.closed() => {
                     tracing::debug!(provider = self.failures.provider(), "client went away; upstream read stopped");
+                    self.record.update(|row| row.error = "client_disconnected".to_owned());
                     return;
                 }
             };
@@ -203,11 +210,16 @@ impl Relay {
                 Err(failure) => {
                     tracing::warn!(provider = self.failures.provider(), source = ?failure.source,
                         reason = %failure.error.message, "stream failed after the client's first bytes");
+                    self.record.failed(&failure.error);
                     self.fail(&failure.error, encoder.as_mut(), &mut out);
                     true
                 }
             };
             if !out.is_empty() && sender.send(Bytes::from(out)).await.is_err() {
+                if !done {
+                    self.record
+                        .update(|row| row.error = "client_disconnected".to_owned());
+                }
                 return;
             }
             if done {
@@ -253,10 +265,11 @@ impl Relay {
         out: &mut Vec<u8>,
     ) -> bool {
         for event in events {
-            log_usage(event, &self.tally);
+            self.account(event);
             match event {
                 StreamEvent::Error(error) => {
                     let failure = self.failures.stream_error(error);
+                    self.record.failed(&failure.error);
                     tracing::info!(provider = self.failures.provider(), class = ?error.class,
                         retry = ?failure.retry, "upstream error frame after the client's first bytes");
                     self.fail(&failure.error, encoder, out);
@@ -269,6 +282,15 @@ impl Relay {
             }
         }
         false
+    }
+
+    /// A `finish` event's usage goes to the request's record (store and metrics).
+    fn account(&self, event: &StreamEvent) {
+        if let StreamEvent::Finish(finish) = event {
+            tracing::debug!(usage = ?finish.usage, reason = ?finish.reason, "finish");
+            self.record.usage(&finish.usage);
+            self.tally.add(&finish.usage);
+        }
     }
 
     /// Passthrough bytes: out up to the end of the last complete event, the rest held.
@@ -321,15 +343,6 @@ fn end_of_last_event(bytes: &[u8]) -> Option<usize> {
         }
     }
     None
-}
-
-/// Usage for accounting (a store comes later; the log has it meanwhile), and for the
-/// client key's token limits.
-fn log_usage(event: &StreamEvent, tally: &TokenTally) {
-    if let StreamEvent::Finish(finish) = event {
-        tally.add(&finish.usage);
-        tracing::debug!(usage = ?finish.usage, reason = ?finish.reason, "finish");
-    }
 }
 
 #[cfg(test)]

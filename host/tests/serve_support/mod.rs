@@ -248,8 +248,17 @@ impl Plugboard {
         env: &[(&str, &str)],
     ) -> Self {
         let workdir = tempfile::tempdir().unwrap();
+        // The usage store goes in the story's own directory, unless the story says where.
+        let usage = if extra.starts_with("usage:") || extra.contains("\nusage:") {
+            String::new()
+        } else {
+            format!(
+                "usage:\n  path: {}\n",
+                workdir.path().join("usage.db").display()
+            )
+        };
         let config = format!(
-            "listen: 127.0.0.1:0\napi-keys: [{CLIENT_KEY}, {SECOND_CLIENT_KEY}]\nadapters-dir: {}\ncache-dir: {}\n{extra}",
+            "listen: 127.0.0.1:0\napi-keys: [{CLIENT_KEY}, {SECOND_CLIENT_KEY}]\nadapters-dir: {}\ncache-dir: {}\n{usage}{extra}",
             adapters_dir.display(),
             workdir.path().join("cache").display(),
         );

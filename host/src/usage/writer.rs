@@ -1,0 +1,200 @@
+//! The one writer: a thread that commits rows in batches, and prunes old ones.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, params};
+
+use super::{BATCH_WINDOW, CHANNEL_CAPACITY, Row};
+
+/// How often old rows are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Most rows in one transaction.
+const MAX_BATCH: usize = 4096;
+
+/// The sending half, shared by every request.
+#[derive(Debug)]
+pub(crate) struct Sink {
+    sender: SyncSender<Row>,
+}
+
+impl Sink {
+    /// Queue `row`; false when the channel is full or the writer gone.
+    pub(crate) fn try_send(&self, row: Row) -> bool {
+        match self.sender.try_send(row) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+        }
+    }
+}
+
+/// The running writer. [`UsageWriter::close`] commits what is pending and stops it.
+#[derive(Debug)]
+pub struct UsageWriter {
+    sink: Arc<Sink>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl UsageWriter {
+    /// Open the database at `path` (creating it and its directory), prune rows older
+    /// than `retention_days`, and start the writer thread.
+    pub fn start(path: &Path, retention_days: u32) -> anyhow::Result<Self> {
+        let conn = super::open_for_writing(path)?;
+        let (sender, receiver) = sync_channel(CHANNEL_CAPACITY);
+        let retention = Duration::from_secs(u64::from(retention_days.max(1)) * 86_400);
+        prune(&conn, retention);
+        let thread = std::thread::Builder::new()
+            .name("usage-writer".into())
+            .spawn(move || run(conn, receiver, retention))?;
+        Ok(Self {
+            sink: Arc::new(Sink { sender }),
+            thread: Some(thread),
+        })
+    }
+
+    /// The sending half ([`super::record`] holds it once installed).
+    pub(crate) fn sink(&self) -> Arc<Sink> {
+        self.sink.clone()
+    }
+
+    /// Queue one row directly (tests and tools; requests go through
+    /// [`super::record`]). False when it was dropped.
+    pub fn send(&self, row: Row) -> bool {
+        self.sink.try_send(row)
+    }
+
+    /// Stop taking rows, commit what is pending, and wait for the writer (bounded by
+    /// the disk: a batch is one transaction).
+    pub fn close(mut self) {
+        let installed = super::SINK
+            .load()
+            .as_ref()
+            .is_some_and(|sink| Arc::ptr_eq(sink, &self.sink));
+        if installed {
+            super::SINK.store(None);
+        }
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        // The thread ends when every sender is gone: ours, and the installed copy
+        // just taken down (a request still holding a loaded copy lets go at once).
+        drop(std::mem::replace(
+            &mut self.sink,
+            Arc::new(Sink {
+                sender: sync_channel(0).0,
+            }),
+        ));
+        let _ = thread.join();
+    }
+}
+
+/// The writer loop: wait for a row, gather more for at most [`BATCH_WINDOW`], commit.
+fn run(mut conn: Connection, receiver: Receiver<Row>, retention: Duration) {
+    let mut pruned = Instant::now();
+    loop {
+        let first = match receiver.recv_timeout(PRUNE_EVERY) {
+            Ok(row) => row,
+            Err(RecvTimeoutError::Timeout) => {
+                prune(&conn, retention);
+                pruned = Instant::now();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let deadline = Instant::now() + BATCH_WINDOW;
+        let mut batch = vec![first];
+        let mut ended = false;
+        while batch.len() < MAX_BATCH {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match receiver.recv_timeout(left) {
+                Ok(row) => batch.push(row),
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    ended = true;
+                    break;
+                }
+            }
+        }
+        if let Err(error) = insert(&mut conn, &batch) {
+            tracing::warn!(rows = batch.len(), %error, "usage store: cannot write a batch; rows lost");
+        }
+        if pruned.elapsed() >= PRUNE_EVERY {
+            prune(&conn, retention);
+            pruned = Instant::now();
+        }
+        if ended {
+            return;
+        }
+    }
+}
+
+/// Commit `batch` in one transaction.
+fn insert(conn: &mut Connection, batch: &[Row]) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut statement = tx.prepare_cached(
+            "INSERT INTO requests (time_ms, client_key, provider, adapter, account, model,
+                upstream_model, dialect, stream, status, error, attempts, latency_ms, ttft_ms,
+                input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+                reasoning_tokens)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                ?17, ?18, ?19)",
+        )?;
+        for row in batch {
+            statement.execute(params![
+                row.time_ms,
+                row.client_key,
+                row.provider,
+                row.adapter,
+                row.account,
+                row.model,
+                row.upstream_model,
+                row.dialect,
+                row.stream,
+                row.status,
+                row.error,
+                row.attempts,
+                clamp(row.latency_ms),
+                row.ttft_ms.map(clamp),
+                row.input_tokens.map(clamp),
+                row.output_tokens.map(clamp),
+                row.cache_read_tokens.map(clamp),
+                row.cache_write_tokens.map(clamp),
+                row.reasoning_tokens.map(clamp),
+            ])?;
+        }
+    }
+    tx.commit()
+}
+
+/// SQLite integers are signed 64-bit.
+fn clamp(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Delete rows older than `retention`.
+fn prune(conn: &Connection, retention: Duration) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let cutoff = now.saturating_sub(retention).as_millis() as i64;
+    match conn.execute("DELETE FROM requests WHERE time_ms < ?1", params![cutoff]) {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "usage store: pruned rows past retention"),
+        Err(error) => tracing::warn!(%error, "usage store: cannot prune old rows"),
+    }
+}
+
+/// Prune now (tests: retention without waiting an hour).
+#[cfg(test)]
+pub(crate) fn prune_now(path: &Path, retention: Duration) {
+    let conn = super::open_for_writing(path).expect("open");
+    prune(&conn, retention);
+}
