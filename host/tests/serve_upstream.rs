@@ -331,6 +331,9 @@ async fn a_native_passthrough_stream_reaches_the_client_byte_for_byte() {
     ));
     let mut body = hello("gpt-up");
     body["stream"] = json!(true);
+    // A client that asks for usage itself: its stream can pass through untouched (one
+    // that does not is translated, so that usage is read and not forwarded).
+    body["stream_options"] = json!({"include_usage": true});
     body["x_client_extension"] = json!({"kept": true});
     let response = post_json(&client(), &plugboard.url("/v1/chat/completions"), &body)
         .send()
