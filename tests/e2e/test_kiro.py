@@ -52,13 +52,17 @@ def auth_dir(tmp_path):
 @pytest.fixture
 def kiro(launch, mock, auth_dir):
     """A Plugboard whose `kiro` entry serves the two accounts of the auth dir, its `base`
-    endpoint (and the usage-limits read) at the mock."""
+    endpoint at the generation mock; the usage-limits read goes to the scripted auth
+    service (as it would go to its own endpoint), so the generation mock sees only
+    generation requests."""
+    usage = KiroAuthService()
     entry = provider("kiro", "kiro", mock, [MODEL], **{"api-keys": [], "accounts": "auth-dir"})
     del entry["base-url"]
-    entry["endpoints"] = {"base": mock.base_url, "usage": mock.base_url + "/getUsageLimits"}
+    entry["endpoints"] = {"base": mock.base_url, "usage": usage.endpoints()["usage"]}
     server = launch([entry], **{"auth-dir": str(auth_dir)})
     server.auth_dir = auth_dir
-    return server
+    yield server
+    usage.close()
 
 
 def statuses(mock) -> list[int]:
@@ -394,6 +398,7 @@ def test_an_invalid_bearer_is_refreshed_and_the_request_retried_once(launch, moc
         assert (refused.status, token(refused)) == (403, "kiro-revoked-access-token-0001")
         assert served.status == 200 and token(served) in ISSUED_TOKENS
         assert served.body["profileArn"] == SOCIAL_ARN
-        assert service.paths() == ["/refreshToken"]
+        # One refresh; the service also answers the account's usage-limits reads.
+        assert [p for p in service.paths() if p != "/getUsageLimits"] == ["/refreshToken"]
     finally:
         service.close()
