@@ -379,6 +379,14 @@ async fn serve(config_path: &Path, adapters: Option<PathBuf>) -> anyhow::Result<
     if created_keys > 0 {
         tracing::info!(file = %keys_file.display(), keys = created_keys, "client keys loaded");
     }
+    // Day and month quotas go on from what the usage store counted before the restart.
+    if let Some(reader) = plugboard::usage::reader() {
+        match gateway.governance.seed_from(reader) {
+            Ok(()) => tracing::debug!("client key quotas seeded from the usage store"),
+            Err(error) => tracing::warn!(error = %format!("{error:#}"),
+                "cannot seed the client key quotas from the usage store: they start at zero"),
+        }
+    }
     let _store_watch = match (&store, &gateway.accounts) {
         (Some(store), Some(live)) => Some(
             store

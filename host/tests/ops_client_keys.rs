@@ -3,7 +3,8 @@
 //! tpm, concurrency, a daily quota, allowed models) refuses in the client's own
 //! dialect with the right status and `Retry-After`; a key within its limits, and the
 //! plain `api-keys`, are unaffected; keys created through the governance's create
-//! function survive a restart.
+//! function survive a restart, and so do their day's counts (seeded from the usage
+//! store).
 
 mod serve_support;
 
@@ -519,10 +520,13 @@ async fn keys_created_through_the_governance_survive_a_restart_with_their_limits
     let upstream = ScriptedUpstream::start().await;
     let adapters = adapters_with(&["openai"]);
     let dir = tempfile::tempdir().unwrap();
+    let usage_db = dir.path().join("usage.db");
     let config = format!(
-        "listen: 127.0.0.1:0\napi-keys: [{CLIENT_KEY}]\nadapters-dir: {}\ncache-dir: {}\n{}",
+        "listen: 127.0.0.1:0\napi-keys: [{CLIENT_KEY}]\nadapters-dir: {}\ncache-dir: {}\n\
+         usage: {{path: {}}}\n{}",
         adapters.display(),
         dir.path().join("cache").display(),
+        usage_db.display(),
         providers(&upstream.base_url)
     );
 
@@ -553,21 +557,42 @@ async fn keys_created_through_the_governance_survive_a_restart_with_their_limits
             .send()
     };
 
-    // Two starts of the server on the same config: the created key works in each, with
-    // its limits (the day's count starts afresh in each process until the usage store
-    // seeds it).
-    for run in 0..2 {
-        let served = Served::start(dir.path(), &config);
-        let url = format!("{}/v1/chat/completions", served.base_url);
-        for _ in 0..2 {
-            let response = send(url.clone()).await.unwrap();
-            assert_eq!(response.status().as_u16(), 200, "run {run}");
-        }
-        let third = send(url.clone()).await.unwrap();
-        let (wait, _) = Dialect::OpenAi.refused(third, 429).await;
-        assert!(wait <= 86_400, "{wait}");
-        let log = std::fs::read_to_string(dir.path().join("plugboard.log")).unwrap();
-        assert!(!log.contains(&key), "the log holds the created key");
-        drop(served);
+    // The first start: the key works with its limits, the third request of the day is
+    // refused.
+    let served = Served::start(dir.path(), &config);
+    let url = format!("{}/v1/chat/completions", served.base_url);
+    for _ in 0..2 {
+        let response = send(url.clone()).await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
     }
+    let third = send(url.clone()).await.unwrap();
+    let (wait, _) = Dialect::OpenAi.refused(third, 429).await;
+    assert!(wait <= 86_400, "{wait}");
+    // The store commits within its batch window; then the process is killed.
+    let reader = plugboard::usage::UsageReader::new(&usage_db);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reader
+        .report(&plugboard::usage::Query::default())
+        .map_or(true, |report| report.total.requests < 3)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the usage store never held the 3 requests"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(served);
+
+    // The second start on the same config and store: the created key is still there,
+    // and its day's two requests were counted before the restart, so the first request
+    // is already over the quota (a refusal is not counted as a request of the day).
+    let served = Served::start(dir.path(), &config);
+    let url = format!("{}/v1/chat/completions", served.base_url);
+    let refused = send(url.clone()).await.unwrap();
+    let (wait, message) = Dialect::OpenAi.refused(refused, 429).await;
+    assert!(wait <= 86_400, "{wait}");
+    assert!(message.contains("2 requests per day"), "{message}");
+    let log = std::fs::read_to_string(dir.path().join("plugboard.log")).unwrap();
+    assert!(!log.contains(&key), "the log holds the created key");
+    drop(served);
 }

@@ -15,6 +15,7 @@
 //! management API reads through the same [`UsageReader`] ([`reader`]).
 
 mod query;
+mod seed;
 mod writer;
 
 use std::path::{Path, PathBuf};

@@ -247,3 +247,63 @@ fn query_words_are_checked_with_the_accepted_forms() {
         .as_millis() as i64;
     assert!((now - day_ago - 86_400_000).abs() < 60_000);
 }
+
+#[test]
+fn the_quota_seed_counts_what_the_key_s_limits_admitted_since_a_moment() {
+    use crate::governance::{QuotaSeed, Totals as QuotaTotals};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.db");
+    let writer = UsageWriter::start(&path, 100_000).unwrap();
+    let refused = |code: &str| Row {
+        status: 429,
+        error: code.into(),
+        attempts: 0,
+        ..row(T0 + 50, "alice", "", "gpt-4o", 429, (0, 0))
+    };
+    let undecoded = Row {
+        model: String::new(),
+        status: 400,
+        attempts: 0,
+        ..row(T0 + 60, "alice", "", "", 400, (0, 0))
+    };
+    let rows = [
+        row(T0 - HOUR, "alice", "openai", "gpt-4o", 200, (1000, 1000)), // before
+        row(T0 + 10, "alice", "openai", "gpt-4o", 200, (10, 5)),
+        row(T0 + 20, "alice", "openai", "gpt-4o", 429, (0, 0)), // upstream's 429: admitted
+        refused("rate_limit_exceeded"),
+        refused("insufficient_quota"),
+        refused("model_not_allowed"),
+        undecoded,
+        row(T0 + 30, "bob", "openai", "gpt-4o", 200, (7, 3)),
+        row(T0 + 40, "", "openai", "gpt-4o", 200, (1, 1)), // a plain api-key
+    ];
+    for r in &rows {
+        assert!(writer.send(r.clone()));
+    }
+    let reader = UsageReader::new(&path);
+    wait_for_rows(&reader, rows.len() as u64);
+    let since = time::OffsetDateTime::from_unix_timestamp(T0 / 1000).unwrap();
+    let mut seeded = reader.totals_since(since).unwrap();
+    seeded.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        seeded,
+        vec![
+            (
+                "alice".to_owned(),
+                QuotaTotals {
+                    requests: 2,
+                    tokens: 15
+                }
+            ),
+            (
+                "bob".to_owned(),
+                QuotaTotals {
+                    requests: 1,
+                    tokens: 10
+                }
+            ),
+        ]
+    );
+    writer.close();
+}
