@@ -28,7 +28,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::config::{Config, check_against_registry};
+use crate::config::{Config, ConfigErrors, check_against_registry};
 use crate::pipeline::LiveGateway;
 
 /// Quiet time after the last file event before the file is read: an editor's save or a
@@ -71,6 +71,9 @@ impl std::fmt::Display for Trigger {
 pub struct Refusal {
     /// Why, naming the key and its line where they are known (never a secret value).
     pub reason: String,
+    /// Each thing wrong on its own (every wrong key of the config with its line; the
+    /// reason alone when it is not about keys).
+    pub errors: Vec<String>,
     /// When, RFC 3339 (UTC).
     pub at: String,
     /// What asked for it.
@@ -265,14 +268,22 @@ impl Reloader {
     /// Validate `text` without applying or writing anything (a dry run); the reason
     /// when it would be refused.
     pub fn check_text(&self, text: &str) -> Result<(), String> {
-        self.prepare(text).map(|_| ())
+        self.prepare(text).map(|_| ()).map_err(|why| why.reason)
     }
 
     /// Parse and validate; hold the restart-only settings at their running values.
-    fn prepare(&self, text: &str) -> Result<Prepared, String> {
+    fn prepare(&self, text: &str) -> Result<Prepared, Why> {
         let (mut config, warnings) = Config::parse(text).map_err(|error| {
-            let reason = format!("invalid config file {}: {error:#}", self.path.display());
-            self.live.current().redactor.redact(&hide_values(&reason))
+            let clean = |text: &str| self.live.current().redactor.redact(&hide_values(text));
+            let reason = clean(&format!(
+                "invalid config file {}: {error:#}",
+                self.path.display()
+            ));
+            let errors = match error.downcast_ref::<ConfigErrors>() {
+                Some(ConfigErrors(each)) => each.iter().map(|e| clean(e)).collect(),
+                None => vec![reason.clone()],
+            };
+            Why { reason, errors }
         })?;
         if let Some(dir) = &self.adapters_override {
             config.adapters_dir = dir.clone();
@@ -284,7 +295,7 @@ impl Reloader {
         running
             .governance
             .check_config(&config.client_keys)
-            .map_err(|error| format!("client-keys: {error:#}"))?;
+            .map_err(|error| Why::from(format!("client-keys: {error:#}")))?;
         if running.accounts.is_none() {
             for (i, entry) in config.providers.iter().enumerate() {
                 if entry.accounts.uses_store() {
@@ -367,7 +378,8 @@ impl Reloader {
         })
     }
 
-    fn refuse(&self, state: &mut State, reason: String, trigger: Trigger) -> Outcome {
+    fn refuse(&self, state: &mut State, why: impl Into<Why>, trigger: Trigger) -> Outcome {
+        let Why { reason, errors } = why.into();
         let generation_in_force = self.generation();
         tracing::warn!(
             generation = generation_in_force,
@@ -377,6 +389,7 @@ impl Reloader {
         );
         let refusal = Refusal {
             reason,
+            errors,
             at: rfc3339(SystemTime::now()),
             trigger,
             generation_in_force,
@@ -571,6 +584,21 @@ pub fn hold_restart_only(next: &mut Config, running: &Config) {
     next.log_level = running.log_level.clone();
     next.watch_config = running.watch_config;
     next.limits = running.limits.clone();
+}
+
+/// Why a config is refused: the whole reason, and each error in it.
+struct Why {
+    reason: String,
+    errors: Vec<String>,
+}
+
+impl From<String> for Why {
+    fn from(reason: String) -> Self {
+        Why {
+            errors: vec![reason.clone()],
+            reason,
+        }
+    }
 }
 
 /// `reason` without the string values a parser quotes (`invalid type: string "..."`):

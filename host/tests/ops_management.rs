@@ -796,6 +796,37 @@ async fn the_config_is_put_validated_and_reloaded_through_the_api() {
         std::fs::read_to_string(story.pb.config_path()).unwrap(),
         text
     );
+
+    // Several wrong keys: each is named with its line, in the order of the lines.
+    let lines = text.lines().count();
+    let broken = format!(
+        "{text}
+no-such-key: 1
+retry: {{max-attempts: many}}
+other-key: 2
+"
+    );
+    let (code, refused) = answer(put(broken).await.unwrap()).await;
+    assert_eq!(code, 400, "{refused}");
+    let errors: Vec<&str> = refused["error"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 3, "{refused}");
+    for (error, (key, line)) in errors.iter().zip([
+        ("no-such-key", lines + 2),
+        ("retry.max-attempts", lines + 3),
+        ("other-key", lines + 4),
+    ]) {
+        assert!(
+            error.starts_with(&format!("`{key}` at line {line}: ")),
+            "{error} (want {key} at {line})"
+        );
+    }
+    // The value pasted in the wrong place is not echoed.
+    assert!(!refused.to_string().contains("many"), "{refused}");
     let (_, status) = story.get("status").await;
     assert_eq!(status["config"]["generation"], 1);
     assert!(

@@ -26,7 +26,7 @@ use crate::runtime::RuntimeSettings;
 
 pub use model_entry::ModelEntry;
 pub use usage::{MetricsSettings, UsageSettings};
-pub use validate::{KeyError, Warning, check_against_registry};
+pub use validate::{ConfigErrors, KeyError, KeyErrors, Warning, check_against_registry};
 pub use yaml::line_of;
 
 /// The whole config file.
@@ -491,7 +491,20 @@ impl Config {
         let mut config: Config = if text.trim().is_empty() {
             serde_yaml_ng::from_str("{}")?
         } else {
-            yaml::from_str(text)?
+            // The parser stops at the first wrong key; when there are more, name them all.
+            yaml::from_str(text).map_err(|first| {
+                let every = yaml::every_wrong_key::<Config>(text);
+                if every.len() < 2 {
+                    return first;
+                }
+                placed_all(
+                    text,
+                    every
+                        .iter()
+                        .map(|(key, message)| (key.as_str(), message.as_str())),
+                )
+                .into()
+            })?
         };
         config.expand_env().map_err(|error| placed(text, error))?;
         let warnings = validate::validate(&config).map_err(|error| placed(text, error))?;
@@ -593,16 +606,34 @@ impl Config {
     }
 }
 
-/// A [`KeyError`] with its key's line in `text` (`providers[1].name at line 7: ...`);
-/// other errors as they are.
+/// Errors about keys ([`KeyError`], [`KeyErrors`]) as [`ConfigErrors`], each with its
+/// key's line in `text`; other errors as they are.
 fn placed(text: &str, error: anyhow::Error) -> anyhow::Error {
-    let Some(KeyError { key, message }) = error.downcast_ref::<KeyError>() else {
-        return error;
+    let errors = match error.downcast::<KeyErrors>() {
+        Ok(KeyErrors(errors)) => errors,
+        Err(error) => match error.downcast::<KeyError>() {
+            Ok(one) => vec![one],
+            Err(error) => return error,
+        },
     };
-    match yaml::line_of(text, key) {
-        Some(line) => anyhow::anyhow!("`{key}` at line {line}: {message}"),
-        None => anyhow::anyhow!("`{key}`: {message}"),
-    }
+    placed_all(
+        text,
+        errors.iter().map(|e| (e.key.as_str(), e.message.as_str())),
+    )
+    .into()
+}
+
+/// Each `(key, message)` as `` `providers[1].name` at line 7: message `` (without the
+/// line when the key is not in the text), in the order of their lines, unplaced last.
+fn placed_all<'a>(text: &str, errors: impl Iterator<Item = (&'a str, &'a str)>) -> ConfigErrors {
+    let mut placed: Vec<(Option<usize>, String)> = errors
+        .map(|(key, message)| match yaml::line_of(text, key) {
+            Some(line) => (Some(line), format!("`{key}` at line {line}: {message}")),
+            None => (None, format!("`{key}`: {message}")),
+        })
+        .collect();
+    placed.sort_by_key(|(line, _)| line.unwrap_or(usize::MAX));
+    ConfigErrors(placed.into_iter().map(|(_, text)| text).collect())
 }
 
 fn expand_secrets(keys: &mut [Secret], key: &str) -> anyhow::Result<()> {

@@ -404,3 +404,61 @@ fn an_unset_variable_is_placed_at_its_key() {
     assert!(err.contains("`providers[0].base-url` at line 5"), "{err}");
     assert!(err.contains("PLUGBOARD_TEST_SURELY_UNSET_URL"), "{err}");
 }
+
+#[test]
+fn a_config_with_several_wrong_keys_names_each_with_its_line() {
+    // Three keys the parser refuses: unknown at the top, unknown in an entry, a wrong type.
+    let text = "api-keys: [k]\n\
+                listen-adress: 1.2.3.4:1\n\
+                providers:\n  \
+                  - name: a\n    \
+                    adapter: openai\n    \
+                    modles: [m]\n\
+                limits:\n  \
+                  max-connections: lots\n";
+    let error = Config::parse(text).unwrap_err();
+    let errors = error
+        .downcast_ref::<ConfigErrors>()
+        .expect("every wrong key");
+    assert_eq!(errors.0.len(), 3, "{errors:?}");
+    assert!(
+        errors.0[0].starts_with("`listen-adress` at line 2: unknown field"),
+        "{errors:?}"
+    );
+    assert!(
+        errors.0[1].starts_with("`providers[0].modles` at line 6: unknown field"),
+        "{errors:?}"
+    );
+    assert!(
+        errors.0[2].starts_with("`limits.max-connections` at line 8: invalid type"),
+        "{errors:?}"
+    );
+    assert!(format!("{error:#}").starts_with("3 errors:\n  - `listen-adress`"));
+
+    // Rules the validator checks: each broken one named, not only the first.
+    let text = "api-keys: [k]\nretry: {max-attempts: 0}\nproviders:\n  - {name: a, adapter: openai}\n  - {name: a, adapter: ''}\n";
+    let errors = Config::parse(text).unwrap_err();
+    let errors = &errors.downcast_ref::<ConfigErrors>().unwrap().0;
+    assert_eq!(
+        errors
+            .iter()
+            .map(|e| e.split(':').next().unwrap())
+            .collect::<Vec<_>>(),
+        vec![
+            "`retry.max-attempts` at line 2",
+            "`providers[1].name` at line 5",
+            "`providers[1].adapter` at line 5"
+        ],
+        "{errors:?}"
+    );
+
+    // One wrong key reads as before: no count, its line.
+    let err = format!(
+        "{:#}",
+        Config::parse("api-keys: [k]\nlisten-adress: x\n").unwrap_err()
+    );
+    assert!(
+        err.contains("listen-adress") && err.contains("line 2") && !err.contains("errors:"),
+        "{err}"
+    );
+}

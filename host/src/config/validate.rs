@@ -38,22 +38,65 @@ impl std::fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
-/// Return a [`KeyError`] for `key` with the formatted message.
+/// Every error of a refused config, each about one key, so a person fixes them all at
+/// once (the caller places each on its line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyErrors(pub Vec<KeyError>);
+
+impl std::fmt::Display for KeyErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let texts: Vec<String> = self
+            .0
+            .iter()
+            .map(|e| format!("`{}`: {}", e.key, e.message))
+            .collect();
+        f.write_str(&texts.join("; "))
+    }
+}
+
+impl std::error::Error for KeyErrors {}
+
+/// A refused config's errors, each placed on its line (`` `providers[1].name` at line
+/// 7: … ``): what a person and the management API are shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_slice() {
+            [one] => f.write_str(one),
+            all => {
+                write!(f, "{} errors:", all.len())?;
+                for error in all {
+                    write!(f, "\n  - {error}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Note a [`KeyError`] for `key` with the formatted message (validation goes on, so
+/// every wrong key is named).
 macro_rules! bail_at {
-    ($key:expr, $($message:tt)+) => {
-        return Err(KeyError { key: $key.to_string(), message: format!($($message)+) }.into())
+    ($errors:expr, $key:expr, $($message:tt)+) => {
+        $errors.push(KeyError { key: $key.to_string(), message: format!($($message)+) })
     };
 }
 
-/// Validate a parsed, expanded config.
+/// Validate a parsed, expanded config: every wrong key in one [`KeyErrors`].
 pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
     let mut warnings = Vec::new();
+    let mut errors: Vec<KeyError> = Vec::new();
     if let Err(error) = config.listen_addr() {
-        bail_at!("listen", "{error:#}");
+        bail_at!(errors, "listen", "{error:#}");
     }
     let keyed = !config.api_keys.is_empty() || !config.client_keys.is_empty();
     if !keyed && !config.allow_unauthenticated {
         bail_at!(
+            errors,
             "api-keys",
             "`api-keys` is empty: clients could not authenticate. Add at least one key \
              (`api-keys` or `client-keys`), or set `allow-unauthenticated: true` to serve \
@@ -62,11 +105,17 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
     }
     if config.api_keys.iter().any(|key| key.is_empty()) {
         bail_at!(
+            errors,
             "api-keys",
             "`api-keys` has an empty key (is its ${{ENV_VAR}} set?)"
         );
     }
-    config.client_keys.validate(&config.api_keys)?;
+    if let Err(error) = config.client_keys.validate(&config.api_keys) {
+        match error.downcast::<KeyError>() {
+            Ok(error) => errors.push(error),
+            Err(error) => bail_at!(errors, "client-keys", "{error:#}"),
+        }
+    }
     if config.allow_unauthenticated && keyed {
         warnings.push(Warning(
             "`allow-unauthenticated: true` is ignored because client keys are set".into(),
@@ -74,12 +123,14 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
     }
     if config.retry.max_attempts == 0 {
         bail_at!(
+            errors,
             "retry.max-attempts",
             "`retry.max-attempts` must be at least 1"
         );
     }
     if config.limits.max_body_bytes == 0 {
         bail_at!(
+            errors,
             "limits.max-body-bytes",
             "`limits.max-body-bytes` must be positive"
         );
@@ -94,7 +145,11 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
         ("max-connections", u64::from(config.limits.max_connections)),
     ] {
         if value == 0 {
-            bail_at!(format!("limits.{key}"), "`limits.{key}` must be at least 1");
+            bail_at!(
+                errors,
+                format!("limits.{key}"),
+                "`limits.{key}` must be at least 1"
+            );
         }
     }
 
@@ -104,31 +159,38 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
         let at = |key: &str| format!("providers[{index}].{key}");
         if name.is_empty() || name.contains('/') || name.chars().any(char::is_whitespace) {
             bail_at!(
+                errors,
                 at("name"),
                 "provider name `{name}` must be non-empty, without `/` or spaces"
             );
         }
         if !names.insert(name.as_str()) {
             bail_at!(
+                errors,
                 at("name"),
                 "provider name `{name}` is used twice; names must be unique"
             );
         }
         if provider.adapter.is_empty() {
-            bail_at!(at("adapter"), "provider `{name}`: `adapter` is empty");
+            bail_at!(
+                errors,
+                at("adapter"),
+                "provider `{name}`: `adapter` is empty"
+            );
         }
         if provider.base_url.is_some() && provider.endpoints.contains_key("base") {
             bail_at!(
+                errors,
                 at("base-url"),
                 "provider `{name}`: set `base-url` or `endpoints.base`, not both"
             );
         }
         if let Some(url) = &provider.base_url {
-            check_endpoint_url(name, &at("base-url"), "base-url", url)?;
+            errors.extend(check_endpoint_url(name, &at("base-url"), "base-url", url));
         }
         for (endpoint, url) in &provider.endpoints {
             let key = format!("endpoints.{endpoint}");
-            check_endpoint_url(name, &at(&key), &key, url)?;
+            errors.extend(check_endpoint_url(name, &at(&key), &key, url));
         }
         let mut account_names = HashSet::new();
         let mut stored = HashSet::new();
@@ -139,12 +201,17 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
                     let at = at(&format!("accounts[{item}]"));
                     if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\']) {
                         bail_at!(
+                            errors,
                             at,
                             "provider `{name}`: account id `{id}` must be the stem of a file in auth-dir (no `/`, no leading `.`)"
                         );
                     }
                     if !stored.insert(id.as_str()) {
-                        bail_at!(at, "provider `{name}`: account `{id}` is listed twice");
+                        bail_at!(
+                            errors,
+                            at,
+                            "provider `{name}`: account `{id}` is listed twice"
+                        );
                     }
                     continue;
                 }
@@ -157,18 +224,21 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
                     .any(|c| c.is_whitespace() || matches!(c, '/' | '#' | ':'))
             {
                 bail_at!(
+                    errors,
                     at("name"),
                     "provider `{name}`: account name `{account_name}` must be non-empty, without spaces, `/`, `#` or `:`"
                 );
             }
             if !account_names.insert(account_name.as_str()) {
                 bail_at!(
+                    errors,
                     at("name"),
                     "provider `{name}`: account `{account_name}` is listed twice"
                 );
             }
             if account.kind.as_deref() == Some("") {
                 bail_at!(
+                    errors,
                     at("kind"),
                     "provider `{name}`: account `{account_name}` has an empty `kind`"
                 );
@@ -179,6 +249,7 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
                 .is_some_and(|secret| secret.is_empty())
             {
                 bail_at!(
+                    errors,
                     at("secret"),
                     "provider `{name}`: account `{account_name}` has an empty secret (is its ${{ENV_VAR}} set?)"
                 );
@@ -186,6 +257,7 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
         }
         if provider.api_keys.iter().any(|key| key.is_empty()) {
             bail_at!(
+                errors,
                 at("api-keys"),
                 "provider `{name}`: `api-keys` has an empty key (is its ${{ENV_VAR}} set?)"
             );
@@ -193,17 +265,23 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
         if let Some(block) = &provider.config
             && !block.is_object()
         {
-            bail_at!(at("config"), "provider `{name}`: `config` must be a map");
+            bail_at!(
+                errors,
+                at("config"),
+                "provider `{name}`: `config` must be a map"
+            );
         }
         if let Some(recovery) = &provider.context_recovery {
             if recovery.fixup.is_empty() {
                 bail_at!(
+                    errors,
                     at("context-recovery.fixup"),
                     "provider `{name}`: `context-recovery.fixup` is empty"
                 );
             }
             if recovery.budget_tokens == Some(0) {
                 bail_at!(
+                    errors,
                     at("context-recovery.budget-tokens"),
                     "provider `{name}`: `context-recovery.budget-tokens` must be at least 1"
                 );
@@ -212,6 +290,7 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
         for (host, pattern) in provider.allow_hosts.iter().enumerate() {
             if pattern.is_empty() || pattern == "*" || pattern.contains('/') {
                 bail_at!(
+                    errors,
                     at(&format!("allow-hosts[{host}]")),
                     "provider `{name}`: allow-hosts entry `{pattern}` must be a host or `*.suffix`"
                 );
@@ -228,24 +307,28 @@ pub fn validate(config: &Config) -> anyhow::Result<Vec<Warning>> {
             }
         }
     }
-    Ok(warnings)
+    if errors.is_empty() {
+        Ok(warnings)
+    } else {
+        Err(KeyErrors(errors).into())
+    }
 }
 
-fn check_endpoint_url(provider: &str, path: &str, key: &str, url: &str) -> anyhow::Result<()> {
-    let parsed = match reqwest::Url::parse(url) {
-        Ok(parsed) => parsed,
-        Err(err) => bail_at!(
-            path,
-            "provider `{provider}`: {key} `{url}` is not a URL: {err}"
-        ),
+/// What is wrong with an endpoint URL, if anything.
+fn check_endpoint_url(provider: &str, path: &str, key: &str, url: &str) -> Option<KeyError> {
+    let message = match reqwest::Url::parse(url) {
+        Err(err) => format!("provider `{provider}`: {key} `{url}` is not a URL: {err}"),
+        Ok(parsed)
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() =>
+        {
+            format!("provider `{provider}`: {key} `{url}` must be an http(s) URL with a host")
+        }
+        Ok(_) => return None,
     };
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        bail_at!(
-            path,
-            "provider `{provider}`: {key} `{url}` must be an http(s) URL with a host"
-        );
-    }
-    Ok(())
+    Some(KeyError {
+        key: path.to_owned(),
+        message,
+    })
 }
 
 /// Adapter and fixup ids the config names but the registry lacks. They may still

@@ -424,3 +424,97 @@ flow: {k: [1, 2]}
         assert_eq!(line_of("[unclosed", "a"), None);
     }
 }
+
+/// Every key of `text` that `T` refuses, as `(path, message)` in document order of
+/// discovery: the document is deserialised again with each wrong key taken out, until
+/// it fits or the next error cannot be taken out (a missing key, a wrong list item).
+/// For naming all of a refused config's wrong keys at once; empty when the text is
+/// not YAML.
+pub fn every_wrong_key<T: DeserializeOwned>(text: &str) -> Vec<(String, String)> {
+    let Ok(mut document) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(String, String)> = Vec::new();
+    // Bounded: each round takes one key out of a finite document.
+    for _ in 0..256 {
+        let Err(error) = serde_path_to_error::deserialize::<_, T>(document.clone()) else {
+            break;
+        };
+        let message = error.inner().to_string();
+        let mut path = Vec::new();
+        for segment in error.path() {
+            match segment {
+                serde_path_to_error::Segment::Map { key } => path.push(Segment::Key(key.clone())),
+                serde_path_to_error::Segment::Seq { index } => path.push(Segment::Index(*index)),
+                _ => break,
+            }
+        }
+        // An unknown or missing key is reported at its mapping; the message names it.
+        let named = ["unknown field `", "missing field `"]
+            .iter()
+            .find_map(|prefix| message.strip_prefix(prefix))
+            .and_then(|rest| rest.split('`').next());
+        if let Some(key) = named
+            && path.last() != Some(&Segment::Key(key.to_owned()))
+        {
+            path.push(Segment::Key(key.to_owned()));
+        }
+        let shown = show(&path);
+        if shown.is_empty() || found.iter().any(|(known, _)| *known == shown) {
+            break;
+        }
+        found.push((shown, message.clone()));
+        if message.starts_with("missing field `") || !take_out(&mut document, &path) {
+            break;
+        }
+    }
+    found
+}
+
+/// `providers[1].name` from its steps.
+fn show(path: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        match segment {
+            Segment::Key(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Index(index) => out.push_str(&format!("[{index}]")),
+        }
+    }
+    out
+}
+
+/// Remove the mapping entry at `path` from `document`; false when `path` does not end
+/// in a key of a mapping there (a list item is kept: removing it would renumber the
+/// items after it).
+fn take_out(document: &mut serde_yaml_ng::Value, path: &[Segment]) -> bool {
+    let Some((Segment::Key(last), parents)) = path.split_last() else {
+        return false;
+    };
+    let mut node = document;
+    for segment in parents {
+        node = match (segment, node) {
+            (Segment::Key(key), serde_yaml_ng::Value::Mapping(map)) => {
+                match map.get_mut(key.as_str()) {
+                    Some(child) => child,
+                    None => return false,
+                }
+            }
+            (Segment::Index(index), serde_yaml_ng::Value::Sequence(items)) => {
+                match items.get_mut(*index) {
+                    Some(child) => child,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+    }
+    match node {
+        serde_yaml_ng::Value::Mapping(map) => map.remove(last.as_str()).is_some(),
+        _ => false,
+    }
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
 
@@ -87,12 +87,19 @@ pub(super) async fn reload(
     answer(outcome)
 }
 
-/// 200 with the outcome, or 400 naming what is wrong (the config in force stays).
+/// 200 with the outcome, or 400 naming what is wrong (the config in force stays):
+/// `error.message` says it all, `error.errors` lists each wrong key with its line.
 fn answer(outcome: Outcome) -> Response {
     match outcome {
-        Outcome::Refused(refusal) => {
-            error(StatusCode::BAD_REQUEST, "config_refused", refusal.reason)
-        }
+        Outcome::Refused(refusal) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": {
+                "code": "config_refused",
+                "message": refusal.reason,
+                "errors": refusal.errors,
+            }})),
+        )
+            .into_response(),
         applied => ok(json!({"outcome": applied, "generation": applied.generation()})),
     }
 }
