@@ -50,7 +50,8 @@ pub fn presented_keys(headers: &HeaderMap, query: Option<&str>) -> Vec<String> {
 }
 
 /// Middleware: 401 in the client's error shape unless a configured key is presented;
-/// otherwise the [`Caller`] goes into the request's extensions.
+/// otherwise the [`Caller`] and the generation it was checked against go into the
+/// request's extensions (the handler serves under that generation).
 pub async fn require_client_key(
     State(gateway): State<Arc<Gateway>>,
     mut request: Request,
@@ -60,6 +61,7 @@ pub async fn require_client_key(
     let governance = &gateway.governance;
     if keys.is_empty() && gateway.config.allow_unauthenticated && !governance.has_keys() {
         request.extensions_mut().insert(Caller::plain());
+        request.extensions_mut().insert(gateway.clone());
         return next.run(request).await;
     }
     let presented = presented_keys(request.headers(), request.uri().query());
@@ -75,6 +77,8 @@ pub async fn require_client_key(
     };
     if let Some(caller) = caller {
         request.extensions_mut().insert(caller);
+        // The handler serves under the generation the key was checked against.
+        request.extensions_mut().insert(gateway.clone());
         return next.run(request).await;
     }
     let message = if presented.is_empty() {

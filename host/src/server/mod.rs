@@ -23,7 +23,9 @@ use crate::runtime::ComponentKind;
 use crate::surfaces::{ClientError, ErrorKind, anthropic, gemini, token_estimate};
 
 /// The application's routes over `live`: each request takes the gateway generation in
-/// force when it starts (handlers extract `State<Arc<Gateway>>`). The body limit is the
+/// force when it starts, once: the client-key check takes it and hands it to the
+/// handler (`Extension<Arc<Gateway>>`), so a request is authenticated and served under
+/// the same config even when a reload swaps it in between. The body limit is the
 /// start config's (`limits` change at a restart).
 pub fn app(live: LiveGateway) -> axum::Router {
     let body_limit = live.current().config.limits.max_body_bytes;
@@ -138,7 +140,7 @@ pub async fn serve(
 }
 
 async fn chat_completions(
-    State(gateway): State<Arc<Gateway>>,
+    Extension(gateway): Extension<Arc<Gateway>>,
     caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -157,7 +159,7 @@ async fn chat_completions(
 }
 
 async fn responses(
-    State(gateway): State<Arc<Gateway>>,
+    Extension(gateway): Extension<Arc<Gateway>>,
     caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -176,7 +178,7 @@ async fn responses(
 }
 
 async fn messages(
-    State(gateway): State<Arc<Gateway>>,
+    Extension(gateway): Extension<Arc<Gateway>>,
     caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -196,7 +198,7 @@ async fn messages(
 
 /// `POST /v1beta/models/{model}:{action}` (and the same under `/v1/`).
 async fn gemini_action(
-    State(gateway): State<Arc<Gateway>>,
+    Extension(gateway): Extension<Arc<Gateway>>,
     caller: Option<Extension<Caller>>,
     Path(rest): Path<String>,
     RawQuery(query): RawQuery,
@@ -259,7 +261,7 @@ async fn gemini_action(
 
 /// `POST /v1/messages/count_tokens`: the documented estimate, no upstream call.
 async fn count_tokens(
-    State(gateway): State<Arc<Gateway>>,
+    Extension(gateway): Extension<Arc<Gateway>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let dialect = ClientDialect::AnthropicMessages;
@@ -351,7 +353,7 @@ fn stalled_body(rejection: &BytesRejection) -> Option<&connections::BodyStalled>
 
 /// `GET /v1/models`: OpenAI's shape, or Anthropic's when the client sends
 /// `anthropic-version` (Anthropic SDKs always do).
-async fn models(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
+async fn models(Extension(gateway): Extension<Arc<Gateway>>, headers: HeaderMap) -> Response {
     let listed = gateway.router.list_models(&gateway.runtime.registry());
     let dialect = if headers.contains_key("anthropic-version") {
         ClientDialect::AnthropicMessages
@@ -362,7 +364,7 @@ async fn models(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Resp
 }
 
 /// `GET /v1beta/models`: Gemini's shape.
-async fn gemini_models(State(gateway): State<Arc<Gateway>>) -> Response {
+async fn gemini_models(Extension(gateway): Extension<Arc<Gateway>>) -> Response {
     let listed = gateway.router.list_models(&gateway.runtime.registry());
     ClientDialect::Gemini.models_response(&listed)
 }
@@ -370,7 +372,7 @@ async fn gemini_models(State(gateway): State<Arc<Gateway>>) -> Response {
 /// `GET /v1/models/{model}` (OpenAI, or Gemini when it carries a Gemini key style) and
 /// `GET /v1beta/models/{model}` (Gemini).
 async fn model(
-    State(gateway): State<Arc<Gateway>>,
+    Extension(gateway): Extension<Arc<Gateway>>,
     Path(name): Path<String>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
