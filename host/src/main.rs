@@ -290,15 +290,21 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` wins over the config's `log-level`.
+/// Logs to stderr; `RUST_LOG` wins over the config's `log-level`. The file watcher's
+/// own per-event trace stays off unless the filter names `notify`: with a log file in
+/// a watched directory (the config's), each line written would be an event to log,
+/// without end.
 fn init_logging(default_filter: &str) -> anyhow::Result<()> {
-    let filter = match std::env::var("RUST_LOG") {
+    let mut filter = match std::env::var("RUST_LOG") {
         Ok(value) if !value.is_empty() => {
             EnvFilter::try_new(&value).context("RUST_LOG is not a valid log filter")?
         }
         _ => EnvFilter::try_new(default_filter)
             .with_context(|| format!("`log-level: {default_filter}` is not a valid log filter"))?,
     };
+    if !filter.to_string().contains("notify") {
+        filter = filter.add_directive("notify=debug".parse()?);
+    }
     // Colours only for a person at a terminal; log files and pipes get plain text.
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()

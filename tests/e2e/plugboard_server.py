@@ -28,6 +28,34 @@ SECOND_CLIENT_KEY = "sk-plugboard-e2e-second"
 # Servers alive right now, so a failing test can show their logs.
 LIVE: list["Plugboard"] = []
 
+# What every server logs unless RUST_LOG says otherwise: Plugboard and the HTTP stack at
+# trace (where a header or a body would show), everything else at info (the wasm
+# compiler's trace would only make the suite slow). Each server's log is then checked
+# for every secret it was given (`Plugboard.stop`), so the whole suite proves that no
+# key or token reaches a log line at the most verbose level.
+TRACE_FILTER = "plugboard=trace,hyper=trace,hyper_util=trace,reqwest=trace,axum=trace,tower=trace,info"
+
+# Config keys whose string values are secrets (and every string under them).
+SECRET_KEYS = ("api-keys", "key", "secret", "token", "password", "access_token", "refresh_token", "id_token",
+               "accessToken", "refreshToken", "clientSecret", "client_secret", "api_key")
+
+
+def secrets_in(value, under_secret: bool = False) -> set[str]:
+    """The secret strings in a config or credential document: values of secret-named
+    keys (at any depth). Short strings (under 8 characters) are left out: they are
+    stand-ins too common to mean anything in a log (`k`)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            secret = key in SECRET_KEYS or any(word in key.lower() for word in ("secret", "token", "password"))
+            found |= secrets_in(item, under_secret or secret)
+    elif isinstance(value, list):
+        for item in value:
+            found |= secrets_in(item, under_secret)
+    elif isinstance(value, str) and under_secret and len(value) >= 8:
+        found.add(value)
+    return found
+
 
 def built(path: Path) -> Path:
     """`path`, which `just test` should have built; a clear failure when it did not."""
@@ -91,7 +119,7 @@ class Plugboard:
         # JSON is YAML: no YAML writer needed, and the file stays exact.
         self.config_path.write_text(json.dumps(self.config, indent=2))
         log = open(self.log_path, "wb")
-        env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info"), "NO_COLOR": "1"}
+        env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", TRACE_FILTER), "NO_COLOR": "1"}
         self.proc = subprocess.Popen(
             [str(BINARY), "serve", "--config", str(self.config_path)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=self.workdir,
@@ -124,6 +152,19 @@ class Plugboard:
         listed = self.cli("adapters", "list", "--adapters", str(self.adapters_dir)).stdout
         return {line.split()[1] for line in listed.splitlines() if line.startswith("provider ")}
 
+    def secrets(self) -> set[str]:
+        """Every secret this server was given: its config's keys, and the tokens of the
+        account files in its `auth-dir` as they are now (refreshed ones included)."""
+        found = secrets_in(self.config) | {CLIENT_KEY, SECOND_CLIENT_KEY}
+        auth_dir = self.config.get("auth-dir")
+        if auth_dir and Path(auth_dir).is_dir():
+            for path in Path(auth_dir).glob("*.json"):
+                try:
+                    found |= secrets_in(json.loads(path.read_text()))
+                except (OSError, ValueError):
+                    pass
+        return found
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -134,3 +175,13 @@ class Plugboard:
                 self.proc.wait()
         if self in LIVE:
             LIVE.remove(self)
+        self.assert_no_secret_logged()
+
+    def assert_no_secret_logged(self) -> None:
+        """Fail when the log holds any secret this server was given (named by where it
+        came from, never printed)."""
+        log = self.log_text()
+        leaked = [secret for secret in self.secrets() if secret in log]
+        if leaked:
+            hints = ", ".join(f"{secret[:3]}…({len(secret)} chars)" for secret in leaked)
+            raise AssertionError(f"{len(leaked)} secret(s) in the log {self.log_path}: {hints}")

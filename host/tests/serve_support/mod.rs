@@ -219,19 +219,48 @@ async fn answer(State(script): State<Arc<Mutex<Script>>>, request: Request) -> R
     response
 }
 
-/// A running `plugboard serve`; stopped (SIGTERM, then kill) when dropped.
+/// What [`Plugboard::start`] logs: Plugboard and the HTTP stack at trace (where a
+/// header or a body would show), the rest at info. Each server's log is checked for
+/// the secrets of its config when it is dropped.
+pub const TRACE_FILTER: &str =
+    "plugboard=trace,hyper=trace,hyper_util=trace,reqwest=trace,axum=trace,tower=trace,info";
+
+/// A running `plugboard serve`; stopped (SIGTERM, then kill) when dropped, and its log
+/// then checked for the secrets of its config.
 pub struct Plugboard {
     pub base_url: String,
     child: Child,
     pub log_path: PathBuf,
+    secrets: Vec<String>,
     _workdir: tempfile::TempDir,
+}
+
+/// The secret strings of a config document: values under secret-named keys (`api-keys`,
+/// `key`, `secret`, anything with `token` or `password`), 8 characters or longer.
+pub fn secrets_in(value: &serde_yaml_ng::Value, under_secret: bool, out: &mut Vec<String>) {
+    use serde_yaml_ng::Value;
+    match value {
+        Value::Mapping(map) => {
+            for (key, item) in map {
+                let key = key.as_str().unwrap_or("").to_ascii_lowercase();
+                let secret = matches!(key.as_str(), "api-keys" | "key" | "secret")
+                    || ["secret", "token", "password"]
+                        .iter()
+                        .any(|w| key.contains(w));
+                secrets_in(item, under_secret || secret, out);
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|i| secrets_in(i, under_secret, out)),
+        Value::String(text) if under_secret && text.len() >= 8 => out.push(text.clone()),
+        _ => {}
+    }
 }
 
 impl Plugboard {
     /// Start with `extra` YAML appended to a config that listens on a free port, accepts
     /// [`CLIENT_KEY`] and [`SECOND_CLIENT_KEY`], and loads `adapters_dir`.
     pub fn start(adapters_dir: &Path, extra: &str) -> Self {
-        Self::start_with_log(adapters_dir, extra, "info")
+        Self::start_with_log(adapters_dir, extra, TRACE_FILTER)
     }
 
     /// [`Plugboard::start`] with `RUST_LOG` set to `log_filter`.
@@ -262,6 +291,10 @@ impl Plugboard {
             adapters_dir.display(),
             workdir.path().join("cache").display(),
         );
+        let mut secrets = Vec::new();
+        if let Ok(document) = serde_yaml_ng::from_str(&config) {
+            secrets_in(&document, false, &mut secrets);
+        }
         let config_path = workdir.path().join("config.yaml");
         std::fs::write(&config_path, config).unwrap();
         let log_path = workdir.path().join("plugboard.log");
@@ -298,6 +331,7 @@ impl Plugboard {
             base_url: address.to_owned(),
             child,
             log_path,
+            secrets,
             _workdir: workdir,
         }
     }
@@ -344,6 +378,21 @@ impl Drop for Plugboard {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        if std::thread::panicking() {
+            return;
+        }
+        let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        let leaked = self
+            .secrets
+            .iter()
+            .filter(|s| log.contains(s.as_str()))
+            .count();
+        assert_eq!(
+            leaked,
+            0,
+            "{leaked} secret(s) of the config in the log {}",
+            self.log_path.display()
+        );
     }
 }
 
