@@ -559,3 +559,100 @@ async fn a_store_switched_off_writes_nothing_and_a_sigkill_loses_at_most_the_las
     assert_eq!(report["total"]["requests"], 1);
     assert_eq!(report["total"]["input_tokens"], 40);
 }
+
+/// A client that stops reading at `[DONE]` while the upstream's connection is still
+/// open (it closes 300 ms later, without another byte) had the whole answer: its row
+/// is a success with the upstream's tokens. A client that leaves mid-answer is
+/// `client_disconnected`.
+#[tokio::test]
+async fn a_client_that_stops_at_done_is_complete_and_one_that_leaves_midway_is_not() {
+    let chunk = |delta: Value, finish: Value| {
+        format!(
+            "data: {}\n\n",
+            json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "up",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        )
+    };
+    let usage = format!(
+        "data: {}\n\n",
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "up",
+            "choices": [], "usage": {"prompt_tokens": 21, "completion_tokens": 4, "total_tokens": 25}})
+    );
+    let whole = format!(
+        "{}{}{usage}data: [DONE]\n\n",
+        chunk(json!({"role": "assistant", "content": "fi"}), Value::Null),
+        chunk(json!({"content": "ne"}), json!("stop")),
+    );
+    let first = chunk(json!({"role": "assistant", "content": "fi"}), Value::Null);
+    let done = RawUpstream::start(
+        Raw::head_then(200, "text/event-stream", &whole)
+            .then_close_after(std::time::Duration::from_millis(300)),
+    )
+    .await;
+    let midway =
+        RawUpstream::start(Raw::head_then(200, "text/event-stream", &first).then_stall()).await;
+    let adapters = adapters_with(&["openai"]);
+    let dir = tempfile::tempdir().unwrap();
+    let usage_db = dir.path().join("usage.db");
+    let plugboard = Plugboard::start(
+        &adapters,
+        &format!(
+            "usage:\n  path: {}\nproviders:\n  - {{name: done, adapter: openai, base-url: {}/v1, api-keys: [sk-up-1], models: [m-done]}}\n  - {{name: midway, adapter: openai, base-url: {}/v1, api-keys: [sk-up-1], models: [m-midway]}}\n",
+            usage_db.display(),
+            done.base_url,
+            midway.base_url
+        ),
+    );
+    let client = client();
+    // Each client reads until it has what it waits for, then drops the stream.
+    for (model, wanted) in [("m-done", "[DONE]"), ("m-midway", "\"fi\"")] {
+        let mut response = client
+            .post(plugboard.url("/v1/chat/completions"))
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {CLIENT_KEY}"))
+            .body(
+                json!({"model": model, "stream": true, "stream_options": {"include_usage": true},
+                    "messages": [{"role": "user", "content": "hello"}]})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let mut seen = String::new();
+        while !seen.contains(wanted) {
+            let chunk = response.chunk().await.unwrap().expect("more of the stream");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        drop(response);
+    }
+
+    let reader = plugboard::usage::UsageReader::new(&usage_db);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let rows = loop {
+        let rows = reader
+            .rows(&plugboard::usage::Query::default())
+            .unwrap_or_default();
+        if rows.len() == 2 {
+            break rows;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store never held both rows: {rows:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let row = |model: &str| rows.iter().find(|r| r.model == model).unwrap().clone();
+    let complete = row("m-done");
+    assert_eq!(
+        (complete.status, complete.error.as_str()),
+        (200, ""),
+        "{complete:?}"
+    );
+    assert_eq!(
+        (complete.input_tokens, complete.output_tokens),
+        (Some(21), Some(4))
+    );
+    let left = row("m-midway");
+    assert_eq!(left.error, "client_disconnected", "{left:?}");
+}

@@ -146,6 +146,7 @@ async fn an_upstream_that_never_answers_rests_and_later_requests_skip_it() {
     let silent = RawUpstream::start(Raw {
         bytes: Vec::new(),
         stall: true,
+        ..Raw::default()
     })
     .await;
     let good = ScriptedUpstream::start().await;

@@ -335,6 +335,7 @@ async fn silent_upstream() -> RawUpstream {
         )
         .into_bytes(),
         stall: true,
+        ..Raw::default()
     })
     .await
 }

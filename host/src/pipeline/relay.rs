@@ -33,6 +33,11 @@ use crate::surfaces::collect::Collector;
 use crate::surfaces::{Decoded, StreamEncoder};
 use crate::upstream::{BodyError, UpstreamResponse};
 
+/// How long a stream whose client closed is still read, to tell a client that stopped
+/// at the last frame (the upstream ends without another byte) from one that left
+/// mid-answer.
+const CLIENT_LEFT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Settles a failure that comes after the client's first byte: nothing can be
 /// retried any more, but the account still rests as the failure advises (a
 /// throttling frame mid-stream rests it exactly as a 429 would).
@@ -194,8 +199,7 @@ impl Relay {
             let step = tokio::select! {
                 step = self.step() => step,
                 () = sender.closed() => {
-                    tracing::debug!(provider = self.failures.provider(), "client went away; upstream read stopped");
-                    self.record.update(|row| row.error = "client_disconnected".to_owned());
+                    self.client_left().await;
                     return;
                 }
             };
@@ -226,6 +230,45 @@ impl Relay {
                 return;
             }
         }
+    }
+
+    /// The client closed its side while the upstream was still open. A client may stop
+    /// at the dialect's last frame (OpenAI's `[DONE]`, forwarded as it came) before the
+    /// upstream's connection ends: when the upstream then ends within
+    /// [`CLIENT_LEFT_GRACE`] without another byte, the client had the whole answer, and
+    /// the request is complete (its last events accounted). Otherwise the client left
+    /// mid-answer: the read stops (so the upstream stops generating) and the request is
+    /// recorded as `client_disconnected`.
+    async fn client_left(&mut self) {
+        let before = self.response.received();
+        let ended = tokio::time::timeout(CLIENT_LEFT_GRACE, async {
+            loop {
+                match self.step().await {
+                    Ok((events, last)) => {
+                        events.iter().for_each(|event| self.account(event));
+                        if last {
+                            return true;
+                        }
+                    }
+                    Err(_) => return false,
+                }
+            }
+        })
+        .await
+        .unwrap_or(false);
+        if ended && self.response.received() == before {
+            tracing::debug!(
+                provider = self.failures.provider(),
+                "client closed after the whole answer"
+            );
+            return;
+        }
+        tracing::debug!(
+            provider = self.failures.provider(),
+            "client went away; upstream read stopped"
+        );
+        self.record
+            .update(|row| row.error = "client_disconnected".to_owned());
     }
 
     /// Read one upstream chunk (or the end) through the decoder. A body that breaks or

@@ -470,11 +470,12 @@ pub async fn openai_error(response: reqwest::Response, status: u16) -> serde_jso
 }
 
 /// What a raw upstream does with each request: write these bytes, then hold the
-/// connection open in silence (`stall`) or close it.
-#[derive(Clone)]
+/// connection open in silence (`stall`), or for `linger` before closing it, or close it.
+#[derive(Clone, Default)]
 pub struct Raw {
     pub bytes: Vec<u8>,
     pub stall: bool,
+    pub linger: Option<Duration>,
 }
 
 impl Raw {
@@ -488,7 +489,7 @@ impl Raw {
         bytes.extend_from_slice(body.as_bytes());
         Self {
             bytes,
-            stall: false,
+            ..Self::default()
         }
     }
 
@@ -505,13 +506,19 @@ impl Raw {
         head.push_str(body);
         Self {
             bytes: head.into_bytes(),
-            stall: false,
+            ..Self::default()
         }
     }
 
     /// Then stay silent with the connection open.
     pub fn then_stall(mut self) -> Self {
         self.stall = true;
+        self
+    }
+
+    /// Then keep the connection open for `time` before closing it.
+    pub fn then_close_after(mut self, time: Duration) -> Self {
+        self.linger = Some(time);
         self
     }
 }
@@ -581,5 +588,8 @@ async fn serve_one(mut socket: TcpStream, reply: Raw, counter: Arc<AtomicUsize>)
     let _ = socket.flush().await;
     if reply.stall {
         tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    if let Some(time) = reply.linger {
+        tokio::time::sleep(time).await;
     }
 }
