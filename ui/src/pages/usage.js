@@ -1,0 +1,5 @@
+import { html } from "../lib.js";
+
+export function Usage() {
+  return html`<h1>Usage</h1><p>Coming up.</p>`;
+}
