@@ -198,3 +198,12 @@ def pytest_runtest_makereport(item, call):
         for server in LIVE:
             tail = server.log_text()[-20_000:]
             report.sections.append((f"plugboard log ({server.workdir.name}, port {server.port})", tail))
+
+
+def pytest_terminal_summary(terminalreporter):
+    from pages import SUMMARY
+
+    if SUMMARY:
+        terminalreporter.section("web page figures")
+        for line in SUMMARY:
+            terminalreporter.write_line(line)

@@ -24,6 +24,15 @@ PHONE = {"width": 390, "height": 844}
 LIVE_WITHIN_MS = 10_000
 
 
+def claude_account_file(email: str) -> dict:
+    """A Claude subscription account as CLIProxyAPI writes it (Plugboard reads it as it is);
+    its token is the one the scripted Anthropic API takes."""
+    from anthropic_wire import OAUTH_TOKEN
+
+    return {"type": "claude", "access_token": OAUTH_TOKEN, "refresh_token": "sk-ant-ort01-not-used-0123456789",
+            "email": email, "expired": "2099-01-01T00:00:00Z", "disabled": False}
+
+
 def management(server: Plugboard):
     """An httpx client on the server's management API, with its key."""
     return httpx.Client(base_url=server.base_url + "/v0/management",
@@ -43,13 +52,15 @@ def go(page, name: str) -> None:
     page.locator("nav").get_by_role("link", name=name, exact=True).click()
 
 
-def shot(page, name: str, full_page: bool = False) -> Path:
-    """A PNG of the page in target/ui-screenshots/NAME.png; copied into docs/ui/ when
-    PLUGBOARD_UI_SCREENSHOTS=update."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
+def shot(page, name: str, doc: bool = False, full_page: bool = False) -> Path:
+    """A PNG of the page: target/ui-screenshots/NAME.png for the documentation's set
+    (`doc=True`, copied into docs/ui/ when PLUGBOARD_UI_SCREENSHOTS=update), else
+    target/ui-screenshots/stories/NAME.png."""
+    folder = SHOTS if doc else SHOTS / "stories"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page, animations="disabled", caret="hide")
-    if os.environ.get("PLUGBOARD_UI_SCREENSHOTS") == "update":
+    if doc and os.environ.get("PLUGBOARD_UI_SCREENSHOTS") == "update":
         DOC_SHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, DOC_SHOTS / path.name)
     return path
@@ -66,3 +77,7 @@ def storage(page) -> dict:
 def words(text: str) -> str:
     """Whitespace collapsed, for comparing what a person reads."""
     return re.sub(r"\s+", " ", text).strip()
+
+
+# Lines the suite prints at its end (the cold-load figures), whatever the capture mode.
+SUMMARY: list[str] = []

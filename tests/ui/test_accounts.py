@@ -19,25 +19,18 @@ import anthropic
 import pytest
 from playwright.sync_api import expect
 
-from anthropic_wire import OAUTH_TOKEN
 from device_login import ApprovingCopilotMock
-from pages import LIVE_WITHIN_MS, go, management, shot, sign_in
+from pages import LIVE_WITHIN_MS, claude_account_file, go, management, shot, sign_in
 from plugboard_server import provider
 from replies import rate_limited
 
 MODEL = "claude-ui-1"
 
 
-def claude_file(email: str) -> dict:
-    """A Claude subscription as CLIProxyAPI writes it (Plugboard reads it as it is)."""
-    return {"type": "claude", "access_token": OAUTH_TOKEN, "refresh_token": "sk-ant-ort01-not-used-0123456789",
-            "email": email, "expired": "2099-01-01T00:00:00Z", "disabled": False}
-
-
 @pytest.fixture
 def claude(launch, mock):
     server = launch([provider("claude-sub", "anthropic", mock, [MODEL], **{"api-keys": [], "accounts": "auth-dir"})],
-                    components=("anthropic",), accounts={"claude-me@example.com.json": claude_file("me@example.com")})
+                    components=("anthropic",), accounts={"claude-me@example.com.json": claude_account_file("me@example.com")})
     with management(server) as api:
         [account] = api.get("/accounts").json()["accounts"]
     server.account_id = account["id"]
