@@ -34,6 +34,10 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
 ]
+# The fixups an adapter asks for by default (its `info()`): copied along with it.
+DEFAULT_FIXUPS = {"anthropic": ("prefill",), "kiro": ("first-user-turn", "merge-turns", "tool-pairs")}
+
+
 def chromium_or_fail() -> Path:
     """The Chromium binary; a failure naming the package when it is missing."""
     if not CHROMIUM.exists():
@@ -114,8 +118,8 @@ def new_context(browser, request):
         if failed:
             for n, page in enumerate(context.pages):
                 try:
-                    SHOTS.mkdir(parents=True, exist_ok=True)
-                    page.screenshot(path=str(SHOTS / f"failed-{request.node.name}-{index}-{n}.png"))
+                    (SHOTS / "failures").mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(SHOTS / "failures" / f"{request.node.name}-{index}-{n}.png"))
                 except Exception:  # noqa: BLE001 - best effort, the failure itself is reported
                     pass
         context.close()
@@ -154,7 +158,8 @@ def compile_cache(tmp_path_factory) -> Path:
 def launch(tmp_path, compile_cache):
     """`launch(providers, components=("openai",), **settings)`: a Plugboard with the
     management key, an auth dir of its own (`server.auth_dir`) and an adapters dir holding
-    only the named components (copied, so an upload changes this test's dir alone)."""
+    only the named components and their adapters' default fixups (copied, so an upload
+    changes this test's dir alone)."""
     started: list[Plugboard] = []
 
     def start(providers: list, components=("openai",), accounts: dict | None = None, **settings) -> Plugboard:
@@ -162,7 +167,8 @@ def launch(tmp_path, compile_cache):
         workdir.mkdir()
         adapters = workdir / "adapters"
         adapters.mkdir()
-        for name in components:
+        wanted = list(components) + [f for c in components for f in DEFAULT_FIXUPS.get(c, ()) if f not in components]
+        for name in wanted:
             shutil.copy(built(ADAPTERS / f"{name}.wasm"), adapters / f"{name}.wasm")
         auth = workdir / "auth"
         auth.mkdir()
