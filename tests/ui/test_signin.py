@@ -116,3 +116,30 @@ def test_sign_out_forgets_the_key(gateway, page):
     assert not any(gateway.management_key in value for area in kept.values() for value in area.values())
     page.reload()
     expect(page.locator("form#signin")).to_be_visible()
+
+
+def tab_to(page, matches: str, most: int = 40) -> None:
+    """Press Tab until the focused element satisfies the JS predicate `matches(el)`."""
+    for _ in range(most):
+        if page.evaluate(f"() => {{ const el = document.activeElement; return !!el && ({matches})(el); }}"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached an element matching {matches}")
+
+
+def test_sign_in_and_the_pages_are_reachable_from_the_keyboard(gateway, page):
+    page.goto(gateway.base_url + "/ui/")
+    expect(page.locator("form#signin")).to_be_visible()
+
+    tab_to(page, "el => el.id === 'key'")
+    page.keyboard.type(gateway.management_key)
+    page.keyboard.press("Enter")
+    expect(page.locator("nav").get_by_role("link", name="Accounts", exact=True)).to_be_visible()
+
+    for name, route in (("Accounts", "accounts"), ("Usage", "usage"), ("Client keys", "keys")):
+        tab_to(page, f"el => el.tagName === 'A' && el.textContent.trim() === {name!r}")
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(rf"#/{route}$"))
+    focused = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle + ' ' + "
+                            "getComputedStyle(document.activeElement).boxShadow")
+    assert focused.split()[0] != "none" or "rgb" in focused, f"the focused link shows no focus ring: {focused}"
