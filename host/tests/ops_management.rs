@@ -488,6 +488,20 @@ async fn an_operator_logs_accounts_in_from_a_browser_and_manages_them() {
     assert_eq!(story.account(&device_id).await["state"], "disabled");
     let (_, status) = story.get("status").await;
     assert_eq!(status["accounts"]["by_state"]["disabled"], 1, "{status}");
+    // The entries, with the kinds a login makes (what the web page offers to add).
+    let entry = &status["providers"][0];
+    assert_eq!(entry["name"], "sub", "{status}");
+    assert_eq!(entry["loaded"], true, "{status}");
+    let logins: Vec<&str> = entry["logins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|login| login["kind"].as_str())
+        .collect();
+    assert!(
+        logins.contains(&"device") && logins.contains(&"pkce"),
+        "{status}"
+    );
     let (code, _) = story
         .post(&format!("accounts/{device_id}/enable"), json!({}))
         .await;
