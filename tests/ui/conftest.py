@@ -171,7 +171,7 @@ def launch(tmp_path, compile_cache):
         for name in wanted:
             shutil.copy(built(ADAPTERS / f"{name}.wasm"), adapters / f"{name}.wasm")
         auth = workdir / "auth"
-        auth.mkdir()
+        auth.mkdir(mode=0o700)
         for file_name, document in (accounts or {}).items():
             (auth / file_name).write_text(json.dumps(document, indent=2))
         settings.setdefault("management", {"key": MANAGEMENT_KEY})

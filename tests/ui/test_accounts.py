@@ -162,6 +162,6 @@ def test_an_account_added_through_the_device_flow_is_listed(launch, github, new_
     expect(row.locator("[data-field=type]")).to_contain_text("copilot")
     expect(row.locator("[data-field=state]")).to_have_text(re.compile(r"^\s*ok"))
     [token] = github.issued_github
-    [file] = list(server.auth_dir.glob("*.json"))
+    [file] = list(server.auth_dir.glob("copilot-*.json"))
     assert json.loads(file.read_text())["access_token"] == token
     assert token not in page.content(), "the page never shows a token"

@@ -98,7 +98,8 @@ def number(cell: str) -> int:
 def table_groups(page, names: list[str]) -> dict:
     """The usage table as {group name: {column: number}}, for the rows naming one of `names`."""
     table = page.locator("table[data-testid=usage-table]")
-    headers = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+    # A header may carry a sort mark ("Requests ▼").
+    headers = [re.sub(r"[^\w\s]", "", h).strip() for h in table.locator("thead th").all_inner_texts()]
     wanted = ["Requests", "Errors", "Input tokens", "Output tokens"]
     for column in wanted:
         assert column in headers, f"no column {column!r} in {headers}"
