@@ -57,6 +57,8 @@ def test_a_created_key_is_shown_once_works_and_a_revoke_asks_first(launch, mock,
     page.reload()
     expect(row).to_be_visible()
     expect(page.locator("[data-testid=new-key]")).to_have_count(0)
+    # Its counters now: the one request just made.
+    expect(row).to_contain_text(re.compile(r"\b1 req"))
     assert key not in page.content()
 
     # Revoke, cancelled: nothing happens.

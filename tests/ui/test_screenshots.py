@@ -29,8 +29,12 @@ GITHUB_TOKEN = "ghu_screenshotAccount0123456789abcdefgh"
 
 
 @pytest.fixture
-def showcase(launch, mock):
+def showcase(launch, mock, monkeypatch):
     github = ApprovingCopilotMock(known_github_tokens=(GITHUB_TOKEN,))
+    # Copilot's API host (its model list) is reached through the scripted GitHub as a proxy,
+    # as in tests/e2e/test_copilot.py; everything on 127.0.0.1 directly.
+    monkeypatch.setenv("HTTP_PROXY", github.base_url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     server = launch(
         [
             provider("openai-main", "openai", mock, [GPT]),
@@ -67,6 +71,9 @@ def showcase(launch, mock):
         anthropic.Anthropic(base_url=server.base_url, api_key=KEYS["alice"], max_retries=0, timeout=30
                             ).messages.create(model=CLAUDE, max_tokens=64, messages=[{"role": "user", "content": "x"}])
     time.sleep(1.5)  # the usage writer commits within a second
+    with management(server) as api:
+        total = api.get("/usage").json()["total"]
+        assert (total["requests"], total["errors"]) == (9, 1), api.get("/usage/export", params={"format": "csv"}).text
     yield server
     github.close()
 
