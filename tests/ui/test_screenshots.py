@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from device_login import ApprovingCopilotMock
 from pages import DESKTOP, LIVE_WITHIN_MS, PHONE, claude_account_file, go, management, shot, sign_in
-from plugboard_server import provider
+from plugboard_server import TEST_ADAPTERS, built, provider
 from replies import rate_limited, text
 
 GPT, CLAUDE = "gpt-4o-mini", "claude-sonnet-4-5"
@@ -30,7 +30,7 @@ GITHUB_TOKEN = "ghu_screenshotAccount0123456789abcdefgh"
 
 @pytest.fixture
 def showcase(launch, mock, monkeypatch):
-    github = ApprovingCopilotMock(known_github_tokens=(GITHUB_TOKEN,))
+    github = ApprovingCopilotMock(known_github_tokens=(GITHUB_TOKEN,), models_without_initiator=True)
     # Copilot's API host (its model list) is reached through the scripted GitHub as a proxy,
     # as in tests/e2e/test_copilot.py; everything on 127.0.0.1 directly.
     monkeypatch.setenv("HTTP_PROXY", github.base_url)
@@ -51,6 +51,9 @@ def showcase(launch, mock, monkeypatch):
         **{"client-keys": [{"name": name, "key": key, "rpm": 60} for name, key in KEYS.items()]},
     )
     with management(server) as api:
+        # A component the host refuses (another world): listed with its reason.
+        wrong = built(TEST_ADAPTERS / "test-wrong-world.wasm").read_bytes()
+        assert api.put("/adapters/test-wrong-world.wasm", content=wrong).status_code == 422
         assert api.post("/client-keys", json={"name": "laptop", "limits": {"rpm": 30, "tpm": 200000}}
                         ).status_code == 201
     # Traffic: both keys, both dialects, streamed and not; then a 429 cools the subscription.
@@ -108,6 +111,7 @@ def walk(page, server, dark: bool = False) -> None:
 
     go(page, "Components")
     expect(page.locator('tr[data-component="history-trim"]')).to_be_visible()
+    expect(page.locator('tr[data-refused="test-wrong-world.wasm"]')).to_be_visible()
     shot(page, "components", doc=True)
 
     go(page, "Client keys")
