@@ -93,6 +93,11 @@ def walk(page, server, dark: bool = False) -> None:
     go(page, "Accounts")
     expect(page.locator("tr[data-account] [data-field=state]").filter(has_text="cooling until ")).to_have_count(
         1, timeout=LIVE_WITHIN_MS)
+    # The Copilot account's premium allowance as a bar: 300 of 1500 used (the scripted
+    # GitHub's quota snapshot: 1200 remaining).
+    bar = page.locator('tr[data-account="copilot-octocat"] [data-field=quota] [role=progressbar]')
+    expect(bar).to_have_count(1, timeout=LIVE_WITHIN_MS)
+    assert (bar.get_attribute("aria-valuenow"), bar.get_attribute("aria-valuemax")) == ("300", "1500")
     shot(page, "accounts" + suffix, doc=True)
     if dark:
         return
