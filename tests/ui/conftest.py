@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE.parent / "e2e"))
 
 from mock_upstream import MockUpstream  # noqa: E402
 from pages import DESKTOP, MANAGEMENT_KEY, SHOTS  # noqa: E402
-from plugboard_server import ADAPTERS, LIVE, Plugboard, built, provider  # noqa: E402
+from plugboard_server import ADAPTERS, LIVE, TEST_ADAPTERS, Plugboard, built, provider  # noqa: E402
 
 # The browser the suite drives: Debian's `chromium` package.
 CHROMIUM = Path(os.environ.get("PLUGBOARD_CHROMIUM", "/usr/bin/chromium"))
@@ -169,7 +169,9 @@ def launch(tmp_path, compile_cache):
         adapters.mkdir()
         wanted = list(components) + [f for c in components for f in DEFAULT_FIXUPS.get(c, ()) if f not in components]
         for name in wanted:
-            shutil.copy(built(ADAPTERS / f"{name}.wasm"), adapters / f"{name}.wasm")
+            # A test component (`test-*`) comes from target/test-adapters.
+            source = (TEST_ADAPTERS if name.startswith("test-") else ADAPTERS) / f"{name}.wasm"
+            shutil.copy(built(source), adapters / f"{name}.wasm")
         auth = workdir / "auth"
         auth.mkdir(mode=0o700)
         for file_name, document in (accounts or {}).items():

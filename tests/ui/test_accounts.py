@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import anthropic
 import pytest
 from playwright.sync_api import expect
 
 from device_login import ApprovingCopilotMock
+from oauth_pkce import ScriptedOAuth
 from pages import LIVE_WITHIN_MS, claude_account_file, go, management, shot, sign_in
 from plugboard_server import provider
 from replies import rate_limited
@@ -165,3 +167,84 @@ def test_an_account_added_through_the_device_flow_is_listed(launch, github, new_
     [file] = list(server.auth_dir.glob("copilot-*.json"))
     assert json.loads(file.read_text())["access_token"] == token
     assert token not in page.content(), "the page never shows a token"
+
+
+@pytest.fixture
+def oauth():
+    server = ScriptedOAuth()
+    yield server
+    server.close()
+
+
+def test_an_account_added_by_pasting_the_redirect_on_a_headless_server(launch, oauth, new_context):
+    """The browser is not on the server's machine: the authorization page's redirect to the
+    login's loopback address does not load, and the person pastes that address into the
+    page. A pasted address from another login (its state differs) is refused in words and
+    the login keeps waiting."""
+    server = launch([{"name": "sub", "adapter": "test-oauth", "models": ["m"], "accounts": "auth-dir",
+                      "endpoints": oauth.endpoints()}], components=("test-oauth",))
+    context = new_context()
+    page = context.new_page()
+    sign_in(page, server)
+    go(page, "Accounts")
+    page.get_by_role("button", name="Add account").click()
+    choose(page, "sub")
+    page.locator("select#login-kind").select_option("pkce")
+    page.get_by_role("button", name="Start login").click()
+
+    link = page.locator("a[data-testid=authorize-url]")
+    expect(link).to_be_visible(timeout=LIVE_WITHIN_MS)
+    authorize = urlsplit(link.get_attribute("href"))
+    assert f"{authorize.scheme}://{authorize.netloc}{authorize.path}" == oauth.base_url + "/authorize"
+    redirect_uri = parse_qs(authorize.query)["redirect_uri"][0]
+    assert link.get_attribute("target") == "_blank"
+    shot(page, "accounts-authorize-link")
+
+    # The redirect to the server's loopback listener does not load from where the
+    # browser is; the address it ended on is what the person copies. (Playwright does not
+    # route a redirect's target, so the approval's answer is taken here: its location
+    # recorded, the navigation failing as the unreachable address would.)
+    landed: list[str] = []
+
+    def approval(route):
+        if route.request.method != "POST":
+            return route.fallback()
+        answer = route.fetch(max_redirects=0)
+        location = answer.headers["location"]
+        assert location.startswith(redirect_uri), location
+        landed.append(location)
+        return route.abort("connectionrefused")
+
+    context.route(oauth.base_url + "/authorize", approval)
+    with context.expect_page() as opened:
+        link.click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    expect(tab.get_by_role("heading")).to_contain_text("wants to access your account")
+    tab.get_by_role("button", name="Approve").click()
+    tab.wait_for_timeout(500)
+    assert len(landed) == 1 and "code=" in landed[0], landed
+    tab.close()
+
+    status = page.locator("[data-testid=login-status]")
+    box = page.locator("textarea[name=redirect]")
+    forged = re.sub(r"state=[^&]+", "state=forged-state", landed[0])
+    box.fill(forged)
+    page.get_by_role("button", name="Complete").click()
+    refused = page.locator("[role=alert]").filter(has_text=re.compile(r"state|another login|not this login", re.I))
+    expect(refused).not_to_have_count(0)
+    assert "{" not in " ".join(refused.all_inner_texts())
+    assert "Added" not in status.inner_text()
+
+    box.fill(landed[0])
+    page.get_by_role("button", name="Complete").click()
+    expect(status).to_contain_text("Added", timeout=30_000)
+    with management(server) as api:
+        [account] = api.get("/accounts").json()["accounts"]
+    assert account["id"] in status.inner_text()
+    row = row_of(page, account["id"])
+    expect(row).to_be_visible(timeout=LIVE_WITHIN_MS)
+    expect(row.locator("[data-field=state]")).to_have_text(re.compile(r"^\s*ok"))
+    assert oauth.approvals == 1
+    for token in oauth.issued_access:
+        assert token not in page.content()

@@ -23,7 +23,7 @@ from pages import DESKTOP, LIVE_WITHIN_MS, PHONE, claude_account_file, go, manag
 from plugboard_server import TEST_ADAPTERS, built, provider
 from replies import rate_limited, text
 
-GPT, CLAUDE = "gpt-4o-mini", "claude-sonnet-4-5"
+GPT, CLAUDE = "gpt-4o-mini", "claude-sonnet-4-6"
 KEYS = {"alice": "sk-ui-alice-0123456789abcdef", "ci-runner": "sk-ui-ci-0123456789abcdef"}
 GITHUB_TOKEN = "ghu_screenshotAccount0123456789abcdefgh"
 
