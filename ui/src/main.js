@@ -66,8 +66,7 @@ function SignIn({ onSignedIn, notice }) {
   return html`<main class="signin-page">
     <form id="signin" class="card" onSubmit=${submit}>
       <h1><img src=${document.querySelector("link[rel=icon]")?.href} alt="" width="28" height="28" /> Plugboard</h1>
-      <p class="muted">Sign in with the management key (<code>management.key</code> or
-        <code>PLUGBOARD_MANAGEMENT_KEY</code>). It is kept in this tab only.</p>
+      <p class="muted">The management key (<code>management.key</code> or <code>PLUGBOARD_MANAGEMENT_KEY</code>) opens this page. It is kept in this tab only.</p>
       <label for="key">Management key</label>
       <input id="key" name="key" type="password" autocomplete="current-password" required
         value=${key} onInput=${(e) => setKey(e.target.value)} />

@@ -162,7 +162,11 @@ fn collect_redacted(
     kept: &mut Vec<String>,
 ) -> Result<(), String> {
     use serde_yaml_ng::Value as Yaml;
-    let shown = if path.is_empty() { "the document" } else { path };
+    let shown = if path.is_empty() {
+        "the document"
+    } else {
+        path
+    };
     match value {
         Yaml::String(text) if text == REDACTED => {
             let scalar = match current {

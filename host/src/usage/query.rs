@@ -138,7 +138,7 @@ pub struct Query {
 
 impl Query {
     /// The query the management API's parameters say: `group-by` (comma-separated
-    /// names), `from` / `to` (RFC 3339 or Unix seconds), `bucket` (`hour`, `day`). The
+    /// names), `from` / `to` (RFC 3339 or Unix seconds), `bucket` (`minute`, `hour`, `day`). The
     /// error names the parameter and what it accepts.
     pub fn from_params(
         group_by: Option<&str>,
@@ -303,8 +303,12 @@ fn totals_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Totals> 
         cache_read_tokens: get(4)?,
         cache_write_tokens: get(5)?,
         reasoning_tokens: get(6)?,
-        latency_ms_avg: row.get::<_, Option<i64>>(first + 7)?.map(|v| v.max(0) as u64),
-        ttft_ms_avg: row.get::<_, Option<i64>>(first + 8)?.map(|v| v.max(0) as u64),
+        latency_ms_avg: row
+            .get::<_, Option<i64>>(first + 7)?
+            .map(|v| v.max(0) as u64),
+        ttft_ms_avg: row
+            .get::<_, Option<i64>>(first + 8)?
+            .map(|v| v.max(0) as u64),
     })
 }
 

@@ -310,7 +310,9 @@ fn a_minute_series_carries_mean_latency_and_time_to_first_token() {
 
     // No request, no mean.
     let empty = reader
-        .report(&Query::from_params(None, Some(&((T0 + HOUR) / 1000).to_string()), None, None).unwrap())
+        .report(
+            &Query::from_params(None, Some(&((T0 + HOUR) / 1000).to_string()), None, None).unwrap(),
+        )
         .unwrap();
     assert_eq!(empty.total.requests, 0);
     assert_eq!(empty.total.latency_ms_avg, None);

@@ -186,8 +186,7 @@ function LoginSession({ first, onAdded, onClose }) {
   return html`<div>
     ${device && html`<p>Open <a data-testid="verification-url" href=${link} target="_blank" rel="noopener noreferrer">${link}</a> and enter the code</p>
       <p class="code mono" data-testid="device-code">${device.user_code}</p>`}
-    ${authorize && html`<p>Open <a data-testid="authorize-url" href=${authorize} target="_blank" rel="noopener noreferrer">the authorization page</a> and approve.
-        When the browser is not on the server's machine, it ends on an address that does not load: paste that address here.</p>
+    ${authorize && html`<p>Open <a data-testid="authorize-url" href=${authorize} target="_blank" rel="noopener noreferrer">the authorization page</a> and approve. When the browser is not on the server's machine, it ends on an address that does not load: paste that address here.</p>
       ${pending && html`<form onSubmit=${complete}>
         <label for="redirect">Redirect URL</label>
         <textarea id="redirect" name="redirect" rows="3" value=${redirect} onInput=${(e) => setRedirect(e.target.value)}></textarea>

@@ -34,8 +34,7 @@ export function Overview() {
           ${WINDOWS.map(([m, label]) => html`<option value=${m}>${label}</option>`)}
         </select>
       </label>
-      ${data && html`<span class="muted">${data.status.version} · up ${uptime(data.status.uptime_s)} ·
-        ${data.status.components.loaded.length} components loaded${data.status.components.refused.length ? `, ${data.status.components.refused.length} refused` : ""}</span>`}
+      ${data && html`<span class="muted">${`${data.status.version} · up ${uptime(data.status.uptime_s)} · ${data.status.components.loaded.length} components loaded`}${data.status.components.refused.length ? `, ${data.status.components.refused.length} refused` : ""}</span>`}
     </div>
     <${ErrorLine} error=${error} />
     ${data && data.usage.error && html`<p class="error" role="alert">Usage: ${data.usage.error.message}</p>`}

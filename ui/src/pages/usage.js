@@ -82,10 +82,13 @@ export function Usage() {
       <a class="button" data-testid="export-csv" href="/v0/management/usage/export?format=csv" onClick=${exportCsv}>Export CSV</a>
     </div>
     <${ErrorLine} error=${error} />
-    ${data && html`<p class="muted">${fmtInt(data.table.total.requests)} requests, ${fmtPercent(data.table.total.errors, data.table.total.requests)} errors,
-      ${fmtInt(data.table.total.input_tokens)} input and ${fmtInt(data.table.total.output_tokens)} output tokens, mean latency ${fmtMs(data.table.total.latency_ms_avg)}.</p>`}
+    ${data && html`<p class="muted">${summary(data.table.total)}</p>`}
     <${Chart} data=${data} groupBy=${groupBy} bucket=${bucket} metric=${metric} seconds=${seconds} />
     ${data && html`<${UsageTable} groups=${data.table.groups} groupBy=${groupBy} />`}`;
+}
+
+function summary(t) {
+  return `${fmtInt(t.requests)} requests, ${fmtPercent(t.errors, t.requests)} errors, ${fmtInt(t.input_tokens)} input and ${fmtInt(t.output_tokens)} output tokens, mean latency ${fmtMs(t.latency_ms_avg)}.`;
 }
 
 function valueOf(group, metric) {
