@@ -56,7 +56,7 @@ test-e2e *ARGS: _e2e-venv ui
 # Only the web page's browser stories in headless Chromium (`apt-get install chromium`).
 test-ui *ARGS: _e2e-venv ui
     rustup target add wasm32-wasip2
-    adapters/build.sh
+    adapters/build.sh --tests
     cargo build -p plugboard
     .venv/bin/pytest tests/ui -q {{ARGS}}
 
