@@ -131,6 +131,14 @@ function AddAccount({ onClose, onAdded }) {
       setError(err);
     }
   };
+  // Escape closes the form (unless a dialog is open: it takes its own Escape).
+  useEffect(() => {
+    const escape = (e) => {
+      if (e.key === "Escape" && !document.querySelector("dialog[open]")) onClose();
+    };
+    document.addEventListener("keydown", escape);
+    return () => document.removeEventListener("keydown", escape);
+  }, []);
   return html`<section class="card panel" aria-labelledby="add-title">
     <h2 id="add-title">Add account</h2>
     ${status && !entries.length && html`<p class="muted">No provider entry of the config has a login (its adapter declares only keys, or it is not loaded).</p>`}

@@ -26,7 +26,7 @@ export function Components() {
       input.current.value = "";
       reload();
     } catch (err) {
-      setUploadError(err);
+      setUploadError(new Error(`${file.name} was refused: ${err.message}`));
       reload();
     } finally {
       setBusy(false);

@@ -100,7 +100,7 @@ export function ClientKeys() {
         <td class="mono">${k.fingerprint}</td>
         <td>${k.origin}</td>
         <td data-field="limits">${describeLimits(k.limits)}</td>
-        <td class="muted">${k.usage ? `${fmtInt(k.usage.requests_last_minute)} req/min · ${fmtInt(k.usage.tokens_today)} tokens today · ${fmtInt(k.usage.in_flight)} in flight` : ""}</td>
+        <td class="muted">${k.usage ? `${fmtInt(k.usage["requests-last-minute"])} req/min · ${fmtInt(k.usage["requests-today"])} req today · ${fmtInt(k.usage["tokens-today"])} tokens today · ${fmtInt(k.usage["in-flight"])} in flight` : ""}</td>
         <td><div class="actions">
           ${k.origin === "config"
             ? html`<span class="muted">set in the config file</span>`
