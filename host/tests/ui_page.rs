@@ -107,6 +107,21 @@ async fn the_page_is_served_with_a_strict_policy_and_its_assets_with_their_types
     assert_eq!(header(&js, "x-content-type-options"), "nosniff");
     assert!(js.text().await.unwrap().contains("/v0/management"));
 
+    // A browser (which accepts gzip) gets the build's gzipped copy; the same bytes.
+    let packed = client
+        .get(pb.url(&script))
+        .header("accept-encoding", "gzip, deflate, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&packed, "content-encoding"), "gzip");
+    assert_eq!(
+        header(&packed, "content-type"),
+        "text/javascript; charset=utf-8"
+    );
+    assert!(header(&packed, "vary").contains("accept-encoding"));
+    let packed = packed.bytes().await.unwrap();
+    assert!(packed.starts_with(&[0x1f, 0x8b]), "a gzip stream");
     let css = client.get(pb.url(&stylesheet)).send().await.unwrap();
     assert_eq!(css.status(), 200, "{stylesheet}");
     assert_eq!(header(&css, "content-type"), "text/css; charset=utf-8");

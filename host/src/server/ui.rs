@@ -7,13 +7,14 @@
 //! strict `Content-Security-Policy` (same origin only, no inline script, no framing),
 //! `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`. Hashed assets
 //! (`assets/NAME-HASH.EXT`) are cached for good; the shell is revalidated every time,
-//! so a new binary's page is picked up at once.
+//! so a new binary's page is picked up at once. The build puts a gzipped copy beside
+//! the script and stylesheet, sent to browsers that accept gzip.
 //!
 //! Without `ui/dist/` at build time the shell is a page saying the UI was not built
 //! and how to build it.
 
 use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
@@ -70,15 +71,28 @@ async fn shell() -> Response {
     answer(body, "text/html; charset=utf-8", "no-cache")
 }
 
-/// `GET /ui/{path}`: an embedded asset, else a 404.
-async fn asset(Path(path): Path<String>) -> Response {
+/// `GET /ui/{path}`: an embedded asset (its gzipped copy `PATH.gz`, made by the build,
+/// when there is one and the browser accepts gzip), else a 404.
+async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     if let Some(body) = find(&path) {
         let cache = if path.starts_with("assets/") {
             "public, max-age=31536000, immutable"
         } else {
             "no-cache"
         };
-        return answer(body, content_type(&path), cache);
+        let packed = find(&format!("{path}.gz")).filter(|_| accepts_gzip(&headers));
+        let mut response = answer(packed.unwrap_or(body), content_type(&path), cache);
+        if packed.is_some() {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        if find(&format!("{path}.gz")).is_some() {
+            response
+                .headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        return response;
     }
     let mut response = answer(
         format!("No `/ui/{path}` in this build\n").into_bytes(),
@@ -87,6 +101,22 @@ async fn asset(Path(path): Path<String>) -> Response {
     );
     *response.status_mut() = StatusCode::NOT_FOUND;
     response
+}
+
+/// Whether `Accept-Encoding` takes gzip (and does not refuse it with `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let refused =
+                parts.any(|p| p.replace(' ', "") == "q=0" || p.replace(' ', "") == "q=0.0");
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
 }
 
 /// The `Content-Type` of an embedded file, by its extension.
@@ -139,6 +169,18 @@ mod tests {
         );
         assert_eq!(content_type("assets/icon-1.svg"), "image/svg+xml");
         assert_eq!(content_type("README"), "application/octet-stream");
+        let mut headers = HeaderMap::new();
+        assert!(!accepts_gzip(&headers), "no Accept-Encoding: identity");
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate, br"),
+        );
+        assert!(accepts_gzip(&headers));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip;q=0"),
+        );
+        assert!(!accepts_gzip(&headers));
         if BUILT {
             assert!(find("index.html").is_some(), "a built page has its shell");
         } else {
