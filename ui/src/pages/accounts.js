@@ -16,7 +16,7 @@ export function Accounts() {
     ${adding && html`<${AddAccount} onClose=${() => setAdding(false)} onAdded=${reload} />`}
     <${ErrorLine} error=${error} />
     ${data && !accounts.length && html`<p class="muted">No accounts in the credential store yet.</p>`}
-    ${accounts.length > 0 && html`<div class="table-wrap"><table data-testid="accounts-table">
+    ${accounts.length > 0 && html`<div class="table-wrap"><table class="cards" data-testid="accounts-table">
       <caption class="muted" hidden>Stored accounts</caption>
       <thead><tr>
         <th scope="col">Account</th><th scope="col">Type</th><th scope="col">Label</th><th scope="col">Provider</th>
@@ -69,14 +69,14 @@ function AccountRow({ account: a, reload }) {
   };
   return html`<tr data-account=${a.id}>
     <th scope="row" class="mono">${a.id}</th>
-    <td data-field="type">${a.type}<div class="muted">${a.kind}</div></td>
-    <td data-field="label">${a.label || "–"}</td>
-    <td data-field="provider">${(a.entries || []).join(", ") || "–"}</td>
-    <td data-field="state"><span class=${"state-" + a.state}>${stateText(a)}</span>
+    <td data-field="type" data-label="Type">${a.type}<div class="muted">${a.kind}</div></td>
+    <td data-field="label" data-label="Label">${a.label || "–"}</td>
+    <td data-field="provider" data-label="Provider">${(a.entries || []).join(", ") || "–"}</td>
+    <td data-field="state" data-label="State"><span class=${"state-" + a.state}>${stateText(a)}</span>
       ${a.last_error && a.state === "ok" && html`<div class="muted">${a.last_error}</div>`}</td>
-    <td data-field="expiry">${a.expires_at ? html`${fmtTime(a.expires_at)}<div class="muted">${fmtRelative(a.expires_at)}</div>` : "–"}</td>
-    <td data-field="quota"><${Quota} quota=${a.quota} /></td>
-    <td><div class="actions">
+    <td data-field="expiry" data-label="Expiry">${a.expires_at ? html`${fmtTime(a.expires_at)}<div class="muted">${fmtRelative(a.expires_at)}</div>` : "–"}</td>
+    <td data-field="quota" data-label="Quota"><${Quota} quota=${a.quota} /></td>
+    <td data-label="Actions"><div class="actions">
       ${a.state === "disabled"
         ? html`<button type="button" disabled=${busy} onClick=${() => act({ path: path + "/enable" }, `Enabled ${a.id}`)}>Enable</button>`
         : html`<button type="button" disabled=${busy} onClick=${disable}>Disable</button>`}

@@ -55,25 +55,25 @@ export function Components() {
       <${ErrorLine} error=${uploadError} />
     </form>
     <h2>Loaded</h2>
-    <div class="table-wrap"><table data-testid="components-table">
+    <div class="table-wrap"><table class="cards" data-testid="components-table">
       <thead><tr><th scope="col">Component</th><th scope="col">Kind</th><th scope="col">Version</th><th scope="col">Contract</th>
         <th scope="col">Hash</th><th scope="col">File</th><th scope="col">Actions</th></tr></thead>
       <tbody>${loaded.map((c) => html`<tr data-component=${c.id}>
         <th scope="row">${c.id}</th>
-        <td data-field="kind">${c.kind}</td>
-        <td data-field="version">${c.version}</td>
-        <td data-field="contract">${c.contract_version}</td>
-        <td data-field="hash" class="hash mono" title=${c.hash}>${c.hash}</td>
-        <td class="mono">${c.file}</td>
+        <td data-field="kind" data-label="Kind">${c.kind}</td>
+        <td data-field="version" data-label="Version">${c.version}</td>
+        <td data-field="contract" data-label="Contract">${c.contract_version}</td>
+        <td data-field="hash" data-label="Hash" class="hash mono" title=${c.hash}>${c.hash}</td>
+        <td class="mono" data-label="File">${c.file}</td>
         <td><button type="button" class="danger" onClick=${() => remove(c.file)}>Delete</button></td>
       </tr>`)}</tbody>
     </table>${data && !loaded.length && html`<p class="muted">Nothing loaded.</p>`}</div>
     ${refused.length > 0 && html`<h2>Refused files</h2>
-      <div class="table-wrap"><table data-testid="refused-table">
+      <div class="table-wrap"><table class="cards" data-testid="refused-table">
         <thead><tr><th scope="col">File</th><th scope="col">Reason</th><th scope="col">Actions</th></tr></thead>
         <tbody>${refused.map((r) => html`<tr data-refused=${r.file}>
           <th scope="row" class="mono">${r.file}</th>
-          <td data-field="reason">${r.reason}</td>
+          <td data-field="reason" data-label="Reason">${r.reason}</td>
           <td><button type="button" class="danger" onClick=${() => remove(r.file)}>Delete</button></td>
         </tr>`)}</tbody>
       </table></div>`}`;

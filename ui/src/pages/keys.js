@@ -92,15 +92,15 @@ export function ClientKeys() {
       </div>`}
     </section>
     ${editedKey && html`<${EditLimits} key=${editedKey.name} item=${editedKey} onDone=${() => { setEditing(null); reload(); }} />`}
-    <div class="table-wrap"><table data-testid="keys-table">
+    <div class="table-wrap"><table class="cards" data-testid="keys-table">
       <thead><tr><th scope="col">Name</th><th scope="col">Fingerprint</th><th scope="col">Origin</th>
         <th scope="col">Limits</th><th scope="col">Now</th><th scope="col">Actions</th></tr></thead>
       <tbody>${keys.map((k) => html`<tr data-key=${k.name}>
         <th scope="row">${k.name}</th>
-        <td class="mono">${k.fingerprint}</td>
-        <td>${k.origin}</td>
-        <td data-field="limits">${describeLimits(k.limits)}</td>
-        <td class="muted">${k.usage ? `${fmtInt(k.usage["requests-last-minute"])} req/min · ${fmtInt(k.usage["requests-today"])} req today · ${fmtInt(k.usage["tokens-today"])} tokens today · ${fmtInt(k.usage["in-flight"])} in flight` : ""}</td>
+        <td class="mono" data-label="Fingerprint">${k.fingerprint}</td>
+        <td data-label="Origin">${k.origin}</td>
+        <td data-field="limits" data-label="Limits">${describeLimits(k.limits)}</td>
+        <td class="muted" data-label="Now">${k.usage ? `${fmtInt(k.usage["requests-last-minute"])} req/min · ${fmtInt(k.usage["requests-today"])} req today · ${fmtInt(k.usage["tokens-today"])} tokens today · ${fmtInt(k.usage["in-flight"])} in flight` : ""}</td>
         <td><div class="actions">
           ${k.origin === "config"
             ? html`<span class="muted">set in the config file</span>`
