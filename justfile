@@ -9,9 +9,13 @@ config := env("CONFIG", "config.yaml")
 default:
     @just --list
 
-# Build the release host and every adapter component (target/adapters/*.wasm).
-build: adapters
+# Build the release host (with the web page embedded) and every adapter component (target/adapters/*.wasm).
+build: adapters ui
     cargo build --release -p plugboard
+
+# Build the web page (ui/ -> ui/dist/, embedded in the host binary at compile time).
+ui: _ui-install
+    cd ui && npm run build --silent
 
 # Build only the adapter and fixup components into target/adapters/.
 adapters:
@@ -31,24 +35,33 @@ run: build
     fi
     exec target/release/plugboard serve --config "{{config}}"
 
-# Everything (docs/testing.md): components, Rust tests, e2e stories and matrix, real coding CLIs.
-test: _e2e-venv _cli-install
+# Everything (docs/testing.md): components, Rust tests, e2e stories and matrix, the web page in Chromium, real coding CLIs.
+test: _e2e-venv _cli-install ui
     rustup target add wasm32-wasip2
     adapters/build.sh --tests
     cargo nextest run --workspace
     cargo build -p plugboard
     .venv/bin/pytest tests/e2e -q
+    .venv/bin/pytest tests/ui -q
     .venv/bin/pytest tests/cli -q
 
 # Only the end-to-end stories (SDKs, matrix); builds the host and components first.
-test-e2e *ARGS: _e2e-venv
+test-e2e *ARGS: _e2e-venv ui
     rustup target add wasm32-wasip2
     adapters/build.sh --tests
     cargo build -p plugboard
     .venv/bin/pytest tests/e2e -q {{ARGS}}
 
+# `PLUGBOARD_UI_SCREENSHOTS=update` also refreshes docs/ui/*.png.
+# Only the web page's browser stories in headless Chromium (`apt-get install chromium`).
+test-ui *ARGS: _e2e-venv ui
+    rustup target add wasm32-wasip2
+    adapters/build.sh --tests
+    cargo build -p plugboard
+    .venv/bin/pytest tests/ui -q {{ARGS}}
+
 # Only the real coding CLIs (Claude Code, Codex, Gemini CLI, opencode) against Plugboard.
-test-cli *ARGS: _e2e-venv _cli-install
+test-cli *ARGS: _e2e-venv _cli-install ui
     rustup target add wasm32-wasip2
     adapters/build.sh
     cargo build -p plugboard
@@ -78,6 +91,17 @@ _cli-install:
     if [ ! -d tests/cli/node_modules ] || [ "$(cat tests/cli/node_modules/.lock.sha256 2>/dev/null)" != "$want" ]; then
         (cd tests/cli && npm ci --no-audit --no-fund --loglevel=error)
         echo "$want" > tests/cli/node_modules/.lock.sha256
+    fi
+
+# Install the page's build tools into ui/node_modules (`npm ci`, offline from the npm registry
+# packages), or refresh them when ui/package-lock.json changed.
+_ui-install:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    want="$(sha256sum ui/package-lock.json | cut -d' ' -f1)"
+    if [ ! -d ui/node_modules ] || [ "$(cat ui/node_modules/.lock.sha256 2>/dev/null)" != "$want" ]; then
+        (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+        echo "$want" > ui/node_modules/.lock.sha256
     fi
 
 # BENCH_QUICK=1 for a ~3-minute smoke run; BENCH_NO_PEERS=1 leaves the peers out (docs/benchmarks.md).

@@ -85,7 +85,7 @@ enum Command {
         /// upstream-model, dialect, status.
         #[arg(long)]
         by: Option<String>,
-        /// A time series: `hour` or `day` (UTC).
+        /// A time series: `minute`, `hour` or `day` (UTC).
         #[arg(long)]
         bucket: Option<String>,
         /// Print the report as JSON.

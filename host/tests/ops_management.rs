@@ -488,6 +488,20 @@ async fn an_operator_logs_accounts_in_from_a_browser_and_manages_them() {
     assert_eq!(story.account(&device_id).await["state"], "disabled");
     let (_, status) = story.get("status").await;
     assert_eq!(status["accounts"]["by_state"]["disabled"], 1, "{status}");
+    // The entries, with the kinds a login makes (what the web page offers to add).
+    let entry = &status["providers"][0];
+    assert_eq!(entry["name"], "sub", "{status}");
+    assert_eq!(entry["loaded"], true, "{status}");
+    let logins: Vec<&str> = entry["logins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|login| login["kind"].as_str())
+        .collect();
+    assert!(
+        logins.contains(&"device") && logins.contains(&"pkce"),
+        "{status}"
+    );
     let (code, _) = story
         .post(&format!("accounts/{device_id}/enable"), json!({}))
         .await;
@@ -852,4 +866,57 @@ other-key: 2
     assert_eq!(code, 200, "{again}");
     assert_eq!(again["generation"], 2);
     assert!(story.pb.log().contains("management: config put"));
+
+    // The redacted YAML an editor gets, edited and sent back as it is: the placeholders
+    // keep the file's secrets, so the management key and the client key still work.
+    let (_, config) = story.get("config").await;
+    let yaml = config["yaml"]
+        .as_str()
+        .expect("GET config has its YAML")
+        .to_owned();
+    assert!(
+        yaml.contains("'[redacted]'")
+            && !yaml.contains(MANAGEMENT_KEY)
+            && !yaml.contains(CLIENT_KEY),
+        "{yaml}"
+    );
+    let edited = yaml.replace("- m2\n", "- m3\n");
+    assert_ne!(edited, yaml, "{yaml}");
+    let (code, applied) = answer(put(edited).await.unwrap()).await;
+    assert_eq!(code, 200, "{applied}");
+    assert_eq!(applied["generation"], 3);
+    let written = std::fs::read_to_string(story.pb.config_path()).unwrap();
+    assert!(
+        written.contains(MANAGEMENT_KEY) && written.contains(CLIENT_KEY) && written.contains("m3"),
+        "{written}"
+    );
+    let (code, _) = story.get("status").await;
+    assert_eq!(code, 200, "the management key survived the round trip");
+    let models = story
+        .client
+        .get(story.pb.url("/v1/models"))
+        .bearer_auth(CLIENT_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        models.status(),
+        200,
+        "the client key survived the round trip"
+    );
+    // A placeholder with nothing behind it is refused, naming its key.
+    let (code, refused) = answer(
+        put(format!("{yaml}extra-secret-key: '[redacted]'\n"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(code, 400, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("extra-secret-key"),
+        "{refused}"
+    );
 }

@@ -17,8 +17,9 @@ pub fn version_line() -> String {
     format!("plugboard {}", env!("CARGO_PKG_VERSION"))
 }
 
-/// `GET status`: version, uptime, components loaded and refused, accounts by state,
-/// and the config: the generation in force, when it was applied, the last refused
+/// `GET status`: version, uptime, components loaded and refused, the provider entries
+/// (name, adapter, whether it is loaded, the credential kinds one logs in with), accounts
+/// by state, and the config: the generation in force, when it was applied, the last refused
 /// config with its reason, settings waiting for a restart.
 pub(super) async fn status(State(management): State<Arc<Management>>) -> Response {
     let gateway = &management.gateway();
@@ -33,11 +34,43 @@ pub(super) async fn status(State(management): State<Arc<Management>>) -> Respons
         "started_at": rfc3339(management.started_at),
         "uptime_s": management.started.elapsed().as_secs(),
         "components": {"loaded": loaded, "refused": refused},
+        "providers": providers(gateway),
         "accounts": {"total": rows.len(), "by_state": by_state},
         "config": super::reloader().map_or(Value::Null, |reloader| {
             serde_json::to_value(reloader.status()).unwrap_or(Value::Null)
         }),
     }))
+}
+
+/// The config's provider entries: `name`, `adapter`, `loaded` (its adapter is), and
+/// `logins`: the credential kinds of its adapter that a login makes (`kind`,
+/// `description`), for `POST accounts/login`.
+fn providers(gateway: &crate::pipeline::Gateway) -> Vec<Value> {
+    let registry = gateway.runtime.registry();
+    gateway
+        .config
+        .providers
+        .iter()
+        .map(|entry| {
+            let provider = registry.provider(&entry.adapter);
+            let logins: Vec<Value> = provider
+                .map(|p| {
+                    p.info
+                        .credential_kinds
+                        .iter()
+                        .filter(|kind| !kind.is_key())
+                        .map(|kind| json!({"kind": kind.id, "description": kind.description}))
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({
+                "name": entry.name,
+                "adapter": entry.adapter,
+                "loaded": provider.is_some(),
+                "logins": logins,
+            })
+        })
+        .collect()
 }
 
 /// The components loaded now and the files refused, as JSON.
@@ -72,9 +105,10 @@ fn file_name(path: &std::path::Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-/// `GET config`: the config file as it reads now, as JSON, every secret replaced by
-/// `[redacted]` (keys, secrets, tokens, passwords, whatever their nesting) and every
-/// credential the server holds removed from the other values.
+/// `GET config`: the config file as it reads now, as JSON (`config`) and as YAML text
+/// (`yaml`, for an editor: `PUT config` puts its `[redacted]` placeholders back), every
+/// secret replaced by `[redacted]` (keys, secrets, tokens, passwords, whatever their
+/// nesting) and every credential the server holds removed from the other values.
 pub(super) async fn config(State(management): State<Arc<Management>>) -> Response {
     let Some(path) = config_path() else {
         return error(
@@ -107,11 +141,12 @@ pub(super) async fn config(State(management): State<Arc<Management>>) -> Respons
     redact(&mut value, false, &|text| {
         management.gateway().redactor.redact(text)
     });
-    ok(json!({"path": path.display().to_string(), "config": value}))
+    let yaml = serde_yaml_ng::to_string(&value).unwrap_or_default();
+    ok(json!({"path": path.display().to_string(), "config": value, "yaml": yaml}))
 }
 
 /// The config file the server was started with (see [`set_config_path`]).
-fn config_path() -> Option<std::path::PathBuf> {
+pub(super) fn config_path() -> Option<std::path::PathBuf> {
     CONFIG_PATH.get().cloned()
 }
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod connections;
+pub mod ui;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -50,6 +51,8 @@ pub fn app(live: LiveGateway) -> axum::Router {
         .merge(authenticated)
         // `/v0/management/…` and `/metrics`, behind the management key.
         .merge(crate::management::router(live.clone()))
+        // The web page: public shell and assets; its figures come from the API above.
+        .merge(ui::router())
         .route("/healthz", get(health))
         // Claude Code probes `HEAD /` before anything else; any 200 will do.
         .route("/", get(root))
@@ -428,8 +431,13 @@ async fn health(State(gateway): State<Arc<Gateway>>) -> Response {
         .into_response()
 }
 
-async fn root() -> &'static str {
-    "plugboard\n"
+/// `GET /`: with the management API on, a redirect to the web page; else (and for
+/// `HEAD /`, Claude Code's probe, which wants a 200) the plain answer.
+async fn root(State(gateway): State<Arc<Gateway>>, method: Method) -> Response {
+    if method == Method::GET && gateway.config.management.key_in_force().is_some() {
+        return axum::response::Redirect::temporary(ui::MOUNT).into_response();
+    }
+    "plugboard\n".into_response()
 }
 
 async fn not_found(method: Method, uri: Uri, headers: HeaderMap) -> Response {

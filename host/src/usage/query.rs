@@ -92,6 +92,8 @@ impl GroupKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Bucket {
+    /// Minutes (requests per minute, for the last hour or so).
+    Minute,
     /// UTC hours.
     Hour,
     /// UTC days.
@@ -99,17 +101,21 @@ pub enum Bucket {
 }
 
 impl Bucket {
-    /// `hour` or `day`.
+    /// `minute`, `hour` or `day`.
     pub fn parse(text: &str) -> Result<Bucket, String> {
         match text.trim().to_ascii_lowercase().as_str() {
+            "minute" => Ok(Bucket::Minute),
             "hour" => Ok(Bucket::Hour),
             "day" => Ok(Bucket::Day),
-            other => Err(format!("bucket `{other}` is neither `hour` nor `day`")),
+            other => Err(format!(
+                "bucket `{other}` is not one of `minute`, `hour`, `day`"
+            )),
         }
     }
 
     fn millis(self) -> i64 {
         match self {
+            Bucket::Minute => 60_000,
             Bucket::Hour => 3_600_000,
             Bucket::Day => 86_400_000,
         }
@@ -132,7 +138,7 @@ pub struct Query {
 
 impl Query {
     /// The query the management API's parameters say: `group-by` (comma-separated
-    /// names), `from` / `to` (RFC 3339 or Unix seconds), `bucket` (`hour`, `day`). The
+    /// names), `from` / `to` (RFC 3339 or Unix seconds), `bucket` (`minute`, `hour`, `day`). The
     /// error names the parameter and what it accepts.
     pub fn from_params(
         group_by: Option<&str>,
@@ -226,6 +232,11 @@ pub struct Totals {
     pub cache_write_tokens: u64,
     /// Reasoning tokens.
     pub reasoning_tokens: u64,
+    /// Mean time from arrival to the answer's end, milliseconds (`None`: no request).
+    pub latency_ms_avg: Option<u64>,
+    /// Mean time to the first streamed token, milliseconds, over the streamed requests
+    /// that had one (`None`: none did).
+    pub ttft_ms_avg: Option<u64>,
 }
 
 /// One group (and bucket) of a report.
@@ -277,7 +288,8 @@ const SUMS: &str = "COUNT(*), \
     SUM(CASE WHEN status >= 400 OR error != '' THEN 1 ELSE 0 END), \
     COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), \
     COALESCE(SUM(cache_read_tokens), 0), COALESCE(SUM(cache_write_tokens), 0), \
-    COALESCE(SUM(reasoning_tokens), 0)";
+    COALESCE(SUM(reasoning_tokens), 0), \
+    CAST(ROUND(AVG(latency_ms)) AS INTEGER), CAST(ROUND(AVG(ttft_ms)) AS INTEGER)";
 
 fn totals_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Totals> {
     let get = |i: usize| -> rusqlite::Result<u64> {
@@ -291,6 +303,12 @@ fn totals_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Totals> 
         cache_read_tokens: get(4)?,
         cache_write_tokens: get(5)?,
         reasoning_tokens: get(6)?,
+        latency_ms_avg: row
+            .get::<_, Option<i64>>(first + 7)?
+            .map(|v| v.max(0) as u64),
+        ttft_ms_avg: row
+            .get::<_, Option<i64>>(first + 8)?
+            .map(|v| v.max(0) as u64),
     })
 }
 

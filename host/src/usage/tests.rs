@@ -240,12 +240,83 @@ fn query_words_are_checked_with_the_accepted_forms() {
             .starts_with("from:")
     );
     assert!(Bucket::parse("week").is_err());
+    assert_eq!(Bucket::parse("minute"), Ok(Bucket::Minute));
     let day_ago = parse_since("1d").unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
     assert!((now - day_ago - 86_400_000).abs() < 60_000);
+}
+
+#[test]
+fn a_minute_series_carries_mean_latency_and_time_to_first_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.db");
+    let writer = UsageWriter::start(&path, 100_000).unwrap();
+    let streamed = |time_ms, latency_ms, ttft_ms| Row {
+        stream: true,
+        latency_ms,
+        ttft_ms: Some(ttft_ms),
+        ..row(time_ms, "alice", "openai", "gpt-4o", 200, (10, 5))
+    };
+    let rows = [
+        // The first minute: a streamed request and a plain one.
+        streamed(T0 + 1_000, 300, 100),
+        Row {
+            latency_ms: 100,
+            ..row(T0 + 2_000, "alice", "openai", "gpt-4o", 200, (1, 1))
+        },
+        // The third minute: two streamed requests.
+        streamed(T0 + 2 * 60_000 + 5, 1_000, 200),
+        streamed(T0 + 2 * 60_000 + 6, 2_000, 401),
+    ];
+    for r in &rows {
+        assert!(writer.send(r.clone()));
+    }
+    let reader = UsageReader::new(&path);
+    let all = wait_for_rows(&reader, 4);
+    assert_eq!(all.total.latency_ms_avg, Some(850));
+    // Only the streamed requests have a first token: (100 + 200 + 401) / 3.
+    assert_eq!(all.total.ttft_ms_avg, Some(234));
+
+    let per_minute = reader
+        .report(&Query::from_params(Some("provider"), None, None, Some("minute")).unwrap())
+        .unwrap();
+    let minutes: Vec<(i64, u64, Option<u64>, Option<u64>)> = per_minute
+        .groups
+        .iter()
+        .map(|g| {
+            (
+                parse_instant(g.bucket.as_deref().unwrap()).unwrap() - T0,
+                g.totals.requests,
+                g.totals.latency_ms_avg,
+                g.totals.ttft_ms_avg,
+            )
+        })
+        .collect();
+    assert_eq!(
+        minutes,
+        vec![
+            (0, 2, Some(200), Some(100)),
+            (2 * 60_000, 2, Some(1_500), Some(301)),
+        ]
+    );
+    // In JSON, beside the sums.
+    let json = serde_json::to_value(&per_minute).unwrap();
+    assert_eq!(json["bucket"], "minute");
+    assert_eq!(json["groups"][1]["latency_ms_avg"], 1500);
+    assert_eq!(json["groups"][0]["ttft_ms_avg"], 100);
+
+    // No request, no mean.
+    let empty = reader
+        .report(
+            &Query::from_params(None, Some(&((T0 + HOUR) / 1000).to_string()), None, None).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(empty.total.requests, 0);
+    assert_eq!(empty.total.latency_ms_avg, None);
+    writer.close();
 }
 
 #[test]
