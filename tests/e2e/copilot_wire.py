@@ -20,7 +20,8 @@ Copilot's API (under `api_base`, as a proxy target, or directly):
 - every call needs `Authorization: Bearer <a Copilot token it issued, not expired or
   revoked>` (401 otherwise), `Copilot-Integration-Id`, `Editor-Version` (400 when
   missing, 466 below `MIN_EDITOR`), `Editor-Plugin-Version` and `X-Github-Api-Version`
-  (466 below `MIN_API_VERSION`); `X-Initiator` is recorded, and must be `user` or `agent`;
+  (466 below `MIN_API_VERSION`); `X-Initiator` is recorded, and must be `user` or `agent` on
+  a generation call (a read such as `GET /models` may leave it out: it is billing, not a read's);
 - `GET /models`: the list, each with `supported_endpoints`;
 - `POST /chat/completions`, `/responses`, `/v1/messages`: the model must be listed (400
   `model_not_supported`) and served on that path (400 `unsupported_api_for_model`),
@@ -320,8 +321,10 @@ class CopilotMock:
                                              "quota_remaining": 1200.0, "remaining": 1200, "unlimited": False}}}
 
 
-def check_api_headers(headers: dict) -> tuple | None:
-    """The refusal for an API call without what the API requires, or None."""
+def check_api_headers(headers: dict, billed: bool = True) -> tuple | None:
+    """The refusal for an API call without what the API requires, or None. `X-Initiator`
+    is required on a generation call (`billed`: it decides the premium-request count);
+    on a read such as `GET /models` it may be absent, and when sent it must be valid."""
     if not headers.get("copilot-integration-id"):
         return copilot_error(400, "bad_request", "missing Copilot-Integration-Id header")
     editor = headers.get("editor-version", "")
@@ -337,7 +340,8 @@ def check_api_headers(headers: dict) -> tuple | None:
     if headers.get("x-github-api-version", "") < MIN_API_VERSION:
         return 466, {"content-type": "text/plain"}, (
             "client not supported: bad request: the specified API version is no longer supported").encode()
-    if headers.get("x-initiator") not in ("user", "agent"):
+    initiator = headers.get("x-initiator")
+    if (billed or initiator is not None) and initiator not in ("user", "agent"):
         return copilot_error(400, "bad_request", "X-Initiator must be user or agent")
     return None
 
@@ -381,7 +385,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json(200, self.mock._user())
             return self._json(200, self.mock._exchange(github))
         if url.path == "/models":
-            if not self._api_auth(headers):
+            if not self._api_auth(headers, billed=False):
                 return
             return self._json(200, {"object": "list", "data": MODELS})
         return self._json(404, {"message": "Not Found"})
@@ -404,7 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._generate(url.path, headers, body)
         return self._json(404, {"message": "Not Found"})
 
-    def _api_auth(self, headers: dict) -> bool:
+    def _api_auth(self, headers: dict, billed: bool = True) -> bool:
         auth = headers.get("authorization", "")
         github, why = self.mock._copilot_account(auth.removeprefix("Bearer ")) if auth.startswith("Bearer ") else (
             None, "unauthorized: bearer token required")
@@ -412,7 +416,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(*copilot_error(401, "unauthorized", why))
             return False
         self._received.account = github
-        refused = check_api_headers(headers)
+        refused = check_api_headers(headers, billed)
         if refused:
             self._send(*refused)
             return False

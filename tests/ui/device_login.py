@@ -31,11 +31,7 @@ class ApprovingCopilotMock(CopilotMock):
     """`CopilotMock` whose device logins wait for an approval on its verification page
     (or `approve(user_code)`)."""
 
-    def __init__(self, models_without_initiator: bool = False, **settings) -> None:
-        """`models_without_initiator`: answer `GET /models` without an `X-Initiator` header
-        (copilot_wire wants one on every API call; the adapter's model-list read sends none,
-        and the facts do not say whether GitHub asks for it there)."""
-        self.models_without_initiator = models_without_initiator
+    def __init__(self, **settings) -> None:
         settings.setdefault("pending_polls", 0)
         settings.setdefault("slow_down", False)
         super().__init__(**settings)
@@ -73,9 +69,6 @@ class _Handler(copilot_wire._Handler):
         if self.path.split("?")[0] == "/login/device":
             self._begin("GET")
             return self._page(200, "")
-        if (self.mock.models_without_initiator and self.path.split("?")[0].endswith("/models")
-                and "X-Initiator" not in self.headers):
-            self.headers["X-Initiator"] = "agent"
         return super().do_GET()
 
     def do_POST(self):

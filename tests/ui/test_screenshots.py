@@ -30,7 +30,7 @@ GITHUB_TOKEN = "ghu_screenshotAccount0123456789abcdefgh"
 
 @pytest.fixture
 def showcase(launch, mock, monkeypatch):
-    github = ApprovingCopilotMock(known_github_tokens=(GITHUB_TOKEN,), models_without_initiator=True)
+    github = ApprovingCopilotMock(known_github_tokens=(GITHUB_TOKEN,))
     # Copilot's API host (its model list) is reached through the scripted GitHub as a proxy,
     # as in tests/e2e/test_copilot.py; everything on 127.0.0.1 directly.
     monkeypatch.setenv("HTTP_PROXY", github.base_url)
