@@ -362,69 +362,6 @@ impl<'de> de::Visitor<'de> for FindKey<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn error_of(text: &str) -> String {
-        format!("{:#}", from_str::<serde_yaml_ng::Value>(text).unwrap_err())
-    }
-
-    #[test]
-    fn a_duplicate_key_is_refused_at_the_line_of_its_second_occurrence() {
-        let err = error_of("a: 1\nb: 2\na: 3\n");
-        assert!(err.contains("duplicate key `a`"), "{err}");
-        assert!(err.contains("line 3"), "{err}");
-        let err = error_of("a:\n  - {x: 1, y: 2}\n  - x: 1\n    x: 2\n");
-        assert!(err.contains("duplicate key `x`"), "{err}");
-        assert!(err.contains("line 4"), "{err}");
-    }
-
-    #[test]
-    fn the_same_key_in_sibling_mappings_is_not_a_duplicate() {
-        from_str::<serde_yaml_ng::Value>("a: {x: 1}\nb: {x: 1}\nc: [{x: 1}, {x: 2}]\n").unwrap();
-    }
-
-    #[test]
-    fn an_error_at_line_1_column_1_still_names_its_line() {
-        #[derive(Debug, serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
-        #[allow(dead_code)]
-        struct Strict {
-            a: Option<u32>,
-        }
-        let err = format!("{:#}", from_str::<Strict>("b: 1\n").unwrap_err());
-        assert!(err.contains("unknown field `b`"), "{err}");
-        assert!(err.contains("line 1"), "{err}");
-    }
-
-    #[test]
-    fn a_key_path_is_found_at_its_line() {
-        let text = "a: 1
-list:
-  - x: 1
-  - x: 2
-    y:
-      deep: 3
-flow: {k: [1, 2]}
-";
-        assert_eq!(line_of(text, "a"), Some(1));
-        assert_eq!(line_of(text, "list"), Some(2));
-        assert_eq!(line_of(text, "list[0].x"), Some(3));
-        assert_eq!(line_of(text, "list[1].x"), Some(4));
-        assert_eq!(line_of(text, "list[1].y.deep"), Some(6));
-        assert_eq!(line_of(text, "flow.k"), Some(7));
-        // A path ending in an index is placed at its list.
-        assert_eq!(line_of(text, "flow.k[1]"), Some(7));
-        // Absent keys, indexes past the end, and non-paths have no line.
-        assert_eq!(line_of(text, "missing"), None);
-        assert_eq!(line_of(text, "list[5].x"), None);
-        assert_eq!(line_of(text, "list[0].z"), None);
-        assert_eq!(line_of(text, "a[x"), None);
-        assert_eq!(line_of("[unclosed", "a"), None);
-    }
-}
-
 /// Every key of `text` that `T` refuses, as `(path, message)` in document order of
 /// discovery: the document is deserialised again with each wrong key taken out, until
 /// it fits or the next error cannot be taken out (a missing key, a wrong list item).
@@ -516,5 +453,68 @@ fn take_out(document: &mut serde_yaml_ng::Value, path: &[Segment]) -> bool {
     match node {
         serde_yaml_ng::Value::Mapping(map) => map.remove(last.as_str()).is_some(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(text: &str) -> String {
+        format!("{:#}", from_str::<serde_yaml_ng::Value>(text).unwrap_err())
+    }
+
+    #[test]
+    fn a_duplicate_key_is_refused_at_the_line_of_its_second_occurrence() {
+        let err = error_of("a: 1\nb: 2\na: 3\n");
+        assert!(err.contains("duplicate key `a`"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        let err = error_of("a:\n  - {x: 1, y: 2}\n  - x: 1\n    x: 2\n");
+        assert!(err.contains("duplicate key `x`"), "{err}");
+        assert!(err.contains("line 4"), "{err}");
+    }
+
+    #[test]
+    fn the_same_key_in_sibling_mappings_is_not_a_duplicate() {
+        from_str::<serde_yaml_ng::Value>("a: {x: 1}\nb: {x: 1}\nc: [{x: 1}, {x: 2}]\n").unwrap();
+    }
+
+    #[test]
+    fn an_error_at_line_1_column_1_still_names_its_line() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Strict {
+            a: Option<u32>,
+        }
+        let err = format!("{:#}", from_str::<Strict>("b: 1\n").unwrap_err());
+        assert!(err.contains("unknown field `b`"), "{err}");
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn a_key_path_is_found_at_its_line() {
+        let text = "a: 1
+list:
+  - x: 1
+  - x: 2
+    y:
+      deep: 3
+flow: {k: [1, 2]}
+";
+        assert_eq!(line_of(text, "a"), Some(1));
+        assert_eq!(line_of(text, "list"), Some(2));
+        assert_eq!(line_of(text, "list[0].x"), Some(3));
+        assert_eq!(line_of(text, "list[1].x"), Some(4));
+        assert_eq!(line_of(text, "list[1].y.deep"), Some(6));
+        assert_eq!(line_of(text, "flow.k"), Some(7));
+        // A path ending in an index is placed at its list.
+        assert_eq!(line_of(text, "flow.k[1]"), Some(7));
+        // Absent keys, indexes past the end, and non-paths have no line.
+        assert_eq!(line_of(text, "missing"), None);
+        assert_eq!(line_of(text, "list[5].x"), None);
+        assert_eq!(line_of(text, "list[0].z"), None);
+        assert_eq!(line_of(text, "a[x"), None);
+        assert_eq!(line_of("[unclosed", "a"), None);
     }
 }
