@@ -26,6 +26,7 @@ import kiro_wire  # noqa: E402
 from anthropic_wire import OAUTH_BETA, OAUTH_TOKEN  # noqa: E402
 from mock_upstream import MockUpstream, Received  # noqa: E402
 from plugboard_server import LIVE, Plugboard, provider  # noqa: E402
+from upstream_fixtures import mock, upstream  # noqa: E402, F401 - fixtures, found by name
 from replies import text, tool_call  # noqa: E402
 from upstream_view import Result, read  # noqa: E402
 
@@ -123,20 +124,6 @@ def subscription_refusals(received: list[Received], account: str) -> list[str]:
 def declared_tools(received: list[Received]) -> list[str]:
     """Tool names declared by the requests that declared any (for failure messages)."""
     return sorted({name for r in received if r.dialect != "unknown" and r.status == 200 for name in read(r).tools})
-
-
-@pytest.fixture(scope="session")
-def upstream() -> MockUpstream:
-    server = MockUpstream()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def mock(upstream: MockUpstream) -> MockUpstream:
-    upstream.reset()
-    yield upstream
-    upstream.reset()
 
 
 def account_file(account: str) -> tuple[str, dict]:

@@ -12,6 +12,7 @@ import pytest
 
 from mock_upstream import MockUpstream
 from plugboard_server import LIVE, Plugboard, provider
+from upstream_fixtures import mock, upstream  # noqa: F401 - fixtures, found by name
 
 # Model names the shared gateway serves, one provider entry each.
 CLAUDE_MODEL = "claude-mock-1"
@@ -27,21 +28,6 @@ GEMINI_MODEL = "gemini-mock-1"
 RESPONSES_MODEL = "responses-mock-1"
 # Which adapter serves each model of the shared gateway.
 ADAPTER_OF = {CLAUDE_MODEL: "anthropic", GPT_MODEL: "openai", GEMINI_MODEL: "gemini", RESPONSES_MODEL: "openai-responses"}
-
-
-@pytest.fixture(scope="session")
-def upstream() -> MockUpstream:
-    server = MockUpstream()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def mock(upstream: MockUpstream) -> MockUpstream:
-    """The scripted upstream, with no queued replies and no recorded requests."""
-    upstream.reset()
-    yield upstream
-    upstream.reset()
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ sys.path.insert(0, str(HERE.parent / "e2e"))
 from mock_upstream import MockUpstream  # noqa: E402
 from pages import DESKTOP, MANAGEMENT_KEY, SHOTS  # noqa: E402
 from plugboard_server import ADAPTERS, LIVE, TEST_ADAPTERS, Plugboard, built, provider  # noqa: E402
+from upstream_fixtures import mock, upstream  # noqa: E402, F401 - fixtures, found by name
 
 # The browser the suite drives: Debian's `chromium` package.
 CHROMIUM = Path(os.environ.get("PLUGBOARD_CHROMIUM", "/usr/bin/chromium"))
@@ -131,21 +132,6 @@ def new_context(browser, request):
 def page(new_context):
     """A page in a fresh 1280x800 context."""
     return new_context().new_page()
-
-
-@pytest.fixture(scope="session")
-def upstream() -> MockUpstream:
-    server = MockUpstream()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def mock(upstream: MockUpstream) -> MockUpstream:
-    """The scripted upstream, with no queued replies and no recorded requests."""
-    upstream.reset()
-    yield upstream
-    upstream.reset()
 
 
 @pytest.fixture(scope="session")
