@@ -44,17 +44,18 @@ def test_a_wrong_key_is_refused_inline_and_a_good_edit_applies(launch, mock, pag
         assert secret not in shown, "a secret reached the page"
     shot(page, "config")
 
-    # A wrong key (`base-uri` for `base-url`): refused, each error at its line.
-    wrong = shown.replace("base-url", "base-uri", 1)
-    assert wrong != shown
+    # Two wrong keys (`base-uri` for `base-url`, and one at the top): refused, each
+    # listed on its own with its line.
+    wrong = shown.replace("base-url", "base-uri", 1).rstrip("\n") + "\nno-such-key: 1\n"
+    assert "base-uri" in wrong
     editor.fill(wrong)
     page.get_by_role("button", name="Save").click()
     errors = page.locator("ul#config-errors li")
-    expect(errors.first).to_be_visible()
+    expect(errors).to_have_count(2)
     listed = errors.all_inner_texts()
-    assert any("base-uri" in e for e in listed), listed
-    wrong_line = next(n for n, line in enumerate(wrong.splitlines(), 1) if "base-uri" in line)
-    assert any(re.search(rf"\b{wrong_line}\b", e) and re.search(r"line", e, re.I) for e in listed), (wrong_line, listed)
+    for key in ("base-uri", "no-such-key"):
+        wrong_line = next(n for n, line in enumerate(wrong.splitlines(), 1) if key in line)
+        assert any(key in e and re.search(rf"\bline {wrong_line}\b", e, re.I) for e in listed), (key, wrong_line, listed)
     assert editor.input_value() == wrong, "the text is kept for fixing"
     assert server.config_path.read_text() == on_disk
     assert generation(server) == before
