@@ -36,8 +36,9 @@ fn openai_completion(prompt: u64, completion: u64, cached: u64, reasoning: u64) 
     })
 }
 
-/// An OpenAI stream whose last chunk carries the usage (as `include_usage` asks).
-fn openai_stream(prompt: u64, completion: u64) -> Reply {
+/// The frames of an OpenAI stream whose last chunk carries the usage (as
+/// `include_usage` asks): two text chunks, the usage chunk, `[DONE]`.
+fn openai_stream_frames(prompt: u64, completion: u64) -> [String; 4] {
     let chunk = |delta: Value, finish: Value| {
         format!(
             "data: {}\n\n",
@@ -51,12 +52,18 @@ fn openai_stream(prompt: u64, completion: u64) -> Reply {
             "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
             "total_tokens": prompt + completion}})
     );
-    Reply::sse(&[
-        &chunk(json!({"role": "assistant", "content": "fi"}), Value::Null),
-        &chunk(json!({"content": "ne"}), json!("stop")),
-        &usage,
-        "data: [DONE]\n\n",
-    ])
+    [
+        chunk(json!({"role": "assistant", "content": "fi"}), Value::Null),
+        chunk(json!({"content": "ne"}), json!("stop")),
+        usage,
+        "data: [DONE]\n\n".to_owned(),
+    ]
+}
+
+/// [`openai_stream_frames`] as a scripted reply, a frame per chunk.
+fn openai_stream(prompt: u64, completion: u64) -> Reply {
+    let frames = openai_stream_frames(prompt, completion);
+    Reply::sse(&frames.each_ref().map(String::as_str))
 }
 
 fn anthropic_message(input: u64, output: u64) -> Value {
@@ -566,31 +573,16 @@ async fn a_store_switched_off_writes_nothing_and_a_sigkill_loses_at_most_the_las
 /// `client_disconnected`.
 #[tokio::test]
 async fn a_client_that_stops_at_done_is_complete_and_one_that_leaves_midway_is_not() {
-    let chunk = |delta: Value, finish: Value| {
-        format!(
-            "data: {}\n\n",
-            json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "up",
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
-        )
-    };
-    let usage = format!(
-        "data: {}\n\n",
-        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "up",
-            "choices": [], "usage": {"prompt_tokens": 21, "completion_tokens": 4, "total_tokens": 25}})
-    );
-    let whole = format!(
-        "{}{}{usage}data: [DONE]\n\n",
-        chunk(json!({"role": "assistant", "content": "fi"}), Value::Null),
-        chunk(json!({"content": "ne"}), json!("stop")),
-    );
-    let first = chunk(json!({"role": "assistant", "content": "fi"}), Value::Null);
+    let frames = openai_stream_frames(21, 4);
+    let whole = frames.concat();
+    let first = &frames[0];
     let done = RawUpstream::start(
         Raw::head_then(200, "text/event-stream", &whole)
             .then_close_after(std::time::Duration::from_millis(300)),
     )
     .await;
     let midway =
-        RawUpstream::start(Raw::head_then(200, "text/event-stream", &first).then_stall()).await;
+        RawUpstream::start(Raw::head_then(200, "text/event-stream", first).then_stall()).await;
     let adapters = adapters_with(&["openai"]);
     let dir = tempfile::tempdir().unwrap();
     let usage_db = dir.path().join("usage.db");

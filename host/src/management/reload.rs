@@ -61,19 +61,10 @@ pub(super) async fn put(
         text.to_owned()
     };
     let reloader = reloader.clone();
-    let outcome = match tokio::task::spawn_blocking(move || reloader.apply_text(&text)).await {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "reload_failed",
-                e.to_string(),
-            );
-        }
-    };
-    tracing::info!(peer = %peer.0, generation = outcome.generation(),
-        applied = !matches!(outcome, Outcome::Refused(_)), "management: config put");
-    answer(outcome)
+    run(&peer, "management: config put", move || {
+        reloader.apply_text(&text)
+    })
+    .await
 }
 
 /// `POST config/reload`: read the config file again now.
@@ -85,7 +76,20 @@ pub(super) async fn reload(
         return no_reloader();
     };
     let reloader = reloader.clone();
-    let outcome = match tokio::task::spawn_blocking(move || reloader.reload(Trigger::Api)).await {
+    run(&peer, "management: config reload", move || {
+        reloader.reload(Trigger::Api)
+    })
+    .await
+}
+
+/// Run a reloader call off the async runtime (it reads and writes files), log it with
+/// `what` and the peer, and answer its outcome.
+async fn run(
+    peer: &Peer,
+    what: &'static str,
+    call: impl FnOnce() -> Outcome + Send + 'static,
+) -> Response {
+    let outcome = match tokio::task::spawn_blocking(call).await {
         Ok(outcome) => outcome,
         Err(e) => {
             return error(
@@ -96,7 +100,7 @@ pub(super) async fn reload(
         }
     };
     tracing::info!(peer = %peer.0, generation = outcome.generation(),
-        applied = !matches!(outcome, Outcome::Refused(_)), "management: config reload");
+        applied = !matches!(outcome, Outcome::Refused(_)), "{what}");
     answer(outcome)
 }
 
