@@ -39,7 +39,7 @@ run: build
 test: _e2e-venv _cli-install ui
     rustup target add wasm32-wasip2
     adapters/build.sh --tests
-    cargo nextest run --workspace
+    cargo nextest run --workspace --no-fail-fast
     cargo build -p plugboard
     .venv/bin/pytest tests/e2e -q
     .venv/bin/pytest tests/ui -q

@@ -194,9 +194,19 @@ async fn a_refresh_refused_for_good_disables_the_account_with_the_reason() {
             .contains("invalid_grant"),
         "{file}"
     );
-    // Once disabled, the account is out of rotation: no second refresh is tried.
+    // Once disabled, the account is out of rotation: no second refresh is tried, and
+    // the answer names the account and why it is out, never the token.
     let again = chat(&gateway).await;
     assert_eq!(again.status(), 503);
+    let message = json_body(again).await["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("disabled: `gone` (") && message.contains("invalid_grant"),
+        "{message}"
+    );
+    assert!(!message.contains("rt-unknown"), "{message}");
     assert_eq!(mock.counts().refresh_token, 1);
 }
 

@@ -35,16 +35,33 @@ pub fn serving(
     let Some(info) = adapter else {
         return Vec::new();
     };
-    let usable = |file: &&Arc<AccountFile>| {
-        file.disabled.is_none() && info.credential_kind(&file.kind).is_some()
-    };
+    selected(entry, snapshot)
+        .filter(|file| file.disabled.is_none() && info.credential_kind(&file.kind).is_some())
+        .cloned()
+        .collect()
+}
+
+/// The stored accounts provider entry `entry` would use but that are disabled, with
+/// their reasons (recorded redacted): what a client is told when no account serves.
+pub fn disabled<'a>(
+    entry: &'a ProviderEntry,
+    snapshot: &'a Snapshot,
+) -> impl Iterator<Item = (&'a str, &'a str)> {
+    selected(entry, snapshot).filter_map(|file| Some((file.id.as_str(), file.disabled.as_deref()?)))
+}
+
+/// The stored accounts `entry` selects (every one with `accounts: auth-dir`, else the
+/// listed ids the store holds), in id order.
+fn selected<'a>(
+    entry: &'a ProviderEntry,
+    snapshot: &'a Snapshot,
+) -> Box<dyn Iterator<Item = &'a Arc<AccountFile>> + 'a> {
     match &entry.accounts {
-        AccountSelection::AuthDir => snapshot.accounts.values().filter(usable).cloned().collect(),
-        selection => selection
-            .stored()
-            .filter_map(|id| snapshot.accounts.get(id))
-            .filter(usable)
-            .cloned()
-            .collect(),
+        AccountSelection::AuthDir => Box::new(snapshot.accounts.values()),
+        selection => Box::new(
+            selection
+                .stored()
+                .filter_map(|id| snapshot.accounts.get(id)),
+        ),
     }
 }

@@ -260,6 +260,33 @@ impl Router {
 }
 
 impl Router {
+    /// Why the entries of `candidates` have no account, when stored accounts they
+    /// would use are disabled: `; disabled: ID (reason), …; log in again or enable
+    /// them`; else empty.
+    fn why_none(&self, candidates: &[Candidate]) -> String {
+        let Some(store) = &self.store else {
+            return String::new();
+        };
+        let snapshot = store.snapshot();
+        let mut seen = HashSet::new();
+        let disabled: Vec<String> = candidates
+            .iter()
+            .filter(|candidate| seen.insert(candidate.provider))
+            .flat_map(|candidate| {
+                crate::accounts::disabled(&self.entries[candidate.provider], &snapshot)
+                    .map(|(id, reason)| format!("`{id}` ({reason})"))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if disabled.is_empty() {
+            return String::new();
+        }
+        format!(
+            "; disabled: {}; log in again or enable them",
+            disabled.join(", ")
+        )
+    }
+
     /// Record stored account `id` as disabled for `reason` (already redacted), unless
     /// it is not a stored account or is disabled already.
     fn disable_stored(&self, id: &str, reason: &str) {
@@ -376,7 +403,11 @@ impl Plan<'_> {
             }
             None => ClientError::new(
                 ErrorKind::Overloaded,
-                format!("no account can serve `{}`", self.requested),
+                format!(
+                    "no account can serve `{}`{}",
+                    self.requested,
+                    self.router.why_none(&self.candidates)
+                ),
             ),
         }
     }
