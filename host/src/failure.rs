@@ -79,6 +79,10 @@ pub struct ClientError {
     pub param: Option<String>,
     /// When the client may usefully retry; rendered as `Retry-After` (whole seconds).
     pub retry_after: Option<Duration>,
+    /// The usage row's error class when it must differ from `code`: a refusal by the
+    /// client key's own limits, which the client sees under its dialect's usual code
+    /// (see [`crate::governance::REFUSED_BY_THE_KEY`]).
+    pub usage_class: Option<&'static str>,
 }
 
 impl ClientError {
@@ -90,6 +94,7 @@ impl ClientError {
             code: None,
             param: None,
             retry_after: None,
+            usage_class: None,
         }
     }
     /// With a machine-readable code.
@@ -100,6 +105,11 @@ impl ClientError {
     /// With the request field at fault.
     pub fn param(mut self, param: impl Into<String>) -> Self {
         self.param = Some(param.into());
+        self
+    }
+    /// Recorded in the usage store under `class` rather than its code.
+    pub fn usage_class(mut self, class: &'static str) -> Self {
+        self.usage_class = Some(class);
         self
     }
     /// With a `Retry-After`.

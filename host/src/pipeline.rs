@@ -312,8 +312,12 @@ impl RequestRecord {
     }
 }
 
-/// A client error's class for the usage row: its code, else its kind.
+/// A client error's class for the usage row: its usage class, else its code, else its
+/// kind.
 fn error_class(error: &ClientError) -> String {
+    if let Some(class) = error.usage_class {
+        return class.to_owned();
+    }
     if let Some(code) = &error.code {
         return code.clone();
     }

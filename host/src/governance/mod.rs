@@ -407,7 +407,8 @@ impl Governance {
                 format!("client key `{name}` may not use model `{model}`"),
             )
             .code("model_not_allowed")
-            .param("model"));
+            .param("model")
+            .usage_class(REFUSED_MODEL));
         }
         let counters = state.counters.entry(name.clone()).or_default();
         match counters.admit(&limits, now) {
@@ -613,6 +614,17 @@ fn view(key: &Key, counters: &mut counters::Counters, now: Moment) -> KeyView {
     }
 }
 
+/// The usage store's error class of a request refused by its client key's rate or
+/// concurrency limits (the client sees `rate_limit_exceeded`).
+pub const REFUSED_RATE: &str = "client_key_rate";
+/// ... by its key's day or month quota (the client sees `insufficient_quota`).
+pub const REFUSED_QUOTA: &str = "client_key_quota";
+/// ... because its key may not use the model (the client sees `model_not_allowed`).
+pub const REFUSED_MODEL: &str = "client_key_model";
+/// Every class of a request its client key refused: not counted against the key's
+/// quotas (the restart seed leaves them out, as the counters never counted them).
+pub const REFUSED_BY_THE_KEY: [&str; 3] = [REFUSED_RATE, REFUSED_QUOTA, REFUSED_MODEL];
+
 /// The client's error for a request over a limit: 429 with `Retry-After`; quotas say
 /// `insufficient_quota` (OpenAI's code for it), rates `rate_limit_exceeded`.
 fn refusal(name: &str, over: &Over) -> ClientError {
@@ -626,10 +638,10 @@ fn refusal(name: &str, over: &Over) -> ClientError {
         Limit::RequestsPerMonth => format!("{} requests per month", over.value),
         Limit::TokensPerMonth => format!("{} tokens per month", over.value),
     };
-    let code = if over.limit.is_quota() {
-        "insufficient_quota"
+    let (code, class) = if over.limit.is_quota() {
+        ("insufficient_quota", REFUSED_QUOTA)
     } else {
-        "rate_limit_exceeded"
+        ("rate_limit_exceeded", REFUSED_RATE)
     };
     ClientError::new(
         ErrorKind::RateLimited,
@@ -639,6 +651,7 @@ fn refusal(name: &str, over: &Over) -> ClientError {
         ),
     )
     .code(code)
+    .usage_class(class)
     .retry_after(over.retry_after)
 }
 

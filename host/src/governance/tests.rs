@@ -40,12 +40,14 @@ fn limits_refuse_in_client_terms_and_plain_callers_pass() {
     let error = governance.admit(&alice, "gpt-other").unwrap_err();
     assert_eq!(error.kind, ErrorKind::Permission);
     assert_eq!(error.code.as_deref(), Some("model_not_allowed"));
+    assert_eq!(error.usage_class, Some(REFUSED_MODEL));
 
     let first = governance.admit(&alice, "gpt-up").unwrap();
     drop(first);
     let error = governance.admit(&alice, "gpt-up").unwrap_err();
     assert_eq!(error.kind, ErrorKind::RateLimited);
     assert_eq!(error.code.as_deref(), Some("rate_limit_exceeded"));
+    assert_eq!(error.usage_class, Some(REFUSED_RATE));
     let wait = error.retry_after_secs().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
 
@@ -75,6 +77,7 @@ fn an_admission_frees_its_slot_and_records_its_tokens_when_dropped() {
     assert_eq!((usage.in_flight, usage.tokens_today), (0, 100));
     let refused = governance.admit(&carol, "m").unwrap_err();
     assert_eq!(refused.code.as_deref(), Some("insufficient_quota"));
+    assert_eq!(refused.usage_class, Some(REFUSED_QUOTA));
 }
 
 #[test]

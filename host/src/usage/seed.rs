@@ -10,14 +10,7 @@ use anyhow::Context;
 use time::OffsetDateTime;
 
 use super::UsageReader;
-use crate::governance::{QuotaSeed, Totals as QuotaTotals};
-
-/// The error codes of a request the key's own limits refused before any attempt.
-const REFUSED_BY_THE_KEY: [&str; 3] = [
-    "rate_limit_exceeded",
-    "insufficient_quota",
-    "model_not_allowed",
-];
+use crate::governance::{QuotaSeed, REFUSED_BY_THE_KEY, Totals as QuotaTotals};
 
 impl QuotaSeed for UsageReader {
     fn totals_since(&self, since: OffsetDateTime) -> anyhow::Result<Vec<(String, QuotaTotals)>> {
@@ -28,7 +21,7 @@ impl QuotaSeed for UsageReader {
                     SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)) \
              FROM requests \
              WHERE time_ms >= ?1 AND client_key != '' AND model != '' \
-               AND NOT (attempts = 0 AND error IN ({})) \
+               AND error NOT IN ({}) \
              GROUP BY client_key",
             REFUSED_BY_THE_KEY
                 .iter()

@@ -342,9 +342,11 @@ fn the_quota_seed_counts_what_the_key_s_limits_admitted_since_a_moment() {
         row(T0 - HOUR, "alice", "openai", "gpt-4o", 200, (1000, 1000)), // before
         row(T0 + 10, "alice", "openai", "gpt-4o", 200, (10, 5)),
         row(T0 + 20, "alice", "openai", "gpt-4o", 429, (0, 0)), // upstream's 429: admitted
+        refused(crate::governance::REFUSED_RATE),
+        refused(crate::governance::REFUSED_QUOTA),
+        refused(crate::governance::REFUSED_MODEL),
+        // Admitted, then every account was resting: counted, as the counters did.
         refused("rate_limit_exceeded"),
-        refused("insufficient_quota"),
-        refused("model_not_allowed"),
         undecoded,
         row(T0 + 30, "bob", "openai", "gpt-4o", 200, (7, 3)),
         row(T0 + 40, "", "openai", "gpt-4o", 200, (1, 1)), // a plain api-key
@@ -363,7 +365,7 @@ fn the_quota_seed_counts_what_the_key_s_limits_admitted_since_a_moment() {
             (
                 "alice".to_owned(),
                 QuotaTotals {
-                    requests: 2,
+                    requests: 3,
                     tokens: 15
                 }
             ),
