@@ -7,10 +7,6 @@
 
 mod fixture;
 
-/// The allocator `plugboard` runs with (host/src/main.rs), so the figures are its.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::time::Duration;
 
 use adapter_openai::OpenAi;

@@ -21,12 +21,6 @@ use plugboard::pipeline::{Gateway, LiveGateway};
 use plugboard::reload::Reloader;
 use plugboard::runtime::{ComponentKind, LoadFailure, Runtime, RuntimeSettings};
 
-/// mimalloc rather than glibc's malloc: under load, the request path's many small
-/// allocations spent a tenth of the CPU in glibc's malloc and free and its arena locks
-/// (docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// One base URL for every LLM subscription.
 #[derive(Parser)]
 #[command(name = "plugboard", version, about)]
