@@ -21,7 +21,8 @@ from pathlib import Path
 
 from measure import Tools
 from phases import (build, cold_start, ensure_oha, ensure_venv, memory_idle_connections,
-                    memory_streams, micro, mock_stats, rounds, rss_snapshot, swap, warm_up)
+                    memory_streams, micro, mock_stats, ops_cost, rounds, rss_snapshot, swap,
+                    warm_up)
 from procs import free_port, raise_fd_limit, stop_all
 from report import source_state, write_results
 from systems import (Binaries, System, direct_systems, start_floors, start_litellm,
@@ -42,6 +43,7 @@ def settings() -> dict:
         "search_probes": 6 if quick else 8,
         "max_seconds": 3.0 if quick else 6.0,
         "held_streams": 1000,
+        "ops_cost_processes": 4 if quick else 8,
     }
 
 
@@ -92,6 +94,9 @@ def main() -> int:
     rss_idle = rss_snapshot(systems)
     measured = rounds(tools, systems, config, say)
     rss_after = rss_snapshot(systems)
+    say(f"usage store + metrics: {config['ops_cost_processes']} fresh processes each way")
+    ops = ops_cost(tools, bins, logs, run_dir, adapters_dir, mock, hold_mock, swap_upstream,
+                   config["ops_cost_processes"], say)
     say("memory: idle keep-alive connections, then 1,000 held streams")
     idle_connections = memory_idle_connections(tools, systems, say)
     streams = memory_streams(tools, systems, config["held_streams"], say)
@@ -109,7 +114,7 @@ def main() -> int:
 
     results = write_results(
         root=ROOT, config=config, systems=systems, measured=measured, rss_idle=rss_idle,
-        rss_after=rss_after, idle_connections=idle_connections, streams=streams, swap=swapped,
+        rss_after=rss_after, ops=ops, idle_connections=idle_connections, streams=streams, swap=swapped,
         cold=cold, mock_stats=stats, micro=micro_results, elapsed_s=time.time() - started, oha=oha,
         source=source)
     say(f"wrote bench/results/latest.json and latest.md ({results['elapsed_s']:.0f}s)")

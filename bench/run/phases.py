@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import time
 import urllib.request
@@ -19,9 +20,10 @@ from pathlib import Path
 
 import measure
 from measure import Tools
-from procs import Spawned, free_port
+from procs import Spawned, StartFailed, free_port
 from requests import chat_route
-from systems import CLIENT_KEY, Binaries, System, plugboard_config, prepare_adapters_dir
+from systems import (CLIENT_KEY, Binaries, System, plugboard_config, prepare_adapters_dir,
+                     start_plugboard_copy)
 
 ORDER = ["direct", "direct-messages", "floor", "floor-json", "plugboard-passthrough",
          "plugboard-ops-off", "plugboard-translated", "plugboard-fixups", "tensorzero", "litellm"]
@@ -141,6 +143,47 @@ def rounds(tools: Tools, systems: dict[str, System], config: dict, say) -> list[
                     f"saturation {record[system.name]['saturation'].get('rps')}")
         measured.append(record)
     return measured
+
+
+def ops_cost(tools: Tools, bins: Binaries, logs: Path, run_dir: Path, adapters: Path,
+             mock: Spawned, hold: Spawned, swap_upstream: str, processes: int, say) -> dict:
+    """What the usage store and metrics cost a request: `processes` fresh Plugboards with
+    them on and as many with them off, started and measured alternately (on, off, then
+    off, on, ...), one concurrency-1 latency run each on the passthrough route.
+
+    Why fresh processes rather than the two long-lived ones of the rounds: on this
+    2-core machine two processes of one binary and one config differ at the p50 by
+    tens of µs for as long as they live (where their threads and memory landed), more
+    than the cost measured. The median over several processes each way cancels that.
+    """
+    samples: dict[str, list[float]] = {"on": [], "off": []}
+    for number in range(processes):
+        order = ["on", "off"] if number % 2 == 0 else ["off", "on"]
+        for variant in order:
+            name = f"plugboard-ops-{variant}-{number + 1}"
+            db = run_dir / f"{name}.db" if variant == "on" else None
+            try:
+                proc, route = start_plugboard_copy(bins, logs, run_dir, adapters, run_dir / "cache",
+                                                   mock, hold, swap_upstream, name, db)
+            except StartFailed as error:
+                say(f"  {name} did not start: {str(error)[:200]}")
+                continue
+            try:
+                result = _guard(say, f"{name} latency", lambda: measure.latency(tools, route))
+            finally:
+                proc.stop()
+            if result.get("p50_us") is not None:
+                samples[variant].append(result["p50_us"])
+    out: dict = {"processes": processes,
+                 "on_p50_us": samples["on"], "off_p50_us": samples["off"]}
+    if samples["on"] and samples["off"]:
+        out["p50_on_minus_off_us"] = round(
+            statistics.median(samples["on"]) - statistics.median(samples["off"]), 1)
+        out["off_p50_range_us"] = [min(samples["off"]), max(samples["off"])]
+        say(f"  store + metrics on − off, median of {processes} processes each: "
+            f"{out['p50_on_minus_off_us']} µs (off processes ranged "
+            f"{min(samples['off'])}–{max(samples['off'])} µs)")
+    return out
 
 
 def memory_idle_connections(tools: Tools, systems: dict[str, System], say) -> dict[str, dict]:

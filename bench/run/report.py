@@ -117,7 +117,7 @@ def _verdict(measured, target, lower_is_better: bool = True, unit: str = "") -> 
     return f"missed by {_fmt(round(gap, 1), unit)}"
 
 
-def targets(systems: dict, swap: dict) -> list[dict]:
+def targets(systems: dict, swap: dict, ops: dict) -> list[dict]:
     """Issue 4's targets against this run's numbers."""
     pt, fx = systems.get("plugboard-passthrough", {}), systems.get("plugboard-fixups", {})
     floor, tz, ll = systems.get("floor", {}), systems.get("tensorzero", {}), systems.get("litellm", {})
@@ -127,9 +127,8 @@ def targets(systems: dict, swap: dict) -> list[dict]:
         rows.append({"target": what, "measured": measured, "goal": target,
                      "status": _verdict(measured, target, lower, unit), "unit": unit})
 
-    ops_off = systems.get("plugboard-ops-off", {})
-    row("usage store + metrics on vs off (passthrough, same rounds): p50 on − off ≤ 10 µs",
-        ops_off.get("p50_on_minus_off_us"), 10, unit=" µs")
+    row(f"usage store + metrics on vs off (passthrough, median p50 of {ops.get('processes')} fresh "
+        "processes each way): on − off ≤ 10 µs", ops.get("p50_on_minus_off_us"), 10, unit=" µs")
     row("translated + 2 fixups: added p50 ≤ 100 µs", fx.get("added_p50_us"), 100, unit=" µs")
     row("translated + 2 fixups: added p99 ≤ 300 µs", fx.get("added_p99_us"), 300, unit=" µs")
     for pct in ("p50", "p99"):
@@ -199,7 +198,8 @@ def criterion_results(root: Path) -> dict | None:
 
 
 def write_results(*, root: Path, config: dict, systems: dict[str, System], measured: list[dict],
-                  rss_idle: dict, rss_after: dict, idle_connections: dict, streams: dict,
+                  rss_idle: dict, rss_after: dict, ops: dict, idle_connections: dict,
+                  streams: dict,
                   swap: dict, cold: dict, mock_stats: dict, micro: dict, elapsed_s: float,
                   oha: str | None,
                   source: tuple[str, list[str]]) -> dict:
@@ -226,7 +226,9 @@ def write_results(*, root: Path, config: dict, systems: dict[str, System], measu
         "settings": config | {"oha": oha, "chunks_per_stream": CHUNKS},
         "elapsed_s": round(elapsed_s),
         "systems": by_name,
-        "targets": targets(by_name, swap),
+        "targets": targets(by_name, swap, ops),
+        # `ops_cost` in phases.py: the store and metrics on and off, fresh processes.
+        "ops_cost": ops,
         "hot_swap": swap,
         "cold_start": cold,
         "idle_connections": idle_connections,
@@ -294,6 +296,12 @@ def markdown(results: dict) -> str:
                       "by several mappings once): " + "; ".join(
                           f"{name} {_fmt(s['kb_per_stream'])} / {_fmt(s.get('pss_kb_per_stream'))} KB"
                           for name, s in held) + "."]
+    ops = results.get("ops_cost") or {}
+    if ops.get("on_p50_us") and ops.get("off_p50_us"):
+        lines += ["", f"Usage store + metrics, p50 µs of {ops['processes']} fresh processes each way "
+                      f"(passthrough, concurrency 1): on {', '.join(_fmt(v) for v in ops['on_p50_us'])}; "
+                      f"off {', '.join(_fmt(v) for v in ops['off_p50_us'])}; median on − off "
+                      f"{_fmt(ops.get('p50_on_minus_off_us'))} µs."]
     swap, cold = results["hot_swap"], results["cold_start"]
     lines += ["", f"Cold start to first proxied 200: {_fmt(cold.get('uncached', {}).get('cold_start_ms'))} ms "
                   f"(empty compile cache), {_fmt(cold.get('cached', {}).get('cold_start_ms'))} ms (cached). "

@@ -202,25 +202,37 @@ def start_plugboard(bins: Binaries, logs: Path, run_dir: Path, mock: Spawned, ho
 def start_plugboard_ops_off(bins: Binaries, logs: Path, run_dir: Path, adapters: Path, cache: Path,
                             mock: Spawned, hold: Spawned, swap_upstream: str) -> System:
     """A second Plugboard, the same config with the usage store and metrics off, measured
-    on the passthrough route side by side with the first (store and metrics on): their
-    difference is what recording every request costs."""
+    on the passthrough route side by side with the first (store and metrics on)."""
+    try:
+        proc, route = start_plugboard_copy(bins, logs, run_dir, adapters, cache, mock, hold,
+                                           swap_upstream, "plugboard-ops-off", None)
+    except StartFailed as error:
+        return System("plugboard-ops-off", unavailable=str(error))
+    return System("plugboard-ops-off", route, proc,
+                  note="plugboard-passthrough's route with usage.enabled and metrics.enabled false")
+
+
+def start_plugboard_copy(bins: Binaries, logs: Path, run_dir: Path, adapters: Path, cache: Path,
+                         mock: Spawned, hold: Spawned, swap_upstream: str, name: str,
+                         usage_db: Path | None) -> tuple[Spawned, Route]:
+    """Another Plugboard on the run's config (store and metrics on when `usage_db` is
+    given, else off), on its own port and the shared compile cache; returns it and its
+    passthrough route. Raises StartFailed (after stopping it) if it does not come up."""
     listen = f"127.0.0.1:{free_port()}"
-    config = run_dir / "plugboard-ops-off.yaml"
+    config = run_dir / f"{name}.yaml"
     config.write_text(plugboard_config(listen, adapters, cache, mock.announced, hold.announced,
-                                       swap_upstream, None))
-    proc = Spawned("plugboard-ops-off", [bins.path("plugboard"), "serve", "--config", str(config)],
+                                       swap_upstream, usage_db))
+    proc = Spawned(name, [bins.path("plugboard"), "serve", "--config", str(config)],
                    logs, env={"RUST_LOG": "warn"})
     proc.drain_stdout()
     proc.announced = listen
     try:
         wait_http(f"http://{listen}/healthz", 60, proc)
         wait_components(f"http://{listen}/healthz", len(production_adapters(bins.root)), 180, proc)
-    except StartFailed as error:
+    except StartFailed:
         proc.stop()
-        return System("plugboard-ops-off", unavailable=str(error))
-    return System("plugboard-ops-off",
-                  chat_route(f"http://{listen}/v1", "bench-pt", [f"Authorization: Bearer {CLIENT_KEY}"]),
-                  proc, note="plugboard-passthrough's route with usage.enabled and metrics.enabled false")
+        raise
+    return proc, chat_route(f"http://{listen}/v1", "bench-pt", [f"Authorization: Bearer {CLIENT_KEY}"])
 
 
 def start_tensorzero(root: Path, venv: Path, logs: Path, run_dir: Path, mock: Spawned,
