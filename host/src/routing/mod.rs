@@ -274,9 +274,8 @@ impl Router {
             .filter(|candidate| seen.insert(candidate.provider))
             .flat_map(|candidate| {
                 crate::accounts::disabled(&self.entries[candidate.provider], &snapshot)
-                    .map(|(id, reason)| format!("`{id}` ({reason})"))
-                    .collect::<Vec<_>>()
             })
+            .map(|(id, reason)| format!("`{id}` ({reason})"))
             .collect();
         if disabled.is_empty() {
             return String::new();
