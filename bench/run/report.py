@@ -328,6 +328,7 @@ MICRO_ROWS = [
     ("native_vs_wasm/decode_event_wasm", "the same in its component"),
     ("request_chain/cold", "a request's whole guest chain, instances made on the path"),
     ("request_chain/ready_instances", "the same with instances made ahead"),
+    ("request_chain/reused_instances", "the same on instances the caller's earlier requests used (the default)"),
 ]
 
 

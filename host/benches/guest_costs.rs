@@ -44,11 +44,17 @@ fn instantiation(c: &mut Criterion) {
 /// openai + two fixups, the whole chain per request, under both tunings.
 fn request_chain(c: &mut Criterion) {
     let tokio = tokio();
-    let cold = tokio.block_on(fixture::runtime(fixture::cold_tuning()));
-    let ready = tokio.block_on(fixture::runtime(RuntimeTuning::default()));
+    let fresh = fixture::fresh_settings;
+    let cold = tokio.block_on(fixture::runtime_with(fresh(), fixture::cold_tuning()));
+    let ready = tokio.block_on(fixture::runtime_with(fresh(), RuntimeTuning::default()));
+    let reused = tokio.block_on(fixture::runtime(RuntimeTuning::default()));
     let request = fixture::chat_request();
     let mut group = c.benchmark_group("request_chain");
-    for (name, runtime) in [("cold", &cold), ("ready_instances", &ready)] {
+    for (name, runtime) in [
+        ("cold", &cold),
+        ("ready_instances", &ready),
+        ("reused_instances", &reused),
+    ] {
         group.bench_function(name, |b| {
             b.iter(|| tokio.block_on(fixture::whole_request(runtime, &request, true)))
         });

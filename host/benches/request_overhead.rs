@@ -50,7 +50,7 @@ async fn compare() {
         ),
         (
             "the same + keep 1 MiB by memset (no pagemap scan)",
-            fixture::settings(),
+            fixture::fresh_settings(),
             RuntimeTuning {
                 pagemap_scan: false,
                 ..RuntimeTuning::default()
@@ -58,7 +58,13 @@ async fn compare() {
             true,
         ),
         (
-            "default: + pagemap scan, keep 1 MiB",
+            "the same + pagemap scan, keep 1 MiB",
+            fixture::fresh_settings(),
+            RuntimeTuning::default(),
+            true,
+        ),
+        (
+            "default: + instances reused within the caller",
             fixture::settings(),
             RuntimeTuning::default(),
             true,
@@ -149,7 +155,7 @@ async fn compare() {
             .expect("a tuning of that name")
     };
     let (with, without) = (
-        index_of("default: + pagemap scan, keep 1 MiB"),
+        index_of("default: + instances reused within the caller"),
         index_of("default, no fixups"),
     );
     let fixups_phase = PHASES.iter().position(|p| *p == "fixups").expect("a phase");

@@ -418,6 +418,7 @@ async fn run(
     let admitted = admission.insert(gateway.governance.admit(caller, &decoded.model)?);
     let tally = admitted.tally();
     let inbound = Inbound {
+        caller: Arc::from(caller.client_key.as_str()),
         dialect,
         route,
         client_headers,
@@ -470,6 +471,9 @@ async fn run(
 
 /// The client's request as every attempt sees it.
 struct Inbound<'a> {
+    /// Who sent it (the client key's name; empty for the plain `api-keys` list): guest
+    /// instances are reused only among one caller's requests.
+    caller: Arc<str>,
     /// The dialect it came in.
     dialect: ClientDialect,
     /// What the URL said.
@@ -576,6 +580,7 @@ async fn try_attempt(
         provider_config: entry.config_json(),
         provider_name: entry.name.clone(),
         call,
+        reuse_for: Some(inbound.caller.clone()),
     };
     let mut sandbox = gateway
         .runtime

@@ -555,6 +555,10 @@ pub fn restart_only_changes(running: &Config, next: &Config) -> Vec<String> {
             a.guest_keep_resident_kb != b.guest_keep_resident_kb,
         ),
         (
+            "guest-instance-requests",
+            a.guest_instance_requests != b.guest_instance_requests,
+        ),
+        (
             "header-read-timeout-s",
             a.header_read_timeout_s != b.header_read_timeout_s,
         ),

@@ -684,6 +684,7 @@ fn sandbox_context(
             endpoints: endpoints.to_vec(),
             model_info: None,
         },
+        reuse_for: None,
     }
 }
 

@@ -129,5 +129,6 @@ fn sandbox_context(env: &SetupEnv<'_>, context: &SetupContext) -> SandboxContext
             endpoints: env.endpoints.to_vec(),
             model_info: None,
         },
+        reuse_for: None,
     }
 }

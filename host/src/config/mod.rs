@@ -106,6 +106,9 @@ pub struct Limits {
     pub max_instances: u32,
     /// KiB of each guest memory a freed pool slot keeps resident for its next instance.
     pub guest_keep_resident_kb: usize,
+    /// Most requests one guest instance serves (all of one caller); 1: a fresh
+    /// instance per request.
+    pub guest_instance_requests: u32,
 
     // Client connections (the front door): what a slow, silent or greedy client may hold.
     /// Longest a client may take to send a request's head (request line and headers),
@@ -136,6 +139,7 @@ impl Default for Limits {
             upstream_idle_timeout_s: 300,
             max_instances: runtime.max_instances,
             guest_keep_resident_kb: runtime.keep_resident_bytes >> 10,
+            guest_instance_requests: runtime.instance_requests,
 
             header_read_timeout_s: 10,
             client_idle_timeout_s: 30,
@@ -549,6 +553,7 @@ impl Config {
             guest_call_timeout: Duration::from_millis(self.limits.guest_call_timeout_ms),
             max_instances: self.limits.max_instances,
             keep_resident_bytes: self.limits.guest_keep_resident_kb << 10,
+            instance_requests: self.limits.guest_instance_requests,
             compiler: None,
         }
     }

@@ -124,7 +124,9 @@ impl FixupPre {
     ) -> wasmtime::Result<FixupBare> {
         match self {
             Self::V0_1(pre) => Ok(FixupBare::V0_1(pre.instantiate_async(store).await?)),
-            Self::V0_2(pre) => Ok(FixupBare::V0_2(pre.instantiate_async(store).await?)),
+            Self::V0_2(pre) => Ok(FixupBare::V0_2(Arc::new(
+                pre.instantiate_async(store).await?,
+            ))),
         }
     }
 
@@ -144,7 +146,7 @@ pub enum FixupBare {
     /// Contract 0.1.
     V0_1(v0_1::fixup::Fixup),
     /// Contract 0.2.
-    V0_2(v0_2::fixup::Fixup),
+    V0_2(Arc<v0_2::fixup::Fixup>),
 }
 
 impl FixupBare {
@@ -186,7 +188,7 @@ impl FixupBare {
                     filter,
                 })
             }
-            Self::V0_2(bindings) => Ok(FixupInstance::V0_2(Arc::new(bindings))),
+            Self::V0_2(bindings) => Ok(FixupInstance::V0_2(bindings)),
         }
     }
 }
@@ -206,6 +208,25 @@ impl ProviderInstance {
             Self::V0_2(p) => {
                 let info = p.plugboard_adapter_translator().call_info(store).await?;
                 Ok(convert_v0_2::provider_info(info, contract_version))
+            }
+        }
+    }
+
+    /// End the attempt in this instance so another request may use it: a 0.2 `call`
+    /// resource is dropped (the guest frees its state). `false`: the instance cannot
+    /// serve another request (a 0.1 instance, whose resources are never handed back).
+    pub async fn close(
+        &self,
+        store: &mut Store<GuestState>,
+        state: &mut AttemptState,
+    ) -> wasmtime::Result<bool> {
+        match self {
+            Self::V0_1(_) => Ok(false),
+            Self::V0_2(_) => {
+                if let Some(call) = state.call.take() {
+                    call.resource_drop_async(store).await?;
+                }
+                Ok(true)
             }
         }
     }
@@ -516,6 +537,15 @@ impl FixupContexts {
 }
 
 impl FixupInstance {
+    /// The instance as another request may take it: a 0.2 fixup is stateless between
+    /// hooks; a 0.1 fixup's `filter` belongs to this request, so it is not handed on.
+    pub fn reusable(&self) -> Option<FixupBare> {
+        match self {
+            Self::V0_1 { .. } => None,
+            Self::V0_2(bindings) => Some(FixupBare::V0_2(bindings.clone())),
+        }
+    }
+
     /// `on-request`.
     pub async fn on_request(
         &self,

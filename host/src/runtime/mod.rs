@@ -14,7 +14,8 @@
 //! - [`sandbox`] and [`request`]: the per-instance store, its limits, deadlines and
 //!   trap mapping, and the calls of one request; [`guest_stderr`]: where a panic
 //!   message is caught;
-//! - [`pool`]: fresh instances made ahead of requests, per component.
+//! - [`pool`]: per component, fresh instances made ahead of requests and instances
+//!   kept for their caller's next request.
 
 pub mod bindings;
 pub mod compile_cache;
@@ -55,6 +56,10 @@ pub struct RuntimeSettings {
     /// pool slot resets in place and keeps resident for its next instance, instead of
     /// handing them back to the OS with `madvise` (see [`RuntimeTuning::pagemap_scan`]).
     pub keep_resident_bytes: usize,
+    /// Most requests one contract 0.2 instance serves, all of one caller under one
+    /// provider config (`pool::Tenant`), before it is dropped; 1: a fresh instance
+    /// for every request.
+    pub instance_requests: u32,
     /// Compile new components in a child process running this executable
     /// (`<compiler> compile-component`, see [`loader::compile_to_artifact`]) instead
     /// of in this one. `None`: compile in-process (tests, benches).
@@ -69,6 +74,7 @@ impl Default for RuntimeSettings {
             guest_call_timeout: Duration::from_secs(2),
             max_instances: 4000,
             keep_resident_bytes: 1 << 20,
+            instance_requests: 1000,
             compiler: None,
         }
     }
@@ -416,6 +422,11 @@ pub struct SandboxContext {
     pub provider_name: String,
     /// The attempt, as the provider's `call` sees it.
     pub call: CallContext,
+    /// The caller (client key name; empty for the plain `api-keys` list) when the
+    /// request may take, and leave behind, an instance that served an earlier request
+    /// of the same caller under the same provider config; `None`: fresh instances,
+    /// dropped after (account reads and setup, tests).
+    pub reuse_for: Option<Arc<str>>,
 }
 
 /// The account serving an attempt (non-secret facts only).
@@ -572,7 +583,9 @@ impl Runtime {
     }
 
     /// One attempt's sandbox: the provider and the fixups (in order), each taken on
-    /// first use as a fresh instance in its own store (see `runtime::request`). A
+    /// first use in its own store (see `runtime::request`): an instance the same
+    /// caller's earlier request left behind when the context allows it
+    /// ([`SandboxContext::reuse_for`], `pool::Tenant`), else a fresh one. A
     /// fixup is entered only for the hooks it implements and only when its
     /// `applies_to` admits the call's dialect, adapter and model, so a chain of no-op
     /// or guarded-out hooks costs nothing.
@@ -582,8 +595,14 @@ impl Runtime {
         fixups: &[Arc<FixupComponent>],
         ctx: SandboxContext,
     ) -> Result<RequestSandbox, GuestError> {
-        let inner =
-            request::Sandbox::new(provider, fixups, ctx, self.tools.tuning.background_teardown);
+        let reuse = self.tools.settings.instance_requests > 1;
+        let inner = request::Sandbox::new(
+            provider,
+            fixups,
+            ctx,
+            reuse,
+            self.tools.tuning.background_teardown,
+        );
         Ok(RequestSandbox { inner })
     }
 

@@ -1,16 +1,24 @@
-//! Instances made ahead of time: per loaded component, a few fresh, never-entered
-//! (store, instance) pairs wait so a request takes one in O(1) instead of paying
-//! for a store and an instantiation on its own path.
+//! Instances of one component, per loaded component: a few fresh, never-entered
+//! (store, instance) pairs made ahead of time, so a request takes one in O(1) instead
+//! of paying for a store and an instantiation on its own path; and instances kept
+//! after a request for the next request of the same [`Tenant`].
 //!
-//! Isolation is unchanged: an instance serves exactly one request and is then
-//! dropped with its store; no request data ever enters a waiting instance (the
-//! request's provider config is put into the store when the instance is taken).
+//! Isolation: no request data ever enters a fresh instance (the request's provider
+//! config is put into the store when the instance is taken). An instance that served
+//! a request is kept only for the same tenant: the same caller (client key) under
+//! the same provider config, so whatever a guest carries from one request into the
+//! next (its heap, its statics) stays among requests of one caller. It is kept only
+//! when it ended healthy (no trap, every guest resource of the request dropped), for
+//! at most `guest-instance-requests` requests, and while its memories have grown by
+//! no more than a freed slot would keep resident. docs/architecture.md, "Instance
+//! reuse", has the reasoning and the measurements.
+//!
 //! The pool lives inside the component's `Arc`, so a request can only take an
 //! instance of the very component its registry snapshot holds; a swapped-out
-//! component's pool goes away with its last user.
+//! component's pool, kept instances included, goes away with its last user.
 //!
-//! Waiting instances hold pool slots, but only while three quarters of all slots
-//! stay free, so they cannot starve requests (see [`may_reserve`]).
+//! Waiting and kept instances hold pool slots, but only while three quarters of all
+//! slots stay free, so they cannot starve requests (see [`may_reserve`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,6 +31,21 @@ use super::GuestError;
 use super::dispatch::{FixupBare, FixupPre, ProviderInstance, ProviderPre};
 use super::loader::Toolchain;
 use super::sandbox::{self, Failure, GuestState};
+
+/// Most instances one component keeps for later requests, all tenants together; the
+/// least recently used goes first. A request in flight holds its instance, so this
+/// bounds only what a burst leaves behind, not the concurrency.
+const KEPT_PER_COMPONENT: usize = 32;
+
+/// Who may take an instance another request used: requests of one caller (a named
+/// client key, or the plain `api-keys` list) under one provider config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// The client key's name (empty for the plain `api-keys` list).
+    pub caller: Arc<str>,
+    /// The provider entry's `config:` block (what `host.config` returns).
+    pub config: Arc<str>,
+}
 
 /// A pre-linked component that can be instantiated into a store.
 pub trait Instantiate: Send + Sync + 'static {
@@ -71,6 +94,22 @@ pub struct Ready<B> {
     pub bare: B,
     /// The slot it occupies.
     pub permit: OwnedSemaphorePermit,
+    /// What it has done so far.
+    pub life: Life,
+}
+
+/// What an instance has done so far: how many requests it served, and how much
+/// linear memory it held when it was made.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Life {
+    served: u32,
+    born_bytes: usize,
+}
+
+/// An instance kept for its tenant's next request.
+struct Kept<B> {
+    tenant: Tenant,
+    ready: Ready<B>,
 }
 
 /// The waiting instances of one component.
@@ -79,6 +118,9 @@ pub struct ReadyPool<P: Instantiate> {
     label: Arc<str>,
     tools: Arc<Toolchain>,
     ready: Mutex<Vec<Ready<P::Bare>>>,
+    /// Instances that served a request, kept for their tenant's next one; the most
+    /// recently returned last.
+    kept: Mutex<Vec<Kept<P::Bare>>>,
     /// One refill at a time per component.
     refilling: AtomicBool,
 }
@@ -91,6 +133,7 @@ impl<P: Instantiate> ReadyPool<P> {
             label,
             tools,
             ready: Mutex::new(Vec::new()),
+            kept: Mutex::new(Vec::new()),
             refilling: AtomicBool::new(false),
         })
     }
@@ -111,9 +154,30 @@ impl<P: Instantiate> ReadyPool<P> {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// An instance for one request: a waiting one when there is one, else a new
-    /// one made now (waiting at most the call timeout for a slot).
-    pub async fn take(&self) -> Result<Ready<P::Bare>, Failure> {
+    /// How many instances are kept for `tenant` now.
+    pub fn kept_for(&self, tenant: &Tenant) -> usize {
+        self.lock_kept()
+            .iter()
+            .filter(|kept| &kept.tenant == tenant)
+            .count()
+    }
+
+    fn lock_kept(&self) -> std::sync::MutexGuard<'_, Vec<Kept<P::Bare>>> {
+        self.kept
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// An instance for one request: the one `tenant` used most recently when one is
+    /// kept, else a fresh waiting one, else a new one made now (waiting at most the
+    /// call timeout for a slot). Without a tenant, always a fresh one.
+    pub async fn take(&self, tenant: Option<&Tenant>) -> Result<Ready<P::Bare>, Failure> {
+        if let Some(tenant) = tenant {
+            let mut kept = self.lock_kept();
+            if let Some(at) = kept.iter().rposition(|kept| &kept.tenant == tenant) {
+                return Ok(kept.remove(at).ready);
+            }
+        }
         if let Some(ready) = self.lock().pop() {
             return Ok(ready);
         }
@@ -149,11 +213,40 @@ impl<P: Instantiate> ReadyPool<P> {
             Ok(bare)
         })
         .await?;
+        let born_bytes = sandbox::memory_bytes(&store);
         Ok(Ready {
             store,
             bare,
             permit,
+            life: Life {
+                served: 0,
+                born_bytes,
+            },
         })
+    }
+
+    /// An instance that has just served a request of `tenant`, healthy and with every
+    /// guest resource of that request dropped: keep it for the tenant's next request,
+    /// unless it has served its `guest-instance-requests`, its memories have grown by
+    /// more than a freed slot keeps resident, or keeping it would hold a slot requests
+    /// need. Returns what to drop: the instance itself, or the least recently used one
+    /// it displaced.
+    pub fn give_back(&self, tenant: Tenant, mut ready: Ready<P::Bare>) -> Option<Ready<P::Bare>> {
+        let life = &mut ready.life;
+        life.served = life.served.saturating_add(1);
+        let settings = &self.tools.settings;
+        let grown = sandbox::memory_bytes(&ready.store).saturating_sub(life.born_bytes);
+        let keep = life.served < settings.instance_requests
+            && grown <= settings.keep_resident_bytes
+            && may_reserve(self.tools.slots.available_permits(), settings.max_instances);
+        tracing::trace!(component = %self.label, served = life.served, grown, keep, "instance returned");
+        if !keep {
+            return Some(ready);
+        }
+        let mut kept = self.lock_kept();
+        let displaced = (kept.len() >= KEPT_PER_COMPONENT).then(|| kept.remove(0).ready);
+        kept.push(Kept { tenant, ready });
+        displaced
     }
 
     /// Top the pool up to the configured depth, taking only slots that

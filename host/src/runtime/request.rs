@@ -1,12 +1,15 @@
 //! One request's guests: the provider and each fixup get their own instance, each
-//! in its own store, taken on first use from the component's pool of instances made
-//! ahead of time ([`super::pool`]). Every call goes through [`sandbox::guarded`]; an
-//! instance that trapped is never entered again; an instance serves one request
-//! and is then dropped with its store, off the response path (`Drop` below).
+//! in its own store, taken on first use from the component's pool ([`super::pool`]):
+//! an instance an earlier request of the same caller left behind, else one made ahead
+//! of time. Every call goes through [`sandbox::guarded`]; an instance that trapped is
+//! never entered again. When the request ends (`Drop` below, off the response path),
+//! each healthy contract 0.2 instance has the request's guest resources dropped and
+//! goes back to its pool for the same tenant; the others are dropped with their store.
 //!
 //! Why one store per instance (and not one per request): a store can only be made
-//! with its instances ahead of time if it belongs to no request yet. The request's
-//! provider config goes into each store when it is taken.
+//! with its instances ahead of time if it belongs to no request yet, and one instance
+//! goes back to its pool alone. The request's provider config goes into each store
+//! when it is taken.
 //!
 //! Measured side by side in one run (`cargo bench -p plugboard --bench
 //! request_overhead`, release, openai + first-user-turn + merge-turns, quiet 2-core
@@ -29,7 +32,7 @@ use wasmtime::Store;
 use super::dispatch::{
     AttemptState, Carried, FixupContexts, FixupInstance, GuestResult, ProviderInstance,
 };
-use super::pool::{self, Ready};
+use super::pool::{self, Life, Ready, Tenant};
 use super::sandbox::{self, Failure, GuestState};
 use super::{
     CallContext, FixupComponent, FixupContext, GuestError, ProviderComponent, SandboxContext,
@@ -54,7 +57,14 @@ enum Slot<I> {
 /// the store the instance lives in and the pool slot it holds.
 struct Seat<I> {
     slot: Slot<I>,
-    taken: Option<(Store<GuestState>, OwnedSemaphorePermit)>,
+    taken: Option<Taken>,
+}
+
+/// What a seat holds besides the instance once it has taken one.
+struct Taken {
+    store: Store<GuestState>,
+    permit: OwnedSemaphorePermit,
+    life: Life,
 }
 
 impl<I> Seat<I> {
@@ -71,7 +81,21 @@ impl<I> Seat<I> {
             .taken
             .as_mut()
             .expect("a live or broken instance has its store")
-            .0
+            .store
+    }
+
+    /// Take the instance's store and slot out of the seat, with the instance itself
+    /// when it is healthy.
+    fn vacate(&mut self) -> Option<(Taken, Option<I>)>
+    where
+        I: Clone,
+    {
+        let taken = self.taken.take()?;
+        let live = match &self.slot {
+            Slot::Live(instance) => Some(instance.clone()),
+            _ => None,
+        };
+        Some((taken, live))
     }
 }
 
@@ -97,6 +121,9 @@ pub struct Sandbox {
     /// The guest resources the attempt opened in the provider instance.
     attempt: AttemptState,
     fixups: Vec<FixupSeat>,
+    /// Whose instances this request may take and leave behind (`None`: fresh ones,
+    /// dropped after).
+    tenant: Option<Tenant>,
     /// Drop stores on a background task (see [`Sandbox`]'s `Drop`).
     background_teardown: bool,
 }
@@ -169,13 +196,19 @@ impl Sandbox {
         provider: &Arc<ProviderComponent>,
         fixups: &[Arc<FixupComponent>],
         ctx: SandboxContext,
+        reuse: bool,
         background_teardown: bool,
     ) -> Self {
         let SandboxContext {
             provider_config,
             provider_name,
             call,
+            reuse_for,
         } = ctx;
+        let tenant = reuse_for.filter(|_| reuse).map(|caller| Tenant {
+            caller,
+            config: provider_config.clone(),
+        });
         let adapter = &provider.info.id;
         let fixups = fixups
             .iter()
@@ -204,6 +237,7 @@ impl Sandbox {
             provider_seat: Seat::empty(),
             attempt: AttemptState::default(),
             fixups,
+            tenant,
             background_teardown,
         }
     }
@@ -235,12 +269,17 @@ impl Sandbox {
             mut store,
             bare,
             permit,
-        } = match self.provider.ready.take().await {
+            life,
+        } = match self.provider.ready.take(self.tenant.as_ref()).await {
             Ok(ready) => ready,
             Err(failure) => return Err(take_failed(seat, label, failure)),
         };
         sandbox::set_provider_config(&mut store, self.config.clone());
-        seat.taken = Some((store, permit));
+        seat.taken = Some(Taken {
+            store,
+            permit,
+            life,
+        });
         seat.slot = Slot::Live(bare.clone());
         Ok(bare)
     }
@@ -256,12 +295,17 @@ impl Sandbox {
             mut store,
             bare,
             permit,
-        } = match entry.component.ready.take().await {
+            life,
+        } = match entry.component.ready.take(self.tenant.as_ref()).await {
             Ok(ready) => ready,
             Err(failure) => return Err(take_failed(seat, label, failure)),
         };
         sandbox::set_provider_config(&mut store, self.config.clone());
-        seat.taken = Some((store, permit));
+        seat.taken = Some(Taken {
+            store,
+            permit,
+            life,
+        });
         let ctx = &self.fixup_contexts.host;
         let opened = sandbox::guarded(seat.store(), label, async |store| {
             bare.open(store, ctx).await
@@ -306,7 +350,7 @@ impl Sandbox {
             .taken
             .as_mut()
             .expect("a live instance has its store")
-            .0;
+            .store;
         run(
             store,
             &mut seat.slot,
@@ -332,7 +376,7 @@ impl Sandbox {
             .taken
             .as_mut()
             .expect("a live instance has its store")
-            .0;
+            .store;
         run(
             store,
             &mut seat.slot,
@@ -477,53 +521,120 @@ impl Sandbox {
     }
 }
 
-/// Teardown off the response path. Dropping a store frees its instance's pool slot
-/// (a `madvise` of its memories, ~40 µs for a request's three), and the pools the
-/// request took from should be topped up again; neither is the client's business.
-/// So both move to a background task, which also means whatever drops the sandbox
-/// (a handler about to answer, a stream pump about to close) is not delayed.
-/// Without a tokio runtime (plain tests) the stores drop in place.
+/// Teardown off the response path. A healthy 0.2 instance of a request with a tenant
+/// has the request's `call` dropped in the guest and goes back to its pool
+/// ([`pool::ReadyPool::give_back`]); every other instance is dropped with its store,
+/// which frees its pool slot (resetting the pages its guest wrote, ~10 µs each). The
+/// pools the request took fresh instances from are topped up again. None of it is
+/// the client's business, so it runs on a background task and whatever drops the
+/// sandbox (a handler about to answer, a stream pump about to close) is not delayed.
+/// Without a tokio runtime (plain tests) every store drops in place.
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        let mut stores = Vec::with_capacity(1 + self.fixups.len());
-        let provider = self
-            .provider_seat
-            .taken
-            .take()
-            .map(|taken| stores.push(taken))
-            .map(|()| self.provider.ready.clone());
+        let provider = self.provider_seat.vacate();
         let fixups: Vec<_> = self
             .fixups
             .iter_mut()
             .filter_map(|entry| {
-                let taken = entry.seat.taken.take()?;
-                stores.push(taken);
-                Some(entry.component.ready.clone())
+                let (taken, live) = entry.seat.vacate()?;
+                let bare = live.and_then(|instance| instance.reusable());
+                Some((entry.component.clone(), taken, bare))
             })
             .collect();
-        if stores.is_empty() {
+        if provider.is_none() && fixups.is_empty() {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let stores = if self.background_teardown {
-            stores
-        } else {
-            drop(stores);
-            Vec::new()
-        };
-        runtime.spawn(async move {
-            // Each pair drops its store before its permit, so a freed permit always
-            // means a free wasmtime slot.
-            drop(stores);
-            if let Some(pool) = provider {
-                pool.refill().await;
+        let tenant = self.tenant.take();
+        // What the task gets of each seat: the store and slot, unless it drops in
+        // place now (teardown inline, and the instance does not go back to its pool);
+        // and the instance, when it may go back.
+        let inline = !self.background_teardown;
+        let hand_over = |taken: Taken, reusable: bool| {
+            if inline && !reusable {
+                drop(taken);
+                None
+            } else {
+                Some(taken)
             }
-            for pool in fixups {
-                pool.refill().await;
+        };
+        let provider = provider.map(|(taken, live)| {
+            let live = live.filter(|_| tenant.is_some());
+            (hand_over(taken, live.is_some()), live)
+        });
+        let fixups: Vec<_> = fixups
+            .into_iter()
+            .map(|(component, taken, bare)| {
+                let bare = bare.filter(|_| tenant.is_some());
+                (component, hand_over(taken, bare.is_some()), bare)
+            })
+            .collect();
+        let component = self.provider.clone();
+        let mut attempt = self.attempt;
+        runtime.spawn(async move {
+            if let Some((taken, live)) = provider {
+                if let Some(mut taken) = taken {
+                    let closed = match (&tenant, live) {
+                        (Some(tenant), Some(instance)) => {
+                            let label = &component.label;
+                            let closed = sandbox::guarded(&mut taken.store, label, async |store| {
+                                instance.close(store, &mut attempt).await
+                            })
+                            .await;
+                            match closed {
+                                Ok(true) => Some((tenant.clone(), instance)),
+                                Ok(false) => None,
+                                Err(failure) => {
+                                    tracing::debug!(component = %label, ?failure,
+                                        "an instance could not end its request; dropped");
+                                    None
+                                }
+                            }
+                        }
+                        _ => None,
+                    };
+                    give_back_or_drop(&component.ready, taken, closed);
+                }
+                component.ready.refill().await;
+            }
+            for (component, taken, bare) in fixups {
+                if let Some(taken) = taken {
+                    give_back_or_drop(&component.ready, taken, tenant.clone().zip(bare));
+                }
+                component.ready.refill().await;
             }
         });
+    }
+}
+
+/// Give an instance back to `pool` for `tenant` (`kept`), or drop it; dropping a
+/// store before its permit, so a freed permit always means a free wasmtime slot.
+fn give_back_or_drop<P: pool::Instantiate>(
+    pool: &pool::ReadyPool<P>,
+    taken: Taken,
+    kept: Option<(Tenant, P::Bare)>,
+) {
+    let Taken {
+        store,
+        permit,
+        life,
+    } = taken;
+    match kept {
+        Some((tenant, bare)) => drop(pool.give_back(
+            tenant,
+            Ready {
+                store,
+                bare,
+                permit,
+                life,
+            },
+        )),
+        None => {
+            drop(store);
+            drop(permit);
+        }
     }
 }
 

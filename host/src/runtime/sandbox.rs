@@ -126,8 +126,14 @@ fn cut_at_char_boundary(text: &str, limit: usize) -> &str {
 
 /// The memory cap: `StoreLimits` does the accounting; this wrapper turns its
 /// refusal into a typed error so a trap can be reported as `OutOfMemory` without
-/// matching on message text.
-struct MemoryCap(StoreLimits);
+/// matching on message text, and counts the bytes of linear memory the store's
+/// instances hold (what a reused instance keeps resident, `pool::ReadyPool::give_back`).
+struct MemoryCap {
+    limits: StoreLimits,
+    /// Bytes of linear memory the store's instances hold, all memories together
+    /// (wasmtime reports each memory's creation as a growth from 0).
+    bytes: usize,
+}
 
 /// A guest tried to grow a memory or table past its cap.
 #[derive(Debug, thiserror::Error)]
@@ -146,13 +152,18 @@ impl ResourceLimiter for MemoryCap {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        self.0
+        let allowed = self
+            .limits
             .memory_growing(current, desired, maximum)
-            .map_err(|_| wasmtime::Error::new(MemoryCapExceeded))
+            .map_err(|_| wasmtime::Error::new(MemoryCapExceeded))?;
+        if allowed {
+            self.bytes += desired.saturating_sub(current);
+        }
+        Ok(allowed)
     }
 
     fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
-        self.0
+        self.limits
             .memory_grow_failed(error)
             .map_err(|_| wasmtime::Error::new(MemoryCapExceeded))
     }
@@ -163,27 +174,27 @@ impl ResourceLimiter for MemoryCap {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        self.0
+        self.limits
             .table_growing(current, desired, maximum)
             .map_err(|_| wasmtime::Error::new(MemoryCapExceeded))
     }
 
     fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
-        self.0
+        self.limits
             .table_grow_failed(error)
             .map_err(|_| wasmtime::Error::new(MemoryCapExceeded))
     }
 
     fn instances(&self) -> usize {
-        self.0.instances()
+        self.limits.instances()
     }
 
     fn tables(&self) -> usize {
-        self.0.tables()
+        self.limits.tables()
     }
 
     fn memories(&self) -> usize {
-        self.0.memories()
+        self.limits.memories()
     }
 }
 
@@ -213,7 +224,7 @@ pub fn new_store(
     let state = GuestState {
         wasi,
         table: ResourceTable::new(),
-        limits: MemoryCap(limits),
+        limits: MemoryCap { limits, bytes: 0 },
         stderr,
         provider_config,
         caller: Arc::from(""),
@@ -247,6 +258,11 @@ pub fn new_store(
 /// `host.config` returns). A waiting store holds `{}` until then.
 pub fn set_provider_config(store: &mut Store<GuestState>, provider_config: Arc<str>) {
     store.data_mut().provider_config = provider_config;
+}
+
+/// Bytes of linear memory the store's instances hold now.
+pub fn memory_bytes(store: &Store<GuestState>) -> usize {
+    store.data().limits.bytes
 }
 
 /// Where a guest call's stderr output starts, so a panic message is read from the

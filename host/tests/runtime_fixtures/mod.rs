@@ -62,6 +62,7 @@ pub fn sandbox_context() -> SandboxContext {
         provider_config: "{}".into(),
         provider_name: "test".into(),
         call: call_context(),
+        reuse_for: None,
     }
 }
 
