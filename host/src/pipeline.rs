@@ -623,6 +623,7 @@ async fn try_attempt(
         let head = response.head.clone();
         let body = response.read_error_body().await;
         let classified = sandbox.classify_error(&head, &body).await.map_err(guest)?;
+        sandbox.end().await;
         tracing::info!(provider = %entry.name, account = %attempt.account.id, status = head.status,
             class = ?classified.class, "upstream refused");
         return Err(failures.upstream_answer(head.status, &classified));

@@ -292,6 +292,7 @@ impl Relay {
             }
             None => {
                 let events = self.sandbox.finish().await.map_err(guest)?;
+                self.sandbox.end().await;
                 Ok((events, true))
             }
         }

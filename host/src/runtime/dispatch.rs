@@ -78,6 +78,13 @@ pub enum FixupInstance {
     V0_2(Arc<v0_2::fixup::Fixup>),
 }
 
+impl AttemptState {
+    /// Whether the attempt holds no guest resource (none was made, or all were dropped).
+    pub fn is_clear(&self) -> bool {
+        self.call.is_none() && self.decoder.is_none()
+    }
+}
+
 impl ProviderPre {
     /// Type-check `pre` against the 0.1 provider world.
     pub fn v0_1(pre: InstancePre<GuestState>) -> wasmtime::Result<Self> {
@@ -212,23 +219,23 @@ impl ProviderInstance {
         }
     }
 
-    /// End the attempt in this instance so another request may use it: a 0.2 `call`
-    /// resource is dropped (the guest frees its state). `false`: the instance cannot
-    /// serve another request (a 0.1 instance, whose resources are never handed back).
+    /// Whether the instance may serve another request once its attempt is closed:
+    /// a 0.2 instance (a 0.1 instance's resources are never handed back).
+    pub fn is_reusable(&self) -> bool {
+        matches!(self, Self::V0_2(_))
+    }
+
+    /// End the attempt in this instance so another request may use it: its 0.2 `call`
+    /// resource is dropped (the guest frees its state). A 0.1 instance is left as it is.
     pub async fn close(
         &self,
         store: &mut Store<GuestState>,
         state: &mut AttemptState,
-    ) -> wasmtime::Result<bool> {
-        match self {
-            Self::V0_1(_) => Ok(false),
-            Self::V0_2(_) => {
-                if let Some(call) = state.call.take() {
-                    call.resource_drop_async(store).await?;
-                }
-                Ok(true)
-            }
+    ) -> wasmtime::Result<()> {
+        if let (Self::V0_2(_), Some(call)) = (self, state.call.take()) {
+            call.resource_drop_async(store).await?;
         }
+        Ok(())
     }
 
     /// The attempt's 0.2 `call`, constructed on first use.

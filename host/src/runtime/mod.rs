@@ -682,6 +682,13 @@ impl RequestSandbox {
     pub async fn finish(&mut self) -> Result<Vec<StreamEvent>, GuestError> {
         self.inner.finish().await
     }
+    /// The attempt is over (its body decoded to the end, or its refusal classified):
+    /// the provider's per-attempt state is dropped in the guest now, so its instance
+    /// can go straight back to its pool when the sandbox drops. Optional: a sandbox
+    /// dropped without it ends the attempt on a background task.
+    pub async fn end(&mut self) {
+        self.inner.end().await
+    }
     /// Provider `account-setup`: the next step of an account's setup (sans-IO; the
     /// host sends what it asks for). The sandbox's call context is not used.
     pub async fn account_setup(

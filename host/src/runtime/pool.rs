@@ -154,6 +154,11 @@ impl<P: Instantiate> ReadyPool<P> {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
+    /// Whether fewer fresh instances wait than the configured depth.
+    pub fn wants_refill(&self) -> bool {
+        self.waiting() < self.tools.tuning.ready_instances
+    }
+
     /// How many instances are kept for `tenant` now.
     pub fn kept_for(&self, tenant: &Tenant) -> usize {
         self.lock_kept()

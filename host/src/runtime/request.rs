@@ -60,11 +60,34 @@ struct Seat<I> {
     taken: Option<Taken>,
 }
 
-/// What a seat holds besides the instance once it has taken one.
+/// What a seat holds besides the instance once it has taken one. Dropping it drops
+/// the store before the permit, so a freed permit always means a free wasmtime slot.
 struct Taken {
     store: Store<GuestState>,
     permit: OwnedSemaphorePermit,
     life: Life,
+}
+
+impl Taken {
+    /// With its instance again, as a pool holds it.
+    fn with<B>(self, bare: B) -> Ready<B> {
+        Ready {
+            store: self.store,
+            bare,
+            permit: self.permit,
+            life: self.life,
+        }
+    }
+}
+
+impl<B> From<Ready<B>> for Taken {
+    fn from(ready: Ready<B>) -> Self {
+        Taken {
+            store: ready.store,
+            permit: ready.permit,
+            life: ready.life,
+        }
+    }
 }
 
 impl<I> Seat<I> {
@@ -506,6 +529,44 @@ impl Sandbox {
             .await
     }
 
+    /// The attempt is over: end the provider's `call` in its instance now, on the
+    /// request's own task, so the instance goes back to its pool the moment the
+    /// sandbox drops, with no task of its own. Only for an instance that may be
+    /// reused; one whose `call` fails to end is dropped instead.
+    pub async fn end(&mut self) {
+        if self.tenant.is_none() || self.attempt.is_clear() {
+            return;
+        }
+        let Slot::Live(instance) = &self.provider_seat.slot else {
+            return;
+        };
+        if !instance.is_reusable() {
+            return;
+        }
+        let instance = instance.clone();
+        let Self {
+            provider_seat: seat,
+            attempt,
+            provider,
+            ..
+        } = self;
+        let Some(taken) = seat.taken.as_mut() else {
+            return;
+        };
+        let running = instance.clone();
+        let ended = run(
+            &mut taken.store,
+            &mut seat.slot,
+            &provider.label,
+            instance,
+            async |store| running.close(store, attempt).await.map(Ok),
+        )
+        .await;
+        if let Err(error) = ended {
+            tracing::debug!(%error, "an instance could not end its call; it will be dropped");
+        }
+    }
+
     /// Provider `classify-error`.
     pub async fn classify_error(
         &mut self,
@@ -521,120 +582,90 @@ impl Sandbox {
     }
 }
 
-/// Teardown off the response path. A healthy 0.2 instance of a request with a tenant
-/// has the request's `call` dropped in the guest and goes back to its pool
-/// ([`pool::ReadyPool::give_back`]); every other instance is dropped with its store,
-/// which frees its pool slot (resetting the pages its guest wrote, ~10 µs each). The
-/// pools the request took fresh instances from are topped up again. None of it is
-/// the client's business, so it runs on a background task and whatever drops the
-/// sandbox (a handler about to answer, a stream pump about to close) is not delayed.
+/// The end of the request's instances, off the response path. A healthy 0.2
+/// instance of a request with a tenant goes back to its pool
+/// ([`pool::ReadyPool::give_back`]): at once when its `call` has ended
+/// ([`Sandbox::end`]), else after a background task has ended it. Every other instance
+/// is dropped with its store, which frees its pool slot (resetting the pages its
+/// guest wrote, ~10 µs each), and the pools the request took fresh instances from are
+/// topped up again; both on a background task, so whatever drops the sandbox (a
+/// handler about to answer, a stream pump about to close) is not delayed. With every
+/// instance handed back at once and no pool to top up, there is no task at all.
 /// Without a tokio runtime (plain tests) every store drops in place.
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        let provider = self.provider_seat.vacate();
-        let fixups: Vec<_> = self
-            .fixups
-            .iter_mut()
-            .filter_map(|entry| {
-                let (taken, live) = entry.seat.vacate()?;
-                let bare = live.and_then(|instance| instance.reusable());
-                Some((entry.component.clone(), taken, bare))
-            })
-            .collect();
-        if provider.is_none() && fixups.is_empty() {
+        let tenant = self.tenant.take();
+        // The background task's work: stores to drop, a provider instance whose `call`
+        // must end before it goes back, pools to top up.
+        let mut stores: Vec<Taken> = Vec::new();
+        let mut to_end = None;
+        let mut refill_provider = false;
+        if let Some((taken, live)) = self.provider_seat.vacate() {
+            let pool = &self.provider.ready;
+            match (tenant.clone(), live.filter(ProviderInstance::is_reusable)) {
+                (Some(tenant), Some(instance)) if self.attempt.is_clear() => {
+                    stores.extend(
+                        pool.give_back(tenant, taken.with(instance))
+                            .map(Taken::from),
+                    );
+                }
+                (Some(tenant), Some(instance)) => to_end = Some((tenant, taken, instance)),
+                _ => stores.push(taken),
+            }
+            refill_provider = pool.wants_refill();
+        }
+        let mut refill_fixups = Vec::new();
+        for entry in &mut self.fixups {
+            let Some((taken, live)) = entry.seat.vacate() else {
+                continue;
+            };
+            let pool = &entry.component.ready;
+            match (
+                tenant.clone(),
+                live.and_then(|instance| instance.reusable()),
+            ) {
+                (Some(tenant), Some(bare)) => {
+                    stores.extend(pool.give_back(tenant, taken.with(bare)).map(Taken::from));
+                }
+                _ => stores.push(taken),
+            }
+            if pool.wants_refill() {
+                refill_fixups.push(entry.component.clone());
+            }
+        }
+        if stores.is_empty() && to_end.is_none() && !refill_provider && refill_fixups.is_empty() {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let tenant = self.tenant.take();
-        // What the task gets of each seat: the store and slot, unless it drops in
-        // place now (teardown inline, and the instance does not go back to its pool);
-        // and the instance, when it may go back.
-        let inline = !self.background_teardown;
-        let hand_over = |taken: Taken, reusable: bool| {
-            if inline && !reusable {
-                drop(taken);
-                None
-            } else {
-                Some(taken)
-            }
-        };
-        let provider = provider.map(|(taken, live)| {
-            let live = live.filter(|_| tenant.is_some());
-            (hand_over(taken, live.is_some()), live)
-        });
-        let fixups: Vec<_> = fixups
-            .into_iter()
-            .map(|(component, taken, bare)| {
-                let bare = bare.filter(|_| tenant.is_some());
-                (component, hand_over(taken, bare.is_some()), bare)
-            })
-            .collect();
-        let component = self.provider.clone();
+        if !self.background_teardown {
+            stores.clear();
+        }
+        let provider = self.provider.clone();
         let mut attempt = self.attempt;
         runtime.spawn(async move {
-            if let Some((taken, live)) = provider {
-                if let Some(mut taken) = taken {
-                    let closed = match (&tenant, live) {
-                        (Some(tenant), Some(instance)) => {
-                            let label = &component.label;
-                            let closed = sandbox::guarded(&mut taken.store, label, async |store| {
-                                instance.close(store, &mut attempt).await
-                            })
-                            .await;
-                            match closed {
-                                Ok(true) => Some((tenant.clone(), instance)),
-                                Ok(false) => None,
-                                Err(failure) => {
-                                    tracing::debug!(component = %label, ?failure,
-                                        "an instance could not end its request; dropped");
-                                    None
-                                }
-                            }
-                        }
-                        _ => None,
-                    };
-                    give_back_or_drop(&component.ready, taken, closed);
+            drop(stores);
+            if let Some((tenant, mut taken, instance)) = to_end {
+                let ended = sandbox::guarded(&mut taken.store, &provider.label, async |store| {
+                    instance.close(store, &mut attempt).await
+                })
+                .await;
+                match ended {
+                    Ok(()) => drop(provider.ready.give_back(tenant, taken.with(instance))),
+                    Err(failure) => {
+                        tracing::debug!(component = %provider.label, ?failure,
+                            "an instance could not end its call; dropped");
+                    }
                 }
-                component.ready.refill().await;
             }
-            for (component, taken, bare) in fixups {
-                if let Some(taken) = taken {
-                    give_back_or_drop(&component.ready, taken, tenant.clone().zip(bare));
-                }
+            if refill_provider {
+                provider.ready.refill().await;
+            }
+            for component in refill_fixups {
                 component.ready.refill().await;
             }
         });
-    }
-}
-
-/// Give an instance back to `pool` for `tenant` (`kept`), or drop it; dropping a
-/// store before its permit, so a freed permit always means a free wasmtime slot.
-fn give_back_or_drop<P: pool::Instantiate>(
-    pool: &pool::ReadyPool<P>,
-    taken: Taken,
-    kept: Option<(Tenant, P::Bare)>,
-) {
-    let Taken {
-        store,
-        permit,
-        life,
-    } = taken;
-    match kept {
-        Some((tenant, bare)) => drop(pool.give_back(
-            tenant,
-            Ready {
-                store,
-                bare,
-                permit,
-                life,
-            },
-        )),
-        None => {
-            drop(store);
-            drop(permit);
-        }
     }
 }
 
