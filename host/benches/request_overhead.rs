@@ -248,6 +248,8 @@ async fn phased_request(
     sandbox.push(fixture::CHAT_DELTA_EVENT).await.expect("push");
     sandbox.push(fixture::CHAT_STREAM_END).await.expect("push");
     sandbox.finish().await.expect("finish");
+    // As the relay does once the body is decoded: the instance can go straight back.
+    sandbox.end().await;
     mark(3);
     drop(sandbox);
     mark(4);
