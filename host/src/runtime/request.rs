@@ -12,15 +12,15 @@
 //! when it is taken.
 //!
 //! Measured side by side in one run (`cargo bench -p plugboard --bench
-//! request_overhead`, release, openai + first-user-turn + merge-turns, quiet 2-core
-//! VM, 600 requests per tuning, interleaved; 2026-11-22):
+//! request_overhead`, release, openai + first-user-turn + merge-turns, shared 2-core
+//! VM, 600 requests per tuning, interleaved; 2026-12-07):
 //!
-//! | tuning                                              | median | p90    |
-//! | --------------------------------------------------- | ------ | ------ |
-//! | cold: instantiate on the path, drop inline, madvise | 373 µs | 557 µs |
-//! | default (ready instances, bg teardown, pagemap)     | 198 µs | 342 µs |
-//! | default, teardown inline                            | 220 µs | 382 µs |
-//! | default, no instances made ahead                    | 254 µs | 396 µs |
+//! | tuning                                                | median | p90    |
+//! | ----------------------------------------------------- | ------ | ------ |
+//! | cold: instantiate on the path, drop inline, madvise   | 205 µs | 377 µs |
+//! | fresh instances made ahead, bg teardown, pagemap scan | 114 µs | 217 µs |
+//! | default: instances reused within the caller           | 35 µs  | 66 µs  |
+//! | default, no fixups                                    | 24 µs  | 46 µs  |
 //!
 //! docs/architecture.md has the per-phase numbers and the reasoning.
 
