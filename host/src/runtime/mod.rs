@@ -593,16 +593,14 @@ impl Runtime {
         &self,
         provider: &Arc<ProviderComponent>,
         fixups: &[Arc<FixupComponent>],
-        ctx: SandboxContext,
+        mut ctx: SandboxContext,
     ) -> Result<RequestSandbox, GuestError> {
-        let reuse = self.tools.settings.instance_requests > 1;
-        let inner = request::Sandbox::new(
-            provider,
-            fixups,
-            ctx,
-            reuse,
-            self.tools.tuning.background_teardown,
-        );
+        // One request per instance: nothing is ever kept, so nothing is looked for.
+        if self.tools.settings.instance_requests <= 1 {
+            ctx.reuse_for = None;
+        }
+        let inner =
+            request::Sandbox::new(provider, fixups, ctx, self.tools.tuning.background_teardown);
         Ok(RequestSandbox { inner })
     }
 

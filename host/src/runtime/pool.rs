@@ -159,14 +159,6 @@ impl<P: Instantiate> ReadyPool<P> {
         self.waiting() < self.tools.tuning.ready_instances
     }
 
-    /// How many instances are kept for `tenant` now.
-    pub fn kept_for(&self, tenant: &Tenant) -> usize {
-        self.lock_kept()
-            .iter()
-            .filter(|kept| &kept.tenant == tenant)
-            .count()
-    }
-
     fn lock_kept(&self) -> std::sync::MutexGuard<'_, Vec<Kept<P::Bare>>> {
         self.kept
             .lock()

@@ -219,7 +219,6 @@ impl Sandbox {
         provider: &Arc<ProviderComponent>,
         fixups: &[Arc<FixupComponent>],
         ctx: SandboxContext,
-        reuse: bool,
         background_teardown: bool,
     ) -> Self {
         let SandboxContext {
@@ -228,7 +227,7 @@ impl Sandbox {
             call,
             reuse_for,
         } = ctx;
-        let tenant = reuse_for.filter(|_| reuse).map(|caller| Tenant {
+        let tenant = reuse_for.map(|caller| Tenant {
             caller,
             config: provider_config.clone(),
         });
