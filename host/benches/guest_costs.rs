@@ -131,7 +131,11 @@ fn native_vs_wasm(c: &mut Criterion) {
     let request = fixture::chat_request();
     let mut sandbox = decoding_sandbox(&tokio, &runtime, false);
     group.bench_function("encode_request/wasm", |b| {
-        b.iter(|| tokio.block_on(sandbox.encode(&request)).expect("encode"))
+        b.iter(|| {
+            tokio
+                .block_on(sandbox.encode(request.clone().into()))
+                .expect("encode")
+        })
     });
 
     let mut decoder = adapter_openai::decode::ChatDecoder::new(DecodeMode::ok(true));

@@ -239,7 +239,7 @@ async fn phased_request(
         .await
         .expect("on-request");
     mark(1);
-    sandbox.encode(&fixed).await.expect("encode");
+    sandbox.encode(fixed).await.expect("encode");
     mark(2);
     sandbox
         .respond(&fixture::stream_head(), true)

@@ -595,7 +595,7 @@ async fn try_attempt(
         sandbox.encode_native(raw_body).await
     } else {
         match sandbox.on_request(decoded.request.clone()).await {
-            Ok(request) => sandbox.encode(&request).await,
+            Ok(request) => sandbox.encode(request).await,
             Err(error) => Err(error),
         }
     }

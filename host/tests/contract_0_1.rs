@@ -70,10 +70,14 @@ async fn a_0_1_provider_serves_a_request_through_a_0_1_fixup() {
         text_message(Role::User, "in /tmp"),
     ]);
     request.stream = true;
-    let fixed = sandbox.on_request(request).await.expect("merge-turns");
+    let fixed = sandbox
+        .on_request(request)
+        .await
+        .expect("merge-turns")
+        .into_host();
     assert_eq!(fixed.messages.len(), 1, "the two user turns were merged");
 
-    let http = sandbox.encode(&fixed).await.expect("encode");
+    let http = sandbox.encode(fixed.into()).await.expect("encode");
     assert_eq!(http.url, "http://127.0.0.1:9/chat/completions");
     let body: serde_json::Value = serde_json::from_slice(&http.body).unwrap();
     assert_eq!(body["model"], "test-model", "the call's model reached 0.1");
@@ -99,7 +103,7 @@ async fn a_0_1_stream_error_arrives_as_class_other() {
         .await
         .unwrap();
     sandbox
-        .encode(&request_with(vec![text_message(Role::User, "hi")]))
+        .encode(request_with(vec![text_message(Role::User, "hi")]).into())
         .await
         .expect("encode");
     sandbox.respond(&sse_head(), true).await.expect("respond");

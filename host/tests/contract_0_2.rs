@@ -80,12 +80,13 @@ async fn a_request_goes_through_stateless_fixups_and_the_call_resource() {
             text_message(Role::User, "in /tmp"),
         ]))
         .await
-        .expect("fixups succeed");
+        .expect("fixups succeed")
+        .into_host();
     let roles: Vec<Role> = fixed.messages.iter().map(|m| m.role).collect();
     assert_eq!(roles, [Role::User, Role::Assistant, Role::User]);
     assert_eq!(fixed.messages[2].parts.len(), 2, "user turns merged");
 
-    let http = sandbox.encode(&fixed).await.expect("encode");
+    let http = sandbox.encode(fixed.into()).await.expect("encode");
     assert_eq!(http.url, "http://127.0.0.1:9/chat", "the base endpoint");
     assert!(
         http.headers.contains(&("x-kind".into(), "api-key".into())),
@@ -173,10 +174,11 @@ async fn fixups_of_both_contract_versions_share_one_chain() {
             text_message(Role::User, "b"),
         ]))
         .await
-        .expect("fixups succeed");
+        .expect("fixups succeed")
+        .into_host();
     let roles: Vec<Role> = fixed.messages.iter().map(|m| m.role).collect();
     assert_eq!(roles, [Role::User, Role::Assistant, Role::User]);
-    let http = sandbox.encode(&fixed).await.expect("encode");
+    let http = sandbox.encode(fixed.into()).await.expect("encode");
     assert_eq!(
         String::from_utf8(http.body).unwrap(),
         r#"{"model":"test-model","messages":3}"#

@@ -33,7 +33,11 @@ async fn fixups_edit_the_request_in_configured_order() {
         text_message(Role::User, "list files"),
         text_message(Role::User, "in /tmp"),
     ]);
-    let fixed = sandbox.on_request(request).await.expect("fixups succeed");
+    let fixed = sandbox
+        .on_request(request)
+        .await
+        .expect("fixups succeed")
+        .into_host();
 
     let roles: Vec<Role> = fixed.messages.iter().map(|m| m.role).collect();
     assert_eq!(
@@ -89,7 +93,11 @@ async fn a_request_without_fixup_hooks_passes_through_untouched() {
         .unwrap();
 
     let request = request_with(vec![text_message(Role::User, "hi")]);
-    let same = sandbox.on_request(request.clone()).await.unwrap();
+    let same = sandbox
+        .on_request(request.clone())
+        .await
+        .unwrap()
+        .into_host();
 
     assert_eq!(same, request);
 }

@@ -35,7 +35,10 @@ async fn openai_encodes_with_the_entry_config_and_decodes_a_chunked_stream() {
 
     let mut request = request_with(vec![text_message(Role::User, "hi")]);
     request.stream = true;
-    let http = sandbox.encode(&request).await.expect("encode");
+    let http = sandbox
+        .encode(request.clone().into())
+        .await
+        .expect("encode");
     assert_eq!(http.method, "POST");
     assert_eq!(http.url, "http://127.0.0.1:9/chat/completions");
     assert!(
@@ -118,7 +121,7 @@ async fn measure_request_overhead() {
         mark(0);
         let fixed = sandbox.on_request(request.clone()).await.unwrap();
         mark(1);
-        sandbox.encode(&fixed).await.unwrap();
+        sandbox.encode(fixed).await.unwrap();
         mark(2);
         sandbox
             .respond(

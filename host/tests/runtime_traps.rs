@@ -33,7 +33,11 @@ async fn healthy_request_succeeds(runtime: &Runtime, provider_id: &str) {
         text_message(Role::User, "a"),
         text_message(Role::User, "b"),
     ]);
-    let merged = sandbox.on_request(request).await.expect("fixup works");
+    let merged = sandbox
+        .on_request(request)
+        .await
+        .expect("fixup works")
+        .into_host();
     assert_eq!(merged.messages.len(), 1);
     sandbox
         .respond(
@@ -59,7 +63,10 @@ async fn an_endless_loop_times_out_within_its_bound() {
     let mut sandbox = runtime.sandbox(spin, &[], sandbox_context()).await.unwrap();
 
     let started = Instant::now();
-    let error = sandbox.encode(&request_with(vec![])).await.unwrap_err();
+    let error = sandbox
+        .encode(request_with(vec![]).into())
+        .await
+        .unwrap_err();
     let took = started.elapsed();
 
     let GuestError::Trap { component, reason } = &error else {
@@ -75,7 +82,10 @@ async fn an_endless_loop_times_out_within_its_bound() {
     );
 
     // The instance is gone for good: the same error again, without running anything.
-    let again = sandbox.encode(&request_with(vec![])).await.unwrap_err();
+    let again = sandbox
+        .encode(request_with(vec![]).into())
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             again,
@@ -111,7 +121,10 @@ async fn a_spinning_guest_does_not_pin_the_only_worker() {
                     ticks.fetch_add(1, Ordering::Relaxed);
                 }
             });
-            let error = sandbox.encode(&request_with(vec![])).await.unwrap_err();
+            let error = sandbox
+                .encode(request_with(vec![]).into())
+                .await
+                .unwrap_err();
             assert!(matches!(
                 error,
                 GuestError::Trap {
@@ -140,7 +153,10 @@ async fn a_memory_hog_is_stopped_at_its_cap() {
     let hog = registry.provider("test-hog").unwrap();
     let mut sandbox = runtime.sandbox(hog, &[], sandbox_context()).await.unwrap();
 
-    let error = sandbox.encode(&request_with(vec![])).await.unwrap_err();
+    let error = sandbox
+        .encode(request_with(vec![]).into())
+        .await
+        .unwrap_err();
 
     let GuestError::Trap { component, reason } = &error else {
         panic!("expected a trap, got {error:?}")
@@ -162,7 +178,10 @@ async fn a_panic_is_reported_with_its_message() {
         .await
         .unwrap();
 
-    let error = sandbox.encode(&request_with(vec![])).await.unwrap_err();
+    let error = sandbox
+        .encode(request_with(vec![]).into())
+        .await
+        .unwrap_err();
 
     let GuestError::Trap {
         component,

@@ -13,6 +13,7 @@
 //! `/models`: see `accounts::reads`), by id, after its own: [`ReadModels`] says which,
 //! per entry. Routing builds it when the reads or the pools change, not per request.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::config::{ModelEntry, ProviderEntry};
@@ -146,7 +147,10 @@ impl ModelTable {
     pub fn list(&self, registry: &Registry, read: &ReadModels) -> Vec<ListedModel> {
         let mut listed: Vec<ListedModel> = Vec::new();
         for (index, entry) in self.entries.iter().enumerate() {
-            for model in entry.models_with(registry, read.of_entry(index)) {
+            for model in entry
+                .models_with(registry, read.of_entry(index))
+                .into_owned()
+            {
                 let id = model.alias.unwrap_or(model.name);
                 if !listed.iter().any(|m| m.id == id) {
                     listed.push(ListedModel {
@@ -164,13 +168,14 @@ impl TableEntry {
     /// The entry's configured models, which are exclusive (listing models closes every
     /// other door); else its adapter's, then those its accounts' reads found that are
     /// not among them.
-    fn models_with(&self, registry: &Registry, read: &[ModelInfo]) -> Vec<ModelEntry> {
+    /// Configured models are borrowed: resolving a name copies nothing but the id found.
+    fn models_with(&self, registry: &Registry, read: &[ModelInfo]) -> Cow<'_, [ModelEntry]> {
         let by_id = |m: &ModelInfo| ModelEntry {
             name: m.id.clone(),
             alias: None,
         };
         if !self.models.is_empty() {
-            return self.models.clone();
+            return Cow::Borrowed(&self.models);
         }
         let mut models: Vec<ModelEntry> = registry
             .provider(&self.adapter)
@@ -181,7 +186,7 @@ impl TableEntry {
                 models.push(by_id(model));
             }
         }
-        models
+        Cow::Owned(models)
     }
 }
 

@@ -258,17 +258,18 @@ impl ProviderInstance {
         Ok(call)
     }
 
-    /// Encode an IR request (0.2 `call.encode`, 0.1 `encode-request`).
+    /// Encode an IR request (0.2 `call.encode`, 0.1 `encode-request`), taking it in
+    /// the form the fixup chain left it: a 0.2 request goes to a 0.2 provider as it is.
     pub async fn encode(
         &self,
         store: &mut Store<GuestState>,
         state: &mut AttemptState,
         ctx: &CallContext,
-        request: &ir::ChatRequest,
+        request: Carried,
     ) -> GuestResult<ir::HttpRequest> {
         match self {
             Self::V0_1(p) => {
-                let request = convert_v0_1::chat_request_to_wit(request.clone(), ctx.model.clone());
+                let request = request.into_v0_1(&ctx.model);
                 let context = convert_v0_1::encode_context(ctx);
                 let out = p
                     .plugboard_adapter_translator()
@@ -278,7 +279,7 @@ impl ProviderInstance {
             }
             Self::V0_2(p) => {
                 let call = Self::call_v0_2(p, store, state, ctx).await?;
-                let request = request.clone().into();
+                let request = request.into_v0_2();
                 let out = p
                     .plugboard_adapter_translator()
                     .call()
@@ -486,10 +487,12 @@ impl ProviderInstance {
     }
 }
 
-/// A request on its way through the fixup chain, in the form the last hop left it:
-/// consecutive fixups of one contract version pass it on in generated form, so it is
-/// converted from and back to the host IR (`options` serialised and parsed) once per
-/// run of same-version fixups, not once per hop.
+/// A request on its way through the fixup chain to the provider's encode, in the form
+/// the last hop left it: consecutive components of one contract version pass it on in
+/// generated form, so it is converted from and back to the host IR (`options`
+/// serialised and parsed) once per run of same-version components, not once per hop,
+/// and a 0.2 chain hands it to a 0.2 provider without a conversion at all.
+#[derive(Debug)]
 pub enum Carried {
     /// Host IR.
     Host(ir::ChatRequest),
@@ -497,6 +500,12 @@ pub enum Carried {
     V0_1(v0_1::types::ChatRequest),
     /// Contract 0.2's `chat-request`.
     V0_2(v0_2::types::ChatRequest),
+}
+
+impl From<ir::ChatRequest> for Carried {
+    fn from(request: ir::ChatRequest) -> Self {
+        Self::Host(request)
+    }
 }
 
 impl Carried {

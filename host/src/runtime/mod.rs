@@ -30,6 +30,7 @@ pub mod request;
 pub mod sandbox;
 pub mod watcher;
 
+pub use dispatch::Carried as FixedRequest;
 pub use registry::summary_table;
 
 use std::collections::HashMap;
@@ -642,12 +643,16 @@ impl RequestSandbox {
         self.inner.set_token_budget(budget);
     }
     /// Fixups' `on-request`, in order: only those that implement it and whose
-    /// `applies-to` admits the request are entered.
-    pub async fn on_request(&mut self, req: ChatRequest) -> Result<ChatRequest, GuestError> {
+    /// `applies-to` admits the request are entered. The request comes back in the form
+    /// the last hop left it, for [`Self::encode`] ([`FixedRequest::into_host`] for the
+    /// host IR).
+    pub async fn on_request(&mut self, req: ChatRequest) -> Result<FixedRequest, GuestError> {
         self.inner.on_request(req).await
     }
-    /// Provider encode (0.2: `call.encode`, 0.1: `encode-request`).
-    pub async fn encode(&mut self, req: &ChatRequest) -> Result<HttpRequest, GuestError> {
+    /// Provider encode (0.2: `call.encode`, 0.1: `encode-request`) of a request as the
+    /// fixups left it (or host IR, `request.into()`): a 0.2 request reaches a 0.2
+    /// provider without a conversion back to the host IR and forth.
+    pub async fn encode(&mut self, req: FixedRequest) -> Result<HttpRequest, GuestError> {
         self.inner.encode(req).await
     }
     /// Provider native passthrough encode of the client's body, in the call's client

@@ -412,7 +412,7 @@ impl Sandbox {
     /// Fixups' `on-request`, in order; only those implementing the hook whose
     /// `applies-to` admits the request are entered. The request goes from hop to hop
     /// in the form the last one left it ([`Carried`]).
-    pub async fn on_request(&mut self, request: ChatRequest) -> Result<ChatRequest, GuestError> {
+    pub async fn on_request(&mut self, request: ChatRequest) -> Result<Carried, GuestError> {
         let mut carried = Carried::Host(request);
         for index in 0..self.fixups.len() {
             if self.enters(index, |hooks| hooks.request) {
@@ -423,11 +423,11 @@ impl Sandbox {
                     .await?;
             }
         }
-        Ok(carried.into_host())
+        Ok(carried)
     }
 
-    /// Provider encode of an IR request.
-    pub async fn encode(&mut self, request: &ChatRequest) -> Result<HttpRequest, GuestError> {
+    /// Provider encode of an IR request, in the form the fixups left it.
+    pub async fn encode(&mut self, request: Carried) -> Result<HttpRequest, GuestError> {
         self.provider_call(async |p, store, attempt, ctx| {
             p.encode(store, attempt, ctx, request).await
         })
@@ -683,7 +683,7 @@ mod tests {
     )]
     fn sandbox_futures_are_send(sandbox: &mut Sandbox, request: ChatRequest) {
         assert_send(&sandbox.on_request(request.clone()));
-        assert_send(&sandbox.encode(&request));
+        assert_send(&sandbox.encode(request.into()));
         assert_send(&sandbox.encode_native(b""));
         assert_send(&sandbox.respond(&ResponseHead::default(), true));
         assert_send(&sandbox.push(b""));

@@ -1,10 +1,11 @@
 //! The `chat.completion` object, and the pieces it shares with the stream's chunks:
 //! the completion id, the finish reason and the usage object.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::ir::{FinishReason, Part, Usage};
 use crate::surfaces::collect::Collected;
@@ -60,24 +61,109 @@ pub(super) fn finish_reason(reason: FinishReason, called_tools: bool) -> &'stati
 }
 
 /// The `usage` object, with the detail objects OpenAI always sends.
-pub(super) fn usage_json(usage: &Usage) -> Value {
+pub(super) fn usage_json(usage: &Usage) -> UsageObject {
     let prompt = usage.input_tokens.unwrap_or(0);
     let completion = usage.output_tokens.unwrap_or(0);
-    json!({
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {
-            "cached_tokens": usage.cache_read_tokens.unwrap_or(0),
-            "audio_tokens": 0,
+    UsageObject {
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        total_tokens: prompt + completion,
+        prompt_tokens_details: PromptDetails {
+            cached_tokens: usage.cache_read_tokens.unwrap_or(0),
+            audio_tokens: 0,
         },
-        "completion_tokens_details": {
-            "reasoning_tokens": usage.reasoning_tokens.unwrap_or(0),
-            "audio_tokens": 0,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0,
+        completion_tokens_details: CompletionDetails {
+            reasoning_tokens: usage.reasoning_tokens.unwrap_or(0),
+            audio_tokens: 0,
+            accepted_prediction_tokens: 0,
+            rejected_prediction_tokens: 0,
         },
-    })
+    }
+}
+
+// The answer's shapes, written straight to bytes: no `Value` tree is built on the way
+// (a `json!` body cost ~85 allocations per answer). Field order is the wire order.
+
+/// OpenAI's `usage` object.
+#[derive(Serialize)]
+pub(super) struct UsageObject {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+    prompt_tokens_details: PromptDetails,
+    completion_tokens_details: CompletionDetails,
+}
+
+#[derive(Serialize)]
+struct PromptDetails {
+    cached_tokens: u64,
+    audio_tokens: u64,
+}
+
+#[derive(Serialize)]
+struct CompletionDetails {
+    reasoning_tokens: u64,
+    audio_tokens: u64,
+    accepted_prediction_tokens: u64,
+    rejected_prediction_tokens: u64,
+}
+
+/// A `chat.completion` object.
+#[derive(Serialize)]
+struct Completion<'a> {
+    id: String,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [Choice<'a>; 1],
+    usage: UsageObject,
+    /// Always `null`.
+    system_fingerprint: Option<()>,
+}
+
+#[derive(Serialize)]
+struct Choice<'a> {
+    index: u32,
+    message: AssistantMessage<'a>,
+    /// Always `null`.
+    logprobs: Option<()>,
+    finish_reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct AssistantMessage<'a> {
+    role: &'static str,
+    content: Option<Cow<'a, str>>,
+    /// Always `null`.
+    refusal: Option<()>,
+    /// Always `[]`.
+    annotations: [(); 0],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<ToolCall<'a>>,
+}
+
+#[derive(Serialize)]
+struct ToolCall<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: FunctionCall<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionCall<'a> {
+    name: &'a str,
+    arguments: &'a str,
+}
+
+/// `text` appended to what `joined` holds so far (borrowed while there is one piece).
+fn join<'a>(joined: &mut Option<Cow<'a, str>>, text: &'a str) {
+    match joined {
+        None => *joined = Some(Cow::Borrowed(text)),
+        Some(so_far) => so_far.to_mut().push_str(text),
+    }
 }
 
 /// A `chat.completion` object for a collected response, named after the client's
@@ -85,63 +171,57 @@ pub(super) fn usage_json(usage: &Usage) -> Value {
 ///
 /// Text blocks are joined without a separator, as a streaming client would see them.
 pub fn response_json(collected: &Collected, model: &str) -> Vec<u8> {
-    let mut content: Option<String> = None;
-    let mut reasoning: Option<String> = None;
+    let mut content = None;
+    let mut reasoning = None;
     let mut tool_calls = Vec::new();
     for part in &collected.parts {
         match part {
-            Part::Text(text) => content.get_or_insert_with(String::new).push_str(&text.text),
-            Part::Reasoning(part) if !part.text.is_empty() => {
-                reasoning
-                    .get_or_insert_with(String::new)
-                    .push_str(&part.text);
-            }
-            Part::ToolCall(call) => tool_calls.push(json!({
-                "id": call.id,
-                "type": "function",
-                "function": {"name": call.name, "arguments": call.arguments},
-            })),
+            Part::Text(text) => join(&mut content, &text.text),
+            Part::Reasoning(part) if !part.text.is_empty() => join(&mut reasoning, &part.text),
+            Part::ToolCall(call) => tool_calls.push(ToolCall {
+                id: &call.id,
+                kind: "function",
+                function: FunctionCall {
+                    name: &call.name,
+                    arguments: &call.arguments,
+                },
+            }),
             _ => {}
         }
     }
-
-    let mut message = json!({
-        "role": "assistant",
-        "content": content,
-        "refusal": null,
-        "annotations": [],
-    });
-    if let Some(reasoning) = reasoning {
-        message["reasoning_content"] = Value::String(reasoning);
-    }
-    let called_tools = !tool_calls.is_empty();
-    if called_tools {
-        message["tool_calls"] = Value::Array(tool_calls);
-    }
-
     let (reason, usage) = match &collected.finish {
         Some(finish) => (finish.reason, finish.usage),
         None => (FinishReason::Stop, Usage::default()),
     };
-    let body = json!({
-        "id": completion_id(collected.metadata.id.as_deref()),
-        "object": "chat.completion",
-        "created": collected.metadata.created.unwrap_or_else(now_unix),
-        "model": model,
-        "choices": [{
-            "index": 0,
-            "message": message,
-            "logprobs": null,
-            "finish_reason": finish_reason(reason, called_tools),
+    let called_tools = !tool_calls.is_empty();
+    let body = Completion {
+        id: completion_id(collected.metadata.id.as_deref()),
+        object: "chat.completion",
+        created: collected.metadata.created.unwrap_or_else(now_unix),
+        model,
+        choices: [Choice {
+            index: 0,
+            message: AssistantMessage {
+                role: "assistant",
+                content,
+                refusal: None,
+                annotations: [],
+                reasoning_content: reasoning,
+                tool_calls,
+            },
+            logprobs: None,
+            finish_reason: finish_reason(reason, called_tools),
         }],
-        "usage": usage_json(&usage),
-        "system_fingerprint": null,
-    });
-    serde_json::to_vec(&body).expect("a JSON value always serialises")
+        usage: usage_json(&usage),
+        system_fingerprint: None,
+    };
+    serde_json::to_vec(&body).expect("these shapes always serialise")
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
     use crate::ir::{Finish, ReasoningPart, ResponseMetadata, TextPart, ToolCallPart};
 
