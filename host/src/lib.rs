@@ -26,7 +26,7 @@ pub mod usage;
 /// instead of glibc's malloc. At saturation glibc's malloc and free were ~16% of the
 /// process's samples, its arena locks contended across the two request threads, and
 /// jemalloc served ~16% more requests at the same resident set (docs/benchmarks.md,
-/// "The allocator").
+/// "The allocator and fewer allocations").
 #[cfg(all(target_os = "linux", not(miri)))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

@@ -168,6 +168,7 @@ impl TableEntry {
     /// The entry's configured models, which are exclusive (listing models closes every
     /// other door); else its adapter's, then those its accounts' reads found that are
     /// not among them.
+    ///
     /// Configured models are borrowed: resolving a name copies nothing but the id found.
     fn models_with(&self, registry: &Registry, read: &[ModelInfo]) -> Cow<'_, [ModelEntry]> {
         let by_id = |m: &ModelInfo| ModelEntry {
