@@ -35,10 +35,7 @@ async fn openai_encodes_with_the_entry_config_and_decodes_a_chunked_stream() {
 
     let mut request = request_with(vec![text_message(Role::User, "hi")]);
     request.stream = true;
-    let http = sandbox
-        .encode(request.clone().into())
-        .await
-        .expect("encode");
+    let http = sandbox.encode(request.into()).await.expect("encode");
     assert_eq!(http.method, "POST");
     assert_eq!(http.url, "http://127.0.0.1:9/chat/completions");
     assert!(
