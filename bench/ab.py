@@ -11,11 +11,14 @@ AB_RATE (also the CPU per request at this open-loop rate, rps; off by default),
 AB_TENSORZERO (1: measure it too, from target/bench-venv). Build the release binaries
 and the components first (`just bench` does, or `cargo build --release` and
 `adapters/build.sh`); copy each build's `target/release/plugboard` aside to compare
-builds, or give one binary with an `LD_PRELOAD` to compare allocators.
+builds, or give one binary with an `LD_PRELOAD` to compare allocators. The pseudo-variable
+AB_ADAPTERS=DIR serves that build from its own adapters dir (every `*.wasm` of DIR over
+the production components), to compare builds of the components.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -82,11 +85,16 @@ def main(specs: list[str]) -> None:
         env = dict(item.split("=", 1) for item in env_text.split(",") if item)
         home = run / name
         home.mkdir(exist_ok=True)
+        served = adapters
+        if "AB_ADAPTERS" in env:
+            served = prepare_adapters_dir(ROOT, home / "adapters")
+            for wasm in Path(env.pop("AB_ADAPTERS")).glob("*.wasm"):
+                shutil.copy(wasm, served / wasm.name)
         for stale in home.glob("usage.db*"):
             stale.unlink()
         listen = f"127.0.0.1:{free_port()}"
         config = home / "plugboard.yaml"
-        config.write_text(plugboard_config(listen, adapters, run / "cache", mock.announced,
+        config.write_text(plugboard_config(listen, served, run / "cache", mock.announced,
                                            mock.announced, mock.announced, home / "usage.db"))
         proc = Spawned(name, [binary, "serve", "--config", str(config)], logs,
                        env={"RUST_LOG": "warn", **env})
