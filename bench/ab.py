@@ -7,13 +7,15 @@ Each build serves its own process on the `just bench` config, against one mock
 upstream; every round measures each process in turn, so a slow minute of the shared
 machine hits every build alike. Environment: AB_ROUTE (bench-fx: translated + 2
 fixups; bench-tr, bench-pt), AB_ROUNDS (5), AB_SECONDS (6, per measurement),
-AB_RATE (also the CPU per request at this open-loop rate, rps; off by default),
-AB_TENSORZERO (1: measure it too, from target/bench-venv). Build the release binaries
-and the components first (`just bench` does, or `cargo build --release` and
+AB_RATE (also the CPU per request and the p99 at this open-loop rate, rps; off by
+default), AB_TENSORZERO (1: measure it too, from target/bench-venv). Build the release
+binaries and the components first (`just bench` does, or `cargo build --release` and
 `adapters/build.sh`); copy each build's `target/release/plugboard` aside to compare
-builds, or give one binary with an `LD_PRELOAD` to compare allocators. The pseudo-variable
-AB_ADAPTERS=DIR serves that build from its own adapters dir (every `*.wasm` of DIR over
-the production components), to compare builds of the components.
+builds, or give one binary with an `LD_PRELOAD` to compare allocators. Two
+pseudo-variables: AB_ADAPTERS=DIR serves that build from its own adapters dir (every
+`*.wasm` of DIR over the production components), to compare builds of the components;
+AB_OPS=off serves it with the usage store and metrics off (as `plugboard-ops-off` in
+`just bench`).
 """
 from __future__ import annotations
 
@@ -94,8 +96,9 @@ def main(specs: list[str]) -> None:
             stale.unlink()
         listen = f"127.0.0.1:{free_port()}"
         config = home / "plugboard.yaml"
+        usage_db = None if env.pop("AB_OPS", "on") == "off" else home / "usage.db"
         config.write_text(plugboard_config(listen, served, run / "cache", mock.announced,
-                                           mock.announced, mock.announced, home / "usage.db"))
+                                           mock.announced, mock.announced, usage_db))
         proc = Spawned(name, [binary, "serve", "--config", str(config)], logs,
                        env={"RUST_LOG": "warn", **env})
         proc.drain_stdout()
@@ -129,6 +132,7 @@ def main(specs: list[str]) -> None:
                 spent = cpu_seconds(proc.pid) - before
                 row.setdefault(f"CPU µs/request at {int(rate)} rps", []).append(
                     round(spent / max(numbers["all"], 1) * 1e6, 1))
+                row.setdefault(f"p99 ms at {int(rate)} rps", []).append(numbers["p99_ms"])
             print(f"round {round_number} {name}: " + ", ".join(
                 f"{key} {values[-1]}" for key, values in row.items()), flush=True)
     print(f"\nmedians over {rounds} rounds, route {route_model}:")
