@@ -96,7 +96,10 @@ def main(specs: list[str]) -> None:
             stale.unlink()
         listen = f"127.0.0.1:{free_port()}"
         config = home / "plugboard.yaml"
-        usage_db = None if env.pop("AB_OPS", "on") == "off" else home / "usage.db"
+        ops = env.pop("AB_OPS", "on")
+        if ops not in ("on", "off"):
+            sys.exit(f"{name}: AB_OPS is `on` or `off`, not `{ops}`")
+        usage_db = None if ops == "off" else home / "usage.db"
         config.write_text(plugboard_config(listen, served, run / "cache", mock.announced,
                                            mock.announced, mock.announced, usage_db))
         proc = Spawned(name, [binary, "serve", "--config", str(config)], logs,
