@@ -62,17 +62,10 @@ def load(oha: str, route, seconds: float, rate: float | None = None) -> dict:
     return numbers
 
 
-def main(specs: list[str]) -> None:
-    if not specs:
-        sys.exit(__doc__)
-    route_model = os.environ.get("AB_ROUTE", "bench-fx")
-    rounds = int(os.environ.get("AB_ROUNDS", "5"))
-    seconds = float(os.environ.get("AB_SECONDS", "6"))
-    rate = float(os.environ.get("AB_RATE", "0")) or None
-    oha = ensure_oha(print)
-    if not oha:
-        sys.exit("oha is missing and could not be installed")
-    run = ROOT / "target" / "bench-ab"
+def start_systems(specs: list[str], route_model: str, run: Path) -> tuple[Spawned, dict]:
+    """The mock upstream, then one Plugboard per `NAME=BINARY[:ENV=VALUE,...]` spec (and
+    TensorZero unless AB_TENSORZERO=0), each ready; returns the mock and
+    `{name: (process, route)}`. `bench/tail.py` starts its systems here too."""
     logs = run / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     bins = Binaries(ROOT)
@@ -116,6 +109,20 @@ def main(specs: list[str]) -> None:
             print(f"tensorzero: {tz.unavailable}", flush=True)
         else:
             systems["tensorzero"] = (tz.proc, tz.route)
+    return mock, systems
+
+
+def main(specs: list[str]) -> None:
+    if not specs:
+        sys.exit(__doc__)
+    route_model = os.environ.get("AB_ROUTE", "bench-fx")
+    rounds = int(os.environ.get("AB_ROUNDS", "5"))
+    seconds = float(os.environ.get("AB_SECONDS", "6"))
+    rate = float(os.environ.get("AB_RATE", "0")) or None
+    oha = ensure_oha(print)
+    if not oha:
+        sys.exit("oha is missing and could not be installed")
+    mock, systems = start_systems(specs, route_model, ROOT / "target" / "bench-ab")
     for proc, route in systems.values():
         load(oha, route, 3)
     results: dict[str, dict[str, list[float]]] = {name: {} for name in systems}

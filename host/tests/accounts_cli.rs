@@ -54,7 +54,7 @@ impl Setup {
              providers:\n  - name: sub\n    adapter: test-oauth\n    models: [m]\n    \
              accounts: auth-dir\n    endpoints: {{{}}}\n",
             adapters.display(),
-            shared_cache().display(),
+            serve_support::shared_compile_cache().display(),
             auth.display(),
             endpoints.join(", ")
         );
@@ -147,12 +147,6 @@ fn only_test_oauth(into: &Path) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(built, dir.join("test-oauth.wasm")).unwrap();
     dir
-}
-
-/// One compile cache for every story (entries are written atomically), so only the
-/// first child compiles `test-oauth`.
-fn shared_cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("accounts-cli-cache")
 }
 
 /// The names of the files of `dir` the store reads as accounts (`*.json`, not hidden).
@@ -1041,7 +1035,7 @@ async fn a_claude_subscription_logs_in_through_the_anthropic_adapter_and_serves(
         format!(
             "api-keys: [k]\nadapters-dir: '{}'\ncache-dir: '{}'\n{entry}",
             adapters.display(),
-            shared_cache().display()
+            serve_support::shared_compile_cache().display()
         ),
     )
     .unwrap();

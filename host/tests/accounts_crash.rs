@@ -49,9 +49,7 @@ fn config(dir: &Path, auth: &Path, mock: &MockOAuth) -> PathBuf {
          providers:\n  - name: sub\n    adapter: test-oauth\n    models: [m]\n    \
          accounts: auth-dir\n    endpoints: {{{}}}\n",
         adapters.display(),
-        Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join("accounts-cli-cache")
-            .display(),
+        serve_support::shared_compile_cache().display(),
         auth.display(),
         endpoints.join(", ")
     );

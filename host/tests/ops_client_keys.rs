@@ -525,7 +525,7 @@ async fn keys_created_through_the_governance_survive_a_restart_with_their_limits
         "listen: 127.0.0.1:0\napi-keys: [{CLIENT_KEY}]\nadapters-dir: {}\ncache-dir: {}\n\
          usage: {{path: {}}}\n{}",
         adapters.display(),
-        dir.path().join("cache").display(),
+        serve_support::shared_compile_cache().display(),
         usage_db.display(),
         providers(&upstream.base_url)
     );

@@ -21,6 +21,18 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
 BINARY = Path(os.environ.get("PLUGBOARD_BIN", TARGET / "debug" / "plugboard"))
 ADAPTERS = TARGET / "adapters"
 TEST_ADAPTERS = TARGET / "test-adapters"
+# The compile cache every server shares (the Rust stories' `shared_compile_cache` too):
+# entries are content-addressed, sealed and written atomically, so each component
+# compiles once per build rather than once per story. A story about the cache itself
+# passes its own `cache-dir`. Entries older than two days go, so it does not grow with
+# every rebuild of the components.
+COMPILE_CACHE = TARGET / "tmp" / "compile-cache"
+for _entry in COMPILE_CACHE.glob("*.cwasm"):
+    try:
+        if time.time() - _entry.stat().st_mtime > 2 * 86_400:
+            _entry.unlink()
+    except OSError:
+        pass
 
 CLIENT_KEY = "sk-plugboard-e2e"
 SECOND_CLIENT_KEY = "sk-plugboard-e2e-second"
@@ -96,7 +108,7 @@ class Plugboard:
             "listen": f"127.0.0.1:{self.port}",
             "api-keys": [CLIENT_KEY, SECOND_CLIENT_KEY],
             "adapters-dir": str(adapters_dir),
-            "cache-dir": str(workdir / "cache"),
+            "cache-dir": str(COMPILE_CACHE),
             "providers": providers,
             # The usage store in the story's own directory, unless the story says where.
             "usage": {"path": str(workdir / "usage.db")},

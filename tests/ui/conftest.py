@@ -134,14 +134,8 @@ def page(new_context):
     return new_context().new_page()
 
 
-@pytest.fixture(scope="session")
-def compile_cache(tmp_path_factory) -> Path:
-    """One compile cache for every server of the session: each component compiles once."""
-    return tmp_path_factory.mktemp("compile-cache")
-
-
 @pytest.fixture
-def launch(tmp_path, compile_cache):
+def launch(tmp_path):
     """`launch(providers, components=("openai",), **settings)`: a Plugboard with the
     management key, an auth dir of its own (`server.auth_dir`) and an adapters dir holding
     only the named components and their adapters' default fixups (copied, so an upload
@@ -163,7 +157,6 @@ def launch(tmp_path, compile_cache):
         for file_name, document in (accounts or {}).items():
             (auth / file_name).write_text(json.dumps(document, indent=2))
         settings.setdefault("management", {"key": MANAGEMENT_KEY})
-        settings.setdefault("cache-dir", str(compile_cache))
         settings.setdefault("auth-dir", str(auth))
         server = Plugboard(workdir, providers, adapters, **settings)
         server.auth_dir = auth

@@ -45,6 +45,37 @@ pub fn test_adapters_with(ids: &[&str]) -> PathBuf {
     )
 }
 
+/// The compile cache every story's Plugboard shares, `target/tmp/compile-cache` (the
+/// e2e, browser and CLI suites use it too): entries are content-addressed, sealed and
+/// written atomically, so only the first process to load a component compiles it, and
+/// a story starts in a second rather than after compiling every component afresh. A
+/// story about the cache itself gives its own directory. Entries older than
+/// [`STALE_CACHE_ENTRY`] are removed (once per test process), so the directory does not
+/// grow with every rebuild of the components.
+pub fn shared_compile_cache() -> PathBuf {
+    static PRUNED: std::sync::Once = std::sync::Once::new();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("compile-cache");
+    PRUNED.call_once(|| {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let stale = entry
+                .metadata()
+                .and_then(|metadata| metadata.modified())
+                .is_ok_and(|modified| modified.elapsed().unwrap_or_default() > STALE_CACHE_ENTRY);
+            if stale && path.extension() == Some("cwasm".as_ref()) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    });
+    dir
+}
+
+/// How old a shared compile cache entry may grow before a test process removes it.
+const STALE_CACHE_ENTRY: Duration = Duration::from_secs(2 * 86_400);
+
 fn wait_for_components(dir: &Path, ids: &[&str], build: &str) -> PathBuf {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -289,7 +320,7 @@ impl Plugboard {
         let config = format!(
             "listen: 127.0.0.1:0\napi-keys: [{CLIENT_KEY}, {SECOND_CLIENT_KEY}]\nadapters-dir: {}\ncache-dir: {}\n{usage}{extra}",
             adapters_dir.display(),
-            workdir.path().join("cache").display(),
+            shared_compile_cache().display(),
         );
         let mut secrets = Vec::new();
         if let Ok(document) = serde_yaml_ng::from_str(&config) {
@@ -397,14 +428,14 @@ impl Drop for Plugboard {
 }
 
 /// Write `<dir>/config.yaml` for the commands that read a config (`login`,
-/// `accounts`): the story's client key, `adapters_dir`, a compile cache in `dir`, then
-/// `extra`. Returns its path.
+/// `accounts`): the story's client key, `adapters_dir`, the [`shared_compile_cache`],
+/// then `extra`. Returns its path.
 pub fn write_config(dir: &Path, adapters_dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("config.yaml");
     let text = format!(
         "api-keys: [{CLIENT_KEY}]\nadapters-dir: '{}'\ncache-dir: '{}'\n{extra}",
         adapters_dir.display(),
-        dir.join("cache").display()
+        shared_compile_cache().display()
     );
     std::fs::write(&path, text).unwrap();
     path
