@@ -39,8 +39,10 @@ run: build
 test: _e2e-venv _cli-install ui
     rustup target add wasm32-wasip2
     adapters/build.sh --tests
+    # nextest has built target/debug/plugboard (its stories run it), the binary the
+    # pytest suites run: a `cargo build -p plugboard` here would rebuild ~4 minutes of
+    # dependencies for its own feature set.
     cargo nextest run --workspace --no-fail-fast
-    cargo build -p plugboard
     .venv/bin/pytest tests/e2e -q
     .venv/bin/pytest tests/ui -q
     .venv/bin/pytest tests/cli -q
