@@ -16,27 +16,23 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "run"))
 
-from ab import ROOT, start_systems  # noqa: E402
-from measure import P99_LIMIT_MS, _oha_numbers, connections_for  # noqa: E402
+from ab import ROOT, load, start_systems  # noqa: E402
+from measure import P99_LIMIT_MS  # noqa: E402
 from phases import ensure_oha  # noqa: E402
 
 PROBE_S = 2.5  # as `just bench` (bench/run/__main__.py, `probe_s`)
 
 
 def probe(oha: str, route, rate: float) -> float | None:
-    """One `just bench` probe at `rate`; its p99 in ms."""
-    argv = [oha, "-z", f"{PROBE_S}s", "-c", str(connections_for(rate)), "--no-tui",
-            "--output-format", "csv", "-q", str(int(rate)), "--latency-correction"]
-    done = subprocess.run(argv + route.oha_args(), capture_output=True, text=True,
-                          timeout=PROBE_S + 60)
-    return _oha_numbers(done.stdout, PROBE_S)["p99_ms"]
+    """One `just bench` probe at `rate` (`ab.load`: open loop, latency correction, the
+    rate's connections); its p99 in ms."""
+    return load(oha, route, PROBE_S, rate)["p99_ms"]
 
 
 def main(specs: list[str]) -> None:
