@@ -603,8 +603,10 @@ async fn try_attempt(
     let request = sandbox.on_upstream_request(request).await.map_err(guest)?;
 
     // Egress check and credential: after every guest hook, so no guest sees the key.
-    let policy = EgressPolicy::new(&base_url, &provider.info.hosts, &entry.allow_hosts)
-        .with_overridden_endpoints(entry.endpoint_overrides().map(|(_, url)| url));
+    let policy = entry.egress.get_or_build(&base_url, &provider.hash, || {
+        EgressPolicy::new(&base_url, &provider.info.hosts, &entry.allow_hosts)
+            .with_overridden_endpoints(entry.endpoint_overrides().map(|(_, url)| url))
+    });
     let outgoing = crate::upstream::prepare(request, placement, secret.as_ref(), &policy)
         .map_err(|error| refused_request(&failures, error))?;
 

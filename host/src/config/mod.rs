@@ -252,6 +252,9 @@ pub struct ProviderEntry {
     /// it to the sandbox).
     #[serde(skip)]
     config_text: Arc<str>,
+    /// The egress policy of this entry's last request (`EgressMemo`).
+    #[serde(skip)]
+    pub egress: crate::upstream::EgressMemo,
 }
 
 impl ProviderEntry {

@@ -16,8 +16,9 @@ use super::sandbox::GuestState;
 use super::{ComponentKind, RuntimeSettings, RuntimeTuning};
 
 /// How often the epoch advances. A guest call's deadline is checked at every tick,
-/// so this is the resolution of `guest_call_timeout` and the longest a runaway
-/// guest keeps a tokio worker before it yields.
+/// so this is the resolution of `guest_call_timeout`; a call still running a tick
+/// after it started yields to tokio at each tick from then on, so a runaway guest
+/// keeps a tokio worker for at most two ticks at a stretch.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Core wasm instances one component may need. A Rust `wasm32-wasip2` component is
@@ -52,7 +53,7 @@ const MEMORY_GUARD_BYTES: u64 = 2 << 20;
 /// - **Epoch interruption** (not fuel): nearly free at run time and needs no
 ///   special artifacts; [`EpochTicker`] advances it every [`EPOCH_TICK`].
 /// - **Async**: `wasmtime` 48 chooses sync/async per call; the runtime always
-///   calls `*_async`, so a runaway guest yields to tokio at each tick.
+///   calls `*_async`, so a runaway guest yields to tokio at each tick (after its first).
 pub fn build_engine(
     settings: &RuntimeSettings,
     tuning: &RuntimeTuning,

@@ -14,6 +14,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::TrapReason;
 use super::bindings::{v0_1, v0_2};
+use super::engine::EPOCH_TICK;
 use super::guest_stderr::StderrTail;
 
 /// Longest guest log line passed to tracing; the rest is cut so a guest cannot
@@ -233,15 +234,24 @@ pub fn new_store(
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);
-    // At every epoch tick inside guest code: yield to tokio (so a runaway guest
-    // never pins a worker for more than one tick) until the call's budget is spent,
-    // then trap with a typed error. `tokio::task::yield_now` rather than a plain
-    // yield: tokio defers its wake-up until the scheduler has polled its timer and
-    // I/O drivers, so timers keep firing even on a single busy worker.
+    // At an epoch tick inside guest code:
+    // - a call that started less than a tick ago goes on: the tick landed in one of the
+    //   short calls every request makes (tens of µs), and yielding would send that
+    //   request to the back of tokio's queue for nothing (under load, a delay of
+    //   milliseconds for about one request in a hundred);
+    // - a call that has run longer yields to tokio, so a runaway guest keeps a worker
+    //   for at most two ticks at a stretch;
+    // - once the call's budget is spent, it traps with a typed error.
+    // `tokio::task::yield_now` rather than a plain yield: tokio defers its wake-up until
+    // the scheduler has polled its timer and I/O drivers, so timers keep firing even on
+    // a single busy worker.
     store.epoch_deadline_callback(|context| {
         let state = context.data();
-        if state.call_started.elapsed() >= state.call_budget {
+        let running = state.call_started.elapsed();
+        if running >= state.call_budget {
             Err(wasmtime::Error::new(DeadlineExceeded))
+        } else if running < EPOCH_TICK {
+            Ok(UpdateDeadline::Continue(1))
         } else {
             Ok(UpdateDeadline::YieldCustom(
                 1,

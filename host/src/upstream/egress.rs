@@ -25,8 +25,64 @@
 //!
 //! Anything else is refused before a byte leaves the machine.
 
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+
 /// Longest URL text a refusal quotes.
 const QUOTE_LIMIT: usize = 200;
+
+/// The policy a provider entry's last request was checked against, kept so the next
+/// request on the same base URL and the same build of the adapter reuses it instead of
+/// parsing URLs again (rebuilt per request, that was 1.2% of the process's CPU under
+/// load). A clone starts empty: the memo belongs to the one entry value it sits in, so a
+/// changed copy of an entry never sees its original's policy.
+#[derive(Default)]
+pub struct EgressMemo(ArcSwapOption<Memoized>);
+
+struct Memoized {
+    base_url: String,
+    /// The adapter build's hash: its declared hosts are part of the policy.
+    component: String,
+    policy: Arc<EgressPolicy>,
+}
+
+impl EgressMemo {
+    /// The policy for `base_url` and the adapter build `component`: the memoized one
+    /// when both match the last request's, else `build()`'s, which is kept.
+    pub fn get_or_build(
+        &self,
+        base_url: &str,
+        component: &str,
+        build: impl FnOnce() -> EgressPolicy,
+    ) -> Arc<EgressPolicy> {
+        if let Some(last) = self.0.load().as_deref()
+            && last.base_url == base_url
+            && last.component == component
+        {
+            return last.policy.clone();
+        }
+        let policy = Arc::new(build());
+        self.0.store(Some(Arc::new(Memoized {
+            base_url: base_url.to_owned(),
+            component: component.to_owned(),
+            policy: policy.clone(),
+        })));
+        policy
+    }
+}
+
+impl Clone for EgressMemo {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl std::fmt::Debug for EgressMemo {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("EgressMemo")
+    }
+}
 
 /// Where one provider entry's requests may go.
 #[derive(Debug, Clone)]
@@ -269,6 +325,42 @@ mod tests {
 
     fn url(text: &str) -> reqwest::Url {
         reqwest::Url::parse(text).unwrap()
+    }
+
+    #[test]
+    fn the_memo_reuses_a_policy_only_for_the_same_base_url_and_adapter_build() {
+        let memo = EgressMemo::default();
+        let mut built = 0;
+        let mut get = |base: &str, component: &str| {
+            memo.get_or_build(base, component, || {
+                built += 1;
+                EgressPolicy::new(base, &[], &[])
+            })
+        };
+        let first = get("https://a.example", "hash-1");
+        let again = get("https://a.example", "hash-1");
+        assert!(Arc::ptr_eq(&first, &again));
+        // A token exchange moved the base URL: a policy for the new host.
+        let moved = get("https://b.example", "hash-1");
+        assert!(moved.check(&url("https://b.example/v1")).is_ok());
+        assert!(moved.check(&url("https://a.example/v1")).is_err());
+        // A hot swap brought another build, whose declared hosts may differ.
+        let swapped = get("https://b.example", "hash-2");
+        assert!(!Arc::ptr_eq(&moved, &swapped));
+        assert_eq!(built, 3);
+    }
+
+    #[test]
+    fn a_cloned_memo_starts_empty() {
+        let memo = EgressMemo::default();
+        let policy = memo.get_or_build("https://a.example", "h", || {
+            EgressPolicy::new("https://a.example", &[], &[])
+        });
+        let copy = memo.clone();
+        let rebuilt = copy.get_or_build("https://a.example", "h", || {
+            EgressPolicy::new("https://a.example", &[], &[])
+        });
+        assert!(!Arc::ptr_eq(&policy, &rebuilt));
     }
 
     fn strings(items: &[&str]) -> Vec<String> {

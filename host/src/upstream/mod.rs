@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::ir::ResponseHead;
-pub use egress::{EgressPolicy, EgressRefused};
+pub use egress::{EgressMemo, EgressPolicy, EgressRefused};
 pub use outgoing::{OutgoingRequest, PrepareError, prepare};
 
 /// Most bytes of an error body read for classification; the rest is dropped.
