@@ -131,28 +131,35 @@ fn run(mut conn: Connection, receiver: Receiver<Row>, retention: Duration) {
 /// The writer's niceness: it gives way to the request threads.
 ///
 /// A commit is a few milliseconds of CPU every [`TICK`] (about 700 rows at 2,800
-/// requests a second), and the WAL checkpoint every few thousand pages is more. At
-/// the default niceness the kernel shares a core evenly between the writer and a
-/// request thread that wakes meanwhile, so the requests in flight during a commit
-/// wait for it: on a 2-core machine under load that lands in the p99. At nice 10
-/// (a tenth of a request thread's weight) a waking request thread runs first; the
-/// writer still gets about a tenth of a contended core, many times what it needs,
-/// so rows are not held back past [`BATCH_WINDOW`] nor dropped.
-const WRITER_NICE: i32 = 10;
+/// requests a second), and the WAL checkpoint every thousand pages is more. At the
+/// default niceness the kernel shares a core evenly between the writer and a request
+/// thread that wakes meanwhile, so a request in flight during a commit can wait for
+/// it. At nice 10 (about a ninth of a request thread's weight) a waking request
+/// thread runs first; the writer still gets about a ninth of a contended core, many
+/// times what it needs, so rows are not held back past [`BATCH_WINDOW`] nor dropped.
+pub(crate) const WRITER_NICE: i32 = 10;
 
 /// Lower the calling thread's priority to [`WRITER_NICE`] (Linux: niceness is per
-/// thread). Failing only costs the tail, so it is logged, not fatal.
+/// thread), never raise it: a process started at a higher niceness keeps it, since
+/// raising a priority needs a privilege the server should not have. Failing only
+/// costs the tail, so it is logged, not fatal.
 fn yield_to_requests() {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: `gettid` and `setpriority` take plain integers and touch no memory;
-        // the id is this thread's own.
-        let changed = unsafe {
-            let thread = libc::gettid();
-            libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, WRITER_NICE)
+        // SAFETY: `gettid`, `getpriority` and `setpriority` take plain integers and
+        // touch no memory; the id is this thread's own.
+        let (now, changed) = unsafe {
+            let thread = libc::gettid() as libc::id_t;
+            let now = libc::getpriority(libc::PRIO_PROCESS, thread);
+            let changed = if now < WRITER_NICE {
+                libc::setpriority(libc::PRIO_PROCESS, thread, WRITER_NICE)
+            } else {
+                0
+            };
+            (now, changed)
         };
         if changed != 0 {
-            tracing::debug!(error = %std::io::Error::last_os_error(),
+            tracing::debug!(niceness = now, error = %std::io::Error::last_os_error(),
                 "usage store: cannot lower the writer's priority");
         }
     }
