@@ -429,7 +429,7 @@ fn the_writer_thread_gives_way_to_requests() {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    // The thread that started it (a request's, on a server) keeps its own.
+    // The thread that started it keeps its own.
     let after = niceness(&std::fs::read_to_string("/proc/thread-self/stat").unwrap());
     assert_eq!(after, own);
     writer.close();
